@@ -1,0 +1,51 @@
+import { randomUUID } from 'node:crypto';
+import Fastify, { type FastifyInstance } from 'fastify';
+import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
+import type { Logger } from 'pino';
+import type { Config } from './config.js';
+import { healthRoutes } from './modules/health/routes.js';
+import { metaRoutes } from './modules/meta/routes.js';
+import { type Database, databasePlugin } from './plugins/database.js';
+import { errorsPlugin } from './plugins/errors.js';
+import { openapiPlugin } from './plugins/openapi.js';
+import { securityPlugin } from './plugins/security.js';
+
+export type BuildAppOptions = {
+  config: Config;
+  db: Database;
+  logger: Logger;
+  /** Injectable clock, for anything that depends on the current time. */
+  now?: () => Date;
+};
+
+export type App = FastifyInstance;
+
+/** Builds the whole cloud API. It never listens: server.ts (or a test) does. */
+export async function buildApp({ config, db, logger, now = () => new Date() }: BuildAppOptions) {
+  const app = Fastify({
+    loggerInstance: logger,
+    bodyLimit: config.bodyLimitBytes,
+    trustProxy: config.trustProxy.length > 0 ? [...config.trustProxy] : false,
+    // Request ids are always ours: a client-chosen id could forge log lines.
+    genReqId: () => randomUUID(),
+    requestIdLogLabel: 'requestId',
+    return503OnClosing: true,
+    ...(config.tls ? { https: { cert: config.tls.cert, key: config.tls.key, minVersion: 'TLSv1.2' as const } } : {}),
+  }).withTypeProvider<ZodTypeProvider>();
+
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+  });
+
+  await app.register(errorsPlugin);
+  await app.register(databasePlugin, { db });
+  await app.register(securityPlugin, { corsOrigins: config.corsOrigins });
+  await app.register(openapiPlugin, { publicUrl: config.publicUrl });
+
+  await app.register(healthRoutes);
+  await app.register(metaRoutes, { contact: config.securityContact, publicUrl: config.publicUrl, now });
+
+  return app;
+}

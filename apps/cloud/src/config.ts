@@ -1,0 +1,292 @@
+import { createPrivateKey, createPublicKey, createSecretKey, KeyObject } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+
+/**
+ * The cloud's whole configuration: one zod schema over the environment,
+ * parsed once at start-up, deep-frozen. Every refusal names the variable
+ * and what is wrong with it, and never echoes a secret value.
+ */
+
+const KEY_BYTES = 32;
+const GENERATE_KEY_HINT = 'generate one with: openssl rand -base64 32';
+
+/** Values from docs and examples that must never guard a real deployment. */
+const KNOWN_DEFAULT_VALUES = new Set([
+  'changeme',
+  'change-me',
+  'replace-me',
+  'replace_me',
+  'secret',
+  'password',
+  'default',
+  'example',
+  'test',
+  'postgres',
+  'admin',
+]);
+
+export class ConfigError extends Error {
+  readonly problems: string[];
+  constructor(problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+    this.problems = problems;
+  }
+}
+
+function decodeKeyBytes(text: string): Buffer | undefined {
+  // Accept standard or URL-safe base64, padded or not; reject anything else.
+  if (!/^[A-Za-z0-9+/_-]+={0,2}$/.test(text)) return undefined;
+  return Buffer.from(text.replace(/-/g, '+').replace(/_/g, '/'), 'base64');
+}
+
+function isWeakKey(bytes: Buffer): boolean {
+  // All bytes equal (zeros, 0xff…) or a repeated known default.
+  if (bytes.every((b) => b === bytes[0])) return true;
+  const asText = bytes.toString('latin1').toLowerCase();
+  return [...KNOWN_DEFAULT_VALUES].some((word) => asText === word.repeat(Math.ceil(KEY_BYTES / word.length)).slice(0, KEY_BYTES));
+}
+
+/** `<id>:<base64 of 32 bytes>` entries, comma separated. */
+function keyList(idPattern: RegExp, idDescription: string) {
+  return z.string().transform((raw, ctx) => {
+    const entries = raw
+      .split(',')
+      .map((entry) => entry.trim())
+      .filter(Boolean);
+    if (entries.length === 0) {
+      ctx.addIssue({ code: 'custom', message: `is empty; expected <${idDescription}>:<base64 key>, ${GENERATE_KEY_HINT}` });
+      return z.NEVER;
+    }
+    const keys: { id: string; bytes: Buffer }[] = [];
+    for (const [index, entry] of entries.entries()) {
+      const separator = entry.indexOf(':');
+      const id = separator > 0 ? entry.slice(0, separator) : '';
+      const material = separator > 0 ? entry.slice(separator + 1) : '';
+      const where = `entry ${index + 1}`;
+      if (!idPattern.test(id)) {
+        ctx.addIssue({ code: 'custom', message: `${where} must look like <${idDescription}>:<base64 key>` });
+        continue;
+      }
+      if (KNOWN_DEFAULT_VALUES.has(material.toLowerCase())) {
+        ctx.addIssue({ code: 'custom', message: `${where} (${id}) is a known default value; ${GENERATE_KEY_HINT}` });
+        continue;
+      }
+      const bytes = decodeKeyBytes(material);
+      if (!bytes) {
+        ctx.addIssue({ code: 'custom', message: `${where} (${id}) is not base64; ${GENERATE_KEY_HINT}` });
+        continue;
+      }
+      if (bytes.length !== KEY_BYTES) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `${where} (${id}) is ${bytes.length} bytes; a key must be exactly ${KEY_BYTES} bytes (${GENERATE_KEY_HINT})`,
+        });
+        continue;
+      }
+      if (isWeakKey(bytes)) {
+        ctx.addIssue({ code: 'custom', message: `${where} (${id}) is a trivially guessable key; ${GENERATE_KEY_HINT}` });
+        continue;
+      }
+      if (keys.some((key) => key.id === id)) {
+        ctx.addIssue({ code: 'custom', message: `${where} repeats the id ${id}` });
+        continue;
+      }
+      keys.push({ id, bytes });
+    }
+    return keys;
+  });
+}
+
+const Origin = z.string().transform((raw, ctx) => {
+  if (raw === '*') {
+    ctx.addIssue({ code: 'custom', message: '"*" is not allowed; list each allowed origin' });
+    return z.NEVER;
+  }
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    ctx.addIssue({ code: 'custom', message: `"${raw}" is not an origin like https://app.example.com` });
+    return z.NEVER;
+  }
+  if (!['http:', 'https:'].includes(url.protocol) || url.origin !== raw.replace(/\/$/, '')) {
+    ctx.addIssue({ code: 'custom', message: `"${raw}" is not a bare origin (scheme://host[:port], no path)` });
+    return z.NEVER;
+  }
+  return url.origin;
+});
+
+function commaList<T extends z.ZodType<unknown, string>>(item: T) {
+  return z
+    .string()
+    .default('')
+    .transform((raw) =>
+      raw
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean),
+    )
+    .pipe(z.array(item));
+}
+
+function isLoopbackHost(hostname: string): boolean {
+  return hostname === 'localhost' || hostname === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(hostname);
+}
+
+const EnvSchema = z
+  .object({
+    NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
+    HOST: z.string().min(1).default('127.0.0.1'),
+    PORT: z.coerce.number().int().min(0).max(65535).default(8080),
+    PUBLIC_URL: z.url({ protocol: /^https?$/ }).optional(),
+    DATABASE_URL: z
+      .string({ error: 'is required (a postgres:// URL)' })
+      .refine((v) => /^postgres(ql)?:\/\/.+/.test(v), 'must be a postgres:// or postgresql:// URL')
+      .refine((v) => !v.includes('REPLACE_ME'), 'still holds the placeholder from .env.example'),
+    MULTICLAW_MASTER_KEYS: keyList(/^[1-9]\d{0,5}$/, 'version number'),
+    MULTICLAW_TOKEN_SIGNING_KEYS: keyList(/^[A-Za-z0-9_-]{1,64}$/, 'key id'),
+    CORS_ORIGINS: commaList(Origin),
+    SECURITY_CONTACT: z
+      .string()
+      .refine((v) => /^(mailto:[^@\s]+@[^@\s]+|https:\/\/\S+)$/.test(v), 'must be a mailto: or https: URI')
+      .optional(),
+    TLS_CERT_FILE: z.string().min(1).optional(),
+    TLS_KEY_FILE: z.string().min(1).optional(),
+    TRUST_PROXY: commaList(z.string().regex(/^[0-9a-fA-F:.]+(\/\d{1,3})?$/, 'must be an IP address or CIDR')),
+    LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    BODY_LIMIT_BYTES: z.coerce
+      .number()
+      .int()
+      .min(1024)
+      .max(64 * 1024 * 1024)
+      .default(1024 * 1024),
+    SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(100).max(300_000).default(10_000),
+  })
+  .superRefine((env, ctx) => {
+    if (Boolean(env.TLS_CERT_FILE) !== Boolean(env.TLS_KEY_FILE)) {
+      ctx.addIssue({ code: 'custom', path: ['TLS_CERT_FILE'], message: 'TLS_CERT_FILE and TLS_KEY_FILE must be set together' });
+    }
+    if (env.NODE_ENV === 'production') {
+      if (!env.PUBLIC_URL) ctx.addIssue({ code: 'custom', path: ['PUBLIC_URL'], message: 'is required in production' });
+      else if (new URL(env.PUBLIC_URL).protocol !== 'https:' && !isLoopbackHost(new URL(env.PUBLIC_URL).hostname)) {
+        ctx.addIssue({ code: 'custom', path: ['PUBLIC_URL'], message: 'must be https:// in production' });
+      }
+      if (!env.SECURITY_CONTACT) {
+        ctx.addIssue({ code: 'custom', path: ['SECURITY_CONTACT'], message: 'is required in production (RFC 9116)' });
+      }
+      const password = safeUrlPassword(env.DATABASE_URL);
+      if (password !== undefined && KNOWN_DEFAULT_VALUES.has(password.toLowerCase())) {
+        ctx.addIssue({ code: 'custom', path: ['DATABASE_URL'], message: 'uses a known default password' });
+      }
+    }
+    const master = env.MULTICLAW_MASTER_KEYS.map((k) => k.bytes);
+    for (const signing of env.MULTICLAW_TOKEN_SIGNING_KEYS) {
+      if (master.some((m) => m.equals(signing.bytes))) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['MULTICLAW_TOKEN_SIGNING_KEYS'],
+          message: `key ${signing.id} reuses a master key; each purpose needs its own key`,
+        });
+      }
+    }
+  });
+
+function safeUrlPassword(url: string): string | undefined {
+  try {
+    return decodeURIComponent(new URL(url).password) || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** A raw 32-byte Ed25519 seed, wrapped as PKCS#8 DER so Node can load it. */
+function ed25519PrivateKey(seed: Buffer): KeyObject {
+  const pkcs8Prefix = Buffer.from('302e020100300506032b657004220420', 'hex');
+  return createPrivateKey({ key: Buffer.concat([pkcs8Prefix, seed]), format: 'der', type: 'pkcs8' });
+}
+
+export type Config = Readonly<{
+  env: 'development' | 'test' | 'production';
+  host: string;
+  port: number;
+  publicUrl: string;
+  databaseUrl: string;
+  /** Master keys by version; the highest version wraps new data keys. */
+  masterKeys: ReadonlyArray<Readonly<{ version: number; key: KeyObject }>>;
+  /** The first key signs; every key verifies. */
+  signingKeys: ReadonlyArray<Readonly<{ kid: string; privateKey: KeyObject; publicKey: KeyObject }>>;
+  corsOrigins: readonly string[];
+  securityContact: string;
+  tls: Readonly<{ cert: Buffer; key: Buffer }> | undefined;
+  trustProxy: readonly string[];
+  logLevel: string;
+  bodyLimitBytes: number;
+  shutdownTimeoutMs: number;
+}>;
+
+function readTlsFile(variable: string, path: string, problems: string[]): Buffer | undefined {
+  try {
+    return readFileSync(path);
+  } catch (error) {
+    problems.push(`${variable}: cannot read ${path} (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
+    return undefined;
+  }
+}
+
+/** Objects are frozen all the way down; Buffers and KeyObjects are left as they are. */
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object' && !ArrayBuffer.isView(value) && !(value instanceof KeyObject)) {
+    for (const inner of Object.values(value)) deepFreeze(inner);
+    Object.freeze(value);
+  }
+  return value;
+}
+
+/** Parses the environment into a frozen Config, or throws ConfigError listing every problem. */
+export function loadConfig(source: NodeJS.ProcessEnv): Config {
+  const parsed = EnvSchema.safeParse(source);
+  if (!parsed.success) {
+    throw new ConfigError(
+      parsed.error.issues.map((issue) => {
+        const variable = String(issue.path[0] ?? 'environment');
+        const message = issue.code === 'invalid_type' && source[variable] === undefined ? 'is required' : issue.message;
+        return `${variable}: ${message}`;
+      }),
+    );
+  }
+  const env = parsed.data;
+  const problems: string[] = [];
+  let tls: Config['tls'];
+  if (env.TLS_CERT_FILE && env.TLS_KEY_FILE) {
+    const cert = readTlsFile('TLS_CERT_FILE', env.TLS_CERT_FILE, problems);
+    const key = readTlsFile('TLS_KEY_FILE', env.TLS_KEY_FILE, problems);
+    if (cert && key) tls = { cert, key };
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+
+  const scheme = tls ? 'https' : 'http';
+  const displayHost = env.HOST.includes(':') ? `[${env.HOST}]` : env.HOST;
+  return deepFreeze({
+    env: env.NODE_ENV,
+    host: env.HOST,
+    port: env.PORT,
+    publicUrl: (env.PUBLIC_URL ?? `${scheme}://${displayHost}:${env.PORT}`).replace(/\/$/, ''),
+    databaseUrl: env.DATABASE_URL,
+    masterKeys: env.MULTICLAW_MASTER_KEYS.map(({ id, bytes }) => ({ version: Number(id), key: createSecretKey(bytes) })).sort(
+      (a, b) => b.version - a.version,
+    ),
+    signingKeys: env.MULTICLAW_TOKEN_SIGNING_KEYS.map(({ id, bytes }) => {
+      const privateKey = ed25519PrivateKey(bytes);
+      return { kid: id, privateKey, publicKey: createPublicKey(privateKey) };
+    }),
+    corsOrigins: env.CORS_ORIGINS,
+    securityContact: env.SECURITY_CONTACT ?? 'mailto:security@localhost',
+    tls,
+    trustProxy: env.TRUST_PROXY,
+    logLevel: env.LOG_LEVEL,
+    bodyLimitBytes: env.BODY_LIMIT_BYTES,
+    shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
+  });
+}

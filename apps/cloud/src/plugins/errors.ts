@@ -1,0 +1,63 @@
+import { ApiError, type ErrorCode } from '@multiclaw/protocol';
+import type { FastifyError, FastifyInstance } from 'fastify';
+import fp from 'fastify-plugin';
+import { hasZodFastifySchemaValidationErrors, isResponseSerializationError } from 'fastify-type-provider-zod';
+
+/** Fastify's own errors that are the client's fault, mapped to our stable codes. */
+const FASTIFY_CLIENT_ERRORS: Record<string, [ErrorCode, string]> = {
+  FST_ERR_CTP_INVALID_JSON_BODY: ['MALFORMED_JSON', 'The request body is not valid JSON'],
+  FST_ERR_CTP_EMPTY_JSON_BODY: ['BAD_REQUEST', 'The request body is empty but declares JSON'],
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: ['UNSUPPORTED_MEDIA_TYPE', 'The request body must be application/json'],
+  FST_ERR_CTP_BODY_TOO_LARGE: ['PAYLOAD_TOO_LARGE', 'The request body is too large'],
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: ['BAD_REQUEST', 'Content-Length does not match the body'],
+};
+
+const STATUS_FALLBACK: Record<number, [ErrorCode, string]> = {
+  400: ['BAD_REQUEST', 'The request is malformed'],
+  404: ['NOT_FOUND', 'Not found'],
+  405: ['METHOD_NOT_ALLOWED', 'Method not allowed'],
+  413: ['PAYLOAD_TOO_LARGE', 'The request body is too large'],
+  415: ['UNSUPPORTED_MEDIA_TYPE', 'Unsupported media type'],
+  429: ['RATE_LIMITED', 'Too many requests'],
+  503: ['SERVICE_UNAVAILABLE', 'Service unavailable'],
+};
+
+/** Turns anything thrown into an ApiError whose message is safe to show. */
+export function toApiError(error: FastifyError | Error): ApiError {
+  if (error instanceof ApiError) return error;
+  if (hasZodFastifySchemaValidationErrors(error)) {
+    const context = (error as FastifyError).validationContext ?? 'body';
+    const scope = context === 'querystring' ? 'query' : context;
+    return new ApiError('VALIDATION_FAILED', 'The request is invalid', {
+      issues: error.validation.map((issue) => ({
+        path: [scope, ...issue.instancePath.split('/').filter(Boolean)].join('.'),
+        message: issue.message ?? 'is invalid',
+      })),
+    });
+  }
+  const code = 'code' in error && typeof error.code === 'string' ? error.code : undefined;
+  const known = code ? FASTIFY_CLIENT_ERRORS[code] : undefined;
+  if (known) return new ApiError(known[0], known[1]);
+  const status = 'statusCode' in error ? error.statusCode : undefined;
+  const fallback = status !== undefined ? STATUS_FALLBACK[status] : undefined;
+  if (fallback && !isResponseSerializationError(error)) return new ApiError(fallback[0], fallback[1]);
+  return new ApiError('INTERNAL', 'Internal server error');
+}
+
+/** The one place errors leave the server: always the envelope, never a stack. */
+export const errorsPlugin = fp(
+  async (app: FastifyInstance) => {
+    app.setErrorHandler((error, request, reply) => {
+      const apiError = toApiError(error);
+      if (apiError.status >= 500) request.log.error({ err: error }, 'request failed');
+      else request.log.info({ errorCode: apiError.code }, 'request refused');
+      if (apiError.code === 'RATE_LIMITED' && !reply.hasHeader('retry-after')) reply.header('retry-after', '60');
+      return reply.status(apiError.status).send(apiError.toEnvelope(request.id));
+    });
+
+    app.setNotFoundHandler((request, reply) =>
+      reply.status(404).send(new ApiError('NOT_FOUND', 'No route matches this request').toEnvelope(request.id)),
+    );
+  },
+  { name: 'errors' },
+);

@@ -1,0 +1,13 @@
+import { randomBytes } from 'node:crypto';
+
+/** A valid environment with fresh random keys; tests override what they exercise. */
+export function validEnv(overrides: Record<string, string | undefined> = {}): NodeJS.ProcessEnv {
+  return {
+    NODE_ENV: 'test',
+    DATABASE_URL: 'postgresql://multiclaw@127.0.0.1:5432/multiclaw',
+    MULTICLAW_MASTER_KEYS: `1:${randomBytes(32).toString('base64')}`,
+    MULTICLAW_TOKEN_SIGNING_KEYS: `k1:${randomBytes(32).toString('base64')}`,
+    LOG_LEVEL: 'silent',
+    ...overrides,
+  };
+}

@@ -1,0 +1,122 @@
+import { z } from 'zod';
+
+/**
+ * The stable list of error codes that may appear on the wire. A code, once
+ * published, keeps its meaning and its HTTP status; clients branch on it.
+ * `docs/errors.md` is rendered from this table (see scripts/render-error-docs.ts).
+ */
+export const ERROR_CODES = {
+  VALIDATION_FAILED: {
+    status: 400,
+    description: 'The request did not match the schema; `details.issues` lists each field path and problem.',
+  },
+  MALFORMED_JSON: { status: 400, description: 'The request body is not valid JSON.' },
+  BAD_REQUEST: {
+    status: 400,
+    description:
+      'The request is malformed in a way no field path describes (for example an empty JSON body).',
+  },
+  UNAUTHENTICATED: { status: 401, description: 'No valid credential was presented.' },
+  NOT_FOUND: {
+    status: 404,
+    description: 'No such route or resource, or one the caller may not know exists.',
+  },
+  METHOD_NOT_ALLOWED: { status: 405, description: 'The route exists but not for this HTTP method.' },
+  PAYLOAD_TOO_LARGE: { status: 413, description: 'The request body exceeds the configured limit.' },
+  UNSUPPORTED_MEDIA_TYPE: {
+    status: 415,
+    description: 'The request body has a content type this route does not accept (JSON only).',
+  },
+  RATE_LIMITED: {
+    status: 429,
+    description: 'Too many requests from this client; retry after the `Retry-After` header.',
+  },
+  INTERNAL: {
+    status: 500,
+    description:
+      'An unexpected error. The response carries only the request id; details stay in the server log.',
+  },
+  SERVICE_UNAVAILABLE: {
+    status: 503,
+    description: 'A dependency (such as the database) is unreachable, or the server is shutting down.',
+  },
+  PROTOCOL_INVALID_FRAME: {
+    status: 400,
+    description: 'A WebSocket frame did not match the message catalog.',
+  },
+  PROTOCOL_UNSUPPORTED_VERSION: {
+    status: 400,
+    description: 'A WebSocket frame carries a protocol version this peer does not speak.',
+  },
+} as const satisfies Record<string, { status: number; description: string }>;
+
+export const ErrorCode = z.enum(
+  Object.keys(ERROR_CODES) as [keyof typeof ERROR_CODES, ...(keyof typeof ERROR_CODES)[]],
+);
+export type ErrorCode = z.infer<typeof ErrorCode>;
+
+export const ValidationIssue = z.object({
+  path: z.string(),
+  message: z.string(),
+});
+export type ValidationIssue = z.infer<typeof ValidationIssue>;
+
+export const ErrorDetails = z.object({
+  issues: z.array(ValidationIssue).optional(),
+});
+export type ErrorDetails = z.infer<typeof ErrorDetails>;
+
+/** The one JSON shape of every error response. */
+export const ErrorEnvelope = z.object({
+  error: z.object({
+    code: ErrorCode,
+    message: z.string(),
+    requestId: z.string(),
+    details: ErrorDetails.optional(),
+  }),
+});
+export type ErrorEnvelope = z.infer<typeof ErrorEnvelope>;
+
+/**
+ * The one error class: a stable code plus a message that is safe to show a
+ * user. Servers throw it; clients rebuild it from an envelope with
+ * `ApiError.fromEnvelope`, so the shape round-trips.
+ */
+export class ApiError extends Error {
+  readonly code: ErrorCode;
+  readonly details: ErrorDetails | undefined;
+
+  constructor(code: ErrorCode, message: string, details?: ErrorDetails) {
+    super(message);
+    this.name = 'ApiError';
+    this.code = code;
+    this.details = details;
+  }
+
+  get status(): number {
+    return ERROR_CODES[this.code].status;
+  }
+
+  toEnvelope(requestId: string): ErrorEnvelope {
+    return {
+      error: {
+        code: this.code,
+        message: this.message,
+        requestId,
+        ...(this.details ? { details: this.details } : {}),
+      },
+    };
+  }
+
+  /** Parses an untrusted response body; anything that is not an envelope is refused. */
+  static fromEnvelope(body: unknown): ApiError & { requestId: string } {
+    const { error } = ErrorEnvelope.parse(body);
+    return Object.assign(new ApiError(error.code, error.message, error.details), {
+      requestId: error.requestId,
+    });
+  }
+}
+
+export function isApiError(value: unknown): value is ApiError {
+  return value instanceof ApiError;
+}
