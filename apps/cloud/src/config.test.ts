@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { validEnv } from '../test/support/env.js';
-import { ConfigError, loadConfig } from './config.js';
+import { CONFIG_VARIABLES, ConfigError, loadConfig } from './config.js';
 
 function problemsOf(env: NodeJS.ProcessEnv): string[] {
   try {
@@ -135,5 +135,36 @@ describe('loadConfig', () => {
     const config = loadConfig(validEnv({ TLS_CERT_FILE: join(dir, 'cert.pem'), TLS_KEY_FILE: join(dir, 'key.pem') }));
     expect(config.tls?.cert.toString()).toBe('CERT');
     expect(config.publicUrl).toBe('https://127.0.0.1:8080');
+  });
+
+  it('treats empty values as unset', () => {
+    const config = loadConfig(validEnv({ TLS_CERT_FILE: '', TLS_KEY_FILE: '', CORS_ORIGINS: '', PORT: '' }));
+    expect(config.tls).toBeUndefined();
+    expect(config.port).toBe(8080);
+  });
+});
+
+describe('.env.example', () => {
+  const example = readFileSync(new URL('../.env.example', import.meta.url), 'utf8');
+  const entries = Object.fromEntries(
+    example
+      .split('\n')
+      .filter((line) => /^[A-Z_]+=/.test(line))
+      .map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)]),
+  );
+
+  it('documents every variable the config reads, and the state directory', () => {
+    for (const variable of [...CONFIG_VARIABLES, 'MULTICLAW_CLOUD_STATE_DIR']) {
+      expect(Object.keys(entries), variable).toContain(variable);
+    }
+  });
+
+  it('cannot be used as it is: its placeholders are refused', () => {
+    const problems = problemsOf(entries);
+    expect(problems.some((p) => p.startsWith('DATABASE_URL: still holds the placeholder'))).toBe(true);
+    expect(problems.some((p) => p.startsWith('MULTICLAW_MASTER_KEYS: entry 1 (1) is a known default'))).toBe(true);
+    expect(problems.some((p) => p.startsWith('MULTICLAW_TOKEN_SIGNING_KEYS: entry 1 (2026-11) is a known default'))).toBe(
+      true,
+    );
   });
 });

@@ -193,6 +193,9 @@ const EnvSchema = z
     }
   });
 
+/** Every variable the schema reads; `.env.example` must document each one. */
+export const CONFIG_VARIABLES = Object.keys(EnvSchema.shape);
+
 function safeUrlPassword(url: string): string | undefined {
   try {
     return decodeURIComponent(new URL(url).password) || undefined;
@@ -245,7 +248,9 @@ function deepFreeze<T>(value: T): T {
 }
 
 /** Parses the environment into a frozen Config, or throws ConfigError listing every problem. */
-export function loadConfig(source: NodeJS.ProcessEnv): Config {
+export function loadConfig(rawSource: NodeJS.ProcessEnv): Config {
+  // An empty value (`TLS_CERT_FILE=` in an env file) means "not set".
+  const source = Object.fromEntries(Object.entries(rawSource).filter(([, value]) => value !== ''));
   const parsed = EnvSchema.safeParse(source);
   if (!parsed.success) {
     throw new ConfigError(

@@ -20,7 +20,7 @@ const DevKeys = z.object({
 });
 
 export function cloudStateDir(env: NodeJS.ProcessEnv): string {
-  return env.MULTICLAW_CLOUD_STATE_DIR ?? join(homedir(), '.multiclaw', 'cloud');
+  return env.MULTICLAW_CLOUD_STATE_DIR || join(homedir(), '.multiclaw', 'cloud');
 }
 
 function loadOrCreateDevKeys(stateDir: string, logger: Logger): z.infer<typeof DevKeys> {

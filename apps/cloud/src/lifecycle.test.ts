@@ -46,7 +46,7 @@ describe('graceful shutdown', () => {
       const port = (app.server.address() as AddressInfo).port;
       const shutdown = createShutdown({
         app,
-        logger: app.log as never,
+        logger: app.log,
         timeoutMs: 10_000,
         afterClose: [
           async () => {
@@ -94,7 +94,7 @@ describe('graceful shutdown', () => {
       const port = (app.server.address() as AddressInfo).port;
       const stuck = get(port, '/probe/stuck').catch(() => undefined);
       await entered.promise;
-      const code = await createShutdown({ app, logger: app.log as never, timeoutMs: 200 })('SIGTERM');
+      const code = await createShutdown({ app, logger: app.log, timeoutMs: 200 })('SIGTERM');
       expect(code).toBe(ExitCode.SOFTWARE);
       never.resolve();
       await stuck;

@@ -1,4 +1,3 @@
-import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 
 /** Exit codes that mean something to an operator or a supervisor (sysexits.h). */
@@ -13,8 +12,9 @@ export const ExitCode = {
 } as const;
 
 type ShutdownOptions = {
-  app: FastifyInstance;
-  logger: Logger;
+  /** The HTTP server to drain: Fastify's close stops listening and waits for in-flight requests. */
+  app: { close(): PromiseLike<unknown> };
+  logger: Pick<Logger, 'info' | 'error'>;
   timeoutMs: number;
   /** Run after the server has closed, in order (e.g. stop the embedded database). */
   afterClose?: Array<() => Promise<void>>;
@@ -37,7 +37,7 @@ export function createShutdown({ app, logger, timeoutMs, afterClose = [] }: Shut
       });
       let code: number = ExitCode.OK;
       try {
-        const outcome = await Promise.race([app.close().then(() => 'closed' as const), timedOut]);
+        const outcome = await Promise.race([Promise.resolve(app.close()).then(() => 'closed' as const), timedOut]);
         if (outcome === 'timeout') {
           logger.error({ timeoutMs }, 'shutdown timed out with requests still in flight');
           code = ExitCode.SOFTWARE;

@@ -1,4 +1,5 @@
 import { ApiError, ErrorEnvelope } from '@multiclaw/protocol';
+import type { InjectOptions } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
@@ -32,14 +33,16 @@ const id = '0b0c6f59-0a55-4f4f-9c0e-8d7f1c2b3a41';
 const goodBody = { email: 'ada@example.com', profile: { age: 36 } };
 
 describe('error envelope', () => {
-  const ctx = useTestApp({ beforeReady: (app) => app.register(probeRoutes) });
+  const ctx = useTestApp({ beforeReady: async (app) => {
+    await app.register(probeRoutes);
+  } });
 
-  async function send(options: Parameters<ReturnType<typeof ctx>['app']['inject']>[0]) {
+  async function send(options: InjectOptions) {
     const response = await ctx().app.inject(options);
     return { response, body: response.json() };
   }
 
-  function expectEnvelope(body: unknown, code: string, requestId: string | string[] | undefined) {
+  function expectEnvelope(body: unknown, code: string, requestId: unknown) {
     const parsed = ErrorEnvelope.parse(body);
     expect(parsed.error.code).toBe(code);
     expect(parsed.error.requestId).toBe(requestId);

@@ -23,8 +23,9 @@ const STATUS_FALLBACK: Record<number, [ErrorCode, string]> = {
 };
 
 /** Turns anything thrown into an ApiError whose message is safe to show. */
-export function toApiError(error: FastifyError | Error): ApiError {
+export function toApiError(error: unknown): ApiError {
   if (error instanceof ApiError) return error;
+  if (!(error instanceof Error)) return new ApiError('INTERNAL', 'Internal server error');
   if (hasZodFastifySchemaValidationErrors(error)) {
     const context = (error as FastifyError).validationContext ?? 'body';
     const scope = context === 'querystring' ? 'query' : context;

@@ -31,7 +31,9 @@ const AUTHORIZATION = 'Bearer hdr-bearer-token-xyz';
 const COOKIE = 'session=cookie-secret-value';
 
 describe('log redaction', () => {
-  const ctx = useTestApp({ beforeReady: (app) => app.register(loggingRoute) });
+  const ctx = useTestApp({ beforeReady: async (app) => {
+    await app.register(loggingRoute);
+  } });
 
   it('removes every secret field and credential header from the log, at any depth', async () => {
     const response = await ctx().app.inject({
