@@ -164,44 +164,56 @@ const EnvSchema = z
       .default(1024 * 1024),
     SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(100).max(300_000).default(10_000),
   })
-  .superRefine((env, ctx) => {
-    if (Boolean(env.TLS_CERT_FILE) !== Boolean(env.TLS_KEY_FILE)) {
-      ctx.addIssue({ code: 'custom', path: ['TLS_CERT_FILE'], message: 'TLS_CERT_FILE and TLS_KEY_FILE must be set together' });
-    }
-    if (env.NODE_ENV === 'production') {
-      if (!env.PUBLIC_URL) ctx.addIssue({ code: 'custom', path: ['PUBLIC_URL'], message: 'is required in production' });
-      else if (new URL(env.PUBLIC_URL).protocol !== 'https:' && !isLoopbackHost(new URL(env.PUBLIC_URL).hostname)) {
-        ctx.addIssue({ code: 'custom', path: ['PUBLIC_URL'], message: 'must be https:// in production' });
+  // Cross-variable rules run even when other variables failed, so one start
+  // reports every problem; hence the defensive reads of possibly-invalid fields.
+  .superRefine(
+    (env, ctx) => {
+      if (Boolean(env.TLS_CERT_FILE) !== Boolean(env.TLS_KEY_FILE)) {
+        ctx.addIssue({ code: 'custom', path: ['TLS_CERT_FILE'], message: 'TLS_CERT_FILE and TLS_KEY_FILE must be set together' });
       }
-      if (!env.SECURITY_CONTACT) {
-        ctx.addIssue({ code: 'custom', path: ['SECURITY_CONTACT'], message: 'is required in production (RFC 9116)' });
+      if (env.NODE_ENV === 'production') {
+        const publicUrl = typeof env.PUBLIC_URL === 'string' ? parseUrl(env.PUBLIC_URL) : undefined;
+        if (!env.PUBLIC_URL) ctx.addIssue({ code: 'custom', path: ['PUBLIC_URL'], message: 'is required in production' });
+        else if (publicUrl && publicUrl.protocol !== 'https:' && !isLoopbackHost(publicUrl.hostname)) {
+          ctx.addIssue({ code: 'custom', path: ['PUBLIC_URL'], message: 'must be https:// in production' });
+        }
+        if (!env.SECURITY_CONTACT) {
+          ctx.addIssue({ code: 'custom', path: ['SECURITY_CONTACT'], message: 'is required in production (RFC 9116)' });
+        }
+        const password = typeof env.DATABASE_URL === 'string' ? safeUrlPassword(env.DATABASE_URL) : undefined;
+        if (password !== undefined && KNOWN_DEFAULT_VALUES.has(password.toLowerCase())) {
+          ctx.addIssue({ code: 'custom', path: ['DATABASE_URL'], message: 'uses a known default password' });
+        }
       }
-      const password = safeUrlPassword(env.DATABASE_URL);
-      if (password !== undefined && KNOWN_DEFAULT_VALUES.has(password.toLowerCase())) {
-        ctx.addIssue({ code: 'custom', path: ['DATABASE_URL'], message: 'uses a known default password' });
+      const master = Array.isArray(env.MULTICLAW_MASTER_KEYS) ? env.MULTICLAW_MASTER_KEYS.map((k) => k.bytes) : [];
+      const signing = Array.isArray(env.MULTICLAW_TOKEN_SIGNING_KEYS) ? env.MULTICLAW_TOKEN_SIGNING_KEYS : [];
+      for (const key of signing) {
+        if (master.some((m) => m.equals(key.bytes))) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['MULTICLAW_TOKEN_SIGNING_KEYS'],
+            message: `key ${key.id} reuses a master key; each purpose needs its own key`,
+          });
+        }
       }
-    }
-    const master = env.MULTICLAW_MASTER_KEYS.map((k) => k.bytes);
-    for (const signing of env.MULTICLAW_TOKEN_SIGNING_KEYS) {
-      if (master.some((m) => m.equals(signing.bytes))) {
-        ctx.addIssue({
-          code: 'custom',
-          path: ['MULTICLAW_TOKEN_SIGNING_KEYS'],
-          message: `key ${signing.id} reuses a master key; each purpose needs its own key`,
-        });
-      }
-    }
-  });
+    },
+    { when: () => true },
+  );
 
 /** Every variable the schema reads; `.env.example` must document each one. */
 export const CONFIG_VARIABLES = Object.keys(EnvSchema.shape);
 
-function safeUrlPassword(url: string): string | undefined {
+function parseUrl(text: string): URL | undefined {
   try {
-    return decodeURIComponent(new URL(url).password) || undefined;
+    return new URL(text);
   } catch {
     return undefined;
   }
+}
+
+function safeUrlPassword(url: string): string | undefined {
+  const password = parseUrl(url)?.password;
+  return password ? decodeURIComponent(password) : undefined;
 }
 
 /** A raw 32-byte Ed25519 seed, wrapped as PKCS#8 DER so Node can load it. */

@@ -42,7 +42,7 @@ afterAll(() => {
   for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
 });
 
-describe('server process', () => {
+describe('server process', { timeout: 60_000 }, () => {
   it('refuses to start on a bad configuration with exit code 78, naming each variable', async () => {
     const child = spawn(process.execPath, ['--import', 'tsx', serverEntry], {
       env: {
@@ -109,3 +109,28 @@ describe('server process', () => {
     }
   });
 });
+
+describe('zero-configuration start (README line 1)', () => {
+  it('starts the embedded PostgreSQL, migrates, serves, and keeps database and keys across restarts', async () => {
+    const home = mkdtempSync(join(tmpdir(), 'mc-home-'));
+    // No DATABASE_URL, no keys, no NODE_ENV: exactly what a fresh machine has.
+    const env = { HOME: home };
+    const first = await startServer(env);
+    expect(first.output()).toContain('starting the embedded PostgreSQL');
+    expect(first.output()).toContain('applied database migrations');
+    expect((await fetch(`${first.url}/readyz`)).status).toBe(200);
+    const stateDir = join(home, '.multiclaw', 'cloud');
+    const keys = readFileSync(join(stateDir, 'dev-keys.json'), 'utf8');
+    first.child.kill('SIGTERM');
+    expect(await exitOf(first.child)).toBe(ExitCode.OK);
+
+    const second = await startServer(env);
+    // The migrations recorded by the first run are still there: the data directory persisted.
+    expect(second.output()).toContain('database schema is up to date');
+    expect(readFileSync(join(stateDir, 'dev-keys.json'), 'utf8')).toBe(keys);
+    expect((await fetch(`${second.url}/readyz`)).status).toBe(200);
+    second.child.kill('SIGTERM');
+    expect(await exitOf(second.child)).toBe(ExitCode.OK);
+  }, 120_000);
+});
+

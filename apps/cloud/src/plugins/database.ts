@@ -1,8 +1,8 @@
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
-import type { createPrismaClient } from '../db/client.js';
+import type { Database } from '../db/client.js';
 
-export type Database = ReturnType<typeof createPrismaClient>;
+export type { Database };
 
 declare module 'fastify' {
   interface FastifyInstance {

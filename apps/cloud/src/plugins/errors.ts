@@ -39,8 +39,8 @@ export function toApiError(error: unknown): ApiError {
   const code = 'code' in error && typeof error.code === 'string' ? error.code : undefined;
   const known = code ? FASTIFY_CLIENT_ERRORS[code] : undefined;
   if (known) return new ApiError(known[0], known[1]);
-  const status = 'statusCode' in error ? error.statusCode : undefined;
-  const fallback = status !== undefined ? STATUS_FALLBACK[status] : undefined;
+  const status = 'statusCode' in error && typeof error.statusCode === 'number' ? error.statusCode : undefined;
+  const fallback = status === undefined ? undefined : STATUS_FALLBACK[status];
   if (fallback && !isResponseSerializationError(error)) return new ApiError(fallback[0], fallback[1]);
   return new ApiError('INTERNAL', 'Internal server error');
 }

@@ -45,7 +45,7 @@ describe('OpenAPI', () => {
     expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(['/healthz', '/readyz', '/.well-known/security.txt']));
     expect(doc.paths['/healthz'].get.responses['200'].content['application/json'].schema).toMatchObject({
       type: 'object',
-      properties: { status: { const: 'ok' } },
+      properties: { status: { type: 'string', enum: ['ok'] } },
     });
     expect(doc.paths['/openapi.json']).toBeUndefined();
   });
