@@ -8,9 +8,13 @@ import { readFileSync } from 'node:fs';
 const EXACT = /^\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?(\+[0-9A-Za-z.-]+)?$/;
 const SECTIONS = ['dependencies', 'devDependencies', 'optionalDependencies', 'peerDependencies'];
 
-const files = execFileSync('git', ['ls-files', '--cached', '--others', '--exclude-standard', '*package.json'], {
-  encoding: 'utf8',
-})
+const files = execFileSync(
+  'git',
+  ['ls-files', '--cached', '--others', '--exclude-standard', '*package.json'],
+  {
+    encoding: 'utf8',
+  },
+)
   .split('\n')
   .filter((file) => file.endsWith('package.json'));
 

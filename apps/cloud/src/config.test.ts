@@ -49,34 +49,98 @@ describe('loadConfig', () => {
   const refusals: Array<[string, Record<string, string | undefined>, RegExp]> = [
     ['missing database URL', { DATABASE_URL: undefined }, /^DATABASE_URL: is required/],
     ['malformed database URL', { DATABASE_URL: 'mysql://x@y/z' }, /^DATABASE_URL: must be a postgres/],
-    ['placeholder database URL', { DATABASE_URL: 'postgresql://u:REPLACE_ME@h/db' }, /^DATABASE_URL: still holds the placeholder/],
+    [
+      'placeholder database URL',
+      { DATABASE_URL: 'postgresql://u:REPLACE_ME@h/db' },
+      /^DATABASE_URL: still holds the placeholder/,
+    ],
     ['missing master key', { MULTICLAW_MASTER_KEYS: undefined }, /^MULTICLAW_MASTER_KEYS: is required/],
     ['empty master key', { MULTICLAW_MASTER_KEYS: ' , ' }, /^MULTICLAW_MASTER_KEYS: is empty/],
-    ['short master key', { MULTICLAW_MASTER_KEYS: `1:${key(16)}` }, /^MULTICLAW_MASTER_KEYS: entry 1 \(1\) is 16 bytes; a key must be exactly 32/],
-    ['long master key', { MULTICLAW_MASTER_KEYS: `1:${key(33)}` }, /^MULTICLAW_MASTER_KEYS: entry 1 \(1\) is 33 bytes/],
-    ['non-base64 master key', { MULTICLAW_MASTER_KEYS: '1:not base64!' }, /^MULTICLAW_MASTER_KEYS: entry 1 \(1\) is not base64/],
-    ['master key without version', { MULTICLAW_MASTER_KEYS: key() }, /^MULTICLAW_MASTER_KEYS: entry 1 must look like <version number>/],
-    ['master key version zero', { MULTICLAW_MASTER_KEYS: `0:${key()}` }, /^MULTICLAW_MASTER_KEYS: entry 1 must look like/],
-    ['known default master key', { MULTICLAW_MASTER_KEYS: '1:changeme' }, /^MULTICLAW_MASTER_KEYS: entry 1 \(1\) is a known default/],
-    ['all-zero master key', { MULTICLAW_MASTER_KEYS: `1:${Buffer.alloc(32).toString('base64')}` }, /trivially guessable/],
+    [
+      'short master key',
+      { MULTICLAW_MASTER_KEYS: `1:${key(16)}` },
+      /^MULTICLAW_MASTER_KEYS: entry 1 \(1\) is 16 bytes; a key must be exactly 32/,
+    ],
+    [
+      'long master key',
+      { MULTICLAW_MASTER_KEYS: `1:${key(33)}` },
+      /^MULTICLAW_MASTER_KEYS: entry 1 \(1\) is 33 bytes/,
+    ],
+    [
+      'non-base64 master key',
+      { MULTICLAW_MASTER_KEYS: '1:not base64!' },
+      /^MULTICLAW_MASTER_KEYS: entry 1 \(1\) is not base64/,
+    ],
+    [
+      'master key without version',
+      { MULTICLAW_MASTER_KEYS: key() },
+      /^MULTICLAW_MASTER_KEYS: entry 1 must look like <version number>/,
+    ],
+    [
+      'master key version zero',
+      { MULTICLAW_MASTER_KEYS: `0:${key()}` },
+      /^MULTICLAW_MASTER_KEYS: entry 1 must look like/,
+    ],
+    [
+      'known default master key',
+      { MULTICLAW_MASTER_KEYS: '1:changeme' },
+      /^MULTICLAW_MASTER_KEYS: entry 1 \(1\) is a known default/,
+    ],
+    [
+      'all-zero master key',
+      { MULTICLAW_MASTER_KEYS: `1:${Buffer.alloc(32).toString('base64')}` },
+      /trivially guessable/,
+    ],
     [
       'repeated word master key',
       { MULTICLAW_MASTER_KEYS: `1:${Buffer.from('changemechangemechangemechangeme').toString('base64')}` },
       /trivially guessable/,
     ],
-    ['duplicate master key version', { MULTICLAW_MASTER_KEYS: `1:${key()},1:${key()}` }, /entry 2 repeats the id 1/],
-    ['missing signing key', { MULTICLAW_TOKEN_SIGNING_KEYS: undefined }, /^MULTICLAW_TOKEN_SIGNING_KEYS: is required/],
-    ['short signing key', { MULTICLAW_TOKEN_SIGNING_KEYS: `k1:${key(31)}` }, /^MULTICLAW_TOKEN_SIGNING_KEYS: entry 1 \(k1\) is 31 bytes/],
-    ['bad key id', { MULTICLAW_TOKEN_SIGNING_KEYS: `bad kid:${key()}` }, /^MULTICLAW_TOKEN_SIGNING_KEYS: entry 1 must look like <key id>/],
+    [
+      'duplicate master key version',
+      { MULTICLAW_MASTER_KEYS: `1:${key()},1:${key()}` },
+      /entry 2 repeats the id 1/,
+    ],
+    [
+      'missing signing key',
+      { MULTICLAW_TOKEN_SIGNING_KEYS: undefined },
+      /^MULTICLAW_TOKEN_SIGNING_KEYS: is required/,
+    ],
+    [
+      'short signing key',
+      { MULTICLAW_TOKEN_SIGNING_KEYS: `k1:${key(31)}` },
+      /^MULTICLAW_TOKEN_SIGNING_KEYS: entry 1 \(k1\) is 31 bytes/,
+    ],
+    [
+      'bad key id',
+      { MULTICLAW_TOKEN_SIGNING_KEYS: `bad kid:${key()}` },
+      /^MULTICLAW_TOKEN_SIGNING_KEYS: entry 1 must look like <key id>/,
+    ],
     ['bad port', { PORT: '70000' }, /^PORT: /],
     ['non-numeric port', { PORT: 'eighty' }, /^PORT: /],
     ['bad public URL', { PUBLIC_URL: 'ftp://cloud.example.com' }, /^PUBLIC_URL: /],
     ['wildcard CORS', { CORS_ORIGINS: '*' }, /^CORS_ORIGINS: "\*" is not allowed/],
-    ['CORS origin with a path', { CORS_ORIGINS: 'https://a.example.com/app' }, /^CORS_ORIGINS: .*not a bare origin/],
+    [
+      'CORS origin with a path',
+      { CORS_ORIGINS: 'https://a.example.com/app' },
+      /^CORS_ORIGINS: .*not a bare origin/,
+    ],
     ['CORS garbage', { CORS_ORIGINS: 'not a url' }, /^CORS_ORIGINS: .*not an origin/],
-    ['bad security contact', { SECURITY_CONTACT: 'security@example.com' }, /^SECURITY_CONTACT: must be a mailto: or https: URI/],
-    ['TLS cert without key', { TLS_CERT_FILE: '/tmp/cert.pem' }, /^TLS_CERT_FILE: TLS_CERT_FILE and TLS_KEY_FILE must be set together/],
-    ['unreadable TLS files', { TLS_CERT_FILE: '/nonexistent/c.pem', TLS_KEY_FILE: '/nonexistent/k.pem' }, /^TLS_CERT_FILE: cannot read/],
+    [
+      'bad security contact',
+      { SECURITY_CONTACT: 'security@example.com' },
+      /^SECURITY_CONTACT: must be a mailto: or https: URI/,
+    ],
+    [
+      'TLS cert without key',
+      { TLS_CERT_FILE: '/tmp/cert.pem' },
+      /^TLS_CERT_FILE: TLS_CERT_FILE and TLS_KEY_FILE must be set together/,
+    ],
+    [
+      'unreadable TLS files',
+      { TLS_CERT_FILE: '/nonexistent/c.pem', TLS_KEY_FILE: '/nonexistent/k.pem' },
+      /^TLS_CERT_FILE: cannot read/,
+    ],
     ['bad trusted proxy', { TRUST_PROXY: 'everyone' }, /^TRUST_PROXY: must be an IP address or CIDR/],
     ['bad log level', { LOG_LEVEL: 'loud' }, /^LOG_LEVEL: /],
     ['tiny body limit', { BODY_LIMIT_BYTES: '10' }, /^BODY_LIMIT_BYTES: /],
@@ -85,18 +149,31 @@ describe('loadConfig', () => {
 
   it.each(refusals)('refuses %s, naming the variable', (_name, overrides, expected) => {
     const problems = problemsOf(validEnv(overrides));
-    expect(problems.some((p) => expected.test(p)), problems.join('\n')).toBe(true);
+    expect(
+      problems.some((p) => expected.test(p)),
+      problems.join('\n'),
+    ).toBe(true);
   });
 
   it('refuses a signing key that reuses the master key', () => {
     const shared = key();
-    const problems = problemsOf(validEnv({ MULTICLAW_MASTER_KEYS: `1:${shared}`, MULTICLAW_TOKEN_SIGNING_KEYS: `k1:${shared}` }));
-    expect(problems).toEqual(['MULTICLAW_TOKEN_SIGNING_KEYS: key k1 reuses a master key; each purpose needs its own key']);
+    const problems = problemsOf(
+      validEnv({ MULTICLAW_MASTER_KEYS: `1:${shared}`, MULTICLAW_TOKEN_SIGNING_KEYS: `k1:${shared}` }),
+    );
+    expect(problems).toEqual([
+      'MULTICLAW_TOKEN_SIGNING_KEYS: key k1 reuses a master key; each purpose needs its own key',
+    ]);
   });
 
   it('lists every problem at once', () => {
-    const problems = problemsOf(validEnv({ DATABASE_URL: undefined, MULTICLAW_MASTER_KEYS: undefined, PORT: '-1' }));
-    expect(problems.map((p) => p.split(':')[0]).sort()).toEqual(['DATABASE_URL', 'MULTICLAW_MASTER_KEYS', 'PORT']);
+    const problems = problemsOf(
+      validEnv({ DATABASE_URL: undefined, MULTICLAW_MASTER_KEYS: undefined, PORT: '-1' }),
+    );
+    expect(problems.map((p) => p.split(':')[0]).sort()).toEqual([
+      'DATABASE_URL',
+      'MULTICLAW_MASTER_KEYS',
+      'PORT',
+    ]);
   });
 
   describe('in production', () => {
@@ -117,10 +194,17 @@ describe('loadConfig', () => {
       ['PUBLIC_URL', { PUBLIC_URL: undefined }, /^PUBLIC_URL: is required in production/],
       ['plain-http PUBLIC_URL', { PUBLIC_URL: 'http://cloud.example.com' }, /^PUBLIC_URL: must be https/],
       ['SECURITY_CONTACT', { SECURITY_CONTACT: undefined }, /^SECURITY_CONTACT: is required in production/],
-      ['default database password', { DATABASE_URL: 'postgresql://postgres:postgres@db/multiclaw' }, /^DATABASE_URL: uses a known default password/],
+      [
+        'default database password',
+        { DATABASE_URL: 'postgresql://postgres:postgres@db/multiclaw' },
+        /^DATABASE_URL: uses a known default password/,
+      ],
     ] as const)('refuses a missing or weak %s', (_name, overrides, expected) => {
       const problems = problemsOf(production(overrides));
-      expect(problems.some((p) => expected.test(p)), problems.join('\n')).toBe(true);
+      expect(
+        problems.some((p) => expected.test(p)),
+        problems.join('\n'),
+      ).toBe(true);
     });
 
     it('allows plain http only to loopback', () => {
@@ -132,7 +216,9 @@ describe('loadConfig', () => {
     const dir = mkdtempSync(join(tmpdir(), 'mc-tls-'));
     writeFileSync(join(dir, 'cert.pem'), 'CERT');
     writeFileSync(join(dir, 'key.pem'), 'KEY');
-    const config = loadConfig(validEnv({ TLS_CERT_FILE: join(dir, 'cert.pem'), TLS_KEY_FILE: join(dir, 'key.pem') }));
+    const config = loadConfig(
+      validEnv({ TLS_CERT_FILE: join(dir, 'cert.pem'), TLS_KEY_FILE: join(dir, 'key.pem') }),
+    );
     expect(config.tls?.cert.toString()).toBe('CERT');
     expect(config.publicUrl).toBe('https://127.0.0.1:8080');
   });
@@ -162,9 +248,13 @@ describe('.env.example', () => {
   it('cannot be used as it is: its placeholders are refused', () => {
     const problems = problemsOf(entries);
     expect(problems.some((p) => p.startsWith('DATABASE_URL: still holds the placeholder'))).toBe(true);
-    expect(problems.some((p) => p.startsWith('MULTICLAW_MASTER_KEYS: entry 1 (1) is a known default'))).toBe(true);
-    expect(problems.some((p) => p.startsWith('MULTICLAW_TOKEN_SIGNING_KEYS: entry 1 (2026-11) is a known default'))).toBe(
+    expect(problems.some((p) => p.startsWith('MULTICLAW_MASTER_KEYS: entry 1 (1) is a known default'))).toBe(
       true,
     );
+    expect(
+      problems.some((p) =>
+        p.startsWith('MULTICLAW_TOKEN_SIGNING_KEYS: entry 1 (2026-11) is a known default'),
+      ),
+    ).toBe(true);
   });
 });

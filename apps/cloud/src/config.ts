@@ -45,7 +45,9 @@ function isWeakKey(bytes: Buffer): boolean {
   // All bytes equal (zeros, 0xff…) or a repeated known default.
   if (bytes.every((b) => b === bytes[0])) return true;
   const asText = bytes.toString('latin1').toLowerCase();
-  return [...KNOWN_DEFAULT_VALUES].some((word) => asText === word.repeat(Math.ceil(KEY_BYTES / word.length)).slice(0, KEY_BYTES));
+  return [...KNOWN_DEFAULT_VALUES].some(
+    (word) => asText === word.repeat(Math.ceil(KEY_BYTES / word.length)).slice(0, KEY_BYTES),
+  );
 }
 
 /** `<id>:<base64 of 32 bytes>` entries, comma separated. */
@@ -56,7 +58,10 @@ function keyList(idPattern: RegExp, idDescription: string) {
       .map((entry) => entry.trim())
       .filter(Boolean);
     if (entries.length === 0) {
-      ctx.addIssue({ code: 'custom', message: `is empty; expected <${idDescription}>:<base64 key>, ${GENERATE_KEY_HINT}` });
+      ctx.addIssue({
+        code: 'custom',
+        message: `is empty; expected <${idDescription}>:<base64 key>, ${GENERATE_KEY_HINT}`,
+      });
       return z.NEVER;
     }
     const keys: { id: string; bytes: Buffer }[] = [];
@@ -70,7 +75,10 @@ function keyList(idPattern: RegExp, idDescription: string) {
         continue;
       }
       if (KNOWN_DEFAULT_VALUES.has(material.toLowerCase())) {
-        ctx.addIssue({ code: 'custom', message: `${where} (${id}) is a known default value; ${GENERATE_KEY_HINT}` });
+        ctx.addIssue({
+          code: 'custom',
+          message: `${where} (${id}) is a known default value; ${GENERATE_KEY_HINT}`,
+        });
         continue;
       }
       const bytes = decodeKeyBytes(material);
@@ -86,7 +94,10 @@ function keyList(idPattern: RegExp, idDescription: string) {
         continue;
       }
       if (isWeakKey(bytes)) {
-        ctx.addIssue({ code: 'custom', message: `${where} (${id}) is a trivially guessable key; ${GENERATE_KEY_HINT}` });
+        ctx.addIssue({
+          code: 'custom',
+          message: `${where} (${id}) is a trivially guessable key; ${GENERATE_KEY_HINT}`,
+        });
         continue;
       }
       if (keys.some((key) => key.id === id)) {
@@ -112,7 +123,10 @@ const Origin = z.string().transform((raw, ctx) => {
     return z.NEVER;
   }
   if (!['http:', 'https:'].includes(url.protocol) || url.origin !== raw.replace(/\/$/, '')) {
-    ctx.addIssue({ code: 'custom', message: `"${raw}" is not a bare origin (scheme://host[:port], no path)` });
+    ctx.addIssue({
+      code: 'custom',
+      message: `"${raw}" is not a bare origin (scheme://host[:port], no path)`,
+    });
     return z.NEVER;
   }
   return url.origin;
@@ -169,23 +183,34 @@ const EnvSchema = z
   .superRefine(
     (env, ctx) => {
       if (Boolean(env.TLS_CERT_FILE) !== Boolean(env.TLS_KEY_FILE)) {
-        ctx.addIssue({ code: 'custom', path: ['TLS_CERT_FILE'], message: 'TLS_CERT_FILE and TLS_KEY_FILE must be set together' });
+        ctx.addIssue({
+          code: 'custom',
+          path: ['TLS_CERT_FILE'],
+          message: 'TLS_CERT_FILE and TLS_KEY_FILE must be set together',
+        });
       }
       if (env.NODE_ENV === 'production') {
         const publicUrl = typeof env.PUBLIC_URL === 'string' ? parseUrl(env.PUBLIC_URL) : undefined;
-        if (!env.PUBLIC_URL) ctx.addIssue({ code: 'custom', path: ['PUBLIC_URL'], message: 'is required in production' });
+        if (!env.PUBLIC_URL)
+          ctx.addIssue({ code: 'custom', path: ['PUBLIC_URL'], message: 'is required in production' });
         else if (publicUrl && publicUrl.protocol !== 'https:' && !isLoopbackHost(publicUrl.hostname)) {
           ctx.addIssue({ code: 'custom', path: ['PUBLIC_URL'], message: 'must be https:// in production' });
         }
         if (!env.SECURITY_CONTACT) {
-          ctx.addIssue({ code: 'custom', path: ['SECURITY_CONTACT'], message: 'is required in production (RFC 9116)' });
+          ctx.addIssue({
+            code: 'custom',
+            path: ['SECURITY_CONTACT'],
+            message: 'is required in production (RFC 9116)',
+          });
         }
         const password = typeof env.DATABASE_URL === 'string' ? safeUrlPassword(env.DATABASE_URL) : undefined;
         if (password !== undefined && KNOWN_DEFAULT_VALUES.has(password.toLowerCase())) {
           ctx.addIssue({ code: 'custom', path: ['DATABASE_URL'], message: 'uses a known default password' });
         }
       }
-      const master = Array.isArray(env.MULTICLAW_MASTER_KEYS) ? env.MULTICLAW_MASTER_KEYS.map((k) => k.bytes) : [];
+      const master = Array.isArray(env.MULTICLAW_MASTER_KEYS)
+        ? env.MULTICLAW_MASTER_KEYS.map((k) => k.bytes)
+        : [];
       const signing = Array.isArray(env.MULTICLAW_TOKEN_SIGNING_KEYS) ? env.MULTICLAW_TOKEN_SIGNING_KEYS : [];
       for (const key of signing) {
         if (master.some((m) => m.equals(key.bytes))) {
@@ -268,7 +293,8 @@ export function loadConfig(rawSource: NodeJS.ProcessEnv): Config {
     throw new ConfigError(
       parsed.error.issues.map((issue) => {
         const variable = String(issue.path[0] ?? 'environment');
-        const message = issue.code === 'invalid_type' && source[variable] === undefined ? 'is required' : issue.message;
+        const message =
+          issue.code === 'invalid_type' && source[variable] === undefined ? 'is required' : issue.message;
         return `${variable}: ${message}`;
       }),
     );
@@ -291,9 +317,10 @@ export function loadConfig(rawSource: NodeJS.ProcessEnv): Config {
     port: env.PORT,
     publicUrl: (env.PUBLIC_URL ?? `${scheme}://${displayHost}:${env.PORT}`).replace(/\/$/, ''),
     databaseUrl: env.DATABASE_URL,
-    masterKeys: env.MULTICLAW_MASTER_KEYS.map(({ id, bytes }) => ({ version: Number(id), key: createSecretKey(bytes) })).sort(
-      (a, b) => b.version - a.version,
-    ),
+    masterKeys: env.MULTICLAW_MASTER_KEYS.map(({ id, bytes }) => ({
+      version: Number(id),
+      key: createSecretKey(bytes),
+    })).sort((a, b) => b.version - a.version),
     signingKeys: env.MULTICLAW_TOKEN_SIGNING_KEYS.map(({ id, bytes }) => {
       const privateKey = ed25519PrivateKey(bytes);
       return { kid: id, privateKey, publicKey: createPublicKey(privateKey) };

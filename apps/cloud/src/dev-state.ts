@@ -50,7 +50,10 @@ export type DevelopmentState = {
   stop(): Promise<void>;
 };
 
-export async function prepareDevelopmentState(source: NodeJS.ProcessEnv, logger: Logger): Promise<DevelopmentState> {
+export async function prepareDevelopmentState(
+  source: NodeJS.ProcessEnv,
+  logger: Logger,
+): Promise<DevelopmentState> {
   const env = { ...source };
   if ((env.NODE_ENV ?? 'development') === 'production') {
     return { env, embeddedDatabase: false, stop: async () => {} };

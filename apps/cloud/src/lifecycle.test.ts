@@ -36,7 +36,10 @@ async function connectionsTo(databaseUrl: string): Promise<number> {
   const admin = new pg.Client({ connectionString: url.toString() });
   await admin.connect();
   try {
-    const { rows } = await admin.query<{ n: number }>('SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = $1', [name]);
+    const { rows } = await admin.query<{ n: number }>(
+      'SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = $1',
+      [name],
+    );
     return rows[0]?.n ?? 0;
   } finally {
     await admin.end();
@@ -79,7 +82,14 @@ describe('graceful shutdown', () => {
       const exitCode = shutdown('SIGTERM');
 
       // The listener is closed: a new connection is refused while the old request is still running.
-      await expect.poll(() => get(port, '/healthz').then(() => 'accepted', (error) => error.code)).toBe('ECONNREFUSED');
+      await expect
+        .poll(() =>
+          get(port, '/healthz').then(
+            () => 'accepted',
+            (error) => error.code,
+          ),
+        )
+        .toBe('ECONNREFUSED');
       expect(cleanedUp).toEqual([]);
 
       release.resolve();

@@ -37,7 +37,10 @@ export function createShutdown({ app, logger, timeoutMs, afterClose = [] }: Shut
       });
       let code: number = ExitCode.OK;
       try {
-        const outcome = await Promise.race([Promise.resolve(app.close()).then(() => 'closed' as const), timedOut]);
+        const outcome = await Promise.race([
+          Promise.resolve(app.close()).then(() => 'closed' as const),
+          timedOut,
+        ]);
         if (outcome === 'timeout') {
           logger.error({ timeoutMs }, 'shutdown timed out with requests still in flight');
           code = ExitCode.SOFTWARE;

@@ -1,8 +1,8 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { mkdtempSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { once } from 'node:events';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createTestDatabase } from '../test/database.js';
 import { ExitCode } from './lifecycle.js';
@@ -28,7 +28,9 @@ function startServer(env: Record<string, string>): Promise<Running> {
     };
     child.stdout?.on('data', onData);
     child.stderr?.on('data', onData);
-    child.once('exit', (code) => reject(new Error(`server exited with ${code} before listening:\n${output}`)));
+    child.once('exit', (code) =>
+      reject(new Error(`server exited with ${code} before listening:\n${output}`)),
+    );
   });
 }
 
@@ -97,7 +99,13 @@ describe('server process', { timeout: 60_000 }, () => {
       const first = await startServer({ DATABASE_URL: database.url, MULTICLAW_CLOUD_STATE_DIR: stateDir });
       const port = new URL(first.url).port;
       const second = spawn(process.execPath, ['--import', 'tsx', serverEntry], {
-        env: { PATH: process.env.PATH ?? '', HOME: stateDir, PORT: port, DATABASE_URL: database.url, MULTICLAW_CLOUD_STATE_DIR: stateDir },
+        env: {
+          PATH: process.env.PATH ?? '',
+          HOME: stateDir,
+          PORT: port,
+          DATABASE_URL: database.url,
+          MULTICLAW_CLOUD_STATE_DIR: stateDir,
+        },
         stdio: 'ignore',
       });
       children.push(second);
@@ -133,4 +141,3 @@ describe('zero-configuration start (README line 1)', () => {
     expect(await exitOf(second.child)).toBe(ExitCode.OK);
   }, 120_000);
 });
-

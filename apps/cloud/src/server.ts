@@ -36,8 +36,14 @@ async function main(): Promise<number> {
     // Outside production the server migrates itself; in production the
     // operator runs `pnpm db:migrate` as a deliberate step (docs/self-hosting.md).
     try {
-      const { applied } = await applyMigrations({ databaseUrl: config.databaseUrl, log: (line) => logger.info(line) });
-      logger.info({ applied }, applied.length > 0 ? 'applied database migrations' : 'database schema is up to date');
+      const { applied } = await applyMigrations({
+        databaseUrl: config.databaseUrl,
+        log: (line) => logger.info(line),
+      });
+      logger.info(
+        { applied },
+        applied.length > 0 ? 'applied database migrations' : 'database schema is up to date',
+      );
     } catch (error) {
       logger.fatal({ err: error }, 'could not migrate the database');
       await development.stop();
@@ -59,7 +65,10 @@ async function main(): Promise<number> {
   const port = typeof address === 'object' && address ? address.port : config.port;
   const scheme = config.tls ? 'https' : 'http';
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;
-  logger.info({ url: `${scheme}://${host}:${port}` }, `MultiClaw Cloud listening on ${scheme}://${host}:${port}`);
+  logger.info(
+    { url: `${scheme}://${host}:${port}` },
+    `MultiClaw Cloud listening on ${scheme}://${host}:${port}`,
+  );
 
   const shutdown = createShutdown({
     app,

@@ -26,7 +26,9 @@ function handshake(port: number, version: tls.SecureVersion, ca: string): Promis
       resolve({ ok: true, protocol: socket.getProtocol() });
       socket.end();
     });
-    socket.once('error', (error) => resolve({ ok: false, error: String((error as NodeJS.ErrnoException).code ?? error) }));
+    socket.once('error', (error) =>
+      resolve({ ok: false, error: String((error as NodeJS.ErrnoException).code ?? error) }),
+    );
   });
 }
 
@@ -39,7 +41,15 @@ describe('TLS', () => {
   beforeAll(async () => {
     pems = await generate([{ name: 'commonName', value: 'localhost' }], {
       keySize: 2048,
-      extensions: [{ name: 'subjectAltName', altNames: [{ type: 2, value: 'localhost' }, { type: 7, ip: '127.0.0.1' }] }],
+      extensions: [
+        {
+          name: 'subjectAltName',
+          altNames: [
+            { type: 2, value: 'localhost' },
+            { type: 7, ip: '127.0.0.1' },
+          ],
+        },
+      ],
     });
     certDir = mkdtempSync(join(tmpdir(), 'mc-tls-'));
     writeFileSync(join(certDir, 'cert.pem'), pems.cert);
@@ -57,7 +67,12 @@ describe('TLS', () => {
 
   it('control: this client can negotiate TLS 1.1 with a server that allows it', async () => {
     // Without this, the refusal below could be the client's doing, not the cloud's.
-    const lax = tls.createServer({ cert: pems.cert, key: pems.private, minVersion: 'TLSv1', ciphers: 'DEFAULT@SECLEVEL=0' });
+    const lax = tls.createServer({
+      cert: pems.cert,
+      key: pems.private,
+      minVersion: 'TLSv1',
+      ciphers: 'DEFAULT@SECLEVEL=0',
+    });
     await new Promise<void>((resolve) => lax.listen(0, '127.0.0.1', resolve));
     try {
       const result = await handshake((lax.address() as AddressInfo).port, 'TLSv1.1', pems.cert);
@@ -85,7 +100,9 @@ describe('TLS', () => {
       socket.on('data', (chunk) => {
         raw += chunk.toString();
       });
-      socket.on('end', () => resolve({ status: Number(raw.split(' ')[1]), body: raw.split('\r\n\r\n')[1] ?? '' }));
+      socket.on('end', () =>
+        resolve({ status: Number(raw.split(' ')[1]), body: raw.split('\r\n\r\n')[1] ?? '' }),
+      );
       socket.on('error', reject);
     });
     expect(response.status).toBe(200);

@@ -33,9 +33,11 @@ const id = '0b0c6f59-0a55-4f4f-9c0e-8d7f1c2b3a41';
 const goodBody = { email: 'ada@example.com', profile: { age: 36 } };
 
 describe('error envelope', () => {
-  const ctx = useTestApp({ beforeReady: async (app) => {
-    await app.register(probeRoutes);
-  } });
+  const ctx = useTestApp({
+    beforeReady: async (app) => {
+      await app.register(probeRoutes);
+    },
+  });
 
   async function send(options: InjectOptions) {
     const response = await ctx().app.inject(options);
@@ -139,7 +141,9 @@ describe('error envelope', () => {
     expect(body.error.message).toBe('Internal server error');
     expect(response.body).not.toContain('ECONNREFUSED');
     expect(response.body).not.toContain('10.0.0.7');
-    const logged = ctx().logs.lines.find((line) => line.requestId === response.headers['x-request-id'] && line.level === 50);
+    const logged = ctx().logs.lines.find(
+      (line) => line.requestId === response.headers['x-request-id'] && line.level === 50,
+    );
     expect(JSON.stringify(logged)).toContain('ECONNREFUSED');
   });
 

@@ -52,12 +52,15 @@ export const errorsPlugin = fp(
       const apiError = toApiError(error);
       if (apiError.status >= 500) request.log.error({ err: error }, 'request failed');
       else request.log.info({ errorCode: apiError.code }, 'request refused');
-      if (apiError.code === 'RATE_LIMITED' && !reply.hasHeader('retry-after')) reply.header('retry-after', '60');
+      if (apiError.code === 'RATE_LIMITED' && !reply.hasHeader('retry-after'))
+        reply.header('retry-after', '60');
       return reply.status(apiError.status).send(apiError.toEnvelope(request.id));
     });
 
     app.setNotFoundHandler((request, reply) =>
-      reply.status(404).send(new ApiError('NOT_FOUND', 'No route matches this request').toEnvelope(request.id)),
+      reply
+        .status(404)
+        .send(new ApiError('NOT_FOUND', 'No route matches this request').toEnvelope(request.id)),
     );
   },
   { name: 'errors' },

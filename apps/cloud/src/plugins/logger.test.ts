@@ -31,9 +31,11 @@ const AUTHORIZATION = 'Bearer hdr-bearer-token-xyz';
 const COOKIE = 'session=cookie-secret-value';
 
 describe('log redaction', () => {
-  const ctx = useTestApp({ beforeReady: async (app) => {
-    await app.register(loggingRoute);
-  } });
+  const ctx = useTestApp({
+    beforeReady: async (app) => {
+      await app.register(loggingRoute);
+    },
+  });
 
   it('removes every secret field and credential header from the log, at any depth', async () => {
     const response = await ctx().app.inject({
@@ -51,7 +53,10 @@ describe('log redaction', () => {
 
     const log = ctx().logs.raw.join('');
     const line = ctx().logs.lines.find((l) => l.msg === 'probe body') as {
-      body: Record<string, unknown> & { nested: Record<string, unknown>; deeper: { again: Record<string, unknown> } };
+      body: Record<string, unknown> & {
+        nested: Record<string, unknown>;
+        deeper: { again: Record<string, unknown> };
+      };
       req: { headers: Record<string, string> };
     };
     expect(line, 'the probe line was logged').toBeDefined();
@@ -64,7 +69,13 @@ describe('log redaction', () => {
       expect(line.body.nested[field], `nested.${field}`).toBe('[REDACTED]');
       expect(line.body.deeper.again[field], `deeper.again.${field}`).toBe('[REDACTED]');
     }
-    for (const secret of [...Object.values(SECRETS), AUTHORIZATION, 'hdr-bearer-token-xyz', 'cookie-secret-value', 'hdr-api-key-999']) {
+    for (const secret of [
+      ...Object.values(SECRETS),
+      AUTHORIZATION,
+      'hdr-bearer-token-xyz',
+      'cookie-secret-value',
+      'hdr-api-key-999',
+    ]) {
       expect(log, `log leaks ${secret}`).not.toContain(secret);
     }
   });

@@ -27,7 +27,11 @@ const SECRET_HEADERS = ['authorization', 'cookie', 'set-cookie', 'x-api-key', 'p
 
 export const REDACTED_PATHS = [
   ...SECRET_FIELDS.flatMap((field) => [field, `*.${field}`, `*.*.${field}`, `*.*.*.${field}`]),
-  ...SECRET_HEADERS.flatMap((header) => [`req.headers["${header}"]`, `res.headers["${header}"]`, `headers["${header}"]`]),
+  ...SECRET_HEADERS.flatMap((header) => [
+    `req.headers["${header}"]`,
+    `res.headers["${header}"]`,
+    `headers["${header}"]`,
+  ]),
 ];
 
 export function createLogger(options: { level: string; stream?: DestinationStream }): Logger {
@@ -41,7 +45,13 @@ export function createLogger(options: { level: string; stream?: DestinationStrea
         err: pino.stdSerializers.err,
         // Headers are logged (user agent, content type help operators); the
         // redaction list above removes the credentials among them.
-        req: (req: { id: string; method: string; url: string; headers: Record<string, unknown>; ip?: string }) => ({
+        req: (req: {
+          id: string;
+          method: string;
+          url: string;
+          headers: Record<string, unknown>;
+          ip?: string;
+        }) => ({
           id: req.id,
           method: req.method,
           url: req.url,

@@ -34,7 +34,11 @@ describe('security headers and CORS', () => {
       const preflight = await ctx().app.inject({
         method: 'OPTIONS',
         url: '/healthz',
-        headers: { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization' },
+        headers: {
+          origin,
+          'access-control-request-method': 'POST',
+          'access-control-request-headers': 'authorization',
+        },
       });
       expect(preflight.headers['access-control-allow-origin'], origin).toBeUndefined();
       expect(preflight.headers['access-control-allow-methods'], origin).toBeUndefined();

@@ -21,7 +21,9 @@ describe('health and readiness', () => {
     try {
       expect((await app.inject({ method: 'GET', url: '/readyz' })).statusCode).toBe(200);
       // Take the database away underneath the running app.
-      const admin = new pg.Client({ connectionString: databaseUrl.replace(/\/[^/?]+(\?.*)?$/, '/postgres$1') });
+      const admin = new pg.Client({
+        connectionString: databaseUrl.replace(/\/[^/?]+(\?.*)?$/, '/postgres$1'),
+      });
       await admin.connect();
       const name = new URL(databaseUrl).pathname.slice(1);
       await admin.query(`DROP DATABASE "${name}" WITH (FORCE)`);

@@ -26,7 +26,11 @@ describe('security.txt (RFC 9116)', () => {
   });
 
   it('keeps Expires within a year whatever the date', () => {
-    const text = renderSecurityTxt({ contact: 'mailto:a@b.c', publicUrl: 'https://x', now: new Date('2030-02-28T23:59:59Z') });
+    const text = renderSecurityTxt({
+      contact: 'mailto:a@b.c',
+      publicUrl: 'https://x',
+      now: new Date('2030-02-28T23:59:59Z'),
+    });
     const expires = new Date(/Expires: (.+)/.exec(text)?.[1] ?? '');
     const days = (expires.getTime() - Date.parse('2030-02-28T23:59:59Z')) / 86_400_000;
     expect(days).toBeGreaterThan(170);
@@ -42,7 +46,9 @@ describe('OpenAPI', () => {
     expect(response.statusCode).toBe(200);
     const doc = response.json();
     expect(doc.openapi).toBe('3.1.0');
-    expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(['/healthz', '/readyz', '/.well-known/security.txt']));
+    expect(Object.keys(doc.paths)).toEqual(
+      expect.arrayContaining(['/healthz', '/readyz', '/.well-known/security.txt']),
+    );
     expect(doc.paths['/healthz'].get.responses['200'].content['application/json'].schema).toMatchObject({
       type: 'object',
       properties: { status: { type: 'string', enum: ['ok'] } },

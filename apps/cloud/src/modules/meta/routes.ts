@@ -16,16 +16,21 @@ export function renderSecurityTxt(options: { contact: string; publicUrl: string;
   ].join('\n');
 }
 
-export const metaRoutes: FastifyPluginAsyncZod<{ contact: string; publicUrl: string; now: () => Date }> = async (
-  app,
-  options,
-) => {
+export const metaRoutes: FastifyPluginAsyncZod<{
+  contact: string;
+  publicUrl: string;
+  now: () => Date;
+}> = async (app, options) => {
   app.get(
     '/.well-known/security.txt',
     { schema: { tags: ['operations'], response: { 200: z.string() } } },
     async (_request, reply) => {
       reply.type('text/plain; charset=utf-8');
-      return renderSecurityTxt({ contact: options.contact, publicUrl: options.publicUrl, now: options.now() });
+      return renderSecurityTxt({
+        contact: options.contact,
+        publicUrl: options.publicUrl,
+        now: options.now(),
+      });
     },
   );
 };
