@@ -59,7 +59,7 @@ export function createShutdown({ app, logger, timeoutMs, afterClose = [] }: Shut
           code = ExitCode.SOFTWARE;
         }
       }
-      logger.info({ code }, 'shutdown complete');
+      logger.info({ exitCode: code }, 'shutdown complete');
       return code;
     })();
     return pending;
