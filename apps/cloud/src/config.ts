@@ -50,6 +50,12 @@ function isWeakKey(bytes: Buffer): boolean {
   );
 }
 
+const DAY = 86_400;
+
+function seconds(min: number, max: number, fallback: number) {
+  return z.coerce.number().int().min(min).max(max).default(fallback);
+}
+
 /** `<id>:<base64 of 32 bytes>` entries, comma separated. */
 function keyList(idPattern: RegExp, idDescription: string) {
   return z.string().transform((raw, ctx) => {
@@ -177,6 +183,20 @@ const EnvSchema = z
       .max(64 * 1024 * 1024)
       .default(1024 * 1024),
     SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(100).max(300_000).default(10_000),
+    AUTH_ACCESS_TOKEN_TTL_SECONDS: seconds(60, 600, 600),
+    AUTH_SESSION_IDLE_TTL_SECONDS: seconds(300, 90 * DAY, 7 * DAY),
+    AUTH_SESSION_ABSOLUTE_TTL_SECONDS: seconds(3600, 365 * DAY, 30 * DAY),
+    AUTH_REFRESH_REUSE_GRACE_SECONDS: seconds(0, 60, 10),
+    AUTH_LOCKOUT_THRESHOLD: z.coerce.number().int().min(3).max(100).default(5),
+    AUTH_LOCKOUT_BASE_SECONDS: seconds(1, 3600, 60),
+    AUTH_LOCKOUT_MAX_SECONDS: seconds(1, 86_400, 900),
+    AUTH_FAILURE_WINDOW_SECONDS: seconds(60, 86_400, 900),
+    AUTH_RATE_LIMIT_MAX: z.coerce.number().int().min(1).max(100_000).default(30),
+    AUTH_RATE_LIMIT_WINDOW_SECONDS: seconds(1, 3600, 60),
+    AUTH_ARGON2_MEMORY_KIB: z.coerce.number().int().min(19_456).max(4_194_304).default(19_456),
+    AUTH_ARGON2_TIME_COST: z.coerce.number().int().min(2).max(100).default(2),
+    AUTH_ARGON2_PARALLELISM: z.coerce.number().int().min(1).max(16).default(1),
+    AUTH_HASH_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(2),
   })
   // Cross-variable rules run even when other variables failed, so one start
   // reports every problem; hence the defensive reads of possibly-invalid fields.
@@ -207,6 +227,28 @@ const EnvSchema = z
         if (password !== undefined && KNOWN_DEFAULT_VALUES.has(password.toLowerCase())) {
           ctx.addIssue({ code: 'custom', path: ['DATABASE_URL'], message: 'uses a known default password' });
         }
+      }
+      if (
+        typeof env.AUTH_SESSION_IDLE_TTL_SECONDS === 'number' &&
+        typeof env.AUTH_SESSION_ABSOLUTE_TTL_SECONDS === 'number' &&
+        env.AUTH_SESSION_IDLE_TTL_SECONDS > env.AUTH_SESSION_ABSOLUTE_TTL_SECONDS
+      ) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['AUTH_SESSION_IDLE_TTL_SECONDS'],
+          message: 'must not exceed AUTH_SESSION_ABSOLUTE_TTL_SECONDS',
+        });
+      }
+      if (
+        typeof env.AUTH_LOCKOUT_BASE_SECONDS === 'number' &&
+        typeof env.AUTH_LOCKOUT_MAX_SECONDS === 'number' &&
+        env.AUTH_LOCKOUT_BASE_SECONDS > env.AUTH_LOCKOUT_MAX_SECONDS
+      ) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['AUTH_LOCKOUT_BASE_SECONDS'],
+          message: 'must not exceed AUTH_LOCKOUT_MAX_SECONDS',
+        });
       }
       const master = Array.isArray(env.MULTICLAW_MASTER_KEYS)
         ? env.MULTICLAW_MASTER_KEYS.map((k) => k.bytes)
@@ -264,6 +306,20 @@ export type Config = Readonly<{
   logLevel: string;
   bodyLimitBytes: number;
   shutdownTimeoutMs: number;
+  auth: Readonly<{
+    accessTokenTtlSeconds: number;
+    sessionIdleTtlSeconds: number;
+    sessionAbsoluteTtlSeconds: number;
+    refreshReuseGraceSeconds: number;
+    lockout: Readonly<{
+      threshold: number;
+      baseLockSeconds: number;
+      maxLockSeconds: number;
+      failureWindowSeconds: number;
+    }>;
+    rateLimit: Readonly<{ max: number; windowSeconds: number }>;
+    argon2: Readonly<{ memoryKiB: number; timeCost: number; parallelism: number; concurrency: number }>;
+  }>;
 }>;
 
 function readTlsFile(variable: string, path: string, problems: string[]): Buffer | undefined {
@@ -332,5 +388,24 @@ export function loadConfig(rawSource: NodeJS.ProcessEnv): Config {
     logLevel: env.LOG_LEVEL,
     bodyLimitBytes: env.BODY_LIMIT_BYTES,
     shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
+    auth: {
+      accessTokenTtlSeconds: env.AUTH_ACCESS_TOKEN_TTL_SECONDS,
+      sessionIdleTtlSeconds: env.AUTH_SESSION_IDLE_TTL_SECONDS,
+      sessionAbsoluteTtlSeconds: env.AUTH_SESSION_ABSOLUTE_TTL_SECONDS,
+      refreshReuseGraceSeconds: env.AUTH_REFRESH_REUSE_GRACE_SECONDS,
+      lockout: {
+        threshold: env.AUTH_LOCKOUT_THRESHOLD,
+        baseLockSeconds: env.AUTH_LOCKOUT_BASE_SECONDS,
+        maxLockSeconds: env.AUTH_LOCKOUT_MAX_SECONDS,
+        failureWindowSeconds: env.AUTH_FAILURE_WINDOW_SECONDS,
+      },
+      rateLimit: { max: env.AUTH_RATE_LIMIT_MAX, windowSeconds: env.AUTH_RATE_LIMIT_WINDOW_SECONDS },
+      argon2: {
+        memoryKiB: env.AUTH_ARGON2_MEMORY_KIB,
+        timeCost: env.AUTH_ARGON2_TIME_COST,
+        parallelism: env.AUTH_ARGON2_PARALLELISM,
+        concurrency: env.AUTH_HASH_CONCURRENCY,
+      },
+    },
   });
 }

@@ -16,7 +16,27 @@ export const ERROR_CODES = {
     description:
       'The request is malformed in a way no field path describes (for example an empty JSON body).',
   },
-  UNAUTHENTICATED: { status: 401, description: 'No valid credential was presented.' },
+  UNAUTHENTICATED: {
+    status: 401,
+    description:
+      'No valid access token: missing, malformed, expired, or its session has ended (logout, revocation, password change).',
+  },
+  AUTH_INVALID_CREDENTIALS: {
+    status: 401,
+    description:
+      'Sign-in failed. Deliberately the same for an unknown email, a wrong password and a temporarily locked account.',
+  },
+  AUTH_REFRESH_TOKEN_INVALID: {
+    status: 401,
+    description:
+      'The refresh token is unknown, expired, or belongs to a session that has ended. Sign in again.',
+  },
+  AUTH_REFRESH_TOKEN_REUSED: {
+    status: 401,
+    description:
+      'A refresh token was presented after it had been exchanged: a sign of theft. The whole session has been revoked. Sign in again.',
+  },
+  AUTH_EMAIL_TAKEN: { status: 409, description: 'An account with this email address already exists.' },
   NOT_FOUND: {
     status: 404,
     description: 'No such route or resource, or one the caller may not know exists.',

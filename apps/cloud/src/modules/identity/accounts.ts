@@ -1,0 +1,195 @@
+import { ApiError } from '@multiclaw/protocol';
+import type { Database } from '../../db/client.js';
+import type { AuditRecorder } from '../audit/recorder.js';
+import type { ClientContext, SessionService, TokenPair } from './sessions/service.js';
+
+type PasswordHasher = {
+  hash(password: string): Promise<string>;
+  verify(phc: string, password: string): Promise<boolean>;
+  needsRehash(phc: string): boolean;
+  verifyDummy(password: string): Promise<false>;
+};
+
+type LoginThrottle = {
+  check(email: string): Promise<{ locked: boolean; retryAt?: Date }>;
+  recordFailure(email: string): Promise<{ lockedUntil?: Date }>;
+  recordSuccess(email: string): Promise<void>;
+};
+
+type PasswordPolicy = (
+  password: string,
+  context?: { email?: string },
+) => { ok: true } | { ok: false; code: string; message: string };
+
+export type PublicUser = { id: string; email: string; name: string | null };
+
+const INVALID_CREDENTIALS = () =>
+  new ApiError('AUTH_INVALID_CREDENTIALS', 'The email or password is incorrect');
+
+function refusePassword(policy: PasswordPolicy, password: string, email: string, field: string): void {
+  const verdict = policy(password, { email });
+  if (!verdict.ok) {
+    throw new ApiError('VALIDATION_FAILED', verdict.message, {
+      issues: [{ path: field, message: verdict.message }],
+    });
+  }
+}
+
+/**
+ * Accounts: registration, password sign-in with the per-account lockout, and
+ * password change. Emails arrive already normalised (the route schema does it).
+ */
+export function createAccountService(deps: {
+  db: Database;
+  hasher: PasswordHasher;
+  throttle: LoginThrottle;
+  policy: PasswordPolicy;
+  sessions: SessionService;
+  audit: AuditRecorder;
+}) {
+  const { db, hasher, throttle, policy, sessions, audit } = deps;
+
+  return {
+    async register(
+      input: { email: string; password: string; name?: string | undefined },
+      client: ClientContext,
+    ) {
+      refusePassword(policy, input.password, input.email, 'body.password');
+      const hash = await hasher.hash(input.password);
+      try {
+        const user = await db.user.create({
+          data: { email: input.email, name: input.name ?? null, password: { create: { hash } } },
+          select: { id: true, email: true, name: true },
+        });
+        await audit.record({
+          action: 'auth.registered',
+          actorId: user.id,
+          targetType: 'user',
+          targetId: user.id,
+          ...client,
+        });
+        return user;
+      } catch (error) {
+        if ((error as { code?: string }).code === 'P2002') {
+          throw new ApiError('AUTH_EMAIL_TAKEN', 'An account with this email address already exists');
+        }
+        throw error;
+      }
+    },
+
+    /**
+     * Unknown email, wrong password and locked account take the same path:
+     * one argon2 verification (a dummy one when there is nothing to verify)
+     * and the same error, so neither the answer nor its timing tells them apart.
+     */
+    async login(
+      input: { email: string; password: string },
+      client: ClientContext,
+    ): Promise<TokenPair & { user: PublicUser }> {
+      const [state, user] = await Promise.all([
+        throttle.check(input.email),
+        db.user.findUnique({
+          where: { email: input.email },
+          select: { id: true, email: true, name: true, password: { select: { hash: true } } },
+        }),
+      ]);
+      const phc = user?.password?.hash;
+      if (state.locked || !phc) {
+        await hasher.verifyDummy(input.password);
+        if (!state.locked) await throttle.recordFailure(input.email);
+        await audit.record({
+          action: state.locked ? 'auth.login.refused_locked' : 'auth.login.failed',
+          actorId: user?.id,
+          metadata: { reason: state.locked ? 'locked' : 'unknown_account' },
+          ...client,
+        });
+        throw INVALID_CREDENTIALS();
+      }
+      if (!(await hasher.verify(phc, input.password))) {
+        const { lockedUntil } = await throttle.recordFailure(input.email);
+        await audit.record({
+          action: 'auth.login.failed',
+          actorId: user.id,
+          metadata: { reason: 'wrong_password' },
+          ...client,
+        });
+        if (lockedUntil) {
+          await audit.record({
+            action: 'auth.lockout',
+            actorId: user.id,
+            targetType: 'user',
+            targetId: user.id,
+            metadata: { lockedUntil: lockedUntil.toISOString() },
+            ...client,
+          });
+        }
+        throw INVALID_CREDENTIALS();
+      }
+      await throttle.recordSuccess(input.email);
+      if (hasher.needsRehash(phc)) {
+        await db.passwordCredential.update({
+          where: { userId: user.id },
+          data: { hash: await hasher.hash(input.password) },
+        });
+      }
+      const session = await sessions.start(user.id, client);
+      await audit.record({
+        action: 'auth.login.succeeded',
+        actorId: user.id,
+        targetType: 'session',
+        targetId: session.sessionId,
+        ...client,
+      });
+      return {
+        accessToken: session.accessToken,
+        refreshToken: session.refreshToken,
+        expiresIn: session.expiresIn,
+        user: { id: user.id, email: user.email, name: user.name },
+      };
+    },
+
+    /** Requires the current password; ends every other session of the user. */
+    async changePassword(
+      principal: { userId: string; sessionId: string },
+      input: { currentPassword: string; newPassword: string },
+      client: ClientContext,
+    ): Promise<void> {
+      const user = await db.user.findUnique({
+        where: { id: principal.userId },
+        select: { email: true, password: { select: { hash: true } } },
+      });
+      const phc = user?.password?.hash;
+      if (!user || !phc || !(await hasher.verify(phc, input.currentPassword))) {
+        await audit.record({ action: 'auth.password.change_failed', actorId: principal.userId, ...client });
+        throw INVALID_CREDENTIALS();
+      }
+      refusePassword(policy, input.newPassword, user.email, 'body.newPassword');
+      await db.passwordCredential.update({
+        where: { userId: principal.userId },
+        data: { hash: await hasher.hash(input.newPassword) },
+      });
+      const ended = await sessions.revokeAllOf(principal.userId, 'password_changed', {
+        except: principal.sessionId,
+      });
+      await audit.record({
+        action: 'auth.password.changed',
+        actorId: principal.userId,
+        targetType: 'user',
+        targetId: principal.userId,
+        metadata: { sessionsEnded: ended.length },
+        ...client,
+      });
+    },
+
+    async me(userId: string): Promise<PublicUser> {
+      const user = await db.user.findUnique({
+        where: { id: userId },
+        select: { id: true, email: true, name: true },
+      });
+      if (!user) throw new ApiError('UNAUTHENTICATED', 'The account no longer exists');
+      return user;
+    },
+  };
+}
+
+export type AccountService = ReturnType<typeof createAccountService>;

@@ -1,0 +1,206 @@
+import { ApiError } from '@multiclaw/protocol';
+import type { Database } from '../../../db/client.js';
+import type { AuditRecorder } from '../../audit/recorder.js';
+import type { AccessTokens } from '../tokens/access-tokens.js';
+import {
+  hashRefreshToken,
+  looksLikeRefreshToken,
+  newRefreshToken,
+  successorOf,
+} from '../tokens/refresh-tokens.js';
+
+export type ClientContext = { ip: string; userAgent: string | undefined; clientName?: string | undefined };
+
+export type TokenPair = { accessToken: string; refreshToken: string; expiresIn: number };
+
+type SessionPolicy = { idleTtlSeconds: number; absoluteTtlSeconds: number; reuseGraceSeconds: number };
+
+const addSeconds = (date: Date, seconds: number) => new Date(date.getTime() + seconds * 1000);
+const earliest = (a: Date, b: Date) => (a < b ? a : b);
+
+/**
+ * Sessions and their refresh-token rotation family. Every token of a session
+ * descends from the one issued at sign-in; each use retires it and creates
+ * exactly one successor (a unique parent_id makes a second one impossible).
+ */
+export function createSessionService(deps: {
+  db: Database;
+  tokens: AccessTokens;
+  audit: AuditRecorder;
+  policy: SessionPolicy;
+  refreshDerivationKey: Buffer;
+  now: () => Date;
+}) {
+  const { db, tokens, audit, policy, refreshDerivationKey, now } = deps;
+
+  async function pair(userId: string, sessionId: string, refreshToken: string): Promise<TokenPair> {
+    return {
+      accessToken: await tokens.sign({ userId, sessionId }),
+      refreshToken,
+      expiresIn: tokens.ttlSeconds,
+    };
+  }
+
+  async function revoke(
+    where: { id?: string; userId?: string; notId?: string },
+    reason: string,
+  ): Promise<string[]> {
+    const at = now();
+    return db.$transaction(async (tx) => {
+      const sessions = await tx.session.findMany({
+        where: {
+          ...(where.id ? { id: where.id } : {}),
+          ...(where.userId ? { userId: where.userId } : {}),
+          ...(where.notId ? { id: { not: where.notId } } : {}),
+          revokedAt: null,
+        },
+        select: { id: true },
+      });
+      const ids = sessions.map((s) => s.id);
+      if (ids.length === 0) return ids;
+      await tx.session.updateMany({
+        where: { id: { in: ids } },
+        data: { revokedAt: at, revokedReason: reason },
+      });
+      await tx.refreshToken.updateMany({
+        where: { sessionId: { in: ids }, retiredAt: null },
+        data: { retiredAt: at },
+      });
+      return ids;
+    });
+  }
+
+  return {
+    /** A fresh session with fresh tokens: nothing from before sign-in carries over. */
+    async start(userId: string, client: ClientContext): Promise<TokenPair & { sessionId: string }> {
+      const at = now();
+      const refreshToken = newRefreshToken();
+      const session = await db.session.create({
+        data: {
+          userId,
+          createdAt: at,
+          lastUsedAt: at,
+          idleExpiresAt: addSeconds(at, policy.idleTtlSeconds),
+          absoluteExpiresAt: addSeconds(at, policy.absoluteTtlSeconds),
+          clientName: client.clientName ?? null,
+          ip: client.ip,
+          userAgent: client.userAgent?.slice(0, 512) ?? null,
+          refreshTokens: { create: { tokenHash: hashRefreshToken(refreshToken), createdAt: at } },
+        },
+        select: { id: true },
+      });
+      return { sessionId: session.id, ...(await pair(userId, session.id, refreshToken)) };
+    },
+
+    async refresh(presented: string, client: ClientContext): Promise<TokenPair> {
+      if (!looksLikeRefreshToken(presented)) {
+        throw new ApiError('AUTH_REFRESH_TOKEN_INVALID', 'The refresh token is invalid or expired');
+      }
+      const at = now();
+      const outcome = await db.$transaction(async (tx) => {
+        // The row lock serialises concurrent refreshes of one token: the
+        // second waits, then sees the first one's rotation.
+        const [token] = await tx.$queryRaw<
+          Array<{ id: string; session_id: string; used_at: Date | null; retired_at: Date | null }>
+        >`SELECT id, session_id, used_at, retired_at FROM refresh_tokens WHERE token_hash = ${hashRefreshToken(presented)} FOR UPDATE`;
+        if (!token) return { kind: 'invalid' as const };
+        const session = await tx.session.findUnique({ where: { id: token.session_id } });
+        if (!session || session.revokedAt || session.idleExpiresAt <= at || session.absoluteExpiresAt <= at) {
+          return { kind: 'invalid' as const };
+        }
+        const successor = successorOf(presented, refreshDerivationKey);
+        if (token.used_at === null && token.retired_at === null) {
+          await tx.refreshToken.update({ where: { id: token.id }, data: { usedAt: at, retiredAt: at } });
+          await tx.refreshToken.create({
+            data: {
+              sessionId: session.id,
+              parentId: token.id,
+              tokenHash: hashRefreshToken(successor),
+              createdAt: at,
+            },
+          });
+          await tx.session.update({
+            where: { id: session.id },
+            data: {
+              lastUsedAt: at,
+              idleExpiresAt: earliest(addSeconds(at, policy.idleTtlSeconds), session.absoluteExpiresAt),
+              ip: client.ip,
+              ...(client.userAgent ? { userAgent: client.userAgent.slice(0, 512) } : {}),
+            },
+          });
+          return { kind: 'rotated' as const, userId: session.userId, sessionId: session.id, successor };
+        }
+        // Already used. A lost response retried at once gets the same successor,
+        // provided that successor is still unused; anything else is reuse.
+        const child = await tx.refreshToken.findUnique({ where: { parentId: token.id } });
+        const withinGrace =
+          token.used_at !== null && at.getTime() - token.used_at.getTime() <= policy.reuseGraceSeconds * 1000;
+        if (withinGrace && child && child.usedAt === null && child.retiredAt === null) {
+          return { kind: 'retried' as const, userId: session.userId, sessionId: session.id, successor };
+        }
+        return { kind: 'reused' as const, userId: session.userId, sessionId: session.id };
+      });
+
+      if (outcome.kind === 'invalid') {
+        throw new ApiError('AUTH_REFRESH_TOKEN_INVALID', 'The refresh token is invalid or expired');
+      }
+      if (outcome.kind === 'reused') {
+        await revoke({ id: outcome.sessionId }, 'refresh_token_reuse');
+        await audit.record({
+          action: 'auth.refresh_token.reuse_detected',
+          actorId: outcome.userId,
+          targetType: 'session',
+          targetId: outcome.sessionId,
+          ip: client.ip,
+          userAgent: client.userAgent,
+        });
+        throw new ApiError(
+          'AUTH_REFRESH_TOKEN_REUSED',
+          'This refresh token was already used; the session has been ended. Sign in again.',
+        );
+      }
+      return pair(outcome.userId, outcome.sessionId, outcome.successor);
+    },
+
+    /** Throws UNAUTHENTICATED unless the session is live; called on every authenticated request. */
+    async assertActive(sessionId: string, userId: string): Promise<void> {
+      const at = now();
+      const session = await db.session.findUnique({
+        where: { id: sessionId },
+        select: { userId: true, revokedAt: true, idleExpiresAt: true, absoluteExpiresAt: true },
+      });
+      if (
+        !session ||
+        session.userId !== userId ||
+        session.revokedAt ||
+        session.idleExpiresAt <= at ||
+        session.absoluteExpiresAt <= at
+      ) {
+        throw new ApiError('UNAUTHENTICATED', 'The session has ended');
+      }
+    },
+
+    async list(userId: string) {
+      const at = now();
+      return db.session.findMany({
+        where: { userId, revokedAt: null, idleExpiresAt: { gt: at }, absoluteExpiresAt: { gt: at } },
+        orderBy: { createdAt: 'desc' },
+        select: { id: true, createdAt: true, lastUsedAt: true, clientName: true, ip: true, userAgent: true },
+      });
+    },
+
+    /** Ends one of the user's sessions; another user's session is simply not found. */
+    async revokeOwn(userId: string, sessionId: string, reason: string): Promise<boolean> {
+      const owned = await db.session.findFirst({ where: { id: sessionId, userId }, select: { id: true } });
+      if (!owned) return false;
+      await revoke({ id: sessionId }, reason);
+      return true;
+    },
+
+    revokeAllOf(userId: string, reason: string, options: { except?: string } = {}): Promise<string[]> {
+      return revoke({ userId, ...(options.except ? { notId: options.except } : {}) }, reason);
+    },
+  };
+}
+
+export type SessionService = ReturnType<typeof createSessionService>;

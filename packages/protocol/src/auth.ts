@@ -1,0 +1,67 @@
+import { z } from 'zod';
+import { Id, Timestamp } from './ids.js';
+
+/**
+ * Identity API shapes (`/v1/auth/*`, `/v1/me`). Emails are accepted as typed
+ * and normalised by the server (trim, NFC, lower case) before any use.
+ */
+export const EmailInput = z.string().trim().min(3).max(254);
+export type EmailInput = z.infer<typeof EmailInput>;
+
+/** Length only; the server applies the breached-password list and the rest of the policy. */
+export const PasswordInput = z.string().min(1).max(1024);
+export type PasswordInput = z.infer<typeof PasswordInput>;
+
+export const ClientName = z.string().trim().min(1).max(100);
+export type ClientName = z.infer<typeof ClientName>;
+
+export const User = z.object({ id: Id, email: z.string(), name: z.string().nullable() });
+export type User = z.infer<typeof User>;
+
+export const RegisterRequest = z.object({
+  email: EmailInput,
+  password: PasswordInput,
+  name: z.string().trim().min(1).max(100).optional(),
+});
+export type RegisterRequest = z.infer<typeof RegisterRequest>;
+
+export const RegisterResponse = z.object({ user: User });
+export type RegisterResponse = z.infer<typeof RegisterResponse>;
+
+export const LoginRequest = z.object({
+  email: EmailInput,
+  password: PasswordInput,
+  clientName: ClientName.optional(),
+});
+export type LoginRequest = z.infer<typeof LoginRequest>;
+
+export const TokenResponse = z.object({
+  accessToken: z.string(),
+  refreshToken: z.string(),
+  /** Seconds until the access token expires. */
+  expiresIn: z.number().int().positive(),
+});
+export type TokenResponse = z.infer<typeof TokenResponse>;
+
+export const LoginResponse = TokenResponse.extend({ user: User });
+export type LoginResponse = z.infer<typeof LoginResponse>;
+
+export const RefreshRequest = z.object({ refreshToken: z.string().min(1).max(512) });
+export type RefreshRequest = z.infer<typeof RefreshRequest>;
+
+export const ChangePasswordRequest = z.object({ currentPassword: PasswordInput, newPassword: PasswordInput });
+export type ChangePasswordRequest = z.infer<typeof ChangePasswordRequest>;
+
+export const SessionInfo = z.object({
+  id: Id,
+  createdAt: Timestamp,
+  lastUsedAt: Timestamp,
+  clientName: z.string().nullable(),
+  ip: z.string().nullable(),
+  userAgent: z.string().nullable(),
+  current: z.boolean(),
+});
+export type SessionInfo = z.infer<typeof SessionInfo>;
+
+export const MeResponse = z.object({ user: User });
+export type MeResponse = z.infer<typeof MeResponse>;
