@@ -4,10 +4,12 @@ import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fas
 import type { Logger } from 'pino';
 import type { Config } from './config.js';
 import { healthRoutes } from './modules/health/routes.js';
+import { identityModule } from './modules/identity/index.js';
 import { metaRoutes } from './modules/meta/routes.js';
 import { type Database, databasePlugin } from './plugins/database.js';
 import { errorsPlugin } from './plugins/errors.js';
 import { openapiPlugin } from './plugins/openapi.js';
+import { rateLimitPlugin } from './plugins/rate-limit.js';
 import { securityPlugin } from './plugins/security.js';
 
 export type BuildAppOptions = {
@@ -46,8 +48,18 @@ export async function buildApp({ config, db, logger, now = () => new Date() }: B
   await app.register(securityPlugin, { corsOrigins: config.corsOrigins });
   await app.register(openapiPlugin, { publicUrl: config.publicUrl });
 
+  await app.register(rateLimitPlugin, {
+    max: config.auth.rateLimit.max,
+    timeWindowMs: config.auth.rateLimit.windowSeconds * 1000,
+    budgets: {
+      auth: { max: config.auth.rateLimit.max, timeWindowMs: config.auth.rateLimit.windowSeconds * 1000 },
+    },
+    now,
+  });
+
   await app.register(healthRoutes);
   await app.register(metaRoutes, { contact: config.securityContact, publicUrl: config.publicUrl, now });
+  await app.register(identityModule, { config, db, now });
 
   return app;
 }

@@ -197,6 +197,8 @@ const EnvSchema = z
     AUTH_ARGON2_TIME_COST: z.coerce.number().int().min(2).max(100).default(2),
     AUTH_ARGON2_PARALLELISM: z.coerce.number().int().min(1).max(16).default(1),
     AUTH_HASH_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(2),
+    // Parsed and validated by the OIDC module (modules/identity/oidc/config.ts) at start-up.
+    OIDC_PROVIDERS: z.string().optional(),
   })
   // Cross-variable rules run even when other variables failed, so one start
   // reports every problem; hence the defensive reads of possibly-invalid fields.
@@ -307,6 +309,8 @@ export type Config = Readonly<{
   bodyLimitBytes: number;
   shutdownTimeoutMs: number;
   auth: Readonly<{
+    /** Raw OIDC_PROVIDERS JSON; the OIDC module validates it at start-up. */
+    oidcProviders: string | undefined;
     accessTokenTtlSeconds: number;
     sessionIdleTtlSeconds: number;
     sessionAbsoluteTtlSeconds: number;
@@ -389,6 +393,7 @@ export function loadConfig(rawSource: NodeJS.ProcessEnv): Config {
     bodyLimitBytes: env.BODY_LIMIT_BYTES,
     shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
     auth: {
+      oidcProviders: env.OIDC_PROVIDERS,
       accessTokenTtlSeconds: env.AUTH_ACCESS_TOKEN_TTL_SECONDS,
       sessionIdleTtlSeconds: env.AUTH_SESSION_IDLE_TTL_SECONDS,
       sessionAbsoluteTtlSeconds: env.AUTH_SESSION_ABSOLUTE_TTL_SECONDS,

@@ -65,3 +65,19 @@ export type SessionInfo = z.infer<typeof SessionInfo>;
 
 export const MeResponse = z.object({ user: User });
 export type MeResponse = z.infer<typeof MeResponse>;
+
+export const DeleteAccountRequest = z.object({ password: PasswordInput });
+export type DeleteAccountRequest = z.infer<typeof DeleteAccountRequest>;
+
+/** Everything the cloud holds about the user (GET /v1/me/export). */
+export const AccountExport = z.object({
+  exportedAt: Timestamp,
+  user: User.extend({ createdAt: Timestamp }),
+  externalIdentities: z.array(z.record(z.string(), z.unknown())),
+  sessions: z.array(z.record(z.string(), z.unknown())),
+  memberships: z.array(z.record(z.string(), z.unknown())),
+  gateways: z.array(z.record(z.string(), z.unknown())),
+  conversations: z.array(z.record(z.string(), z.unknown())),
+  auditEvents: z.array(z.record(z.string(), z.unknown())),
+});
+export type AccountExport = z.infer<typeof AccountExport>;

@@ -37,6 +37,11 @@ export const ERROR_CODES = {
       'A refresh token was presented after it had been exchanged: a sign of theft. The whole session has been revoked. Sign in again.',
   },
   AUTH_EMAIL_TAKEN: { status: 409, description: 'An account with this email address already exists.' },
+  ACCOUNT_SOLE_OWNER: {
+    status: 409,
+    description:
+      'The account cannot be deleted while it is the only owner of a workspace that has other members: transfer ownership first.',
+  },
   NOT_FOUND: {
     status: 404,
     description: 'No such route or resource, or one the caller may not know exists.',

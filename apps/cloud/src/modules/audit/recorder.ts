@@ -64,7 +64,7 @@ export function createAuditRecorder(deps: { db: Database; now: () => Date }) {
           ip: entry.ip ?? null,
           userAgent: entry.userAgent?.slice(0, 512) ?? null,
           createdAt,
-          hash: hashAuditEntry(null, { ...entry, actorKind, createdAt }),
+          hash: new Uint8Array(hashAuditEntry(null, { ...entry, actorKind, createdAt })),
         },
       });
     },

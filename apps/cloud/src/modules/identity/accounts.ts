@@ -1,20 +1,9 @@
 import { ApiError } from '@multiclaw/protocol';
 import type { Database } from '../../db/client.js';
 import type { AuditRecorder } from '../audit/recorder.js';
+import type { LoginThrottle } from './lockout/service.js';
+import type { PasswordHasher } from './passwords/hashing.js';
 import type { ClientContext, SessionService, TokenPair } from './sessions/service.js';
-
-type PasswordHasher = {
-  hash(password: string): Promise<string>;
-  verify(phc: string, password: string): Promise<boolean>;
-  needsRehash(phc: string): boolean;
-  verifyDummy(password: string): Promise<false>;
-};
-
-type LoginThrottle = {
-  check(email: string): Promise<{ locked: boolean; retryAt?: Date }>;
-  recordFailure(email: string): Promise<{ lockedUntil?: Date }>;
-  recordSuccess(email: string): Promise<void>;
-};
 
 type PasswordPolicy = (
   password: string,
@@ -37,7 +26,7 @@ function refusePassword(policy: PasswordPolicy, password: string, email: string,
 
 /**
  * Accounts: registration, password sign-in with the per-account lockout, and
- * password change. Emails arrive already normalised (the route schema does it).
+ * password change. Emails arrive already normalised (the routes do it).
  */
 export function createAccountService(deps: {
   db: Database;
@@ -86,47 +75,43 @@ export function createAccountService(deps: {
       input: { email: string; password: string },
       client: ClientContext,
     ): Promise<TokenPair & { user: PublicUser }> {
-      const [state, user] = await Promise.all([
-        throttle.check(input.email),
+      // Counted as a failure before the password is checked, atomically, so a
+      // parallel burst cannot slip more than the threshold past the lock; a
+      // correct password undoes the count.
+      const [attempt, user] = await Promise.all([
+        throttle.beginAttempt(input.email),
         db.user.findUnique({
           where: { email: input.email },
           select: { id: true, email: true, name: true, password: { select: { hash: true } } },
         }),
       ]);
       const phc = user?.password?.hash;
-      if (state.locked || !phc) {
-        await hasher.verifyDummy(input.password);
-        if (!state.locked) await throttle.recordFailure(input.email);
+      const passwordMatches =
+        attempt.allowed && phc
+          ? await hasher.verify(phc, input.password)
+          : await hasher.verifyDummy(input.password);
+      if (!attempt.allowed || !user || !passwordMatches) {
+        const reason = !attempt.allowed ? 'locked' : !user ? 'unknown_account' : 'wrong_password';
         await audit.record({
-          action: state.locked ? 'auth.login.refused_locked' : 'auth.login.failed',
+          action: attempt.allowed ? 'auth.login.failed' : 'auth.login.refused_locked',
           actorId: user?.id,
-          metadata: { reason: state.locked ? 'locked' : 'unknown_account' },
+          metadata: { reason },
           ...client,
         });
-        throw INVALID_CREDENTIALS();
-      }
-      if (!(await hasher.verify(phc, input.password))) {
-        const { lockedUntil } = await throttle.recordFailure(input.email);
-        await audit.record({
-          action: 'auth.login.failed',
-          actorId: user.id,
-          metadata: { reason: 'wrong_password' },
-          ...client,
-        });
-        if (lockedUntil) {
+        if (attempt.allowed && attempt.lockedUntil && user) {
           await audit.record({
             action: 'auth.lockout',
             actorId: user.id,
             targetType: 'user',
             targetId: user.id,
-            metadata: { lockedUntil: lockedUntil.toISOString() },
+            metadata: { lockedUntil: attempt.lockedUntil.toISOString() },
             ...client,
           });
         }
         throw INVALID_CREDENTIALS();
       }
       await throttle.recordSuccess(input.email);
-      if (hasher.needsRehash(phc)) {
+      if (phc && hasher.needsRehash(phc)) {
         await db.passwordCredential.update({
           where: { userId: user.id },
           data: { hash: await hasher.hash(input.password) },

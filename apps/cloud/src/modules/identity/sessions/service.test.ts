@@ -78,8 +78,8 @@ describe('refresh token rotation', () => {
     expect(await liveTokens(first.sessionId)).toBe(1);
     const stored = await db.refreshToken.findMany({ where: { sessionId: first.sessionId } });
     for (const row of stored) {
-      expect(row.tokenHash.toString('base64url')).not.toBe(first.refreshToken);
-      expect(row.tokenHash.toString('base64url')).not.toBe(second.refreshToken);
+      expect(Buffer.from(row.tokenHash).toString('base64url')).not.toBe(first.refreshToken);
+      expect(Buffer.from(row.tokenHash).toString('base64url')).not.toBe(second.refreshToken);
     }
   });
 

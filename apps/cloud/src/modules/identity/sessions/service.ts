@@ -190,10 +190,23 @@ export function createSessionService(deps: {
     },
 
     /** Ends one of the user's sessions; another user's session is simply not found. */
-    async revokeOwn(userId: string, sessionId: string, reason: string): Promise<boolean> {
+    async revokeOwn(
+      userId: string,
+      sessionId: string,
+      reason: 'logout' | 'revoked',
+      client?: ClientContext,
+    ): Promise<boolean> {
       const owned = await db.session.findFirst({ where: { id: sessionId, userId }, select: { id: true } });
       if (!owned) return false;
       await revoke({ id: sessionId }, reason);
+      await audit.record({
+        action: reason === 'logout' ? 'auth.logout' : 'auth.session.revoked',
+        actorId: userId,
+        targetType: 'session',
+        targetId: sessionId,
+        ip: client?.ip,
+        userAgent: client?.userAgent,
+      });
       return true;
     },
 

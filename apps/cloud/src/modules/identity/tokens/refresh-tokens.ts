@@ -18,8 +18,9 @@ export function successorOf(parentToken: string, derivationKey: Buffer): string 
     .digest('base64url');
 }
 
-export function hashRefreshToken(token: string): Buffer {
-  return createHash('sha256').update(token).digest();
+/** As a plain Uint8Array: the form Prisma stores `Bytes` columns in. */
+export function hashRefreshToken(token: string): Uint8Array<ArrayBuffer> {
+  return new Uint8Array(createHash('sha256').update(token).digest());
 }
 
 /** A token we could have issued: 43 base64url characters (32 bytes). */

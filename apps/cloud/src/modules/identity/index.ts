@@ -1,0 +1,71 @@
+import { hkdfSync } from 'node:crypto';
+import type { FastifyInstance } from 'fastify';
+import fp from 'fastify-plugin';
+import type { Config } from '../../config.js';
+import type { Database } from '../../db/client.js';
+import { authPlugin } from '../../plugins/auth.js';
+import { createAuditRecorder } from '../audit/recorder.js';
+import { createAccountService } from './accounts.js';
+import { createLoginThrottle } from './lockout/service.js';
+import { createPasswordHasher } from './passwords/hashing.js';
+import { checkPasswordPolicy } from './passwords/policy.js';
+import { createPrivacyService } from './privacy.js';
+import { identityRoutes } from './routes.js';
+import { createSessionService } from './sessions/service.js';
+import { createAccessTokens } from './tokens/access-tokens.js';
+
+type IdentityOptions = { config: Config; db: Database; now: () => Date };
+
+/**
+ * Wires the identity feature: token keyring, sessions, accounts, the bearer
+ * hook (`app.authenticate`, used by every feature after this one) and routes.
+ * Not encapsulated (fastify-plugin), so `app.authenticate` reaches the others.
+ */
+export const identityModule = fp<IdentityOptions>(
+  async (app: FastifyInstance, { config, db, now }) => {
+    const { auth } = config;
+    const audit = createAuditRecorder({ db, now });
+    const tokens = createAccessTokens({
+      keyring: config.signingKeys,
+      issuer: config.publicUrl,
+      ttlSeconds: auth.accessTokenTtlSeconds,
+      now,
+    });
+    // Successor refresh tokens are derived with a key of their own, taken from
+    // the active master key by HKDF so no new secret has to be configured.
+    const masterKey = config.masterKeys[0]?.key.export();
+    if (!masterKey) throw new Error('no master key configured');
+    const refreshDerivationKey = Buffer.from(
+      hkdfSync('sha256', masterKey, Buffer.alloc(0), 'multiclaw refresh-token rotation', 32),
+    );
+    const sessions = createSessionService({
+      db,
+      tokens,
+      audit,
+      refreshDerivationKey,
+      now,
+      policy: {
+        idleTtlSeconds: auth.sessionIdleTtlSeconds,
+        absoluteTtlSeconds: auth.sessionAbsoluteTtlSeconds,
+        reuseGraceSeconds: auth.refreshReuseGraceSeconds,
+      },
+    });
+    const hasher = createPasswordHasher(auth.argon2);
+    const accounts = createAccountService({
+      db,
+      hasher,
+      throttle: createLoginThrottle({ db, now, policy: auth.lockout }),
+      policy: checkPasswordPolicy,
+      sessions,
+      audit,
+    });
+    await app.register(authPlugin, { tokens, sessions });
+    await app.register(identityRoutes, {
+      accounts,
+      sessions,
+      tokens,
+      privacy: createPrivacyService({ db, hasher, sessions, audit, now }),
+    });
+  },
+  { name: 'identity', dependencies: ['database', 'rate-limit'] },
+);

@@ -1,0 +1,182 @@
+import { ApiError } from '@multiclaw/protocol';
+import type { Database } from '../../db/client.js';
+import type { AuditRecorder } from '../audit/recorder.js';
+import type { SessionService } from './sessions/service.js';
+
+type PasswordVerifier = {
+  verify(phc: string, password: string): Promise<boolean>;
+  verifyDummy(password: string): Promise<false>;
+};
+
+/** JSON-safe copy of a row: dates as ISO strings, bytes as base64, bigints as strings. */
+function plain(value: unknown): unknown {
+  if (value instanceof Date) return value.toISOString();
+  if (value instanceof Uint8Array) return Buffer.from(value).toString('base64');
+  if (typeof value === 'bigint') return value.toString();
+  if (Array.isArray(value)) return value.map(plain);
+  if (value && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([key, inner]) => [key, plain(inner)]));
+  }
+  return value;
+}
+
+const rows = (list: object[]) => list.map((row) => plain(row) as Record<string, unknown>);
+
+/**
+ * The user's own data: export everything the cloud holds about them, and
+ * delete the account. Hashes of credentials are never exported.
+ */
+export function createPrivacyService(deps: {
+  db: Database;
+  hasher: PasswordVerifier;
+  sessions: SessionService;
+  audit: AuditRecorder;
+  now: () => Date;
+}) {
+  const { db, hasher, sessions, audit, now } = deps;
+
+  return {
+    async export(userId: string) {
+      const user = await db.user.findUnique({
+        where: { id: userId },
+        select: { id: true, email: true, name: true, createdAt: true },
+      });
+      if (!user) throw new ApiError('UNAUTHENTICATED', 'The account no longer exists');
+      const [externalIdentities, sessionRows, memberships, gateways, conversations, auditEvents] =
+        await Promise.all([
+          db.externalIdentity.findMany({
+            where: { userId },
+            select: {
+              provider: true,
+              issuer: true,
+              subject: true,
+              email: true,
+              createdAt: true,
+              lastLoginAt: true,
+            },
+          }),
+          db.session.findMany({
+            where: { userId },
+            select: {
+              id: true,
+              createdAt: true,
+              lastUsedAt: true,
+              revokedAt: true,
+              revokedReason: true,
+              clientName: true,
+              ip: true,
+              userAgent: true,
+            },
+          }),
+          db.membership.findMany({
+            where: { userId },
+            select: { role: true, createdAt: true, workspace: { select: { id: true, name: true } } },
+          }),
+          db.gateway.findMany({
+            where: { ownerUserId: userId },
+            select: {
+              id: true,
+              workspaceId: true,
+              name: true,
+              createdAt: true,
+              lastSeenAt: true,
+              revokedAt: true,
+            },
+          }),
+          db.conversation.findMany({
+            where: { ownerUserId: userId },
+            select: {
+              id: true,
+              workspaceId: true,
+              title: true,
+              createdAt: true,
+              messages: {
+                orderBy: { seq: 'asc' },
+                select: { id: true, seq: true, role: true, content: true, createdAt: true },
+              },
+            },
+          }),
+          db.auditEvent.findMany({
+            where: { actorId: userId },
+            orderBy: { createdAt: 'asc' },
+            select: {
+              action: true,
+              workspaceId: true,
+              targetType: true,
+              targetId: true,
+              metadata: true,
+              ip: true,
+              userAgent: true,
+              createdAt: true,
+            },
+          }),
+        ]);
+      return {
+        exportedAt: now().toISOString(),
+        user: { ...user, createdAt: user.createdAt.toISOString() },
+        externalIdentities: rows(externalIdentities),
+        sessions: rows(sessionRows),
+        memberships: rows(memberships),
+        gateways: rows(gateways),
+        conversations: rows(conversations),
+        auditEvents: rows(auditEvents),
+      };
+    },
+
+    /**
+     * Deletes the account after re-authentication. Refused while the user is
+     * the only owner of a workspace with other members. Workspaces where the
+     * user is the only member go with the account.
+     */
+    async deleteAccount(userId: string, password: string): Promise<void> {
+      const user = await db.user.findUnique({
+        where: { id: userId },
+        select: { email: true, password: { select: { hash: true } } },
+      });
+      const phc = user?.password?.hash;
+      if (!user || !phc || !(await hasher.verify(phc, password))) {
+        if (!phc) await hasher.verifyDummy(password);
+        throw new ApiError('AUTH_INVALID_CREDENTIALS', 'The password is incorrect');
+      }
+      const owned = await db.membership.findMany({
+        where: { userId, role: 'owner' },
+        select: {
+          workspaceId: true,
+          workspace: { select: { memberships: { select: { userId: true, role: true } } } },
+        },
+      });
+      const blocking = owned.filter(({ workspace }) => {
+        const others = workspace.memberships.filter((m) => m.userId !== userId);
+        return others.length > 0 && !others.some((m) => m.role === 'owner');
+      });
+      if (blocking.length > 0) {
+        throw new ApiError(
+          'ACCOUNT_SOLE_OWNER',
+          `You are the only owner of ${blocking.length} workspace(s) with other members; transfer ownership first`,
+        );
+      }
+      const alone = owned
+        .filter(({ workspace }) => workspace.memberships.length === 1)
+        .map((m) => m.workspaceId);
+      await sessions.revokeAllOf(userId, 'account_deleted');
+      await db.$transaction([
+        db.workspace.deleteMany({ where: { id: { in: alone } } }),
+        // Account-level audit entries keep what happened, not who the person was.
+        db.auditEvent.updateMany({
+          where: { actorId: userId, workspaceId: null },
+          data: { ip: null, userAgent: null },
+        }),
+        db.loginThrottle.deleteMany({ where: { email: user.email } }),
+        db.user.delete({ where: { id: userId } }),
+      ]);
+      await audit.record({
+        action: 'auth.account.deleted',
+        actorKind: 'system',
+        targetType: 'user',
+        targetId: userId,
+      });
+    },
+  };
+}
+
+export type PrivacyService = ReturnType<typeof createPrivacyService>;

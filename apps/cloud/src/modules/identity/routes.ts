@@ -1,0 +1,210 @@
+import {
+  AccountExport,
+  ApiError,
+  ChangePasswordRequest,
+  DeleteAccountRequest,
+  Id,
+  LoginRequest,
+  LoginResponse,
+  MeResponse,
+  Page,
+  RefreshRequest,
+  RegisterRequest,
+  RegisterResponse,
+  SessionInfo,
+  TokenResponse,
+} from '@multiclaw/protocol';
+import type { FastifyRequest } from 'fastify';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { principalOf } from '../../plugins/auth.js';
+import { clientIp } from '../../plugins/client-ip.js';
+import { rateLimited } from '../../plugins/rate-limit.js';
+import type { AccountService } from './accounts.js';
+import { normaliseEmail } from './email.js';
+import type { PrivacyService } from './privacy.js';
+import type { ClientContext, SessionService } from './sessions/service.js';
+import type { AccessTokens } from './tokens/access-tokens.js';
+
+function clientOf(request: FastifyRequest, clientName?: string): ClientContext {
+  return { ip: clientIp(request), userAgent: request.headers['user-agent'], clientName };
+}
+
+const NoContent = z.null().describe('No content');
+
+/** `/v1/auth/*` and `/v1/me`: accounts, sign-in, sessions. */
+export const identityRoutes: FastifyPluginAsyncZod<{
+  accounts: AccountService;
+  sessions: SessionService;
+  tokens: AccessTokens;
+  privacy: PrivacyService;
+}> = async (app, { accounts, sessions, tokens, privacy }) => {
+  // Every auth endpoint draws on the per-client `auth` budget, separate from the per-account lockout.
+  const limited = rateLimited('auth');
+
+  app.post(
+    '/v1/auth/register',
+    {
+      config: limited,
+      schema: { tags: ['identity'], body: RegisterRequest, response: { 201: RegisterResponse } },
+    },
+    async (request, reply) => {
+      const { email, password, name } = request.body;
+      const user = await accounts.register(
+        { email: normaliseEmail(email), password, name },
+        clientOf(request),
+      );
+      return reply.status(201).send({ user });
+    },
+  );
+
+  app.post(
+    '/v1/auth/login',
+    { config: limited, schema: { tags: ['identity'], body: LoginRequest, response: { 200: LoginResponse } } },
+    async (request) => {
+      const { email, password, clientName } = request.body;
+      return accounts.login({ email: normaliseEmail(email), password }, clientOf(request, clientName));
+    },
+  );
+
+  app.post(
+    '/v1/auth/refresh',
+    {
+      config: limited,
+      schema: { tags: ['identity'], body: RefreshRequest, response: { 200: TokenResponse } },
+    },
+    async (request) => sessions.refresh(request.body.refreshToken, clientOf(request)),
+  );
+
+  app.post(
+    '/v1/auth/logout',
+    {
+      config: limited,
+      onRequest: app.authenticate,
+      schema: { tags: ['identity'], security: [{ bearer: [] }], response: { 204: NoContent } },
+    },
+    async (request, reply) => {
+      const principal = principalOf(request);
+      await sessions.revokeOwn(principal.userId, principal.sessionId, 'logout', clientOf(request));
+      return reply.status(204).send(null);
+    },
+  );
+
+  app.get(
+    '/v1/auth/sessions',
+    {
+      onRequest: app.authenticate,
+      schema: { tags: ['identity'], security: [{ bearer: [] }], response: { 200: Page(SessionInfo) } },
+    },
+    async (request) => {
+      const principal = principalOf(request);
+      const items = (await sessions.list(principal.userId)).map((session) => ({
+        id: session.id,
+        createdAt: session.createdAt.toISOString(),
+        lastUsedAt: session.lastUsedAt.toISOString(),
+        clientName: session.clientName,
+        ip: session.ip,
+        userAgent: session.userAgent,
+        current: session.id === principal.sessionId,
+      }));
+      return { items, nextCursor: null };
+    },
+  );
+
+  app.delete(
+    '/v1/auth/sessions/:id',
+    {
+      config: limited,
+      onRequest: app.authenticate,
+      schema: {
+        tags: ['identity'],
+        security: [{ bearer: [] }],
+        params: z.object({ id: Id }),
+        response: { 204: NoContent },
+      },
+    },
+    async (request, reply) => {
+      const principal = principalOf(request);
+      const found = await sessions.revokeOwn(
+        principal.userId,
+        request.params.id,
+        'revoked',
+        clientOf(request),
+      );
+      if (!found) throw new ApiError('NOT_FOUND', 'No such session');
+      return reply.status(204).send(null);
+    },
+  );
+
+  app.post(
+    '/v1/auth/password',
+    {
+      config: limited,
+      onRequest: app.authenticate,
+      schema: {
+        tags: ['identity'],
+        security: [{ bearer: [] }],
+        body: ChangePasswordRequest,
+        response: { 204: NoContent },
+      },
+    },
+    async (request, reply) => {
+      await accounts.changePassword(principalOf(request), request.body, clientOf(request));
+      return reply.status(204).send(null);
+    },
+  );
+
+  app.get(
+    '/v1/me',
+    {
+      onRequest: app.authenticate,
+      schema: { tags: ['identity'], security: [{ bearer: [] }], response: { 200: MeResponse } },
+    },
+    async (request) => ({ user: await accounts.me(principalOf(request).userId) }),
+  );
+
+  app.get(
+    '/v1/me/export',
+    {
+      config: limited,
+      onRequest: app.authenticate,
+      schema: { tags: ['identity'], security: [{ bearer: [] }], response: { 200: AccountExport } },
+    },
+    async (request, reply) => {
+      reply.header('content-disposition', 'attachment; filename="multiclaw-account-export.json"');
+      return privacy.export(principalOf(request).userId);
+    },
+  );
+
+  app.delete(
+    '/v1/me',
+    {
+      config: limited,
+      onRequest: app.authenticate,
+      schema: {
+        tags: ['identity'],
+        security: [{ bearer: [] }],
+        body: DeleteAccountRequest,
+        response: { 204: NoContent },
+      },
+    },
+    async (request, reply) => {
+      await privacy.deleteAccount(principalOf(request).userId, request.body.password);
+      return reply.status(204).send(null);
+    },
+  );
+
+  app.get(
+    '/.well-known/jwks.json',
+    {
+      schema: {
+        tags: ['identity'],
+        response: { 200: z.object({ keys: z.array(z.record(z.string(), z.unknown())) }) },
+      },
+    },
+    async (_request, reply) => {
+      reply.header('cache-control', 'public, max-age=300');
+      return tokens.jwks();
+    },
+  );
+};

@@ -1,0 +1,28 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startEmbeddedPostgres } from '../../apps/cloud/src/db/embedded-postgres.js';
+import { applyMigrations } from '../../apps/cloud/src/db/migrate.js';
+
+/**
+ * A migrated database for one benchmark run: `BENCH_DATABASE_URL` when set
+ * (it must point at an empty database the benchmark may fill), otherwise a
+ * throwaway embedded PostgreSQL in a temporary directory.
+ */
+export async function benchDatabase(): Promise<{ url: string; stop(): Promise<void> }> {
+  const given = process.env.BENCH_DATABASE_URL;
+  if (given) {
+    await applyMigrations({ databaseUrl: given });
+    return { url: given, stop: async () => {} };
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'multiclaw-bench-'));
+  const postgres = await startEmbeddedPostgres({ dataDir: join(dir, 'postgres') });
+  await applyMigrations({ databaseUrl: postgres.url });
+  return {
+    url: postgres.url,
+    async stop() {
+      await postgres.stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
