@@ -145,6 +145,24 @@ describe('loadConfig', () => {
     ['bad log level', { LOG_LEVEL: 'loud' }, /^LOG_LEVEL: /],
     ['tiny body limit', { BODY_LIMIT_BYTES: '10' }, /^BODY_LIMIT_BYTES: /],
     ['bad NODE_ENV', { NODE_ENV: 'staging' }, /^NODE_ENV: /],
+    [
+      'access tokens over 10 minutes',
+      { AUTH_ACCESS_TOKEN_TTL_SECONDS: '601' },
+      /^AUTH_ACCESS_TOKEN_TTL_SECONDS: /,
+    ],
+    [
+      'idle longer than absolute',
+      { AUTH_SESSION_IDLE_TTL_SECONDS: '7200', AUTH_SESSION_ABSOLUTE_TTL_SECONDS: '3600' },
+      /^AUTH_SESSION_IDLE_TTL_SECONDS: must not exceed/,
+    ],
+    ['argon2 memory below 19 MiB', { AUTH_ARGON2_MEMORY_KIB: '8192' }, /^AUTH_ARGON2_MEMORY_KIB: /],
+    ['argon2 time cost of 1', { AUTH_ARGON2_TIME_COST: '1' }, /^AUTH_ARGON2_TIME_COST: /],
+    ['lockout threshold of 1', { AUTH_LOCKOUT_THRESHOLD: '1' }, /^AUTH_LOCKOUT_THRESHOLD: /],
+    [
+      'failure window shorter than the longest lock',
+      { AUTH_FAILURE_WINDOW_SECONDS: '600', AUTH_LOCKOUT_MAX_SECONDS: '900' },
+      /^AUTH_FAILURE_WINDOW_SECONDS: must be at least/,
+    ],
   ];
 
   it.each(refusals)('refuses %s, naming the variable', (_name, overrides, expected) => {

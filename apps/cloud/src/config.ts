@@ -252,6 +252,18 @@ const EnvSchema = z
           message: 'must not exceed AUTH_LOCKOUT_MAX_SECONDS',
         });
       }
+      // Waiting out the failure window must never be cheaper for an attacker than the capped lock.
+      if (
+        typeof env.AUTH_FAILURE_WINDOW_SECONDS === 'number' &&
+        typeof env.AUTH_LOCKOUT_MAX_SECONDS === 'number' &&
+        env.AUTH_FAILURE_WINDOW_SECONDS < env.AUTH_LOCKOUT_MAX_SECONDS
+      ) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['AUTH_FAILURE_WINDOW_SECONDS'],
+          message: 'must be at least AUTH_LOCKOUT_MAX_SECONDS',
+        });
+      }
       const master = Array.isArray(env.MULTICLAW_MASTER_KEYS)
         ? env.MULTICLAW_MASTER_KEYS.map((k) => k.bytes)
         : [];

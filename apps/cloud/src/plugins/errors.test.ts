@@ -4,6 +4,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { useTestApp } from '../../test/support/app.js';
+import { PasswordHasherBusyError } from '../modules/identity/passwords/hashing.js';
 
 const probeRoutes: FastifyPluginAsyncZod = async (app) => {
   app.post(
@@ -20,6 +21,9 @@ const probeRoutes: FastifyPluginAsyncZod = async (app) => {
   );
   app.get('/probe/crash', async () => {
     throw new Error('connect ECONNREFUSED 10.0.0.7:5432 at /srv/secret/path.ts:12');
+  });
+  app.get('/probe/busy', async () => {
+    throw new PasswordHasherBusyError();
   });
   app.get('/probe/refuse', async () => {
     throw new ApiError('NOT_FOUND', 'No such widget');
@@ -126,6 +130,13 @@ describe('error envelope', () => {
     const { response, body } = await send({ method: 'GET', url: '/v1/nothing-here' });
     expect(response.statusCode).toBe(404);
     expectEnvelope(body, 'NOT_FOUND', response.headers['x-request-id']);
+  });
+
+  it('a full password-hashing queue → 503 SERVICE_UNAVAILABLE with Retry-After', async () => {
+    const { response, body } = await send({ method: 'GET', url: '/probe/busy' });
+    expect(response.statusCode).toBe(503);
+    expectEnvelope(body, 'SERVICE_UNAVAILABLE', response.headers['x-request-id']);
+    expect(response.headers['retry-after']).toBe('1');
   });
 
   it('a thrown ApiError keeps its code and message', async () => {

@@ -3,8 +3,10 @@ import type { FastifyError, FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import { hasZodFastifySchemaValidationErrors, isResponseSerializationError } from 'fastify-type-provider-zod';
 
-/** Fastify's own errors that are the client's fault, mapped to our stable codes. */
-const FASTIFY_CLIENT_ERRORS: Record<string, [ErrorCode, string]> = {
+/** Known library errors (by their `code`), mapped to our stable codes and safe messages. */
+const KNOWN_ERRORS: Record<string, [ErrorCode, string]> = {
+  // The password hashing queue is full (modules/identity/passwords/hashing.ts): shed load.
+  PASSWORD_HASHER_BUSY: ['SERVICE_UNAVAILABLE', 'The server is busy; try again in a moment'],
   FST_ERR_CTP_INVALID_JSON_BODY: ['MALFORMED_JSON', 'The request body is not valid JSON'],
   FST_ERR_CTP_EMPTY_JSON_BODY: ['BAD_REQUEST', 'The request body is empty but declares JSON'],
   FST_ERR_CTP_INVALID_MEDIA_TYPE: ['UNSUPPORTED_MEDIA_TYPE', 'The request body must be application/json'],
@@ -37,7 +39,7 @@ export function toApiError(error: unknown): ApiError {
     });
   }
   const code = 'code' in error && typeof error.code === 'string' ? error.code : undefined;
-  const known = code ? FASTIFY_CLIENT_ERRORS[code] : undefined;
+  const known = code ? KNOWN_ERRORS[code] : undefined;
   if (known) return new ApiError(known[0], known[1]);
   const status = 'statusCode' in error && typeof error.statusCode === 'number' ? error.statusCode : undefined;
   const fallback = status === undefined ? undefined : STATUS_FALLBACK[status];
@@ -54,6 +56,8 @@ export const errorsPlugin = fp(
       else request.log.info({ errorCode: apiError.code }, 'request refused');
       if (apiError.code === 'RATE_LIMITED' && !reply.hasHeader('retry-after'))
         reply.header('retry-after', '60');
+      if (apiError.code === 'SERVICE_UNAVAILABLE' && !reply.hasHeader('retry-after'))
+        reply.header('retry-after', '1');
       return reply.status(apiError.status).send(apiError.toEnvelope(request.id));
     });
 
