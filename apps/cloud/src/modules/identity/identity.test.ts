@@ -457,3 +457,27 @@ describe('account and privacy', () => {
     expect(await ctx.app.db.workspace.findUnique({ where: { id: shared.id } })).not.toBeNull();
   });
 });
+
+describe('argon2id parameter upgrades', () => {
+  it('rehashes with the new parameters at the next successful sign-in', async () => {
+    const { email, user } = await register();
+    const before = await ctx.app.db.passwordCredential.findUniqueOrThrow({ where: { userId: user.id } });
+    expect(before.hash).toContain('m=19456,t=2,p=1');
+    // The operator raises the time cost: a second app on the same database.
+    const upgraded = await createTestApp({ databaseUrl: ctx.databaseUrl, now: () => clock, env: { AUTH_ARGON2_TIME_COST: '3' } });
+    try {
+      const wrong = await upgraded.app.inject({ method: 'POST', url: '/v1/auth/login', payload: { email, password: 'wrong one!' } });
+      expect(wrong.statusCode).toBe(401);
+      const unchanged = await ctx.app.db.passwordCredential.findUniqueOrThrow({ where: { userId: user.id } });
+      expect(unchanged.hash).toBe(before.hash);
+      const right = await upgraded.app.inject({ method: 'POST', url: '/v1/auth/login', payload: { email, password: PASSWORD } });
+      expect(right.statusCode).toBe(200);
+      const after = await ctx.app.db.passwordCredential.findUniqueOrThrow({ where: { userId: user.id } });
+      expect(after.hash).toContain('m=19456,t=3,p=1');
+      // The new hash still verifies through the original app.
+      await login(email);
+    } finally {
+      await upgraded.app.close();
+    }
+  });
+});
