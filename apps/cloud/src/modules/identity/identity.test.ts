@@ -464,13 +464,25 @@ describe('argon2id parameter upgrades', () => {
     const before = await ctx.app.db.passwordCredential.findUniqueOrThrow({ where: { userId: user.id } });
     expect(before.hash).toContain('m=19456,t=2,p=1');
     // The operator raises the time cost: a second app on the same database.
-    const upgraded = await createTestApp({ databaseUrl: ctx.databaseUrl, now: () => clock, env: { AUTH_ARGON2_TIME_COST: '3' } });
+    const upgraded = await createTestApp({
+      databaseUrl: ctx.databaseUrl,
+      now: () => clock,
+      env: { AUTH_ARGON2_TIME_COST: '3' },
+    });
     try {
-      const wrong = await upgraded.app.inject({ method: 'POST', url: '/v1/auth/login', payload: { email, password: 'wrong one!' } });
+      const wrong = await upgraded.app.inject({
+        method: 'POST',
+        url: '/v1/auth/login',
+        payload: { email, password: 'wrong one!' },
+      });
       expect(wrong.statusCode).toBe(401);
       const unchanged = await ctx.app.db.passwordCredential.findUniqueOrThrow({ where: { userId: user.id } });
       expect(unchanged.hash).toBe(before.hash);
-      const right = await upgraded.app.inject({ method: 'POST', url: '/v1/auth/login', payload: { email, password: PASSWORD } });
+      const right = await upgraded.app.inject({
+        method: 'POST',
+        url: '/v1/auth/login',
+        payload: { email, password: PASSWORD },
+      });
       expect(right.statusCode).toBe(200);
       const after = await ctx.app.db.passwordCredential.findUniqueOrThrow({ where: { userId: user.id } });
       expect(after.hash).toContain('m=19456,t=3,p=1');
