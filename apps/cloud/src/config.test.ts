@@ -161,7 +161,7 @@ describe('loadConfig', () => {
     [
       'failure window shorter than the longest lock',
       { AUTH_FAILURE_WINDOW_SECONDS: '600', AUTH_LOCKOUT_MAX_SECONDS: '900' },
-      /^AUTH_FAILURE_WINDOW_SECONDS: must be at least/,
+      /^AUTH_LOCKOUT_MAX_SECONDS: must not exceed AUTH_FAILURE_WINDOW_SECONDS/,
     ],
   ];
 
