@@ -66,7 +66,8 @@ export type SessionInfo = z.infer<typeof SessionInfo>;
 export const MeResponse = z.object({ user: User });
 export type MeResponse = z.infer<typeof MeResponse>;
 
-export const DeleteAccountRequest = z.object({ password: PasswordInput });
+/** `password` is required for accounts that have one; single-sign-on accounts re-authenticate by a recent sign-in. */
+export const DeleteAccountRequest = z.object({ password: PasswordInput.optional() });
 export type DeleteAccountRequest = z.infer<typeof DeleteAccountRequest>;
 
 /** Everything the cloud holds about the user (GET /v1/me/export). */

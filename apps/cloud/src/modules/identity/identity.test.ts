@@ -4,6 +4,7 @@ import type { InjectOptions, LightMyRequestResponse } from 'fastify';
 import { createLocalJWKSet, jwtVerify } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp } from '../../../test/support/app.js';
+import { createAccessTokens } from './tokens/access-tokens.js';
 
 const PASSWORD = 'correct horse battery staple 7';
 let clock = new Date('2026-11-24T12:00:00Z');
@@ -493,3 +494,46 @@ describe('argon2id parameter upgrades', () => {
     }
   });
 });
+
+describe('deleting an account without a password', () => {
+  it('requires a sign-in within the last five minutes instead', async () => {
+    const { email, user } = await register();
+    const tokens = await login(email);
+    // Turn it into a single-sign-on-only account.
+    await ctx.app.db.passwordCredential.delete({ where: { userId: user.id } });
+    advance(6 * 60);
+    const stale = await send({
+      method: 'DELETE',
+      url: '/v1/me',
+      token: (await refreshed(tokens.refreshToken)).accessToken,
+      payload: {},
+    });
+    expect(stale.statusCode).toBe(401);
+    expect(codeOf(stale)).toBe('AUTH_INVALID_CREDENTIALS');
+    // A sign-in a moment ago (as the single-sign-on flow would create it).
+    const recent = await ctx.app.db.session.create({
+      data: {
+        userId: user.id,
+        createdAt: clock,
+        lastUsedAt: clock,
+        idleExpiresAt: new Date(clock.getTime() + 3_600_000),
+        absoluteExpiresAt: new Date(clock.getTime() + 7_200_000),
+      },
+    });
+    const signer = createAccessTokens({
+      keyring: ctx.config.signingKeys,
+      issuer: ctx.config.publicUrl,
+      ttlSeconds: 600,
+      now: () => clock,
+    });
+    const accessToken = await signer.sign({ userId: user.id, sessionId: recent.id });
+    const deleted = await send({ method: 'DELETE', url: '/v1/me', token: accessToken, payload: {} });
+    expect(deleted.statusCode).toBe(204);
+  });
+});
+
+async function refreshed(refreshToken: string) {
+  const response = await send({ method: 'POST', url: '/v1/auth/refresh', payload: { refreshToken } });
+  expect(response.statusCode).toBe(200);
+  return response.json() as { accessToken: string };
+}

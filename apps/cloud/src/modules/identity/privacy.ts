@@ -3,10 +3,10 @@ import type { Database } from '../../db/client.js';
 import type { AuditRecorder } from '../audit/recorder.js';
 import type { SessionService } from './sessions/service.js';
 
-type PasswordVerifier = {
-  verify(phc: string, password: string): Promise<boolean>;
-  verifyDummy(password: string): Promise<false>;
-};
+type PasswordVerifier = { verify(phc: string, password: string): Promise<boolean> };
+
+/** Accounts without a password re-authenticate by having signed in this recently. */
+const RECENT_SIGN_IN_MS = 5 * 60 * 1000;
 
 /** JSON-safe copy of a row: dates as ISO strings, bytes as base64, bigints as strings. */
 function plain(value: unknown): unknown {
@@ -124,19 +124,38 @@ export function createPrivacyService(deps: {
     },
 
     /**
-     * Deletes the account after re-authentication. Refused while the user is
-     * the only owner of a workspace with other members. Workspaces where the
-     * user is the only member go with the account.
+     * Deletes the account after re-authentication: the password, or for an
+     * account without one (single sign-on only) a sign-in within the last
+     * five minutes. Refused while the user is the only owner of a workspace
+     * with other members. Workspaces where the user is the only member go
+     * with the account.
      */
-    async deleteAccount(userId: string, password: string): Promise<void> {
+    async deleteAccount(
+      principal: { userId: string; sessionId: string },
+      password: string | undefined,
+    ): Promise<void> {
+      const userId = principal.userId;
       const user = await db.user.findUnique({
         where: { id: userId },
         select: { email: true, password: { select: { hash: true } } },
       });
-      const phc = user?.password?.hash;
-      if (!user || !phc || !(await hasher.verify(phc, password))) {
-        if (!phc) await hasher.verifyDummy(password);
-        throw new ApiError('AUTH_INVALID_CREDENTIALS', 'The password is incorrect');
+      if (!user) throw new ApiError('UNAUTHENTICATED', 'The account no longer exists');
+      const phc = user.password?.hash;
+      if (phc) {
+        if (password === undefined || !(await hasher.verify(phc, password))) {
+          throw new ApiError('AUTH_INVALID_CREDENTIALS', 'The password is incorrect');
+        }
+      } else {
+        const session = await db.session.findUnique({
+          where: { id: principal.sessionId },
+          select: { createdAt: true },
+        });
+        if (!session || now().getTime() - session.createdAt.getTime() > RECENT_SIGN_IN_MS) {
+          throw new ApiError(
+            'AUTH_INVALID_CREDENTIALS',
+            'Sign in again, then delete the account within five minutes',
+          );
+        }
       }
       const owned = await db.membership.findMany({
         where: { userId, role: 'owner' },

@@ -189,7 +189,7 @@ export const identityRoutes: FastifyPluginAsyncZod<{
       },
     },
     async (request, reply) => {
-      await privacy.deleteAccount(principalOf(request).userId, request.body.password);
+      await privacy.deleteAccount(principalOf(request), request.body.password);
       return reply.status(204).send(null);
     },
   );
