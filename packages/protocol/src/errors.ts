@@ -73,6 +73,46 @@ export const ERROR_CODES = {
     status: 400,
     description: 'A WebSocket frame carries a protocol version this peer does not speak.',
   },
+  OIDC_REDIRECT_URI_NOT_ALLOWED: {
+    status: 400,
+    description:
+      'Single sign-on: the `redirect_uri` is not a loopback URI (RFC 8252, `http://127.0.0.1:<port>/…` or `http://[::1]:<port>/…`) registered for this provider.',
+  },
+  OIDC_STATE_INVALID: {
+    status: 400,
+    description:
+      'Single sign-on: the callback belongs to no sign-in started here: its `state` is missing, unknown, expired (10 minutes) or already used.',
+  },
+  OIDC_PROVIDER_DENIED: {
+    status: 401,
+    description:
+      'Single sign-on: the identity provider answered with an error (for example the person cancelled or was refused).',
+  },
+  OIDC_RESPONSE_INVALID: {
+    status: 401,
+    description:
+      "Single sign-on: the provider's response failed validation (issuer, audience, nonce, signature, expiry) or its authorization code was refused (for example, already used).",
+  },
+  OIDC_EMAIL_NOT_VERIFIED: {
+    status: 403,
+    description:
+      'Single sign-on: a new account, or a link to an existing one, needs an email address the provider asserts as verified (`email_verified: true`); this sign-in had none.',
+  },
+  OIDC_ACCOUNT_EXISTS: {
+    status: 409,
+    description:
+      'Single sign-on: an account with this email address already exists and the provider is not allowed to link to it automatically. Sign in to that account another way.',
+  },
+  OIDC_EXCHANGE_CODE_INVALID: {
+    status: 400,
+    description:
+      'Single sign-on: the exchange code is unknown, expired (2 minutes), already used, or the PKCE code verifier does not match. Start the sign-in again.',
+  },
+  OIDC_PROVIDER_UNAVAILABLE: {
+    status: 502,
+    description:
+      'Single sign-on: the identity provider could not be reached, or its discovery document is invalid (for example its issuer does not match the configured one).',
+  },
 } as const satisfies Record<string, { status: number; description: string }>;
 
 export const ErrorCode = z.enum(

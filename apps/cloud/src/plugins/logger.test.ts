@@ -80,6 +80,20 @@ describe('log redaction', () => {
     }
   });
 
+  it('logs query parameter names but never their values', async () => {
+    const response = await ctx().app.inject({
+      method: 'GET',
+      url: '/healthz?code=oidc-code-4242&state=st-9&limit=5',
+    });
+    const line = ctx().logs.lines.find((l) => l.requestId === response.headers['x-request-id'] && l.req) as {
+      req: { url: string };
+    };
+    expect(line.req.url).toBe('/healthz?code=[REDACTED]&state=[REDACTED]&limit=[REDACTED]');
+    const log = ctx().logs.raw.join('');
+    expect(log).not.toContain('oidc-code-4242');
+    expect(log).not.toContain('st-9');
+  });
+
   it('carries the request id on every line of a request', async () => {
     const response = await ctx().app.inject({ method: 'GET', url: '/healthz' });
     const id = response.headers['x-request-id'];

@@ -34,6 +34,21 @@ export const REDACTED_PATHS = [
   ]),
 ];
 
+/**
+ * Query strings can carry one-time secrets (an OIDC authorization `code` and
+ * `state` on the callback): the names are logged, the values never.
+ */
+export function redactQueryValues(url: string): string {
+  const mark = url.indexOf('?');
+  if (mark === -1) return url;
+  const names = url
+    .slice(mark + 1)
+    .split('&')
+    .filter(Boolean)
+    .map((pair) => `${pair.split('=')[0]}=[REDACTED]`);
+  return `${url.slice(0, mark)}?${names.join('&')}`;
+}
+
 export function createLogger(options: { level: string; stream?: DestinationStream }): Logger {
   return pino(
     {
@@ -54,7 +69,7 @@ export function createLogger(options: { level: string; stream?: DestinationStrea
         }) => ({
           id: req.id,
           method: req.method,
-          url: req.url,
+          url: redactQueryValues(req.url),
           headers: { ...req.headers },
           ip: req.ip,
         }),

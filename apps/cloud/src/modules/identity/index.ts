@@ -9,6 +9,7 @@ import { createAccountService } from './accounts.js';
 import { createLoginThrottle } from './lockout/service.js';
 import { createPasswordHasher } from './passwords/hashing.js';
 import { checkPasswordPolicy } from './passwords/policy.js';
+import { oidcModule } from './oidc/index.js';
 import { createPrivacyService } from './privacy.js';
 import { identityRoutes } from './routes.js';
 import { createSessionService } from './sessions/service.js';
@@ -66,6 +67,7 @@ export const identityModule = fp<IdentityOptions>(
       tokens,
       privacy: createPrivacyService({ db, hasher, sessions, audit, now }),
     });
+    await app.register(oidcModule, { config, db, now, sessions, audit });
   },
   { name: 'identity', dependencies: ['database', 'rate-limit'] },
 );
