@@ -93,6 +93,7 @@ export const identityRoutes: FastifyPluginAsyncZod<{
   app.get(
     '/v1/auth/sessions',
     {
+      config: limited,
       onRequest: app.authenticate,
       schema: { tags: ['identity'], security: [{ bearer: [] }], response: { 200: Page(SessionInfo) } },
     },
