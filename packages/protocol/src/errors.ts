@@ -42,6 +42,10 @@ export const ERROR_CODES = {
     description:
       'The account cannot be deleted while it is the only owner of a workspace that has other members: transfer ownership first.',
   },
+  FORBIDDEN: {
+    status: 403,
+    description: 'Your role in this workspace does not allow this action (see docs/permissions.md).',
+  },
   NOT_FOUND: {
     status: 404,
     description: 'No such route or resource, or one the caller may not know exists.',

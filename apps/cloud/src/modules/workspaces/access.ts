@@ -1,0 +1,77 @@
+import { ApiError } from '@multiclaw/protocol';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import fp from 'fastify-plugin';
+import { principalOf } from '../../plugins/auth.js';
+import { type Action, allows, isAction, type Role } from './permissions.js';
+
+export type Membership = { workspaceId: string; userId: string; role: Role };
+
+/** What a workspace route declares: one action, or one chosen from the request (e.g. leave vs remove). */
+export type ActionDeclaration = Action | ((request: FastifyRequest) => Action);
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    action?: ActionDeclaration;
+  }
+  interface FastifyRequest {
+    /** The caller's membership of `:wid`, resolved by the access hook. */
+    membership: Membership | null;
+  }
+}
+
+const WORKSPACE_ROUTE = /^\/v1\/workspaces\/:wid(\/|$)/;
+
+function asList<T>(value: T | T[] | undefined): T[] {
+  if (value === undefined) return [];
+  return Array.isArray(value) ? value : [value];
+}
+
+export function membershipOf(request: FastifyRequest): Membership {
+  if (!request.membership) throw new Error('route has no access hook');
+  return request.membership;
+}
+
+/**
+ * The one authorisation hook for workspace routes. Every route under
+ * `/v1/workspaces/:wid` must declare an action, or the app refuses to start.
+ * At request time the caller must be signed in and a member of `:wid`
+ * (otherwise 404, exactly like a workspace that does not exist), and their
+ * role must allow the action (otherwise 403). Deny by default.
+ */
+export const workspaceAccessPlugin = fp(
+  async (app: FastifyInstance) => {
+    app.decorateRequest('membership', null);
+
+    app.addHook('onRoute', (route) => {
+      const declared = route.config?.action;
+      const isWorkspaceRoute = WORKSPACE_ROUTE.test(route.url);
+      if (isWorkspaceRoute && declared === undefined) {
+        throw new Error(`${route.method} ${route.url} declares no permission action (config.action)`);
+      }
+      if (typeof declared === 'string' && !isAction(declared)) {
+        throw new Error(`${route.method} ${route.url} declares an unknown action "${declared}"`);
+      }
+      if (declared === undefined) return;
+      if (!isWorkspaceRoute) throw new Error(`${route.method} ${route.url} declares an action but has no :wid`);
+
+      const authorize = async (request: FastifyRequest) => {
+        const { userId } = principalOf(request);
+        const workspaceId = (request.params as { wid?: string }).wid ?? '';
+        const row = await app.db.membership.findUnique({
+          where: { workspaceId_userId: { workspaceId, userId } },
+          select: { role: true },
+        });
+        if (!row) throw new ApiError('NOT_FOUND', 'No such workspace');
+        const action = typeof declared === 'function' ? declared(request) : declared;
+        if (!allows(row.role, action)) {
+          throw new ApiError('FORBIDDEN', 'Your role in this workspace does not allow this');
+        }
+        request.membership = { workspaceId, userId, role: row.role };
+      };
+      // Signed in first (401), then member and role (404 / 403), then the handler.
+      route.onRequest = [app.authenticate, ...asList(route.onRequest)];
+      route.preHandler = [authorize, ...asList(route.preHandler)];
+    });
+  },
+  { name: 'workspace-access', dependencies: ['auth', 'database'] },
+);
