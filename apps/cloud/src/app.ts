@@ -6,6 +6,7 @@ import type { Config } from './config.js';
 import { healthRoutes } from './modules/health/routes.js';
 import { identityModule } from './modules/identity/index.js';
 import { metaRoutes } from './modules/meta/routes.js';
+import { workspacesModule } from './modules/workspaces/index.js';
 import { type Database, databasePlugin } from './plugins/database.js';
 import { errorsPlugin } from './plugins/errors.js';
 import { openapiPlugin } from './plugins/openapi.js';
@@ -60,6 +61,7 @@ export async function buildApp({ config, db, logger, now = () => new Date() }: B
   await app.register(healthRoutes);
   await app.register(metaRoutes, { contact: config.securityContact, publicUrl: config.publicUrl, now });
   await app.register(identityModule, { config, db, now });
+  await app.register(workspacesModule, { db, now });
 
   return app;
 }

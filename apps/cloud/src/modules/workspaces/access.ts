@@ -52,7 +52,8 @@ export const workspaceAccessPlugin = fp(
         throw new Error(`${route.method} ${route.url} declares an unknown action "${declared}"`);
       }
       if (declared === undefined) return;
-      if (!isWorkspaceRoute) throw new Error(`${route.method} ${route.url} declares an action but has no :wid`);
+      if (!isWorkspaceRoute)
+        throw new Error(`${route.method} ${route.url} declares an action but has no :wid`);
 
       const authorize = async (request: FastifyRequest) => {
         const { userId } = principalOf(request);
