@@ -69,6 +69,21 @@ export const ERROR_CODES = {
     status: 503,
     description: 'A dependency (such as the database) is unreachable, or the server is shutting down.',
   },
+  WORKSPACE_LAST_OWNER: {
+    status: 409,
+    description:
+      'A workspace always keeps at least one owner: promote or transfer ownership to someone else first, or delete the workspace.',
+  },
+  MEMBER_ALREADY: { status: 409, description: 'That person is already a member of this workspace.' },
+  INVITATION_INVALID: {
+    status: 404,
+    description:
+      'No such invitation: the token is unknown, already used, revoked or expired (deliberately indistinguishable).',
+  },
+  INVITATION_EMAIL_MISMATCH: {
+    status: 403,
+    description: 'The invitation was sent to another email address: sign in with that address to accept it.',
+  },
   PROTOCOL_INVALID_FRAME: {
     status: 400,
     description: 'A WebSocket frame did not match the message catalog.',
@@ -116,6 +131,15 @@ export const ERROR_CODES = {
     status: 502,
     description:
       'Single sign-on: the identity provider could not be reached, or its discovery document is invalid (for example its issuer does not match the configured one).',
+  },
+  AGENT_NAME_TAKEN: {
+    status: 409,
+    description: 'An agent with this name already exists in the workspace.',
+  },
+  AGENT_VERSION_CONFLICT: {
+    status: 409,
+    description:
+      "The agent changed since it was read: the update's `expectedVersion` is not its current version. Read it again and retry.",
   },
 } as const satisfies Record<string, { status: number; description: string }>;
 

@@ -1,7 +1,11 @@
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import type { Database } from '../../db/client.js';
+import { createAuditRecorder } from '../audit/recorder.js';
 import { workspaceAccessPlugin } from './access.js';
+import { createInvitationService } from './invitations.js';
+import { workspaceRoutes } from './routes.js';
+import { createWorkspaceService } from './service.js';
 
 type WorkspacesOptions = { db: Database; now: () => Date };
 
@@ -11,8 +15,13 @@ type WorkspacesOptions = { db: Database; now: () => Date };
  * the feature routes.
  */
 export const workspacesModule = fp<WorkspacesOptions>(
-  async (app: FastifyInstance) => {
+  async (app: FastifyInstance, { db, now }) => {
     await app.register(workspaceAccessPlugin);
+    const audit = createAuditRecorder({ db, now });
+    await app.register(workspaceRoutes, {
+      workspaces: createWorkspaceService({ db, audit, now }),
+      invitations: createInvitationService({ db, audit, now }),
+    });
   },
   { name: 'workspaces', dependencies: ['identity'] },
 );

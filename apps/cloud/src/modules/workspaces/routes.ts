@@ -1,0 +1,235 @@
+import {
+  AcceptInvitationRequest,
+  CreateInvitationRequest,
+  CreateInvitationResponse,
+  CreateWorkspaceRequest,
+  Invitation,
+  InvitationParams,
+  Member,
+  MemberParams,
+  Page,
+  UpdateMemberRequest,
+  UpdateWorkspaceRequest,
+  Workspace,
+  WorkspaceParams,
+  WorkspaceRole,
+} from '@multiclaw/protocol';
+import type { FastifyRequest } from 'fastify';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { principalOf } from '../../plugins/auth.js';
+import { clientIp } from '../../plugins/client-ip.js';
+import { normaliseEmail } from '../identity/email.js';
+import { membershipOf } from './access.js';
+import type { InvitationService } from './invitations.js';
+import type { WorkspaceService } from './service.js';
+
+const NoContent = z.null().describe('No content');
+const tags = ['workspaces'];
+const security = [{ bearer: [] }];
+
+function actorOf(request: FastifyRequest) {
+  return {
+    userId: principalOf(request).userId,
+    ip: clientIp(request),
+    userAgent: request.headers['user-agent'],
+  };
+}
+
+const iso = <T extends { createdAt: Date }>(row: T) => ({ ...row, createdAt: row.createdAt.toISOString() });
+
+/** `/v1/workspaces`, members and invitations. Authorisation is the access hook's job (config.action). */
+export const workspaceRoutes: FastifyPluginAsyncZod<{
+  workspaces: WorkspaceService;
+  invitations: InvitationService;
+}> = async (app, { workspaces, invitations }) => {
+  app.post(
+    '/v1/workspaces',
+    {
+      onRequest: app.authenticate,
+      schema: { tags, security, body: CreateWorkspaceRequest, response: { 201: Workspace } },
+    },
+    async (request, reply) =>
+      reply.status(201).send(iso(await workspaces.create(actorOf(request), request.body.name))),
+  );
+
+  app.get(
+    '/v1/workspaces',
+    { onRequest: app.authenticate, schema: { tags, security, response: { 200: Page(Workspace) } } },
+    async (request) => ({
+      items: (await workspaces.listMine(principalOf(request).userId)).map(iso),
+      nextCursor: null,
+    }),
+  );
+
+  app.get(
+    '/v1/workspaces/:wid',
+    {
+      config: { action: 'workspace.read' },
+      schema: { tags, security, params: WorkspaceParams, response: { 200: Workspace } },
+    },
+    async (request) => iso(await workspaces.read(request.params.wid, membershipOf(request).role)),
+  );
+
+  app.patch(
+    '/v1/workspaces/:wid',
+    {
+      config: { action: 'workspace.update' },
+      schema: {
+        tags,
+        security,
+        params: WorkspaceParams,
+        body: UpdateWorkspaceRequest,
+        response: { 200: Workspace },
+      },
+    },
+    async (request) =>
+      iso(
+        await workspaces.rename(
+          actorOf(request),
+          request.params.wid,
+          membershipOf(request).role,
+          request.body.name,
+        ),
+      ),
+  );
+
+  app.delete(
+    '/v1/workspaces/:wid',
+    {
+      config: { action: 'workspace.delete' },
+      schema: { tags, security, params: WorkspaceParams, response: { 204: NoContent } },
+    },
+    async (request, reply) => {
+      await workspaces.remove(actorOf(request), request.params.wid);
+      return reply.status(204).send(null);
+    },
+  );
+
+  app.get(
+    '/v1/workspaces/:wid/members',
+    {
+      config: { action: 'members.list' },
+      schema: { tags, security, params: WorkspaceParams, response: { 200: Page(Member) } },
+    },
+    async (request) => ({
+      items: (await workspaces.members(request.params.wid)).map((m) => ({
+        ...m,
+        joinedAt: m.joinedAt.toISOString(),
+      })),
+      nextCursor: null,
+    }),
+  );
+
+  app.patch(
+    '/v1/workspaces/:wid/members/:uid',
+    {
+      config: { action: 'members.update' },
+      schema: {
+        tags,
+        security,
+        params: MemberParams,
+        body: UpdateMemberRequest,
+        response: { 204: NoContent },
+      },
+    },
+    async (request, reply) => {
+      const { wid, uid } = request.params;
+      await workspaces.changeRole(
+        actorOf(request),
+        wid,
+        uid,
+        request.body.role,
+        request.body.transfer ?? false,
+      );
+      return reply.status(204).send(null);
+    },
+  );
+
+  app.delete(
+    '/v1/workspaces/:wid/members/:uid',
+    {
+      // Removing oneself is leaving, which every member may do.
+      config: {
+        action: (request) =>
+          (request.params as { uid?: string }).uid === request.principal?.userId
+            ? 'members.leave'
+            : 'members.remove',
+      },
+      schema: { tags, security, params: MemberParams, response: { 204: NoContent } },
+    },
+    async (request, reply) => {
+      await workspaces.removeMember(actorOf(request), request.params.wid, request.params.uid);
+      return reply.status(204).send(null);
+    },
+  );
+
+  app.post(
+    '/v1/workspaces/:wid/invitations',
+    {
+      config: { action: 'invitations.create' },
+      schema: {
+        tags,
+        security,
+        params: WorkspaceParams,
+        body: CreateInvitationRequest,
+        response: { 201: CreateInvitationResponse },
+      },
+    },
+    async (request, reply) => {
+      const { email, role } = request.body;
+      const created = await invitations.create(
+        actorOf(request),
+        request.params.wid,
+        normaliseEmail(email),
+        role,
+      );
+      return reply.status(201).send({ ...created, expiresAt: created.expiresAt.toISOString() });
+    },
+  );
+
+  app.get(
+    '/v1/workspaces/:wid/invitations',
+    {
+      config: { action: 'invitations.list' },
+      schema: { tags, security, params: WorkspaceParams, response: { 200: Page(Invitation) } },
+    },
+    async (request) => ({
+      items: (await invitations.listPending(request.params.wid)).map((i) => ({
+        ...i,
+        createdAt: i.createdAt.toISOString(),
+        expiresAt: i.expiresAt.toISOString(),
+      })),
+      nextCursor: null,
+    }),
+  );
+
+  app.delete(
+    '/v1/workspaces/:wid/invitations/:iid',
+    {
+      config: { action: 'invitations.revoke' },
+      schema: { tags, security, params: InvitationParams, response: { 204: NoContent } },
+    },
+    async (request, reply) => {
+      await invitations.revoke(actorOf(request), request.params.wid, request.params.iid);
+      return reply.status(204).send(null);
+    },
+  );
+
+  app.post(
+    '/v1/invitations/accept',
+    {
+      onRequest: app.authenticate,
+      schema: {
+        tags,
+        security,
+        body: AcceptInvitationRequest,
+        response: { 200: z.object({ workspaceId: z.uuid(), role: WorkspaceRole }) },
+      },
+    },
+    async (request) => {
+      const { workspaceId, role } = await invitations.accept(actorOf(request), request.body.token);
+      return { workspaceId, role };
+    },
+  );
+};
