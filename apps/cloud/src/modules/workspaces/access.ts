@@ -13,6 +13,10 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     action?: ActionDeclaration;
   }
+  interface FastifyInstance {
+    /** Every route guarded by the access hook, as `METHOD url` (for the access-matrix test). */
+    workspaceRouteTable: string[];
+  }
   interface FastifyRequest {
     /** The caller's membership of `:wid`, resolved by the access hook. */
     membership: Membership | null;
@@ -41,6 +45,7 @@ export function membershipOf(request: FastifyRequest): Membership {
 export const workspaceAccessPlugin = fp(
   async (app: FastifyInstance) => {
     app.decorateRequest('membership', null);
+    app.decorate('workspaceRouteTable', []);
 
     app.addHook('onRoute', (route) => {
       const declared = route.config?.action;
@@ -54,6 +59,10 @@ export const workspaceAccessPlugin = fp(
       if (declared === undefined) return;
       if (!isWorkspaceRoute)
         throw new Error(`${route.method} ${route.url} declares an action but has no :wid`);
+      // HEAD routes mirror their GET and go through this same hook.
+      for (const method of asList(route.method)) {
+        if (method !== 'HEAD') app.workspaceRouteTable.push(`${method} ${route.url}`);
+      }
 
       const authorize = async (request: FastifyRequest) => {
         const { userId } = principalOf(request);

@@ -1,0 +1,224 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import type { InjectOptions } from 'fastify';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestApp } from '../../../test/support/app.js';
+import { type Action, allows, type Role } from './permissions.js';
+
+/**
+ * Every workspace route × every kind of caller × {own, foreign, missing}
+ * resource, against the status the permission matrix implies. A route the
+ * app registers but this table lacks fails the coverage test below.
+ */
+
+type Kind = 'workspace' | 'member' | 'invitation' | 'agent';
+type Caller = 'anonymous' | 'owner' | 'member' | 'ownerOfOther' | 'memberOfOther' | 'outsider';
+type Variant = 'own' | 'foreign' | 'missing';
+type Fixture = {
+  wid: string;
+  otherWid: string;
+  resources: Record<Exclude<Kind, 'workspace'>, { own: string; foreign: string }>;
+};
+type RouteCase = {
+  method: InjectOptions['method'] & string;
+  url: string;
+  kind: Kind;
+  /** The action the route declares; a function where it depends on the target. */
+  action: Action | ((caller: Caller, variant: Variant) => Action);
+  success: number;
+  body?: () => Record<string, unknown>;
+};
+
+const ROUTES: RouteCase[] = [
+  { method: 'GET', url: '/v1/workspaces/:wid', kind: 'workspace', action: 'workspace.read', success: 200 },
+  {
+    method: 'PATCH',
+    url: '/v1/workspaces/:wid',
+    kind: 'workspace',
+    action: 'workspace.update',
+    success: 200,
+    body: () => ({ name: 'Renamed' }),
+  },
+  {
+    method: 'DELETE',
+    url: '/v1/workspaces/:wid',
+    kind: 'workspace',
+    action: 'workspace.delete',
+    success: 204,
+  },
+  {
+    method: 'GET',
+    url: '/v1/workspaces/:wid/members',
+    kind: 'workspace',
+    action: 'members.list',
+    success: 200,
+  },
+  {
+    method: 'PATCH',
+    url: '/v1/workspaces/:wid/members/:uid',
+    kind: 'member',
+    action: 'members.update',
+    success: 204,
+    body: () => ({ role: 'member' }),
+  },
+  {
+    method: 'DELETE',
+    url: '/v1/workspaces/:wid/members/:uid',
+    kind: 'member',
+    // The own target is the member "member": for that caller, removing it is leaving.
+    action: (caller, variant) =>
+      caller === 'member' && variant === 'own' ? 'members.leave' : 'members.remove',
+    success: 204,
+  },
+  {
+    method: 'POST',
+    url: '/v1/workspaces/:wid/invitations',
+    kind: 'workspace',
+    action: 'invitations.create',
+    success: 201,
+    body: () => ({ email: `invitee-${randomBytes(4).toString('hex')}@example.com`, role: 'member' }),
+  },
+  {
+    method: 'GET',
+    url: '/v1/workspaces/:wid/invitations',
+    kind: 'workspace',
+    action: 'invitations.list',
+    success: 200,
+  },
+  {
+    method: 'DELETE',
+    url: '/v1/workspaces/:wid/invitations/:iid',
+    kind: 'invitation',
+    action: 'invitations.revoke',
+    success: 204,
+  },
+];
+
+const CALLERS: Caller[] = ['anonymous', 'owner', 'member', 'ownerOfOther', 'memberOfOther', 'outsider'];
+const VARIANTS: Variant[] = ['own', 'foreign', 'missing'];
+const PASSWORD = 'access matrix passphrase 9';
+
+let ctx: Awaited<ReturnType<typeof createTestApp>>;
+const users = {} as Record<Exclude<Caller, 'anonymous'>, { id: string; token: string }>;
+
+beforeAll(async () => {
+  ctx = await createTestApp({ env: { AUTH_RATE_LIMIT_MAX: '100000', LOG_LEVEL: 'warn' } });
+  for (const caller of CALLERS) {
+    if (caller === 'anonymous') continue;
+    const email = `${caller.toLowerCase()}-${randomBytes(4).toString('hex')}@example.com`;
+    const registered = await ctx.app.inject({
+      method: 'POST',
+      url: '/v1/auth/register',
+      payload: { email, password: PASSWORD },
+    });
+    const login = await ctx.app.inject({
+      method: 'POST',
+      url: '/v1/auth/login',
+      payload: { email, password: PASSWORD },
+    });
+    users[caller] = { id: registered.json().user.id, token: login.json().accessToken };
+  }
+});
+afterAll(async () => {
+  await ctx?.close();
+});
+
+/** Two fresh workspaces, A (the target) and B (the other), each with one resource of every kind. */
+async function fixture(): Promise<Fixture> {
+  const db = ctx.app.db;
+  const make = async (owner: string, member: string) => {
+    const ws = await db.workspace.create({
+      data: {
+        name: 'matrix',
+        memberships: {
+          create: [
+            { userId: owner, role: 'owner' },
+            { userId: member, role: 'member' },
+          ],
+        },
+      },
+    });
+    const invitation = await db.invitation.create({
+      data: {
+        workspaceId: ws.id,
+        email: `pending-${randomBytes(4).toString('hex')}@example.com`,
+        role: 'member',
+        tokenHash: new Uint8Array(randomBytes(32)),
+        expiresAt: new Date(Date.now() + 3_600_000),
+      },
+    });
+    const agent = await db.agent.create({
+      data: { workspaceId: ws.id, name: 'agent', provider: 'openai', model: 'gpt-4o' },
+    });
+    return { wid: ws.id, member, invitation: invitation.id, agent: agent.id };
+  };
+  const a = await make(users.owner.id, users.member.id);
+  const b = await make(users.ownerOfOther.id, users.memberOfOther.id);
+  return {
+    wid: a.wid,
+    otherWid: b.wid,
+    resources: {
+      member: { own: a.member, foreign: b.member },
+      invitation: { own: a.invitation, foreign: b.invitation },
+      agent: { own: a.agent, foreign: b.agent },
+    },
+  };
+}
+
+function roleIn(caller: Caller, target: 'A' | 'B' | 'none'): Role | undefined {
+  if (target === 'A') return caller === 'owner' ? 'owner' : caller === 'member' ? 'member' : undefined;
+  if (target === 'B')
+    return caller === 'ownerOfOther' ? 'owner' : caller === 'memberOfOther' ? 'member' : undefined;
+  return undefined;
+}
+
+function expectedStatus(route: RouteCase, caller: Caller, variant: Variant): number {
+  if (caller === 'anonymous') return 401;
+  const target =
+    route.kind === 'workspace' ? ({ own: 'A', foreign: 'B', missing: 'none' } as const)[variant] : 'A';
+  const role = roleIn(caller, target);
+  if (!role) return 404;
+  const action = typeof route.action === 'function' ? route.action(caller, variant) : route.action;
+  if (!allows(role, action)) return 403;
+  if (route.kind !== 'workspace' && variant !== 'own') return 404;
+  return route.success;
+}
+
+function urlFor(route: RouteCase, f: Fixture, variant: Variant): string {
+  const wid =
+    route.kind === 'workspace' ? { own: f.wid, foreign: f.otherWid, missing: randomUUID() }[variant] : f.wid;
+  const resource =
+    route.kind === 'workspace'
+      ? ''
+      : { own: f.resources[route.kind].own, foreign: f.resources[route.kind].foreign, missing: randomUUID() }[
+          variant
+        ];
+  return route.url.replace(':wid', wid).replace(/:(uid|iid|aid)/, resource);
+}
+
+describe('access matrix', () => {
+  it('covers every workspace route the app registers', () => {
+    const covered = ROUTES.map((r) => `${r.method} ${r.url}`).sort();
+    expect(covered).toEqual([...new Set(ctx.app.workspaceRouteTable)].sort());
+  });
+
+  for (const route of ROUTES) {
+    it(`${route.method} ${route.url}`, async () => {
+      const outcomes: string[] = [];
+      const expected: string[] = [];
+      for (const caller of CALLERS) {
+        for (const variant of VARIANTS) {
+          const f = await fixture();
+          const response = await ctx.app.inject({
+            method: route.method,
+            url: urlFor(route, f, variant),
+            headers: caller === 'anonymous' ? {} : { authorization: `Bearer ${users[caller].token}` },
+            ...(route.body ? { payload: route.body() } : {}),
+          });
+          outcomes.push(`${caller}/${variant}: ${response.statusCode}`);
+          expected.push(`${caller}/${variant}: ${expectedStatus(route, caller, variant)}`);
+        }
+      }
+      expect(outcomes).toEqual(expected);
+    });
+  }
+});
