@@ -91,6 +91,43 @@ const ROUTES: RouteCase[] = [
     action: 'invitations.revoke',
     success: 204,
   },
+  {
+    method: 'GET',
+    url: '/v1/workspaces/:wid/agents',
+    kind: 'workspace',
+    action: 'agents.list',
+    success: 200,
+  },
+  {
+    method: 'POST',
+    url: '/v1/workspaces/:wid/agents',
+    kind: 'workspace',
+    action: 'agents.create',
+    success: 201,
+    body: () => ({ name: `agent-${randomBytes(4).toString('hex')}`, provider: 'openai', model: 'gpt-4o' }),
+  },
+  {
+    method: 'GET',
+    url: '/v1/workspaces/:wid/agents/:aid',
+    kind: 'agent',
+    action: 'agents.read',
+    success: 200,
+  },
+  {
+    method: 'PATCH',
+    url: '/v1/workspaces/:wid/agents/:aid',
+    kind: 'agent',
+    action: 'agents.update',
+    success: 200,
+    body: () => ({ description: 'changed' }),
+  },
+  {
+    method: 'DELETE',
+    url: '/v1/workspaces/:wid/agents/:aid',
+    kind: 'agent',
+    action: 'agents.delete',
+    success: 204,
+  },
 ];
 
 const CALLERS: Caller[] = ['anonymous', 'owner', 'member', 'ownerOfOther', 'memberOfOther', 'outsider'];

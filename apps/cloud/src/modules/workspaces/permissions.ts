@@ -37,5 +37,5 @@ export function isAction(value: string): value is Action {
 /** Deny by default: only a listed role of a listed action is allowed. */
 export function allows(role: Role, action: Action): boolean {
   const rule: Rule | undefined = PERMISSIONS[action];
-  return rule !== undefined && rule.roles.includes(role);
+  return rule?.roles.includes(role);
 }

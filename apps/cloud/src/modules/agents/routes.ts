@@ -1,0 +1,85 @@
+import {
+  Agent,
+  AgentParams,
+  CreateAgentRequest,
+  Page,
+  PageQuery,
+  UpdateAgentRequest,
+  WorkspaceParams,
+} from '@multiclaw/protocol';
+import type { FastifyRequest } from 'fastify';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { clientIp } from '../../plugins/client-ip.js';
+import { membershipOf } from '../workspaces/access.js';
+import type { Actor, AgentService } from './service.js';
+
+const NoContent = z.null().describe('No content');
+const common = { tags: ['agents'], security: [{ bearer: [] }] };
+
+function actorOf(request: FastifyRequest): Actor {
+  return {
+    userId: membershipOf(request).userId,
+    ip: clientIp(request),
+    userAgent: request.headers['user-agent'],
+  };
+}
+
+/**
+ * `/v1/workspaces/:wid/agents`: every member reads, owners change. The access
+ * hook has checked the caller's role for the declared action before a handler
+ * runs; the handlers scope every query by the workspace of that membership.
+ */
+export const agentRoutes: FastifyPluginAsyncZod<{ agents: AgentService }> = async (app, { agents }) => {
+  app.get(
+    '/v1/workspaces/:wid/agents',
+    {
+      config: { action: 'agents.list' },
+      schema: { ...common, params: WorkspaceParams, querystring: PageQuery, response: { 200: Page(Agent) } },
+    },
+    async (request) => agents.list(membershipOf(request).workspaceId, request.query),
+  );
+
+  app.post(
+    '/v1/workspaces/:wid/agents',
+    {
+      config: { action: 'agents.create' },
+      schema: { ...common, params: WorkspaceParams, body: CreateAgentRequest, response: { 201: Agent } },
+    },
+    async (request, reply) => {
+      const agent = await agents.create(membershipOf(request).workspaceId, request.body, actorOf(request));
+      return reply.status(201).send(agent);
+    },
+  );
+
+  app.get(
+    '/v1/workspaces/:wid/agents/:aid',
+    {
+      config: { action: 'agents.read' },
+      schema: { ...common, params: AgentParams, response: { 200: Agent } },
+    },
+    async (request) => agents.get(membershipOf(request).workspaceId, request.params.aid),
+  );
+
+  app.patch(
+    '/v1/workspaces/:wid/agents/:aid',
+    {
+      config: { action: 'agents.update' },
+      schema: { ...common, params: AgentParams, body: UpdateAgentRequest, response: { 200: Agent } },
+    },
+    async (request) =>
+      agents.update(membershipOf(request).workspaceId, request.params.aid, request.body, actorOf(request)),
+  );
+
+  app.delete(
+    '/v1/workspaces/:wid/agents/:aid',
+    {
+      config: { action: 'agents.delete' },
+      schema: { ...common, params: AgentParams, response: { 204: NoContent } },
+    },
+    async (request, reply) => {
+      await agents.delete(membershipOf(request).workspaceId, request.params.aid, actorOf(request));
+      return reply.status(204).send(null);
+    },
+  );
+};

@@ -1,0 +1,314 @@
+import {
+  type Agent,
+  AgentModelParams,
+  ApiError,
+  type CreateAgentRequest,
+  type Page,
+  type UpdateAgentRequest,
+} from '@multiclaw/protocol';
+import { z } from 'zod';
+import type { Database } from '../../db/client.js';
+import type { AuditEntry } from '../audit/recorder.js';
+
+type Transaction = Parameters<Parameters<Database['$transaction']>[0]>[0];
+
+/** Who acts, from where: for the audit entry. */
+export type Actor = { userId: string; ip?: string | undefined; userAgent?: string | undefined };
+
+export type AgentServiceDeps = {
+  db: Database;
+  now: () => Date;
+  audit: { record(entry: AuditEntry): Promise<void> };
+};
+
+const agentSelect = {
+  id: true,
+  name: true,
+  description: true,
+  provider: true,
+  model: true,
+  systemPrompt: true,
+  params: true,
+  tools: true,
+  version: true,
+  createdAt: true,
+  updatedAt: true,
+  secretGrants: { select: { secretId: true }, orderBy: { createdAt: 'asc' } },
+} as const;
+
+type AgentRow = {
+  id: string;
+  name: string;
+  description: string | null;
+  provider: string;
+  model: string;
+  systemPrompt: string;
+  params: unknown;
+  tools: unknown;
+  version: number;
+  createdAt: Date;
+  updatedAt: Date;
+  secretGrants: { secretId: string }[];
+};
+
+function toAgent(row: AgentRow): Agent {
+  return {
+    id: row.id,
+    name: row.name,
+    description: row.description,
+    provider: row.provider as Agent['provider'],
+    model: row.model,
+    systemPrompt: row.systemPrompt,
+    // Written only through the same schemas; parsed again so a bad row fails loudly, not silently.
+    params: AgentModelParams.parse(row.params),
+    tools: z.array(z.string()).parse(row.tools),
+    secretIds: row.secretGrants.map((grant) => grant.secretId),
+    version: row.version,
+    createdAt: row.createdAt.toISOString(),
+    updatedAt: row.updatedAt.toISOString(),
+  };
+}
+
+/** Cursor: the (createdAt, id) of the last item of the previous page, opaque to clients. */
+const CursorPayload = z.tuple([z.iso.datetime(), z.uuid()]);
+
+function encodeCursor(row: { createdAt: Date; id: string }): string {
+  return Buffer.from(JSON.stringify([row.createdAt.toISOString(), row.id])).toString('base64url');
+}
+
+function decodeCursor(cursor: string): { createdAt: Date; id: string } {
+  try {
+    const [createdAt, id] = CursorPayload.parse(
+      JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')),
+    );
+    return { createdAt: new Date(createdAt), id };
+  } catch {
+    throw new ApiError('VALIDATION_FAILED', 'The request is invalid', {
+      issues: [{ path: 'query.cursor', message: 'Unknown cursor: pass back a nextCursor as given' }],
+    });
+  }
+}
+
+const isUniqueViolation = (error: unknown) => (error as { code?: string } | null)?.code === 'P2002';
+
+/** The fields of an update, by name, for the audit entry (never their values). */
+const UPDATABLE = [
+  'name',
+  'description',
+  'provider',
+  'model',
+  'systemPrompt',
+  'params',
+  'tools',
+  'secretIds',
+] as const;
+
+/**
+ * Workspace agent configuration. Every query is scoped by (workspace, id), so
+ * an agent of another workspace is indistinguishable from a missing one. Each
+ * change bumps the agent's version and the workspace's configVersion in one
+ * transaction, then records an audit entry (names and versions only).
+ */
+export function createAgentService({ db, now, audit }: AgentServiceDeps) {
+  /** Every secret id must name a secret of this workspace; unknown ones are a 400 on their field path. */
+  async function assertSecretsInWorkspace(tx: Transaction, workspaceId: string, secretIds: string[]) {
+    if (secretIds.length === 0) return;
+    const found = await tx.secret.findMany({
+      where: { workspaceId, id: { in: secretIds } },
+      select: { id: true },
+    });
+    const known = new Set(found.map((secret) => secret.id));
+    const issues = secretIds.flatMap((id, index) =>
+      known.has(id) ? [] : [{ path: `body.secretIds.${index}`, message: 'No such secret in this workspace' }],
+    );
+    if (issues.length > 0) throw new ApiError('VALIDATION_FAILED', 'The request is invalid', { issues });
+  }
+
+  async function bumpConfigVersion(tx: Transaction, workspaceId: string): Promise<number> {
+    const workspace = await tx.workspace.update({
+      where: { id: workspaceId },
+      data: { configVersion: { increment: 1 } },
+      select: { configVersion: true },
+    });
+    return workspace.configVersion;
+  }
+
+  async function nameTaken<T>(work: () => Promise<T>): Promise<T> {
+    try {
+      return await work();
+    } catch (error) {
+      if (isUniqueViolation(error))
+        throw new ApiError('AGENT_NAME_TAKEN', 'An agent with this name already exists in this workspace');
+      throw error;
+    }
+  }
+
+  function auditEntry(actor: Actor, workspaceId: string, action: string, agentId: string) {
+    return {
+      action,
+      actorId: actor.userId,
+      workspaceId,
+      targetType: 'agent',
+      targetId: agentId,
+      ip: actor.ip,
+      userAgent: actor.userAgent,
+    };
+  }
+
+  return {
+    async list(
+      workspaceId: string,
+      page: { cursor?: string | undefined; limit: number },
+    ): Promise<Page<Agent>> {
+      const after = page.cursor === undefined ? undefined : decodeCursor(page.cursor);
+      const rows = await db.agent.findMany({
+        where: {
+          workspaceId,
+          ...(after
+            ? {
+                OR: [
+                  { createdAt: { gt: after.createdAt } },
+                  { createdAt: after.createdAt, id: { gt: after.id } },
+                ],
+              }
+            : {}),
+        },
+        orderBy: [{ createdAt: 'asc' }, { id: 'asc' }],
+        take: page.limit + 1,
+        select: agentSelect,
+      });
+      const items = rows.slice(0, page.limit);
+      const last = items.at(-1);
+      return {
+        items: items.map(toAgent),
+        nextCursor: rows.length > page.limit && last ? encodeCursor(last) : null,
+      };
+    },
+
+    async get(workspaceId: string, agentId: string): Promise<Agent> {
+      const row = await db.agent.findUnique({
+        where: { workspaceId_id: { workspaceId, id: agentId } },
+        select: agentSelect,
+      });
+      if (!row) throw new ApiError('NOT_FOUND', 'No such agent');
+      return toAgent(row);
+    },
+
+    async create(workspaceId: string, input: CreateAgentRequest, actor: Actor): Promise<Agent> {
+      const at = now();
+      const { agent, configVersion } = await nameTaken(() =>
+        db.$transaction(async (tx) => {
+          await assertSecretsInWorkspace(tx, workspaceId, input.secretIds);
+          const created = await tx.agent.create({
+            data: {
+              workspaceId,
+              name: input.name,
+              description: input.description ?? null,
+              provider: input.provider,
+              model: input.model,
+              systemPrompt: input.systemPrompt,
+              params: input.params,
+              tools: input.tools,
+              version: 1,
+              createdAt: at,
+              updatedAt: at,
+              secretGrants: {
+                create: input.secretIds.map((secretId) => ({ secretId, createdAt: at })),
+              },
+            },
+            select: agentSelect,
+          });
+          return { agent: created, configVersion: await bumpConfigVersion(tx, workspaceId) };
+        }),
+      );
+      await audit.record({
+        ...auditEntry(actor, workspaceId, 'agent.created', agent.id),
+        metadata: { name: agent.name, version: agent.version, configVersion },
+      });
+      return toAgent(agent);
+    },
+
+    async update(
+      workspaceId: string,
+      agentId: string,
+      input: UpdateAgentRequest,
+      actor: Actor,
+    ): Promise<Agent> {
+      const at = now();
+      const { expectedVersion, secretIds, ...fields } = input;
+      const { agent, previousName, configVersion } = await nameTaken(() =>
+        db.$transaction(async (tx) => {
+          // Lock the row: concurrent updates of one agent serialise, so versions never skip or repeat.
+          const current = await tx.$queryRaw<{ name: string; version: number }[]>`
+            SELECT name, version FROM agents WHERE workspace_id = ${workspaceId}::uuid AND id = ${agentId}::uuid FOR UPDATE`;
+          const existing = current[0];
+          if (!existing) throw new ApiError('NOT_FOUND', 'No such agent');
+          if (expectedVersion !== undefined && expectedVersion !== existing.version) {
+            throw new ApiError(
+              'AGENT_VERSION_CONFLICT',
+              `The agent is at version ${existing.version}, not ${expectedVersion}: read it again and retry`,
+            );
+          }
+          if (secretIds !== undefined) {
+            await assertSecretsInWorkspace(tx, workspaceId, secretIds);
+            await tx.secretGrant.deleteMany({ where: { workspaceId, agentId } });
+            await tx.secretGrant.createMany({
+              data: secretIds.map((secretId) => ({ workspaceId, agentId, secretId, createdAt: at })),
+            });
+          }
+          const updated = await tx.agent.update({
+            where: { workspaceId_id: { workspaceId, id: agentId } },
+            data: {
+              ...(fields.name !== undefined ? { name: fields.name } : {}),
+              ...(fields.description !== undefined ? { description: fields.description } : {}),
+              ...(fields.provider !== undefined ? { provider: fields.provider } : {}),
+              ...(fields.model !== undefined ? { model: fields.model } : {}),
+              ...(fields.systemPrompt !== undefined ? { systemPrompt: fields.systemPrompt } : {}),
+              ...(fields.params !== undefined ? { params: fields.params } : {}),
+              ...(fields.tools !== undefined ? { tools: fields.tools } : {}),
+              version: { increment: 1 },
+              updatedAt: at,
+            },
+            select: agentSelect,
+          });
+          return {
+            agent: updated,
+            previousName: existing.name,
+            configVersion: await bumpConfigVersion(tx, workspaceId),
+          };
+        }),
+      );
+      await audit.record({
+        ...auditEntry(actor, workspaceId, 'agent.updated', agent.id),
+        metadata: {
+          name: agent.name,
+          ...(previousName !== agent.name ? { previousName } : {}),
+          version: agent.version,
+          configVersion,
+          fields: UPDATABLE.filter((key) => input[key] !== undefined).join(','),
+        },
+      });
+      return toAgent(agent);
+    },
+
+    async delete(workspaceId: string, agentId: string, actor: Actor): Promise<void> {
+      const { deleted, configVersion } = await db.$transaction(async (tx) => {
+        const existing = await tx.agent.findUnique({
+          where: { workspaceId_id: { workspaceId, id: agentId } },
+          select: { id: true, name: true, version: true },
+        });
+        if (!existing) throw new ApiError('NOT_FOUND', 'No such agent');
+        // deleteMany scoped by workspace: a concurrent delete leaves 0 rows, answered as 404.
+        const { count } = await tx.agent.deleteMany({ where: { workspaceId, id: agentId } });
+        if (count === 0) throw new ApiError('NOT_FOUND', 'No such agent');
+        return { deleted: existing, configVersion: await bumpConfigVersion(tx, workspaceId) };
+      });
+      await audit.record({
+        ...auditEntry(actor, workspaceId, 'agent.deleted', deleted.id),
+        metadata: { name: deleted.name, version: deleted.version, configVersion },
+      });
+    },
+  };
+}
+
+export type AgentService = ReturnType<typeof createAgentService>;
