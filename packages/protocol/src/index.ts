@@ -1,3 +1,5 @@
+export * from './agents.js';
+export * from './audit.js';
 export * from './auth.js';
 export * from './errors.js';
 export * from './ids.js';

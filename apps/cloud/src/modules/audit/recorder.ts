@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Database } from '../../db/client.js';
+import { canonicalIp, canonicalJson, cleanMetadata, cleanText } from './canonical.js';
 
 export type AuditEntry = {
   action: string;
@@ -15,60 +16,147 @@ export type AuditEntry = {
   userAgent?: string | undefined;
 };
 
-/** The fields an entry's hash covers, in a fixed order. */
-function canonical(entry: AuditEntry & { createdAt: Date; actorKind: string }): string {
+/** A Prisma interactive-transaction client, for callers that write the event in their own transaction. */
+export type AuditTx = Parameters<Parameters<Database['$transaction']>[0]>[0];
+
+/** An entry as stored (and as read back): everything the hash covers. */
+export type StoredAuditFields = {
+  workspaceId: string | null;
+  seq: bigint;
+  actorKind: string;
+  actorId: string | null;
+  action: string;
+  targetType: string | null;
+  targetId: string | null;
+  metadata: unknown;
+  ip: string | null;
+  userAgent: string | null;
+  createdAt: Date;
+};
+
+const MAX_USER_AGENT = 512;
+
+/**
+ * Advisory-lock namespace of the audit chain (two-int form: it cannot collide
+ * with single-bigint advisory locks taken elsewhere); the second key is
+ * `hashtext(workspace id)`. A hash collision only serialises two workspaces'
+ * writers, never merges their chains.
+ */
+export const AUDIT_LOCK_NAMESPACE = 0x61756474; // 'audt'
+
+/**
+ * The canonical bytes of an entry, version-tagged. Workspace entries cover
+ * every field. Account-level entries (no workspace) leave out the client IP
+ * and user agent: account deletion erases those two fields by design
+ * (docs/security-model.md, "Your own data"), and the hash must survive that.
+ */
+export function canonicalAuditEntry(entry: StoredAuditFields): string {
+  const chained = entry.workspaceId !== null;
   return JSON.stringify([
-    entry.workspaceId ?? null,
+    chained ? 'multiclaw.audit.v1' : 'multiclaw.audit.account.v1',
+    entry.workspaceId,
+    entry.seq.toString(),
     entry.actorKind,
-    entry.actorId ?? null,
+    entry.actorId,
     entry.action,
-    entry.targetType ?? null,
-    entry.targetId ?? null,
-    entry.metadata ?? null,
-    entry.ip ?? null,
-    entry.userAgent ?? null,
+    entry.targetType,
+    entry.targetId,
+    entry.metadata === null || entry.metadata === undefined ? null : canonicalJson(entry.metadata),
+    chained ? canonicalIp(entry.ip) : null,
+    chained ? entry.userAgent : null,
     entry.createdAt.toISOString(),
   ]);
 }
 
-export function hashAuditEntry(
-  prevHash: Buffer | null,
-  entry: AuditEntry & { createdAt: Date; actorKind: string },
-): Buffer {
+/** SHA-256(prevHash ‖ canonical entry); an empty prevHash for the first entry and for account-level ones. */
+export function hashAuditEntry(prevHash: Uint8Array | null, entry: StoredAuditFields): Buffer {
   return createHash('sha256')
-    .update(prevHash ?? Buffer.alloc(0))
-    .update(canonical(entry))
+    .update(prevHash ?? new Uint8Array(0))
+    .update(canonicalAuditEntry(entry))
     .digest();
 }
 
 /**
- * Appends audit events. Account-level events (no workspace) are hashed on
- * their own; the per-workspace hash chain and its verification arrive with
- * the workspace audit log.
+ * Appends audit events. Events of a workspace extend that workspace's hash
+ * chain: under a transaction-scoped advisory lock on the workspace, the next
+ * entry takes `seq = last + 1` and `prevHash = last hash` (the unique
+ * (workspace_id, seq) key is the backstop). Account-level events (no
+ * workspace) take no lock: seq 0, no link, a standalone hash.
+ *
+ * `record(entry, tx)` writes inside the caller's transaction; the chain lock is
+ * then held until that transaction ends, so keep it short.
  */
 export function createAuditRecorder(deps: { db: Database; now: () => Date }) {
+  async function append(tx: AuditTx, entry: AuditEntry, createdAt: Date): Promise<void> {
+    const fields = prepare(entry, createdAt);
+    if (fields.workspaceId === null) {
+      await tx.auditEvent.create({
+        data: toRow(fields, null, hashAuditEntry(null, fields)),
+      });
+      return;
+    }
+    await tx.$executeRaw`SELECT pg_advisory_xact_lock(${AUDIT_LOCK_NAMESPACE}::int4, hashtext(${fields.workspaceId}))`;
+    const last = await tx.auditEvent.findFirst({
+      where: { workspaceId: fields.workspaceId },
+      orderBy: { seq: 'desc' },
+      select: { seq: true, hash: true },
+    });
+    const chained = { ...fields, seq: (last?.seq ?? 0n) + 1n };
+    const prevHash = last ? new Uint8Array(last.hash) : null;
+    await tx.auditEvent.create({ data: toRow(chained, prevHash, hashAuditEntry(prevHash, chained)) });
+  }
+
   return {
-    async record(entry: AuditEntry): Promise<void> {
+    async record(entry: AuditEntry, tx?: AuditTx): Promise<void> {
       const createdAt = deps.now();
-      const actorKind = entry.actorKind ?? (entry.actorId ? 'user' : 'anonymous');
-      await deps.db.auditEvent.create({
-        data: {
-          workspaceId: entry.workspaceId ?? null,
-          seq: 0n,
-          actorKind,
-          actorId: entry.actorId ?? null,
-          action: entry.action,
-          targetType: entry.targetType ?? null,
-          targetId: entry.targetId ?? null,
-          ...(entry.metadata ? { metadata: entry.metadata } : {}),
-          ip: entry.ip ?? null,
-          userAgent: entry.userAgent?.slice(0, 512) ?? null,
-          createdAt,
-          hash: new Uint8Array(hashAuditEntry(null, { ...entry, actorKind, createdAt })),
-        },
+      if (tx) return append(tx, entry, createdAt);
+      if (!entry.workspaceId) {
+        // No lock, no transaction: account-level events are written at sign-in rate.
+        return append(deps.db as unknown as AuditTx, entry, createdAt);
+      }
+      await deps.db.$transaction((inner) => append(inner, entry, createdAt), {
+        maxWait: 10_000,
+        timeout: 10_000,
       });
     },
   };
 }
 
 export type AuditRecorder = ReturnType<typeof createAuditRecorder>;
+
+/** The entry exactly as it will be stored, so the hash computed now is the hash verify recomputes. */
+function prepare(entry: AuditEntry, createdAt: Date): StoredAuditFields {
+  const userAgent = entry.userAgent === undefined ? null : cleanText(entry.userAgent, MAX_USER_AGENT);
+  return {
+    workspaceId: entry.workspaceId ?? null,
+    seq: 0n,
+    actorKind: entry.actorKind ?? (entry.actorId ? 'user' : 'anonymous'),
+    actorId: entry.actorId ?? null,
+    action: entry.action,
+    targetType: entry.targetType ?? null,
+    targetId: entry.targetId ?? null,
+    metadata: entry.metadata ? cleanMetadata(entry.metadata) : null,
+    ip: entry.ip ?? null,
+    userAgent,
+    // Stored as timestamptz(3): milliseconds, which is all a Date holds.
+    createdAt: new Date(createdAt.getTime()),
+  };
+}
+
+function toRow(fields: StoredAuditFields, prevHash: Uint8Array | null, hash: Buffer) {
+  return {
+    workspaceId: fields.workspaceId,
+    seq: fields.seq,
+    actorKind: fields.actorKind as 'user' | 'gateway' | 'system' | 'anonymous',
+    actorId: fields.actorId,
+    action: fields.action,
+    targetType: fields.targetType,
+    targetId: fields.targetId,
+    ...(fields.metadata === null ? {} : { metadata: fields.metadata as Record<string, string> }),
+    ip: fields.ip,
+    userAgent: fields.userAgent,
+    createdAt: fields.createdAt,
+    prevHash: prevHash ? new Uint8Array(prevHash) : null,
+    hash: new Uint8Array(hash),
+  };
+}

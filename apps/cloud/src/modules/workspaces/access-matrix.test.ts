@@ -128,6 +128,7 @@ const ROUTES: RouteCase[] = [
     action: 'agents.delete',
     success: 204,
   },
+  { method: 'GET', url: '/v1/workspaces/:wid/audit', kind: 'workspace', action: 'audit.read', success: 200 },
 ];
 
 const CALLERS: Caller[] = ['anonymous', 'owner', 'member', 'ownerOfOther', 'memberOfOther', 'outsider'];

@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import type { Database } from '../../db/client.js';
 import { agentsModule } from '../agents/index.js';
+import { auditModule } from '../audit/index.js';
 import { createAuditRecorder } from '../audit/recorder.js';
 import { workspaceAccessPlugin } from './access.js';
 import { createInvitationService } from './invitations.js';
@@ -20,6 +21,7 @@ export const workspacesModule = fp<WorkspacesOptions>(
     await app.register(workspaceAccessPlugin);
     const audit = createAuditRecorder({ db, now });
     await app.register(agentsModule, { db, now, audit });
+    await app.register(auditModule, { db });
     await app.register(workspaceRoutes, {
       workspaces: createWorkspaceService({ db, audit, now }),
       invitations: createInvitationService({ db, audit, now }),
