@@ -102,6 +102,10 @@ beforeAll(async () => {
     metadata: { b: 99 },
   });
   // Account-level entries of A's owner (sign-ins above) must never appear in A's log.
+  // The owners' first requests to their workspaces are recorded in its chain
+  // (auth.session.workspace_access): make them now, so A ends at seq 27, B at 7.
+  await get(`/v1/workspaces/${wsA}/audit?limit=1`, 'owner');
+  await get(`/v1/workspaces/${wsB}/audit?limit=1`, 'ownerB');
 });
 afterAll(async () => {
   await ctx?.close();
@@ -137,8 +141,12 @@ async function walk(query: string, ws = wsA) {
 describe('GET /v1/workspaces/:wid/audit', () => {
   it('lists the workspace’s entries newest first, with the chain fields', async () => {
     const page = await list('limit=100');
-    expect(page.items.map((item) => item.seq)).toEqual(Array.from({ length: 26 }, (_, i) => 26 - i));
+    expect(page.items.map((item) => item.seq)).toEqual(Array.from({ length: 27 }, (_, i) => 27 - i));
     expect(page.nextCursor).toBeNull();
+    expect(page.items[0]).toMatchObject({
+      action: 'auth.session.workspace_access',
+      actorId: people.owner.id,
+    });
     const first = page.items.at(-1);
     expect(first).toMatchObject({
       seq: 1,
@@ -158,8 +166,8 @@ describe('GET /v1/workspaces/:wid/audit', () => {
 
   it('paginates with an opaque cursor, without duplicates or gaps', async () => {
     const pages = await walk('limit=7');
-    expect(pages.map((p) => p.length)).toEqual([7, 7, 7, 5]);
-    expect(pages.flat()).toEqual(Array.from({ length: 26 }, (_, i) => 26 - i));
+    expect(pages.map((p) => p.length)).toEqual([7, 7, 7, 6]);
+    expect(pages.flat()).toEqual(Array.from({ length: 27 }, (_, i) => 27 - i));
     const bad = await get(`/v1/workspaces/${wsA}/audit?cursor=garbage`, 'owner');
     expect(bad.statusCode).toBe(400);
     expect(ErrorEnvelope.parse(bad.json()).error.code).toBe('VALIDATION_FAILED');
@@ -210,7 +218,10 @@ describe('GET /v1/workspaces/:wid/audit', () => {
 
   it('never shows another workspace’s entries, or account-level ones', async () => {
     const all = await list('limit=100');
-    expect(all.items.some((item) => item.action.startsWith('auth.'))).toBe(false);
+    const accountIds = (
+      await ctx.app.db.auditEvent.findMany({ where: { workspaceId: null }, select: { id: true } })
+    ).map((row) => row.id);
+    expect(all.items.filter((item) => accountIds.includes(item.id))).toEqual([]);
     expect(all.items.some((item) => item.actorId === people.ownerB.id)).toBe(false);
     const accountLevel = await ctx.app.db.auditEvent.count({
       where: { actorId: people.owner.id, workspaceId: null },
@@ -218,6 +229,7 @@ describe('GET /v1/workspaces/:wid/audit', () => {
     expect(accountLevel).toBeGreaterThan(0);
     const b = await list('limit=100', 'ownerB', wsB);
     expect(b.items.map((item) => item.metadata)).toEqual([
+      null,
       { b: 99 },
       { b: 20 },
       { b: 15 },
@@ -252,6 +264,6 @@ describe('GET /v1/workspaces/:wid/audit', () => {
       });
       expect([404, 405]).toContain(response.statusCode);
     }
-    expect(await ctx.app.db.auditEvent.count({ where: { workspaceId: wsA } })).toBe(26);
+    expect(await ctx.app.db.auditEvent.count({ where: { workspaceId: wsA } })).toBe(27);
   });
 });

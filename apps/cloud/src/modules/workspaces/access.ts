@@ -2,6 +2,8 @@ import { ApiError } from '@multiclaw/protocol';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { principalOf } from '../../plugins/auth.js';
+import { clientIp } from '../../plugins/client-ip.js';
+import type { AuditRecorder } from '../audit/recorder.js';
 import { type Action, allows, isAction, type Role } from './permissions.js';
 
 export type Membership = { workspaceId: string; userId: string; role: Role };
@@ -30,6 +32,46 @@ function asList<T>(value: T | T[] | undefined): T[] {
   return Array.isArray(value) ? value : [value];
 }
 
+/** Sessions remembered per process before the memo is cleared (the database check still dedupes). */
+const MAX_REMEMBERED_SESSIONS = 100_000;
+
+/**
+ * The auth events of members as they touch a workspace: the first time a
+ * session reaches a workspace, the workspace's own audit chain records it
+ * (who, which session, from where). Deduplicated through the audit table and
+ * memoised in memory, so it costs a lookup once per session and workspace.
+ */
+function createSessionWorkspaceLog(app: FastifyInstance, audit: AuditRecorder) {
+  const seen = new Set<string>();
+  return async (request: FastifyRequest, workspaceId: string) => {
+    const { userId, sessionId } = principalOf(request);
+    const key = `${sessionId}:${workspaceId}`;
+    if (seen.has(key)) return;
+    const already = await app.db.auditEvent.findFirst({
+      where: {
+        workspaceId,
+        targetType: 'session',
+        targetId: sessionId,
+        action: 'auth.session.workspace_access',
+      },
+      select: { id: true },
+    });
+    if (!already) {
+      await audit.record({
+        action: 'auth.session.workspace_access',
+        workspaceId,
+        actorId: userId,
+        targetType: 'session',
+        targetId: sessionId,
+        ip: clientIp(request),
+        userAgent: request.headers['user-agent'],
+      });
+    }
+    if (seen.size >= MAX_REMEMBERED_SESSIONS) seen.clear();
+    seen.add(key);
+  };
+}
+
 export function membershipOf(request: FastifyRequest): Membership {
   if (!request.membership) throw new Error('route has no access hook');
   return request.membership;
@@ -42,8 +84,9 @@ export function membershipOf(request: FastifyRequest): Membership {
  * (otherwise 404, exactly like a workspace that does not exist), and their
  * role must allow the action (otherwise 403). Deny by default.
  */
-export const workspaceAccessPlugin = fp(
-  async (app: FastifyInstance) => {
+export const workspaceAccessPlugin = fp<{ audit: AuditRecorder }>(
+  async (app: FastifyInstance, { audit }) => {
+    const sessionsSeen = createSessionWorkspaceLog(app, audit);
     app.decorateRequest('membership', null);
     app.decorate('workspaceRouteTable', []);
 
@@ -77,6 +120,7 @@ export const workspaceAccessPlugin = fp(
           throw new ApiError('FORBIDDEN', 'Your role in this workspace does not allow this');
         }
         request.membership = { workspaceId, userId, role: row.role };
+        await sessionsSeen(request, workspaceId);
       };
       // Signed in first (401), then member and role (404 / 403), then the handler.
       route.onRequest = [app.authenticate, ...asList(route.onRequest)];

@@ -18,8 +18,8 @@ type WorkspacesOptions = { db: Database; now: () => Date };
  */
 export const workspacesModule = fp<WorkspacesOptions>(
   async (app: FastifyInstance, { db, now }) => {
-    await app.register(workspaceAccessPlugin);
     const audit = createAuditRecorder({ db, now });
+    await app.register(workspaceAccessPlugin, { audit });
     await app.register(agentsModule, { db, now, audit });
     await app.register(auditModule, { db });
     await app.register(workspaceRoutes, {

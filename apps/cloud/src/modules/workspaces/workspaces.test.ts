@@ -4,6 +4,7 @@ import { ErrorEnvelope } from '@multiclaw/protocol';
 import type { InjectOptions, LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp } from '../../../test/support/app.js';
+import { verifyAuditChain } from '../audit/index.js';
 import { renderPermissionsDoc } from './permissions-doc.js';
 
 const PASSWORD = 'workspace test passphrase 1';
@@ -366,5 +367,33 @@ describe('the permission matrix', () => {
   it('docs/permissions.md matches the matrix (run `pnpm --filter @multiclaw/cloud docs:permissions`)', () => {
     const committed = readFileSync(new URL('../../../../../docs/permissions.md', import.meta.url), 'utf8');
     expect(committed).toBe(renderPermissionsDoc());
+  });
+});
+
+describe("members' auth events in the workspace audit log", () => {
+  it('records once per session the first time it reaches the workspace, in the verified chain', async () => {
+    const owner = await user();
+    const member = await user();
+    const wid = await workspaceOf(owner);
+    await join(owner, wid, member);
+    for (let i = 0; i < 3; i++)
+      expect((await as(member, { method: 'GET', url: `/v1/workspaces/${wid}` })).statusCode).toBe(200);
+    const events = () =>
+      ctx.app.db.auditEvent.findMany({
+        where: { workspaceId: wid, action: 'auth.session.workspace_access', actorId: member.id },
+      });
+    expect(await events()).toHaveLength(1);
+    // A new sign-in is a new session: recorded again.
+    const again = await ctx.app.inject({
+      method: 'POST',
+      url: '/v1/auth/login',
+      payload: { email: member.email, password: PASSWORD },
+    });
+    await as({ ...member, token: again.json().accessToken }, { method: 'GET', url: `/v1/workspaces/${wid}` });
+    expect(await events()).toHaveLength(2);
+    const log = await as(owner, { method: 'GET', url: `/v1/workspaces/${wid}/audit?action=auth.` });
+    expect(log.statusCode).toBe(200);
+    expect(log.json().items.filter((e: { actorId: string }) => e.actorId === member.id)).toHaveLength(2);
+    expect(await verifyAuditChain(ctx.app.db, wid)).toMatchObject({ ok: true });
   });
 });
