@@ -141,6 +141,15 @@ export const ERROR_CODES = {
     description:
       "The agent changed since it was read: the update's `expectedVersion` is not its current version. Read it again and retry.",
   },
+  SECRET_NAME_TAKEN: {
+    status: 409,
+    description: 'A secret with this name already exists in the workspace.',
+  },
+  SECRET_GATEWAY_NOT_AUTHORIZED: {
+    status: 403,
+    description:
+      'A gateway asked for secret values it may not have: it is not enrolled in this workspace, it was revoked, or the person who enrolled it is no longer a member.',
+  },
 } as const satisfies Record<string, { status: number; description: string }>;
 
 export const ErrorCode = z.enum(

@@ -1,7 +1,8 @@
-import { randomBytes, randomUUID } from 'node:crypto';
+import { createSecretKey, randomBytes, randomUUID } from 'node:crypto';
 import type { InjectOptions } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp } from '../../../test/support/app.js';
+import { createVaultCrypto } from '../vault/crypto.js';
 import { type Action, allows, type Role } from './permissions.js';
 
 /**
@@ -10,7 +11,7 @@ import { type Action, allows, type Role } from './permissions.js';
  * app registers but this table lacks fails the coverage test below.
  */
 
-type Kind = 'workspace' | 'member' | 'invitation' | 'agent';
+type Kind = 'workspace' | 'member' | 'invitation' | 'agent' | 'secret';
 type Caller = 'anonymous' | 'owner' | 'member' | 'ownerOfOther' | 'memberOfOther' | 'outsider';
 type Variant = 'own' | 'foreign' | 'missing';
 type Fixture = {
@@ -129,6 +130,50 @@ const ROUTES: RouteCase[] = [
     success: 204,
   },
   { method: 'GET', url: '/v1/workspaces/:wid/audit', kind: 'workspace', action: 'audit.read', success: 200 },
+  {
+    method: 'GET',
+    url: '/v1/workspaces/:wid/secrets',
+    kind: 'workspace',
+    action: 'secrets.list',
+    success: 200,
+  },
+  {
+    method: 'POST',
+    url: '/v1/workspaces/:wid/secrets',
+    kind: 'workspace',
+    action: 'secrets.create',
+    success: 201,
+    body: () => ({ name: `KEY_${randomBytes(4).toString('hex')}`, value: 'matrix value' }),
+  },
+  {
+    method: 'GET',
+    url: '/v1/workspaces/:wid/secrets/:sid',
+    kind: 'secret',
+    action: 'secrets.list',
+    success: 200,
+  },
+  {
+    method: 'PUT',
+    url: '/v1/workspaces/:wid/secrets/:sid',
+    kind: 'secret',
+    action: 'secrets.update',
+    success: 200,
+    body: () => ({ value: 'new matrix value', description: 'changed' }),
+  },
+  {
+    method: 'DELETE',
+    url: '/v1/workspaces/:wid/secrets/:sid',
+    kind: 'secret',
+    action: 'secrets.delete',
+    success: 204,
+  },
+  {
+    method: 'POST',
+    url: '/v1/workspaces/:wid/secrets/:sid/reveal',
+    kind: 'secret',
+    action: 'secrets.reveal',
+    success: 200,
+  },
 ];
 
 const CALLERS: Caller[] = ['anonymous', 'owner', 'member', 'ownerOfOther', 'memberOfOther', 'outsider'];
@@ -136,10 +181,22 @@ const VARIANTS: Variant[] = ['own', 'foreign', 'missing'];
 const PASSWORD = 'access matrix passphrase 9';
 
 let ctx: Awaited<ReturnType<typeof createTestApp>>;
+/** The app's master key, so fixture secrets are sealed exactly as the vault routes seal them. */
+const MASTER_KEY = randomBytes(32);
+const vaultCrypto = createVaultCrypto({
+  masterKeys: [{ version: 1, key: createSecretKey(MASTER_KEY) }],
+  now: () => new Date(),
+});
 const users = {} as Record<Exclude<Caller, 'anonymous'>, { id: string; token: string }>;
 
 beforeAll(async () => {
-  ctx = await createTestApp({ env: { AUTH_RATE_LIMIT_MAX: '100000', LOG_LEVEL: 'warn' } });
+  ctx = await createTestApp({
+    env: {
+      AUTH_RATE_LIMIT_MAX: '100000',
+      LOG_LEVEL: 'warn',
+      MULTICLAW_MASTER_KEYS: `1:${MASTER_KEY.toString('base64')}`,
+    },
+  });
   for (const caller of CALLERS) {
     if (caller === 'anonymous') continue;
     const email = `${caller.toLowerCase()}-${randomBytes(4).toString('hex')}@example.com`;
@@ -187,7 +244,13 @@ async function fixture(): Promise<Fixture> {
     const agent = await db.agent.create({
       data: { workspaceId: ws.id, name: 'agent', provider: 'openai', model: 'gpt-4o' },
     });
-    return { wid: ws.id, member, invitation: invitation.id, agent: agent.id };
+    // A real sealed value (the app's master keys): the reveal and update routes decrypt and re-seal it.
+    const secretId = randomUUID();
+    const sealed = await vaultCrypto.seal(db, { workspaceId: ws.id, secretId }, 'matrix secret');
+    const secret = await db.secret.create({
+      data: { id: secretId, workspaceId: ws.id, name: 'MATRIX_SECRET', ...sealed },
+    });
+    return { wid: ws.id, member, invitation: invitation.id, agent: agent.id, secret: secret.id };
   };
   const a = await make(users.owner.id, users.member.id);
   const b = await make(users.ownerOfOther.id, users.memberOfOther.id);
@@ -198,6 +261,7 @@ async function fixture(): Promise<Fixture> {
       member: { own: a.member, foreign: b.member },
       invitation: { own: a.invitation, foreign: b.invitation },
       agent: { own: a.agent, foreign: b.agent },
+      secret: { own: a.secret, foreign: b.secret },
     },
   };
 }
@@ -230,7 +294,7 @@ function urlFor(route: RouteCase, f: Fixture, variant: Variant): string {
       : { own: f.resources[route.kind].own, foreign: f.resources[route.kind].foreign, missing: randomUUID() }[
           variant
         ];
-  return route.url.replace(':wid', wid).replace(/:(uid|iid|aid)/, resource);
+  return route.url.replace(':wid', wid).replace(/:(uid|iid|aid|sid)/, resource);
 }
 
 describe('access matrix', () => {

@@ -25,6 +25,17 @@ export const PERMISSIONS = {
   'agents.create': { roles: ['owner'], description: 'Create an agent' },
   'agents.update': { roles: ['owner'], description: 'Update an agent' },
   'agents.delete': { roles: ['owner'], description: 'Delete an agent' },
+  'secrets.list': {
+    roles: ['owner', 'member'],
+    description: 'List secret names and metadata (never values)',
+  },
+  'secrets.create': { roles: ['owner'], description: 'Create a secret' },
+  'secrets.update': {
+    roles: ['owner'],
+    description: "Change a secret's value, description or granted agents",
+  },
+  'secrets.delete': { roles: ['owner'], description: 'Delete a secret' },
+  'secrets.reveal': { roles: ['owner'], description: "Reveal a secret's value (audited)" },
   'audit.read': { roles: ['owner'], description: 'Read the audit log' },
 } as const satisfies Record<string, Rule>;
 

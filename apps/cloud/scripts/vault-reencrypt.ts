@@ -1,0 +1,95 @@
+/**
+ * `pnpm --filter @multiclaw/cloud vault:reencrypt --workspace <id>`: gives a
+ * workspace a new data key version and re-encrypts every secret value (and
+ * kept previous version) under it, in batches (docs/security-model.md,
+ * "Vault: keys at rest").
+ * Exit codes (as db:migrate): 0 done, 1 a stored value failed its integrity
+ * check, 64 bad usage, 69 database error, 78 configuration missing or invalid.
+ */
+import { ConfigError, loadConfig } from '../src/config.js';
+import { createPrismaClient } from '../src/db/client.js';
+import { VaultIntegrityError } from '../src/modules/vault/contract.js';
+import { reencryptWorkspace } from '../src/modules/vault/rotation.js';
+
+const USAGE = `usage: pnpm --filter @multiclaw/cloud vault:reencrypt --workspace <id> [--resume] [--batch-size <n>]
+
+Creates a new data key version for the workspace (wrapped by the newest master
+key) and re-encrypts its secrets and secret versions under it, in batches of
+<n> (default 100), one transaction per batch.
+
+  --resume          continue an interrupted run under the workspace's newest
+                    data key instead of creating another one (running again
+                    without it is also correct, it only adds a version)
+
+Exit codes: 0 done · 1 integrity failure · 64 bad usage · 69 database error · 78 configuration`;
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+function usage(): never {
+  console.error(USAGE);
+  process.exit(64);
+}
+
+const args = process.argv.slice(2).filter((arg) => arg !== '--');
+if (args.includes('--help') || args.includes('-h')) {
+  console.log(USAGE);
+  process.exit(0);
+}
+let workspace: string | undefined;
+let batchSize = 100;
+let resume = false;
+for (let i = 0; i < args.length; i++) {
+  const arg = args[i] as string;
+  const [flag, inline] = arg.includes('=')
+    ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)]
+    : [arg];
+  const value = () => inline ?? args[++i] ?? usage();
+  if (flag === '--workspace') workspace = value();
+  else if (flag === '--batch-size') {
+    batchSize = Number(value());
+    if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 10_000) usage();
+  } else if (flag === '--resume' && inline === undefined) resume = true;
+  else usage();
+}
+if (workspace === undefined || !UUID.test(workspace)) usage();
+const workspaceId = workspace.toLowerCase();
+
+let config: ReturnType<typeof loadConfig>;
+try {
+  config = loadConfig(process.env);
+} catch (error) {
+  console.error(
+    `vault:reencrypt: ${error instanceof ConfigError ? error.message : (error as Error).message}`,
+  );
+  process.exit(78);
+}
+
+const db = createPrismaClient(config.databaseUrl);
+let code = 0;
+try {
+  if (!(await db.workspace.findUnique({ where: { id: workspaceId }, select: { id: true } }))) {
+    console.error(`vault:reencrypt: workspace ${workspaceId} does not exist`);
+    code = 64;
+  } else {
+    const result = await reencryptWorkspace(
+      db,
+      { masterKeys: config.masterKeys, now: () => new Date() },
+      workspaceId,
+      {
+        batchSize,
+        resume,
+        onProgress: (p) => console.log(`${p.table}: ${p.done}/${p.total} re-encrypted`),
+      },
+    );
+    console.log(
+      `workspace ${workspaceId}: ${result.secrets} secret(s) and ${result.secretVersions} secret version(s) ` +
+        `now under data key v${result.dataKeyVersion}`,
+    );
+  }
+} catch (error) {
+  console.error(`vault:reencrypt: ${(error as Error).message}`);
+  code = error instanceof VaultIntegrityError ? 1 : 69;
+} finally {
+  await db.$disconnect();
+}
+process.exit(code);

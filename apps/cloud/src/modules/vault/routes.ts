@@ -1,0 +1,104 @@
+import {
+  CreateSecretRequest,
+  Page,
+  PageQuery,
+  RevealSecretResponse,
+  Secret,
+  SecretParams,
+  UpdateSecretRequest,
+  WorkspaceParams,
+} from '@multiclaw/protocol';
+import type { FastifyRequest } from 'fastify';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { clientIp } from '../../plugins/client-ip.js';
+import { membershipOf } from '../workspaces/access.js';
+import type { Actor, SecretService } from './secrets-service.js';
+
+const NoContent = z.null().describe('No content');
+const common = { tags: ['vault'], security: [{ bearer: [] }] };
+
+function actorOf(request: FastifyRequest): Actor {
+  return {
+    userId: membershipOf(request).userId,
+    ip: clientIp(request),
+    userAgent: request.headers['user-agent'],
+  };
+}
+
+/**
+ * `/v1/workspaces/:wid/secrets`: every member lists names and metadata;
+ * owners create, change, delete and reveal. The access hook has checked the
+ * caller's role for the declared action before a handler runs; handlers scope
+ * every query by the workspace of that membership. Only `reveal` answers
+ * with a value, marked `no-store`.
+ */
+export const secretRoutes: FastifyPluginAsyncZod<{ secrets: SecretService }> = async (app, { secrets }) => {
+  app.get(
+    '/v1/workspaces/:wid/secrets',
+    {
+      config: { action: 'secrets.list' },
+      schema: { ...common, params: WorkspaceParams, querystring: PageQuery, response: { 200: Page(Secret) } },
+    },
+    async (request) => secrets.list(membershipOf(request).workspaceId, request.query),
+  );
+
+  app.post(
+    '/v1/workspaces/:wid/secrets',
+    {
+      config: { action: 'secrets.create' },
+      schema: { ...common, params: WorkspaceParams, body: CreateSecretRequest, response: { 201: Secret } },
+    },
+    async (request, reply) => {
+      const secret = await secrets.create(membershipOf(request).workspaceId, request.body, actorOf(request));
+      return reply.status(201).send(secret);
+    },
+  );
+
+  app.get(
+    '/v1/workspaces/:wid/secrets/:sid',
+    {
+      config: { action: 'secrets.list' },
+      schema: { ...common, params: SecretParams, response: { 200: Secret } },
+    },
+    async (request) => secrets.get(membershipOf(request).workspaceId, request.params.sid),
+  );
+
+  app.put(
+    '/v1/workspaces/:wid/secrets/:sid',
+    {
+      config: { action: 'secrets.update' },
+      schema: { ...common, params: SecretParams, body: UpdateSecretRequest, response: { 200: Secret } },
+    },
+    async (request) =>
+      secrets.update(membershipOf(request).workspaceId, request.params.sid, request.body, actorOf(request)),
+  );
+
+  app.delete(
+    '/v1/workspaces/:wid/secrets/:sid',
+    {
+      config: { action: 'secrets.delete' },
+      schema: { ...common, params: SecretParams, response: { 204: NoContent } },
+    },
+    async (request, reply) => {
+      await secrets.delete(membershipOf(request).workspaceId, request.params.sid, actorOf(request));
+      return reply.status(204).send(null);
+    },
+  );
+
+  app.post(
+    '/v1/workspaces/:wid/secrets/:sid/reveal',
+    {
+      config: { action: 'secrets.reveal' },
+      schema: { ...common, params: SecretParams, response: { 200: RevealSecretResponse } },
+    },
+    async (request, reply) => {
+      const revealed = await secrets.reveal(
+        membershipOf(request).workspaceId,
+        request.params.sid,
+        actorOf(request),
+      );
+      return reply.header('cache-control', 'no-store').send(revealed);
+    },
+  );
+};
