@@ -248,6 +248,41 @@ describe('loadConfig', () => {
   });
 });
 
+describe('MULTICLAW_MASTER_KEYS_FILE', () => {
+  const keyFile = (contents: string, mode = 0o600) => {
+    const path = join(mkdtempSync(join(tmpdir(), 'mc-keys-')), 'master.keys');
+    writeFileSync(path, contents, { mode });
+    return path;
+  };
+
+  it('reads versioned keys from a 0600 file, one per line, with comments', () => {
+    const path = keyFile(`# vault master keys\n1:${key()}\n2:${key()}\n`);
+    const config = loadConfig(
+      validEnv({ MULTICLAW_MASTER_KEYS: undefined, MULTICLAW_MASTER_KEYS_FILE: path }),
+    );
+    expect(config.masterKeys.map((k) => k.version)).toEqual([2, 1]);
+  });
+
+  it('refuses a file others can read, a missing file, both settings at once, and bad keys in it', () => {
+    const loose = keyFile(`1:${key()}\n`, 0o644);
+    expect(
+      problemsOf(validEnv({ MULTICLAW_MASTER_KEYS: undefined, MULTICLAW_MASTER_KEYS_FILE: loose }))[0],
+    ).toMatch(/^MULTICLAW_MASTER_KEYS_FILE: .* is readable by other users/);
+    expect(
+      problemsOf(
+        validEnv({ MULTICLAW_MASTER_KEYS: undefined, MULTICLAW_MASTER_KEYS_FILE: '/nonexistent/keys' }),
+      )[0],
+    ).toMatch(/^MULTICLAW_MASTER_KEYS_FILE: cannot read/);
+    expect(problemsOf(validEnv({ MULTICLAW_MASTER_KEYS_FILE: keyFile(`1:${key()}`) }))[0]).toMatch(
+      /^MULTICLAW_MASTER_KEYS_FILE: set either it or MULTICLAW_MASTER_KEYS/,
+    );
+    const short = keyFile(`1:${key(16)}\n`);
+    expect(
+      problemsOf(validEnv({ MULTICLAW_MASTER_KEYS: undefined, MULTICLAW_MASTER_KEYS_FILE: short }))[0],
+    ).toMatch(/^MULTICLAW_MASTER_KEYS_FILE: entry 1 \(1\) is 16 bytes/);
+  });
+});
+
 describe('.env.example', () => {
   const example = readFileSync(new URL('../.env.example', import.meta.url), 'utf8');
   const entries = Object.fromEntries(

@@ -1,5 +1,5 @@
 import { createPrivateKey, createPublicKey, createSecretKey, KeyObject } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { z } from 'zod';
 
 /**
@@ -261,7 +261,7 @@ const EnvSchema = z
   );
 
 /** Every variable the schema reads; `.env.example` must document each one. */
-export const CONFIG_VARIABLES = Object.keys(EnvSchema.shape);
+export const CONFIG_VARIABLES = [...Object.keys(EnvSchema.shape), 'MULTICLAW_MASTER_KEYS_FILE'];
 
 function parseUrl(text: string): URL | undefined {
   try {
@@ -336,14 +336,49 @@ function deepFreeze<T>(value: T): T {
 }
 
 /** Parses the environment into a frozen Config, or throws ConfigError listing every problem. */
+/**
+ * `MULTICLAW_MASTER_KEYS_FILE`: the master keys from a file instead of the
+ * environment (same `<version>:<base64>` entries, one per line or comma
+ * separated). The file must not be readable by group or others.
+ */
+function readMasterKeysFile(path: string): { value?: string; problem?: string } {
+  try {
+    if ((statSync(path).mode & 0o077) !== 0) {
+      return {
+        problem: `MULTICLAW_MASTER_KEYS_FILE: ${path} is readable by other users; run: chmod 600 ${path}`,
+      };
+    }
+    const entries = readFileSync(path, 'utf8')
+      .split(/[\n,]/)
+      .map((line) => line.trim())
+      .filter((line) => line && !line.startsWith('#'));
+    return { value: entries.join(',') };
+  } catch (error) {
+    return {
+      problem: `MULTICLAW_MASTER_KEYS_FILE: cannot read ${path} (${(error as NodeJS.ErrnoException).code ?? 'error'})`,
+    };
+  }
+}
+
 export function loadConfig(rawSource: NodeJS.ProcessEnv): Config {
   // An empty value (`TLS_CERT_FILE=` in an env file) means "not set".
   const source = Object.fromEntries(Object.entries(rawSource).filter(([, value]) => value !== ''));
+  const keysFile = source.MULTICLAW_MASTER_KEYS_FILE;
+  if (keysFile) {
+    if (source.MULTICLAW_MASTER_KEYS) {
+      throw new ConfigError(['MULTICLAW_MASTER_KEYS_FILE: set either it or MULTICLAW_MASTER_KEYS, not both']);
+    }
+    const { value, problem } = readMasterKeysFile(keysFile);
+    if (problem) throw new ConfigError([problem]);
+    source.MULTICLAW_MASTER_KEYS = value;
+  }
   const parsed = EnvSchema.safeParse(source);
   if (!parsed.success) {
     throw new ConfigError(
       parsed.error.issues.map((issue) => {
-        const variable = String(issue.path[0] ?? 'environment');
+        const named = String(issue.path[0] ?? 'environment');
+        // Problems with keys read from the file are reported against the file.
+        const variable = keysFile && named === 'MULTICLAW_MASTER_KEYS' ? 'MULTICLAW_MASTER_KEYS_FILE' : named;
         const message =
           issue.code === 'invalid_type' && source[variable] === undefined ? 'is required' : issue.message;
         return `${variable}: ${message}`;

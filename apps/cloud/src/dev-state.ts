@@ -61,9 +61,10 @@ export async function prepareDevelopmentState(
   const stateDir = cloudStateDir(env);
   ensurePrivateDir(stateDir);
 
-  if (!env.MULTICLAW_MASTER_KEYS || !env.MULTICLAW_TOKEN_SIGNING_KEYS) {
+  const hasMasterKeys = Boolean(env.MULTICLAW_MASTER_KEYS || env.MULTICLAW_MASTER_KEYS_FILE);
+  if (!hasMasterKeys || !env.MULTICLAW_TOKEN_SIGNING_KEYS) {
     const keys = loadOrCreateDevKeys(stateDir, logger);
-    env.MULTICLAW_MASTER_KEYS ??= keys.masterKeys;
+    if (!hasMasterKeys) env.MULTICLAW_MASTER_KEYS = keys.masterKeys;
     env.MULTICLAW_TOKEN_SIGNING_KEYS ??= keys.signingKeys;
   }
 
