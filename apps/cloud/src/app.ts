@@ -61,7 +61,12 @@ export async function buildApp({ config, db, logger, now = () => new Date() }: B
   await app.register(healthRoutes);
   await app.register(metaRoutes, { contact: config.securityContact, publicUrl: config.publicUrl, now });
   await app.register(identityModule, { config, db, now });
-  await app.register(workspacesModule, { db, now, masterKeys: config.masterKeys });
+  await app.register(workspacesModule, {
+    db,
+    now,
+    masterKeys: config.masterKeys,
+    keepVersions: config.vaultKeepVersions,
+  });
 
   return app;
 }

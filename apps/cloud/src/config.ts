@@ -197,6 +197,7 @@ const EnvSchema = z
     AUTH_ARGON2_TIME_COST: z.coerce.number().int().min(2).max(100).default(2),
     AUTH_ARGON2_PARALLELISM: z.coerce.number().int().min(1).max(16).default(1),
     AUTH_HASH_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(2),
+    VAULT_KEEP_VERSIONS: z.coerce.number().int().min(0).max(100).default(1),
     // Parsed and validated by the OIDC module (modules/identity/oidc/config.ts) at start-up.
     OIDC_PROVIDERS: z.string().optional(),
   })
@@ -299,6 +300,8 @@ export type Config = Readonly<{
   logLevel: string;
   bodyLimitBytes: number;
   shutdownTimeoutMs: number;
+  /** Superseded values kept per secret; older ones are deleted. */
+  vaultKeepVersions: number;
   auth: Readonly<{
     /** Raw OIDC_PROVIDERS JSON; the OIDC module validates it at start-up. */
     oidcProviders: string | undefined;
@@ -418,6 +421,7 @@ export function loadConfig(rawSource: NodeJS.ProcessEnv): Config {
     logLevel: env.LOG_LEVEL,
     bodyLimitBytes: env.BODY_LIMIT_BYTES,
     shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
+    vaultKeepVersions: env.VAULT_KEEP_VERSIONS,
     auth: {
       oidcProviders: env.OIDC_PROVIDERS,
       accessTokenTtlSeconds: env.AUTH_ACCESS_TOKEN_TTL_SECONDS,

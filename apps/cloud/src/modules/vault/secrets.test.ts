@@ -726,3 +726,50 @@ async function dumpDatabase(databaseUrl: string): Promise<string> {
     await client.end();
   }
 }
+
+describe('VAULT_KEEP_VERSIONS', () => {
+  it('decides how many superseded values the API keeps', async () => {
+    const app = await createTestApp({ env: { VAULT_KEEP_VERSIONS: '2', AUTH_RATE_LIMIT_MAX: '10000' } });
+    try {
+      const email = `keep-${randomBytes(4).toString('hex')}@example.com`;
+      const password = 'vault keep versions passphrase';
+      await app.app.inject({ method: 'POST', url: '/v1/auth/register', payload: { email, password } });
+      const login = await app.app.inject({
+        method: 'POST',
+        url: '/v1/auth/login',
+        payload: { email, password },
+      });
+      const auth = { authorization: `Bearer ${login.json().accessToken}` };
+      const ws = await app.app.inject({
+        method: 'POST',
+        url: '/v1/workspaces',
+        headers: auth,
+        payload: { name: 'keep' },
+      });
+      const wid = ws.json().id;
+      const created = await app.app.inject({
+        method: 'POST',
+        url: `/v1/workspaces/${wid}/secrets`,
+        headers: auth,
+        payload: { name: 'KEEP', value: 'v1' },
+      });
+      expect(created.statusCode, created.body).toBe(201);
+      for (const value of ['v2', 'v3', 'v4']) {
+        const put = await app.app.inject({
+          method: 'PUT',
+          url: `/v1/workspaces/${wid}/secrets/${created.json().id}`,
+          headers: auth,
+          payload: { value },
+        });
+        expect(put.statusCode, put.body).toBe(200);
+      }
+      const kept = await app.app.db.secretVersion.findMany({
+        where: { secretId: created.json().id },
+        orderBy: { version: 'asc' },
+      });
+      expect(kept.map((row) => row.version)).toEqual([2, 3]);
+    } finally {
+      await app.close();
+    }
+  });
+});

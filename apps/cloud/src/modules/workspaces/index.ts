@@ -12,7 +12,12 @@ import { createInvitationService } from './invitations.js';
 import { workspaceRoutes } from './routes.js';
 import { createWorkspaceService } from './service.js';
 
-type WorkspacesOptions = { db: Database; now: () => Date; masterKeys: Config['masterKeys'] };
+type WorkspacesOptions = {
+  db: Database;
+  now: () => Date;
+  masterKeys: Config['masterKeys'];
+  keepVersions: number;
+};
 
 /**
  * Workspaces and everything scoped to one: the access hook first (so every
@@ -20,12 +25,18 @@ type WorkspacesOptions = { db: Database; now: () => Date; masterKeys: Config['ma
  * the feature routes.
  */
 export const workspacesModule = fp<WorkspacesOptions>(
-  async (app: FastifyInstance, { db, now, masterKeys }) => {
+  async (app: FastifyInstance, { db, now, masterKeys, keepVersions }) => {
     const audit = createAuditRecorder({ db, now });
     await app.register(workspaceAccessPlugin, { audit });
     await app.register(agentsModule, { db, now, audit });
     await app.register(auditModule, { db });
-    await app.register(vaultModule, { db, now, audit, crypto: createVaultCrypto({ masterKeys, now }) });
+    await app.register(vaultModule, {
+      db,
+      now,
+      audit,
+      crypto: createVaultCrypto({ masterKeys, now }),
+      keepVersions,
+    });
     await app.register(workspaceRoutes, {
       workspaces: createWorkspaceService({ db, audit, now }),
       invitations: createInvitationService({ db, audit, now }),
