@@ -6,8 +6,8 @@ import {
   type Secret,
   type UpdateSecretRequest,
 } from '@multiclaw/protocol';
-import { z } from 'zod';
 import type { Database } from '../../db/client.js';
+import { pageQuery, toPage } from '../../db/keyset-page.js';
 import type { AuditEntry, AuditTx } from '../audit/recorder.js';
 import type { SealedValue, VaultCrypto } from './contract.js';
 
@@ -95,26 +95,6 @@ function sealedColumns(sealed: SealedValue) {
   };
 }
 
-/** Cursor: the (createdAt, id) of the last item of the previous page, opaque to clients. */
-const CursorPayload = z.tuple([z.iso.datetime(), z.uuid()]);
-
-function encodeCursor(row: { createdAt: Date; id: string }): string {
-  return Buffer.from(JSON.stringify([row.createdAt.toISOString(), row.id])).toString('base64url');
-}
-
-function decodeCursor(cursor: string): { createdAt: Date; id: string } {
-  try {
-    const [createdAt, id] = CursorPayload.parse(
-      JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')),
-    );
-    return { createdAt: new Date(createdAt), id };
-  } catch {
-    throw new ApiError('VALIDATION_FAILED', 'The request is invalid', {
-      issues: [{ path: 'query.cursor', message: 'Unknown cursor: pass back a nextCursor as given' }],
-    });
-  }
-}
-
 const isUniqueViolation = (error: unknown) => (error as { code?: string } | null)?.code === 'P2002';
 
 async function nameTaken<T>(work: () => Promise<T>): Promise<T> {
@@ -193,29 +173,14 @@ export function createSecretService(deps: SecretServiceDeps) {
       workspaceId: string,
       page: { cursor?: string | undefined; limit: number },
     ): Promise<Page<Secret>> {
-      const after = page.cursor === undefined ? undefined : decodeCursor(page.cursor);
+      const query = pageQuery(page);
       const rows = await db.secret.findMany({
-        where: {
-          workspaceId,
-          ...(after
-            ? {
-                OR: [
-                  { createdAt: { gt: after.createdAt } },
-                  { createdAt: after.createdAt, id: { gt: after.id } },
-                ],
-              }
-            : {}),
-        },
-        orderBy: [{ createdAt: 'asc' }, { id: 'asc' }],
-        take: page.limit + 1,
+        where: { workspaceId, ...query.where },
+        orderBy: query.orderBy,
+        take: query.take,
         select: metadataSelect,
       });
-      const items = rows.slice(0, page.limit);
-      const last = items.at(-1);
-      return {
-        items: items.map(toSecret),
-        nextCursor: rows.length > page.limit && last ? encodeCursor(last) : null,
-      };
+      return toPage(rows, page.limit, toSecret);
     },
 
     async get(workspaceId: string, secretId: string): Promise<Secret> {
