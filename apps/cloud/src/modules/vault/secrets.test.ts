@@ -8,7 +8,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp } from '../../../test/support/app.js';
 import { createAuditRecorder } from '../audit/recorder.js';
 import { createVaultCrypto } from './crypto.js';
-import { createSecretService, valuesForGateway } from './secrets-service.js';
+import { valuesForGateway } from './gateway-fetch.js';
+import { createSecretService } from './secrets-service.js';
 
 const PASSWORD = 'correct horse battery staple 7';
 const now = () => new Date();
