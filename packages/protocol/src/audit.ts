@@ -23,10 +23,18 @@ export const AuditLogQuery = PageQuery.extend({
   to: Timestamp.optional(),
   actor: Id.optional(),
   action: AuditActionFilter.optional(),
-}).refine((q) => !q.from || !q.to || Date.parse(q.from) <= Date.parse(q.to), {
-  message: '`from` must not be after `to`',
-  path: ['from'],
-});
+  /** DESIGN.md §4 names this filter `type`: accepted as another name for `action`. */
+  type: AuditActionFilter.optional(),
+})
+  .refine((q) => !q.from || !q.to || Date.parse(q.from) <= Date.parse(q.to), {
+    message: '`from` must not be after `to`',
+    path: ['from'],
+  })
+  .refine((q) => !q.action || !q.type || q.action === q.type, {
+    message: '`type` is another name for `action`: give one, or the same value',
+    path: ['type'],
+  })
+  .transform(({ type, ...q }) => ({ ...q, action: q.action ?? type }));
 export type AuditLogQuery = z.infer<typeof AuditLogQuery>;
 
 /** One entry of a workspace's audit log, with its place in the hash chain. */

@@ -267,3 +267,17 @@ describe('GET /v1/workspaces/:wid/audit', () => {
     expect(await ctx.app.db.auditEvent.count({ where: { workspaceId: wsA } })).toBe(27);
   });
 });
+
+describe('the `type` filter (DESIGN.md §4 name)', () => {
+  it('is another name for `action`', async () => {
+    const byType = await list('type=member.added&limit=100');
+    const byAction = await list('action=member.added&limit=100');
+    expect(byType.items.map((i) => i.seq)).toEqual(byAction.items.map((i) => i.seq));
+    expect(byType.items.length).toBeGreaterThan(0);
+    const conflicting = await get(
+      `/v1/workspaces/${wsA}/audit?type=member.added&action=agent.created`,
+      'owner',
+    );
+    expect(conflicting.statusCode).toBe(400);
+  });
+});
