@@ -53,7 +53,7 @@ export function clientKey(ip: string, ipv6PrefixLength = 64): string {
 }
 
 /** The eight 16-bit groups of a valid IPv6 address (which may end in a dotted quad). */
-function ipv6Groups(address: string): number[] {
+export function ipv6Groups(address: string): number[] {
   let text = address.toLowerCase();
   const dotted = /(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(text);
   if (dotted) {

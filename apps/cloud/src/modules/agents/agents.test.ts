@@ -1,7 +1,8 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { Agent, ErrorEnvelope, LoginResponse, Page } from '@multiclaw/protocol';
+import { Agent, ErrorEnvelope, Page } from '@multiclaw/protocol';
 import type { InjectOptions, LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type TestUser, testActors } from '../../../test/support/actors.js';
 import { createTestApp } from '../../../test/support/app.js';
 
 const PASSWORD = 'correct horse battery staple 7';
@@ -13,7 +14,7 @@ const advance = (ms: number) => {
 };
 
 let ctx: Awaited<ReturnType<typeof createTestApp>>;
-type User = { id: string; token: string };
+type User = TestUser;
 let owner: User;
 let member: User;
 let stranger: User;
@@ -29,48 +30,11 @@ afterAll(async () => {
   await ctx?.close();
 });
 
-function send(options: InjectOptions & { token?: string | undefined }): Promise<LightMyRequestResponse> {
-  const { token, ...rest } = options;
-  return ctx.app.inject({
-    remoteAddress: '203.0.113.7',
-    ...rest,
-    headers: {
-      'user-agent': 'agents-test/1.0',
-      ...(token ? { authorization: `Bearer ${token}` } : {}),
-      ...rest.headers,
-    },
-  });
-}
-
-async function signUp(): Promise<User> {
-  const email = `agents-${randomBytes(5).toString('hex')}@example.com`;
-  const registered = await send({
-    method: 'POST',
-    url: '/v1/auth/register',
-    payload: { email, password: PASSWORD },
-  });
-  expect(registered.statusCode, registered.body).toBe(201);
-  const login = await send({ method: 'POST', url: '/v1/auth/login', payload: { email, password: PASSWORD } });
-  expect(login.statusCode, login.body).toBe(200);
-  const body = LoginResponse.parse(login.json());
-  return { id: body.user.id, token: body.accessToken };
-}
-
-/** A workspace with `owners` as owners and `members` as members, made directly in the database. */
-async function workspace(owners: User[], members: User[] = []): Promise<string> {
-  const created = await ctx.app.db.workspace.create({
-    data: {
-      name: `ws-${randomBytes(3).toString('hex')}`,
-      memberships: {
-        create: [
-          ...owners.map((user) => ({ userId: user.id, role: 'owner' as const })),
-          ...members.map((user) => ({ userId: user.id, role: 'member' as const })),
-        ],
-      },
-    },
-  });
-  return created.id;
-}
+const { send, signUp, workspace } = testActors(() => ctx, {
+  address: '203.0.113.7',
+  userAgent: 'agents-test/1.0',
+  password: PASSWORD,
+});
 
 /** A secret row (dummy ciphertext: the vault comes later) so secretIds can be validated. */
 async function secret(workspaceId: string): Promise<string> {

@@ -9,6 +9,7 @@ import {
 import { z } from 'zod';
 import type { Database } from '../../db/client.js';
 import { pageQuery, toPage } from '../../db/keyset-page.js';
+import { bumpConfigVersion, isUniqueViolation } from '../../db/write-helpers.js';
 import type { AuditEntry } from '../audit/recorder.js';
 
 type Transaction = Parameters<Parameters<Database['$transaction']>[0]>[0];
@@ -70,8 +71,6 @@ function toAgent(row: AgentRow): Agent {
   };
 }
 
-const isUniqueViolation = (error: unknown) => (error as { code?: string } | null)?.code === 'P2002';
-
 /** The fields of an update, by name, for the audit entry (never their values). */
 const UPDATABLE = [
   'name',
@@ -103,15 +102,6 @@ export function createAgentService({ db, now, audit }: AgentServiceDeps) {
       known.has(id) ? [] : [{ path: `body.secretIds.${index}`, message: 'No such secret in this workspace' }],
     );
     if (issues.length > 0) throw new ApiError('VALIDATION_FAILED', 'The request is invalid', { issues });
-  }
-
-  async function bumpConfigVersion(tx: Transaction, workspaceId: string): Promise<number> {
-    const workspace = await tx.workspace.update({
-      where: { id: workspaceId },
-      data: { configVersion: { increment: 1 } },
-      select: { configVersion: true },
-    });
-    return workspace.configVersion;
   }
 
   async function nameTaken<T>(work: () => Promise<T>): Promise<T> {

@@ -1,4 +1,5 @@
 import { isIPv4, isIPv6 } from 'node:net';
+import { ipv6Groups } from '../../plugins/client-ip.js';
 
 /**
  * Canonical JSON: object keys sorted (by UTF-16 code units), no whitespace,
@@ -52,19 +53,6 @@ export function canonicalIp(ip: string | null): string | null {
 function ipBytes(address: string): number[] | null {
   if (isIPv4(address)) return address.split('.').map(Number);
   if (!isIPv6(address)) return null;
-  let text = address.toLowerCase();
-  const dotted = /(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(text);
-  if (dotted) {
-    const [a, b, c, d] = dotted.slice(1).map(Number) as [number, number, number, number];
-    text = `${text.slice(0, dotted.index)}${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`;
-  }
-  const [head = '', tail] = text.split('::');
-  const parse = (part: string) =>
-    part === '' ? [] : part.split(':').map((group) => Number.parseInt(group, 16));
-  const left = parse(head);
-  const groups =
-    tail === undefined
-      ? left
-      : [...left, ...new Array<number>(8 - left.length - parse(tail).length).fill(0), ...parse(tail)];
+  const groups = ipv6Groups(address);
   return groups.flatMap((group) => [group >> 8, group & 0xff]);
 }

@@ -1,5 +1,6 @@
 import { ApiError } from '@multiclaw/protocol';
 import type { Database } from '../../db/client.js';
+import { isUniqueViolation } from '../../db/write-helpers.js';
 import type { AuditRecorder } from '../audit/recorder.js';
 import type { LoginThrottle } from './lockout/service.js';
 import type { PasswordHasher } from './passwords/hashing.js';
@@ -59,7 +60,7 @@ export function createAccountService(deps: {
         });
         return user;
       } catch (error) {
-        if ((error as { code?: string }).code === 'P2002') {
+        if (isUniqueViolation(error)) {
           throw new ApiError('AUTH_EMAIL_TAKEN', 'An account with this email address already exists');
         }
         throw error;

@@ -8,6 +8,7 @@ import {
 } from '@multiclaw/protocol';
 import type { Database } from '../../db/client.js';
 import { pageQuery, toPage } from '../../db/keyset-page.js';
+import { bumpConfigVersion, isUniqueViolation } from '../../db/write-helpers.js';
 import type { AuditEntry, AuditTx } from '../audit/recorder.js';
 import type { SealedValue, VaultCrypto } from './contract.js';
 
@@ -95,8 +96,6 @@ function sealedColumns(sealed: SealedValue) {
   };
 }
 
-const isUniqueViolation = (error: unknown) => (error as { code?: string } | null)?.code === 'P2002';
-
 async function nameTaken<T>(work: () => Promise<T>): Promise<T> {
   try {
     return await work();
@@ -133,15 +132,6 @@ async function touchAgents(tx: Transaction, workspaceId: string, agentIds: strin
     where: { workspaceId, id: { in: agentIds } },
     data: { version: { increment: 1 }, updatedAt: at },
   });
-}
-
-async function bumpConfigVersion(tx: Transaction, workspaceId: string): Promise<number> {
-  const workspace = await tx.workspace.update({
-    where: { id: workspaceId },
-    data: { configVersion: { increment: 1 } },
-    select: { configVersion: true },
-  });
-  return workspace.configVersion;
 }
 
 /**

@@ -1,10 +1,11 @@
 import { execFile } from 'node:child_process';
 import { createSecretKey, randomBytes } from 'node:crypto';
 import { promisify } from 'node:util';
-import { ErrorEnvelope, LoginResponse, Page, RevealSecretResponse, Secret } from '@multiclaw/protocol';
-import type { InjectOptions, LightMyRequestResponse } from 'fastify';
+import { ErrorEnvelope, Page, RevealSecretResponse, Secret } from '@multiclaw/protocol';
+import type { LightMyRequestResponse } from 'fastify';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type TestUser, testActors } from '../../../test/support/actors.js';
 import { createTestApp } from '../../../test/support/app.js';
 import { createAuditRecorder } from '../audit/recorder.js';
 import { createVaultCrypto } from './crypto.js';
@@ -17,7 +18,7 @@ const MASTER_KEY = randomBytes(32);
 const crypto = createVaultCrypto({ masterKeys: [{ version: 1, key: createSecretKey(MASTER_KEY) }], now });
 
 let ctx: Awaited<ReturnType<typeof createTestApp>>;
-type User = { id: string; token: string };
+type User = TestUser;
 let owner: User;
 let member: User;
 let stranger: User;
@@ -33,47 +34,11 @@ afterAll(async () => {
   await ctx?.close();
 });
 
-function send(options: InjectOptions & { token?: string | undefined }): Promise<LightMyRequestResponse> {
-  const { token, ...rest } = options;
-  return ctx.app.inject({
-    remoteAddress: '203.0.113.9',
-    ...rest,
-    headers: {
-      'user-agent': 'vault-test/1.0',
-      ...(token ? { authorization: `Bearer ${token}` } : {}),
-      ...rest.headers,
-    },
-  });
-}
-
-async function signUp(): Promise<User> {
-  const email = `vault-${randomBytes(5).toString('hex')}@example.com`;
-  const registered = await send({
-    method: 'POST',
-    url: '/v1/auth/register',
-    payload: { email, password: PASSWORD },
-  });
-  expect(registered.statusCode, registered.body).toBe(201);
-  const login = await send({ method: 'POST', url: '/v1/auth/login', payload: { email, password: PASSWORD } });
-  expect(login.statusCode, login.body).toBe(200);
-  const body = LoginResponse.parse(login.json());
-  return { id: body.user.id, token: body.accessToken };
-}
-
-async function workspace(owners: User[], members: User[] = []): Promise<string> {
-  const created = await ctx.app.db.workspace.create({
-    data: {
-      name: `ws-${randomBytes(3).toString('hex')}`,
-      memberships: {
-        create: [
-          ...owners.map((user) => ({ userId: user.id, role: 'owner' as const })),
-          ...members.map((user) => ({ userId: user.id, role: 'member' as const })),
-        ],
-      },
-    },
-  });
-  return created.id;
-}
+const { send, signUp, workspace } = testActors(() => ctx, {
+  address: '203.0.113.9',
+  userAgent: 'vault-test/1.0',
+  password: PASSWORD,
+});
 
 async function agent(workspaceId: string): Promise<string> {
   const created = await ctx.app.db.agent.create({

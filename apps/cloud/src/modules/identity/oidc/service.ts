@@ -1,6 +1,7 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { ApiError, type ErrorCode, type OidcProviderInfo, type OidcTokenResponse } from '@multiclaw/protocol';
 import type { Database } from '../../../db/client.js';
+import { isUniqueViolation } from '../../../db/write-helpers.js';
 import type { AuditRecorder } from '../../audit/recorder.js';
 import { isValidEmail, normaliseEmail } from '../email.js';
 import type { ClientContext, SessionService } from '../sessions/service.js';
@@ -69,10 +70,6 @@ function fromProviderFailure(failure: ProviderFailure): FlowFailure {
         extra,
       );
   }
-}
-
-function isUniqueViolation(error: unknown): boolean {
-  return (error as { code?: string } | null)?.code === 'P2002';
 }
 
 /** `base` with `params` set in its query (the stored app redirect may already carry the app's `state`). */
