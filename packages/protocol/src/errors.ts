@@ -150,6 +150,62 @@ export const ERROR_CODES = {
     description:
       'A gateway asked for secret values it may not have: it is not enrolled in this workspace, it was revoked, or the person who enrolled it is no longer a member.',
   },
+  GATEWAY_HOST_NOT_ALLOWED: {
+    status: 403,
+    description:
+      'Local gateway: the Host header is not 127.0.0.1, localhost or [::1] with the gateway port (a DNS-rebinding defence).',
+  },
+  GATEWAY_ORIGIN_NOT_ALLOWED: {
+    status: 403,
+    description:
+      "Local gateway: the request's Origin is not on `gateway.allowedOrigins` (a cross-site request or WebSocket hijacking defence).",
+  },
+  AGENT_PROVIDER_MISSING: {
+    status: 409,
+    description: "The agent's model names a provider that is not configured under `models.providers`.",
+  },
+  AGENT_CREDENTIAL_NOT_GRANTED: {
+    status: 403,
+    description:
+      "The agent's provider holds a credential that this agent is not allowed to use (`models.providers.<id>.allowedAgents`).",
+  },
+  IDEMPOTENCY_KEY_REUSED: {
+    status: 409,
+    description: 'The idempotency key was already used for a different request.',
+  },
+  SESSION_BUSY: {
+    status: 409,
+    description: 'An agent run is already in progress in this session: wait for it to finish or abort it.',
+  },
+  EGRESS_REFUSED: {
+    status: 502,
+    description:
+      'The gateway refused an outbound connection to a destination that is not on its allowlist (see docs/connections.md).',
+  },
+  PROVIDER_AUTH_FAILED: {
+    status: 502,
+    description:
+      'The model provider rejected the credential (HTTP 401 or 403). Check the API key in openclaw.json.',
+  },
+  PROVIDER_RATE_LIMITED: {
+    status: 429,
+    description:
+      'The model provider is rate limiting this key (HTTP 429); `details.retryAfterSeconds` says when to try again when the provider said.',
+  },
+  PROVIDER_UNAVAILABLE: {
+    status: 502,
+    description: 'The model provider answered with a server error (HTTP 5xx) or an unexpected status.',
+  },
+  PROVIDER_BAD_RESPONSE: {
+    status: 502,
+    description:
+      'The model provider sent a response the gateway could not read (a malformed body or stream).',
+  },
+  PROVIDER_UNREACHABLE: {
+    status: 502,
+    description:
+      'The gateway could not connect to the model provider, or the connection was cut mid-response.',
+  },
 } as const satisfies Record<string, { status: number; description: string }>;
 
 export const ErrorCode = z.enum(
@@ -165,6 +221,8 @@ export type ValidationIssue = z.infer<typeof ValidationIssue>;
 
 export const ErrorDetails = z.object({
   issues: z.array(ValidationIssue).optional(),
+  /** Set with rate-limit errors when the server (or an upstream) said how long to wait. */
+  retryAfterSeconds: z.number().int().nonnegative().optional(),
 });
 export type ErrorDetails = z.infer<typeof ErrorDetails>;
 

@@ -2,6 +2,7 @@ export * from './agents.js';
 export * from './audit.js';
 export * from './auth.js';
 export * from './errors.js';
+export * from './gateway.js';
 export * from './ids.js';
 export * from './oidc.js';
 export * from './pagination.js';
