@@ -1,0 +1,215 @@
+import { randomUUID } from 'node:crypto';
+import { mkdir, open, readFile, truncate, unlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { SessionSummary, StoredMessage } from '@multiclaw/protocol';
+import { ApiError } from '@multiclaw/protocol';
+import { isRunning } from '../config/atomic-write.js';
+import { type MessageDraft, MessageLog, StoreDamagedError } from './message-log.js';
+import { decodeRecord, encodeRecord, scanRecordFile } from './record-file.js';
+
+interface SessionRecord {
+  key: string;
+  agentId: string;
+  title: string;
+  createdAt: string;
+}
+
+export interface StoreLogger {
+  warn(message: string): void;
+}
+
+export class StoreLockedError extends Error {
+  constructor(readonly pid: number) {
+    super(`another gateway (process ${pid}) is using this state directory`);
+    this.name = 'StoreLockedError';
+  }
+}
+
+/**
+ * The gateway's local store (docs/gateway-store.md): `sessions.log` lists the
+ * conversations, `messages/<session>.log` holds each one's messages. All are
+ * record files (record-file.ts). One gateway process owns a store at a time.
+ */
+export class LocalStore {
+  private readonly logs = new Map<string, Promise<MessageLog>>();
+  private sessionsTail: Promise<unknown> = Promise.resolve();
+
+  private constructor(
+    readonly dir: string,
+    private readonly sessions: Map<string, SessionRecord>,
+    private sessionsSize: number,
+    private readonly logger: StoreLogger,
+  ) {}
+
+  static async open(dir: string, logger: StoreLogger): Promise<LocalStore> {
+    await mkdir(join(dir, 'messages'), { recursive: true, mode: 0o700 });
+    const lock = join(dir, 'store.lock');
+    await acquireStoreLock(lock);
+    try {
+      const { sessions, size } = await loadSessions(join(dir, 'sessions.log'), logger);
+      return new LocalStore(dir, sessions, size, logger);
+    } catch (error) {
+      await releaseStoreLock(lock);
+      throw error;
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.sessionsTail;
+    await releaseStoreLock(join(this.dir, 'store.lock'));
+  }
+
+  async createSession(agentId: string, title: string, now = new Date()): Promise<SessionSummary> {
+    const record: SessionRecord = {
+      key: randomUUID(),
+      agentId,
+      title: title.slice(0, 200),
+      createdAt: now.toISOString(),
+    };
+    const run = this.sessionsTail.then(async () => {
+      const bytes = encodeRecord(record);
+      const handle = await open(join(this.dir, 'sessions.log'), 'r+');
+      try {
+        await handle.write(bytes, 0, bytes.length, this.sessionsSize);
+        await handle.datasync();
+      } finally {
+        await handle.close();
+      }
+      this.sessionsSize += bytes.length;
+      this.sessions.set(record.key, record);
+    });
+    this.sessionsTail = run.catch(() => {});
+    await run;
+    return { ...record, updatedAt: record.createdAt, messageCount: 0 };
+  }
+
+  hasSession(key: string): boolean {
+    return this.sessions.has(key);
+  }
+
+  async getSession(key: string): Promise<SessionSummary> {
+    const record = this.requireSession(key);
+    const log = await this.log(key);
+    return { ...record, updatedAt: log.updatedAt ?? record.createdAt, messageCount: log.count };
+  }
+
+  /** Newest sessions first; the cursor is the key of the last session of the previous page. */
+  async listSessions(options: {
+    agentId?: string | undefined;
+    limit?: number | undefined;
+    cursor?: string | undefined;
+  }) {
+    const limit = options.limit ?? 50;
+    const all = [...this.sessions.values()]
+      .filter((session) => !options.agentId || session.agentId === options.agentId)
+      .sort((a, b) =>
+        a.createdAt === b.createdAt ? b.key.localeCompare(a.key) : b.createdAt.localeCompare(a.createdAt),
+      );
+    let start = 0;
+    if (options.cursor) {
+      start = all.findIndex((session) => session.key === options.cursor) + 1;
+      if (start === 0)
+        throw new ApiError('VALIDATION_FAILED', 'Unknown cursor', {
+          issues: [{ path: 'cursor', message: 'unknown cursor' }],
+        });
+    }
+    const page = all.slice(start, start + limit);
+    const sessions = await Promise.all(page.map((session) => this.getSession(session.key)));
+    const nextCursor = start + limit < all.length ? page.at(-1)?.key : undefined;
+    return { sessions, ...(nextCursor ? { nextCursor } : {}) };
+  }
+
+  async appendMessages(key: string, drafts: MessageDraft[]): Promise<StoredMessage[]> {
+    this.requireSession(key);
+    return (await this.log(key)).append(drafts);
+  }
+
+  /** A page of history in ascending order: the `limit` messages just before `before` (or the newest). */
+  async history(key: string, options: { before?: number | undefined; limit?: number | undefined }) {
+    this.requireSession(key);
+    const log = await this.log(key);
+    const limit = options.limit ?? 100;
+    const end = Math.min(options.before !== undefined ? options.before - 1 : log.count, log.count);
+    const start = Math.max(1, end - limit + 1);
+    const messages = await log.read(start, end);
+    return { messages, ...(start > 1 ? { nextBefore: start } : {}) };
+  }
+
+  static newMessageId(): string {
+    return randomUUID();
+  }
+
+  private requireSession(key: string): SessionRecord {
+    const record = this.sessions.get(key);
+    if (!record) throw new ApiError('NOT_FOUND', 'No such session');
+    return record;
+  }
+
+  private log(key: string): Promise<MessageLog> {
+    let log = this.logs.get(key);
+    if (!log) {
+      log = MessageLog.open(join(this.dir, 'messages', `${key}.log`), key).then(
+        ({ log: opened, truncatedBytes }) => {
+          if (truncatedBytes)
+            this.logger.warn(
+              `store: dropped a torn message at the end of session ${key} (${truncatedBytes} bytes)`,
+            );
+          return opened;
+        },
+      );
+      log.catch(() => this.logs.delete(key));
+      this.logs.set(key, log);
+    }
+    return log;
+  }
+}
+
+/** Stores open in this process: a second open of the same directory is refused like another process's. */
+const openInThisProcess = new Set<string>();
+
+async function acquireStoreLock(path: string): Promise<void> {
+  if (openInThisProcess.has(path)) throw new StoreLockedError(process.pid);
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      const handle = await open(path, 'wx', 0o600);
+      await handle.writeFile(String(process.pid));
+      await handle.close();
+      openInThisProcess.add(path);
+      return;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      const owner = Number((await readFile(path, 'utf8').catch(() => '')).trim());
+      // Our own pid here is a lock left by an earlier process that had the same pid: stale.
+      if (owner > 0 && owner !== process.pid && isRunning(owner)) throw new StoreLockedError(owner);
+      await unlink(path).catch(() => {});
+    }
+  }
+  throw new Error(`could not take the store lock ${path}`);
+}
+
+async function releaseStoreLock(path: string): Promise<void> {
+  openInThisProcess.delete(path);
+  await unlink(path).catch(() => {});
+}
+
+/** Reads `sessions.log`: a torn tail (crash) is cut off, damage in the middle refuses. */
+async function loadSessions(path: string, logger: StoreLogger) {
+  await (await open(path, 'a', 0o600)).close();
+  const scan = await scanRecordFile(path);
+  if (scan.damagedAt !== undefined) throw new StoreDamagedError(path, scan.damagedAt);
+  if (scan.fileSize > scan.validEnd) {
+    logger.warn(
+      `store: dropped a torn record at the end of ${path} (${scan.fileSize - scan.validEnd} bytes)`,
+    );
+    await truncate(path, scan.validEnd);
+  }
+  const sessions = new Map<string, SessionRecord>();
+  if (scan.offsets.length) {
+    const text = await readFile(path);
+    for (const offset of scan.offsets) {
+      const record = decodeRecord(text.subarray(offset, text.indexOf(0x0a, offset))) as SessionRecord;
+      sessions.set(record.key, record);
+    }
+  }
+  return { sessions, size: scan.validEnd };
+}

@@ -1,0 +1,113 @@
+import { open, truncate } from 'node:fs/promises';
+import { type StoredMessage, StoredMessage as StoredMessageSchema } from '@multiclaw/protocol';
+import { decodeRecord, encodeRecord, scanRecordFile } from './record-file.js';
+
+export class StoreDamagedError extends Error {
+  constructor(
+    readonly path: string,
+    readonly offset: number,
+  ) {
+    super(`${path} is damaged at byte ${offset}: a record in the middle of the file fails its checksum`);
+    this.name = 'StoreDamagedError';
+  }
+}
+
+export type MessageDraft = Omit<StoredMessage, 'seq' | 'sessionKey'>;
+
+/**
+ * One conversation's messages: an append-only record file plus an in-memory
+ * index of record offsets, so message `seq` n is record n − 1 and any page of
+ * history is one positioned read. Appends are serialised and fsync'd before
+ * they resolve; a torn tail left by a crash is cut off when the log opens.
+ */
+export class MessageLog {
+  private tail: Promise<unknown> = Promise.resolve();
+
+  private constructor(
+    readonly path: string,
+    readonly sessionKey: string,
+    private readonly offsets: number[],
+    private size: number,
+    private lastCreatedAt: string | undefined,
+  ) {}
+
+  static async open(path: string, sessionKey: string): Promise<{ log: MessageLog; truncatedBytes: number }> {
+    const handle = await open(path, 'a', 0o600);
+    await handle.close();
+    const scan = await scanRecordFile(path);
+    if (scan.damagedAt !== undefined) throw new StoreDamagedError(path, scan.damagedAt);
+    const truncatedBytes = scan.fileSize - scan.validEnd;
+    if (truncatedBytes > 0) await truncate(path, scan.validEnd);
+    const last = scan.lastLine ? (decodeRecord(scan.lastLine) as StoredMessage).createdAt : undefined;
+    return { log: new MessageLog(path, sessionKey, scan.offsets, scan.validEnd, last), truncatedBytes };
+  }
+
+  get count(): number {
+    return this.offsets.length;
+  }
+
+  get updatedAt(): string | undefined {
+    return this.lastCreatedAt;
+  }
+
+  /** Appends messages with the next sequence numbers; resolves once they are on disk. */
+  append(drafts: MessageDraft[]): Promise<StoredMessage[]> {
+    const run = this.tail.then(() => this.write(drafts));
+    this.tail = run.catch(() => {});
+    return run;
+  }
+
+  private async write(drafts: MessageDraft[]): Promise<StoredMessage[]> {
+    const messages = drafts.map((draft, index) =>
+      StoredMessageSchema.parse({
+        ...draft,
+        sessionKey: this.sessionKey,
+        seq: this.offsets.length + index + 1,
+      }),
+    );
+    const records = messages.map((message) => encodeRecord(message));
+    const bytes = Buffer.concat(records);
+    const handle = await open(this.path, 'r+');
+    try {
+      await handle.write(bytes, 0, bytes.length, this.size);
+      await handle.datasync();
+    } catch (error) {
+      // Leave no partial record behind for the next append to follow.
+      await handle.truncate(this.size).catch(() => {});
+      throw error;
+    } finally {
+      await handle.close();
+    }
+    let offset = this.size;
+    for (const record of records) {
+      this.offsets.push(offset);
+      offset += record.length;
+    }
+    this.size = offset;
+    this.lastCreatedAt = messages.at(-1)?.createdAt ?? this.lastCreatedAt;
+    return messages;
+  }
+
+  /** Messages with fromSeq ≤ seq ≤ toSeq, in order, in one read. */
+  async read(fromSeq: number, toSeq: number): Promise<StoredMessage[]> {
+    const first = Math.max(1, fromSeq);
+    const last = Math.min(this.offsets.length, toSeq);
+    if (last < first) return [];
+    const start = this.offsets[first - 1] as number;
+    const end = last < this.offsets.length ? (this.offsets[last] as number) : this.size;
+    const buffer = Buffer.allocUnsafe(end - start);
+    const handle = await open(this.path, 'r');
+    try {
+      await handle.read(buffer, 0, buffer.length, start);
+    } finally {
+      await handle.close();
+    }
+    const messages: StoredMessage[] = [];
+    let lineStart = 0;
+    for (let index = buffer.indexOf(0x0a); index !== -1; index = buffer.indexOf(0x0a, lineStart)) {
+      messages.push(decodeRecord(buffer.subarray(lineStart, index)) as StoredMessage);
+      lineStart = index + 1;
+    }
+    return messages;
+  }
+}
