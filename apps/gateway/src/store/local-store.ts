@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { mkdir, open, readFile, truncate, unlink } from 'node:fs/promises';
+import { mkdir, open, readFile, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { SessionSummary, StoredMessage } from '@multiclaw/protocol';
 import { ApiError } from '@multiclaw/protocol';
 import { isRunning } from '../config/atomic-write.js';
-import { type MessageDraft, MessageLog, StoreDamagedError } from './message-log.js';
-import { decodeRecord, encodeRecord, scanRecordFile } from './record-file.js';
+import { type MessageDraft, MessageLog } from './message-log.js';
+import { appendRecordsAt, encodeRecord, loadRecordFile } from './record-file.js';
 
 interface SessionRecord {
   key: string;
@@ -68,13 +68,7 @@ export class LocalStore {
     };
     const run = this.sessionsTail.then(async () => {
       const bytes = encodeRecord(record);
-      const handle = await open(join(this.dir, 'sessions.log'), 'r+');
-      try {
-        await handle.write(bytes, 0, bytes.length, this.sessionsSize);
-        await handle.datasync();
-      } finally {
-        await handle.close();
-      }
+      await appendRecordsAt(join(this.dir, 'sessions.log'), bytes, this.sessionsSize);
       this.sessionsSize += bytes.length;
       this.sessions.set(record.key, record);
     });
@@ -194,22 +188,10 @@ async function releaseStoreLock(path: string): Promise<void> {
 
 /** Reads `sessions.log`: a torn tail (crash) is cut off, damage in the middle refuses. */
 async function loadSessions(path: string, logger: StoreLogger) {
-  await (await open(path, 'a', 0o600)).close();
-  const scan = await scanRecordFile(path);
-  if (scan.damagedAt !== undefined) throw new StoreDamagedError(path, scan.damagedAt);
-  if (scan.fileSize > scan.validEnd) {
-    logger.warn(
-      `store: dropped a torn record at the end of ${path} (${scan.fileSize - scan.validEnd} bytes)`,
-    );
-    await truncate(path, scan.validEnd);
-  }
+  const { records, size } = await loadRecordFile(path, (bytes) =>
+    logger.warn(`store: dropped a torn record at the end of ${path} (${bytes} bytes)`),
+  );
   const sessions = new Map<string, SessionRecord>();
-  if (scan.offsets.length) {
-    const text = await readFile(path);
-    for (const offset of scan.offsets) {
-      const record = decodeRecord(text.subarray(offset, text.indexOf(0x0a, offset))) as SessionRecord;
-      sessions.set(record.key, record);
-    }
-  }
-  return { sessions, size: scan.validEnd };
+  for (const record of records as SessionRecord[]) sessions.set(record.key, record);
+  return { sessions, size };
 }

@@ -1,16 +1,14 @@
 import { open, truncate } from 'node:fs/promises';
 import { type StoredMessage, StoredMessage as StoredMessageSchema } from '@multiclaw/protocol';
-import { decodeRecord, encodeRecord, scanRecordFile } from './record-file.js';
+import {
+  appendRecordsAt,
+  decodeRecord,
+  encodeRecord,
+  StoreDamagedError,
+  scanRecordFile,
+} from './record-file.js';
 
-export class StoreDamagedError extends Error {
-  constructor(
-    readonly path: string,
-    readonly offset: number,
-  ) {
-    super(`${path} is damaged at byte ${offset}: a record in the middle of the file fails its checksum`);
-    this.name = 'StoreDamagedError';
-  }
-}
+export { StoreDamagedError };
 
 export type MessageDraft = Omit<StoredMessage, 'seq' | 'sessionKey'>;
 
@@ -67,17 +65,7 @@ export class MessageLog {
     );
     const records = messages.map((message) => encodeRecord(message));
     const bytes = Buffer.concat(records);
-    const handle = await open(this.path, 'r+');
-    try {
-      await handle.write(bytes, 0, bytes.length, this.size);
-      await handle.datasync();
-    } catch (error) {
-      // Leave no partial record behind for the next append to follow.
-      await handle.truncate(this.size).catch(() => {});
-      throw error;
-    } finally {
-      await handle.close();
-    }
+    await appendRecordsAt(this.path, bytes, this.size);
     let offset = this.size;
     for (const record of records) {
       this.offsets.push(offset);

@@ -1,4 +1,4 @@
-import { open } from 'node:fs/promises';
+import { open, readFile, truncate } from 'node:fs/promises';
 import { crc32 } from 'node:zlib';
 
 /**
@@ -83,4 +83,57 @@ export async function scanRecordFile(path: string, chunkSize = 1 << 20): Promise
   } finally {
     await handle.close();
   }
+}
+
+/**
+ * Appends encoded records at `position` (the file's valid end) and fsyncs
+ * before resolving. On failure the file is cut back to `position`, so no
+ * partial record is left for the next append to follow.
+ */
+export async function appendRecordsAt(path: string, bytes: Buffer, position: number): Promise<void> {
+  const handle = await open(path, 'r+');
+  try {
+    await handle.write(bytes, 0, bytes.length, position);
+    await handle.datasync();
+  } catch (error) {
+    await handle.truncate(position).catch(() => {});
+    throw error;
+  } finally {
+    await handle.close();
+  }
+}
+
+export class StoreDamagedError extends Error {
+  constructor(
+    readonly path: string,
+    readonly offset: number,
+  ) {
+    super(`${path} is damaged at byte ${offset}: a record in the middle of the file fails its checksum`);
+    this.name = 'StoreDamagedError';
+  }
+}
+
+/**
+ * Opens (creating, 0600) a small record file and decodes every record. A torn
+ * tail — what a crash mid-append leaves — is cut off and reported through
+ * `onTornTail`; damage in the middle throws instead of silently skipping records.
+ */
+export async function loadRecordFile(
+  path: string,
+  onTornTail: (bytes: number) => void,
+): Promise<{ records: unknown[]; size: number }> {
+  await (await open(path, 'a', 0o600)).close();
+  const scan = await scanRecordFile(path);
+  if (scan.damagedAt !== undefined) throw new StoreDamagedError(path, scan.damagedAt);
+  if (scan.fileSize > scan.validEnd) {
+    onTornTail(scan.fileSize - scan.validEnd);
+    await truncate(path, scan.validEnd);
+  }
+  const records: unknown[] = [];
+  if (scan.offsets.length) {
+    const text = await readFile(path);
+    for (const offset of scan.offsets)
+      records.push(decodeRecord(text.subarray(offset, text.indexOf(0x0a, offset))));
+  }
+  return { records, size: scan.validEnd };
 }
