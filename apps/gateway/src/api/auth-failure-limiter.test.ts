@@ -1,0 +1,155 @@
+import { ApiError } from '@multiclaw/protocol';
+import { describe, expect, it } from 'vitest';
+import { AuthFailureLimiter } from './auth-failure-limiter.js';
+
+/** A clock the test moves by hand. */
+function fakeClock(start = 1_700_000_000_000) {
+  let now = start;
+  return {
+    now: () => now,
+    advance: (ms: number) => {
+      now += ms;
+    },
+  };
+}
+
+function refusal(limiter: AuthFailureLimiter, client: string): ApiError | undefined {
+  try {
+    limiter.assertAllowed(client);
+    return undefined;
+  } catch (error) {
+    expect(error).toBeInstanceOf(ApiError);
+    return error as ApiError;
+  }
+}
+
+describe('AuthFailureLimiter', () => {
+  it('allows a client with no failures', () => {
+    const limiter = new AuthFailureLimiter(3, 60_000, fakeClock().now);
+    expect(refusal(limiter, '127.0.0.1')).toBeUndefined();
+  });
+
+  it('allows up to max - 1 failures and blocks at max', () => {
+    const limiter = new AuthFailureLimiter(3, 60_000, fakeClock().now);
+    for (let i = 0; i < 2; i += 1) {
+      limiter.recordFailure('127.0.0.1');
+      expect(refusal(limiter, '127.0.0.1')).toBeUndefined();
+    }
+    limiter.recordFailure('127.0.0.1');
+    const error = refusal(limiter, '127.0.0.1');
+    expect(error?.code).toBe('RATE_LIMITED');
+  });
+
+  it('keeps blocking while the window lasts, however often the client asks', () => {
+    const clock = fakeClock();
+    const limiter = new AuthFailureLimiter(2, 60_000, clock.now);
+    limiter.recordFailure('c');
+    limiter.recordFailure('c');
+    for (let i = 0; i < 5; i += 1) {
+      expect(refusal(limiter, 'c')?.code).toBe('RATE_LIMITED');
+      clock.advance(10_000);
+    }
+    // 50 s into the window: still blocked; asking did not extend or shorten it.
+    expect(refusal(limiter, 'c')?.code).toBe('RATE_LIMITED');
+  });
+
+  it('tells the client how many seconds remain, rounded up', () => {
+    const clock = fakeClock();
+    const limiter = new AuthFailureLimiter(1, 60_000, clock.now);
+    limiter.recordFailure('c');
+    expect(refusal(limiter, 'c')?.details?.retryAfterSeconds).toBe(60);
+    clock.advance(1);
+    expect(refusal(limiter, 'c')?.details?.retryAfterSeconds).toBe(60);
+    clock.advance(999);
+    expect(refusal(limiter, 'c')?.details?.retryAfterSeconds).toBe(59);
+    clock.advance(58_500);
+    expect(refusal(limiter, 'c')?.details?.retryAfterSeconds).toBe(1);
+    clock.advance(499);
+    expect(refusal(limiter, 'c')?.details?.retryAfterSeconds).toBe(1);
+  });
+
+  it('counts the window from the first failure, not the last', () => {
+    const clock = fakeClock();
+    const limiter = new AuthFailureLimiter(3, 60_000, clock.now);
+    limiter.recordFailure('c');
+    clock.advance(50_000);
+    limiter.recordFailure('c');
+    limiter.recordFailure('c');
+    expect(refusal(limiter, 'c')?.details?.retryAfterSeconds).toBe(10);
+    clock.advance(10_000);
+    expect(refusal(limiter, 'c')).toBeUndefined();
+  });
+
+  it('lets the client in again once the window has passed, and starts a fresh count', () => {
+    const clock = fakeClock();
+    const limiter = new AuthFailureLimiter(3, 60_000, clock.now);
+    for (let i = 0; i < 3; i += 1) limiter.recordFailure('c');
+    clock.advance(59_999);
+    expect(refusal(limiter, 'c')?.code).toBe('RATE_LIMITED');
+    clock.advance(1);
+    expect(refusal(limiter, 'c')).toBeUndefined();
+    // The old failures are gone: it takes the full count again to be blocked.
+    limiter.recordFailure('c');
+    limiter.recordFailure('c');
+    expect(refusal(limiter, 'c')).toBeUndefined();
+    limiter.recordFailure('c');
+    expect(refusal(limiter, 'c')?.code).toBe('RATE_LIMITED');
+    expect(refusal(limiter, 'c')?.details?.retryAfterSeconds).toBe(60);
+  });
+
+  it('forgets failures older than the window even below the limit', () => {
+    const clock = fakeClock();
+    const limiter = new AuthFailureLimiter(3, 60_000, clock.now);
+    limiter.recordFailure('c');
+    limiter.recordFailure('c');
+    clock.advance(60_000);
+    limiter.recordFailure('c');
+    limiter.recordFailure('c');
+    expect(refusal(limiter, 'c')).toBeUndefined();
+  });
+
+  it('counts each client on its own', () => {
+    const limiter = new AuthFailureLimiter(2, 60_000, fakeClock().now);
+    limiter.recordFailure('127.0.0.1');
+    limiter.recordFailure('127.0.0.1');
+    limiter.recordFailure('::1');
+    expect(refusal(limiter, '127.0.0.1')?.code).toBe('RATE_LIMITED');
+    expect(refusal(limiter, '::1')).toBeUndefined();
+    expect(refusal(limiter, '10.0.0.1')).toBeUndefined();
+    limiter.recordFailure('::1');
+    expect(refusal(limiter, '::1')?.code).toBe('RATE_LIMITED');
+  });
+
+  it('gives each client its own window', () => {
+    const clock = fakeClock();
+    const limiter = new AuthFailureLimiter(1, 60_000, clock.now);
+    limiter.recordFailure('a');
+    clock.advance(30_000);
+    limiter.recordFailure('b');
+    clock.advance(30_000);
+    expect(refusal(limiter, 'a')).toBeUndefined();
+    expect(refusal(limiter, 'b')?.details?.retryAfterSeconds).toBe(30);
+  });
+
+  it('defaults to 10 failures per minute', () => {
+    const clock = fakeClock();
+    const limiter = new AuthFailureLimiter(undefined, undefined, clock.now);
+    for (let i = 0; i < 9; i += 1) limiter.recordFailure('c');
+    expect(refusal(limiter, 'c')).toBeUndefined();
+    limiter.recordFailure('c');
+    expect(refusal(limiter, 'c')?.details?.retryAfterSeconds).toBe(60);
+    clock.advance(60_000);
+    expect(refusal(limiter, 'c')).toBeUndefined();
+  });
+
+  it('keeps working when very many clients fail (pruning keeps blocked clients blocked)', () => {
+    const clock = fakeClock();
+    const limiter = new AuthFailureLimiter(1, 60_000, clock.now);
+    limiter.recordFailure('victim');
+    for (let i = 0; i < 10_050; i += 1) limiter.recordFailure(`client-${i}`);
+    expect(refusal(limiter, 'victim')?.code).toBe('RATE_LIMITED');
+    expect(refusal(limiter, 'client-10049')?.code).toBe('RATE_LIMITED');
+    clock.advance(60_000);
+    expect(refusal(limiter, 'victim')).toBeUndefined();
+  });
+});

@@ -1,0 +1,169 @@
+import { createServer, type IncomingMessage, type RequestListener, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { ApiError, ERROR_CODES } from '@multiclaw/protocol';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import { WebSocketServer } from 'ws';
+import type { ConfigFile } from '../config/config-file.js';
+import type { RunService } from '../runs/run-service.js';
+import type { LocalStore } from '../store/local-store.js';
+import type { AuthFailureLimiter } from './auth-failure-limiter.js';
+import { checkHost, checkOrigin, clientKey, type GuardPolicy } from './guard.js';
+import { registerHttpGuard } from './http-auth.js';
+import { registerErrorHandling } from './http-errors.js';
+import { registerOpenAIRoutes } from './openai-routes.js';
+import { handleConnection } from './ws-connection.js';
+import { createMethodHandlers } from './ws-methods.js';
+
+export interface GatewayServerDeps {
+  config: ConfigFile;
+  store: LocalStore;
+  runs: RunService;
+  limiter: AuthFailureLimiter;
+  log: Logger;
+  version: string;
+  startedAt: number;
+}
+
+export interface ListeningGateway {
+  port: number;
+  /** Every address actually listened on, e.g. ['127.0.0.1', '::1']. */
+  addresses: string[];
+  app: FastifyInstance;
+  close(): Promise<void>;
+}
+
+/**
+ * The localhost API: one Fastify app for HTTP and one WebSocketServer for the
+ * control protocol, served by a plain HTTP listener per bind address
+ * (127.0.0.1 and ::1 for `loopback`). The same guard runs for requests and upgrades.
+ */
+export async function startGatewayServer(
+  deps: GatewayServerDeps,
+  options: { port: number; bind: string },
+): Promise<ListeningGateway> {
+  const config = deps.config.cached();
+  let handler: RequestListener | undefined;
+  const servers: Server[] = [];
+  const app = Fastify({
+    loggerInstance: deps.log as FastifyBaseLogger,
+    bodyLimit: config.gateway.maxPayloadBytes,
+    genReqId: () => crypto.randomUUID(),
+    serverFactory: (fastifyHandler) => {
+      handler = fastifyHandler;
+      const server = createServer(fastifyHandler);
+      servers.push(server);
+      return server;
+    },
+  });
+  let port = options.port;
+  const extraHosts = options.bind === 'loopback' ? [] : [hostAuthority(options.bind, () => port)];
+  const policy = async (): Promise<GuardPolicy> => ({
+    port,
+    extraHosts: extraHosts.map((entry) => entry()),
+    allowedOrigins: (await deps.config.current()).gateway.allowedOrigins,
+  });
+
+  registerErrorHandling(app);
+  registerHttpGuard(app, { config: deps.config, limiter: deps.limiter, policy });
+  app.get('/healthz', { config: { public: true } }, async () => ({ status: 'ok' }));
+  app.get('/v1/gateway/status', async () => ({
+    version: deps.version,
+    pid: process.pid,
+    uptimeMs: Date.now() - deps.startedAt,
+    agents: (await deps.config.current()).agents.list.length,
+  }));
+  registerOpenAIRoutes(app, deps);
+
+  const wss = new WebSocketServer({
+    noServer: true,
+    maxPayload: config.gateway.maxPayloadBytes,
+    perMessageDeflate: false,
+  });
+  const methods = createMethodHandlers(deps);
+  const onUpgrade = async (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    socket.on('error', () => socket.destroy());
+    try {
+      const current = await policy();
+      const refused =
+        checkHost(req, current) ??
+        checkOrigin(req, current) ??
+        (new URL(req.url ?? '/', 'http://gateway').pathname === '/'
+          ? undefined
+          : new ApiError('NOT_FOUND', 'No such route'));
+      if (refused) return refuseUpgrade(socket, refused);
+      deps.limiter.assertAllowed(clientKey(req.socket.remoteAddress));
+    } catch (error) {
+      return refuseUpgrade(
+        socket,
+        error instanceof ApiError ? error : new ApiError('INTERNAL', 'upgrade failed'),
+      );
+    }
+    wss.handleUpgrade(req, socket, head, (ws) =>
+      handleConnection(ws, req, {
+        config: deps.config,
+        runs: deps.runs,
+        limiter: deps.limiter,
+        methods,
+        version: deps.version,
+        maxPayload: config.gateway.maxPayloadBytes,
+        log: deps.log,
+      }),
+    );
+  };
+
+  const hosts = options.bind === 'loopback' ? ['127.0.0.1', '::1'] : [options.bind];
+  const [first, ...rest] = hosts as [string, ...string[]];
+  await app.listen({ host: first, port });
+  const primary = servers[0] as Server;
+  primary.on('upgrade', onUpgrade);
+  port = (primary.address() as AddressInfo).port;
+  const addresses = [first];
+  for (const host of rest) {
+    const server = createServer(handler);
+    server.on('upgrade', onUpgrade);
+    const listened = await new Promise<boolean>((resolve) => {
+      server.once('error', (error: NodeJS.ErrnoException) => {
+        // A machine without IPv6 loopback still serves on 127.0.0.1.
+        if (error.code === 'EADDRNOTAVAIL' || error.code === 'EAFNOSUPPORT') resolve(false);
+        else resolve(Promise.reject(error) as never);
+      });
+      server.listen({ host, port }, () => resolve(true));
+    });
+    if (listened) {
+      servers.push(server);
+      addresses.push(host);
+    }
+  }
+
+  return {
+    port,
+    addresses,
+    app,
+    close: async () => {
+      for (const client of wss.clients) client.close(1001, 'gateway stopping');
+      wss.close();
+      await Promise.all(
+        servers.slice(1).map((server) => new Promise<void>((resolve) => server.close(() => resolve()))),
+      );
+      for (const server of servers) server.closeAllConnections();
+      await app.close();
+    },
+  };
+}
+
+function hostAuthority(bind: string, port: () => number): () => string {
+  return () => (bind.includes(':') ? `[${bind}]:${port()}` : `${bind}:${port()}`);
+}
+
+function refuseUpgrade(socket: Duplex, error: ApiError): void {
+  const status = ERROR_CODES[error.code].status;
+  const body = JSON.stringify(error.toEnvelope('upgrade'));
+  const retryAfter = error.details?.retryAfterSeconds;
+  socket.end(
+    `HTTP/1.1 ${status} ${status === 403 ? 'Forbidden' : status === 429 ? 'Too Many Requests' : 'Error'}\r\n` +
+      (retryAfter === undefined ? '' : `Retry-After: ${retryAfter}\r\n`) +
+      `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+  );
+}
