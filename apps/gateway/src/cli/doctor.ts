@@ -1,0 +1,113 @@
+import { readConfigFile } from '../config/config-file.js';
+import type { GatewayPaths } from '../config/paths.js';
+import { findLoosePermissions, octal } from '../config/permissions.js';
+import { ConfigError, type GatewayConfig } from '../config/schema.js';
+import { originsFromProviders } from '../egress/egress.js';
+import { endpoint } from '../providers/request.js';
+import { EXIT } from './exit-codes.js';
+import { fetchGatewayStatus, localEgress } from './local-client.js';
+import { portIsFree } from './port-probe.js';
+
+interface Check {
+  name: string;
+  ok: boolean;
+  detail: string;
+}
+
+/** `doctor`: config validity, permissions, the port, and each provider's reachability. Exit 1 on any problem. */
+export async function runDoctor(
+  paths: GatewayPaths,
+  options: { json: boolean; offline: boolean },
+): Promise<number> {
+  const checks: Check[] = [];
+  let config: GatewayConfig | undefined;
+  try {
+    config = await readConfigFile(paths);
+    checks.push(
+      config
+        ? { name: 'config', ok: true, detail: `${paths.configPath} is valid` }
+        : {
+            name: 'config',
+            ok: false,
+            detail: `${paths.configPath} does not exist (run "multiclaw-gateway start")`,
+          },
+    );
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    checks.push({ name: 'config', ok: false, detail: error.message });
+  }
+
+  const loose = await findLoosePermissions(paths);
+  checks.push(
+    loose.length === 0
+      ? { name: 'permissions', ok: true, detail: 'state directory 0700, files 0600' }
+      : {
+          name: 'permissions',
+          ok: false,
+          detail: `${loose.map((entry) => `${entry.path} is ${octal(entry.mode)} (want ${octal(entry.expected)})`).join('; ')} — "start" repairs these`,
+        },
+  );
+
+  if (config) {
+    checks.push(await checkPort(config));
+    if (!options.offline) {
+      for (const [id, provider] of Object.entries(config.models.providers))
+        checks.push(await checkProvider(id, provider));
+    }
+  }
+
+  if (options.json)
+    process.stdout.write(`${JSON.stringify({ ok: checks.every((check) => check.ok), checks })}\n`);
+  else
+    for (const check of checks)
+      process.stdout.write(`${check.ok ? 'ok     ' : 'PROBLEM'}  ${check.name}: ${check.detail}\n`);
+  return checks.every((check) => check.ok) ? EXIT.OK : EXIT.PROBLEMS;
+}
+
+async function checkPort(config: GatewayConfig): Promise<Check> {
+  const { port } = config.gateway;
+  const running = await fetchGatewayStatus(config);
+  if (running.running)
+    return {
+      name: 'port',
+      ok: true,
+      detail: `${port} is served by a running gateway (pid ${running.status.pid})`,
+    };
+  const host = config.gateway.bind === 'loopback' ? '127.0.0.1' : config.gateway.bind;
+  return (await portIsFree(port, host))
+    ? { name: 'port', ok: true, detail: `${port} is free` }
+    : { name: 'port', ok: false, detail: `${port} is in use by another program; set gateway.port` };
+}
+
+/** Any HTTP answer means reachable; 401/403 means reachable with a rejected key. */
+async function checkProvider(
+  id: string,
+  provider: GatewayConfig['models']['providers'][string],
+): Promise<Check> {
+  const name = `provider ${id}`;
+  const headers: Record<string, string> = {};
+  if (provider.api === 'anthropic-messages') {
+    headers['anthropic-version'] = '2023-06-01';
+    if (provider.apiKey) headers['x-api-key'] = provider.apiKey;
+  } else if (provider.apiKey) {
+    headers.authorization = `Bearer ${provider.apiKey}`;
+  }
+  const url = endpoint(provider.baseUrl, provider.api === 'anthropic-messages' ? '/v1/models' : '/models');
+  try {
+    const response = await localEgress(originsFromProviders({ [id]: provider })).fetch(url, {
+      headers,
+      signal: AbortSignal.timeout(5_000),
+    });
+    await response.body?.cancel();
+    if (response.status === 401 || response.status === 403) {
+      return {
+        name,
+        ok: false,
+        detail: `${provider.baseUrl} is reachable but rejected the API key (HTTP ${response.status})`,
+      };
+    }
+    return { name, ok: true, detail: `${provider.baseUrl} answered HTTP ${response.status}` };
+  } catch (error) {
+    return { name, ok: false, detail: `${provider.baseUrl} is unreachable (${(error as Error).message})` };
+  }
+}

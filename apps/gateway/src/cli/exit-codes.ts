@@ -1,0 +1,28 @@
+/** Exit codes of `multiclaw-gateway` (sysexits.h where one fits), listed in every --help. */
+export const EXIT = {
+  OK: 0,
+  /** doctor found a problem. */
+  PROBLEMS: 1,
+  /** status: the gateway is not running (the LSB code for "program is not running"). */
+  NOT_RUNNING: 3,
+  USAGE: 64,
+  /** start: the port is taken or another gateway uses the state directory. */
+  UNAVAILABLE: 69,
+  SOFTWARE: 70,
+  /** openclaw.json is invalid or its permissions are refused (--strict). */
+  CONFIG: 78,
+} as const;
+
+export const EXIT_CODES_HELP = `
+Exit codes:
+  0   success
+  1   doctor found problems
+  3   status: the gateway is not running
+  64  usage error (unknown command or option)
+  69  start: port in use, or another gateway owns the state directory
+  70  internal error (a crash log is written to <state dir>/crash)
+  78  invalid config, or loose permissions refused with --strict
+
+Files:
+  config  $OPENCLAW_CONFIG_PATH, default ~/.openclaw/openclaw.json (0600)
+  state   $OPENCLAW_STATE_DIR, default ~/.openclaw (0700)`;

@@ -1,0 +1,124 @@
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { resolveGatewayPaths } from '../config/paths.js';
+import { GATEWAY_VERSION } from '../version.js';
+import { runDoctor } from './doctor.js';
+import { EXIT, EXIT_CODES_HELP } from './exit-codes.js';
+import { runServiceInstall, runServiceUninstall, type ServicePlatform } from './service.js';
+import { runStart } from './start.js';
+import { runStatus } from './status.js';
+import { runTokenRotate } from './token.js';
+
+const parsePort = (value: string) => {
+  const port = Number(value);
+  if (!Number.isInteger(port) || port < 0 || port > 65_535)
+    throw new InvalidArgumentError('a port number 0–65535');
+  return port;
+};
+
+const defaultPlatform = (): ServicePlatform => (process.platform === 'darwin' ? 'darwin' : 'linux');
+
+/** Builds the `multiclaw-gateway` command line; each action resolves with an exit code. */
+export function buildCli(env: NodeJS.ProcessEnv, done: (code: number) => void): Command {
+  const paths = () => resolveGatewayPaths(env);
+  const finish = (promise: Promise<number>) => promise.then(done);
+  const program = new Command('multiclaw-gateway')
+    .description('The MultiClaw local gateway: agents, conversations and credentials on this machine')
+    .version(GATEWAY_VERSION)
+    .addHelpText('after', EXIT_CODES_HELP)
+    .showHelpAfterError()
+    .exitOverride();
+
+  program
+    .command('start')
+    .description('run the gateway in the foreground (Ctrl-C stops it)')
+    .option('--strict', 'refuse to start when files are readable by others, instead of repairing them', false)
+    .option('--port <port>', 'listen on this port instead of gateway.port', parsePort)
+    .addHelpText('after', EXIT_CODES_HELP)
+    .action((options: { strict: boolean; port?: number }) => finish(runStart(paths(), options)));
+
+  program
+    .command('status')
+    .description('tell whether a gateway is running for this config')
+    .option('--json', 'print JSON', false)
+    .addHelpText('after', EXIT_CODES_HELP)
+    .action((options: { json: boolean }) => finish(runStatus(paths(), options)));
+
+  const token = program.command('token').description('manage the gateway token');
+  token
+    .command('rotate')
+    .description('replace gateway.auth.token with a fresh 256-bit token (the old one stops working at once)')
+    .option('--show', 'print the new token', false)
+    .addHelpText('after', EXIT_CODES_HELP)
+    .action((options: { show: boolean }) => finish(runTokenRotate(paths(), options)));
+
+  program
+    .command('doctor')
+    .description('check permissions, config validity, the port and each provider')
+    .option('--json', 'print JSON', false)
+    .option('--offline', 'skip the provider reachability checks', false)
+    .addHelpText('after', EXIT_CODES_HELP)
+    .action((options: { json: boolean; offline: boolean }) => finish(runDoctor(paths(), options)));
+
+  const platform = () =>
+    new Option('--platform <platform>', 'write the unit for this platform')
+      .choices(['linux', 'darwin'])
+      .default(defaultPlatform());
+  const service = program
+    .command('service')
+    .description('run the gateway at login (systemd user unit / launchd agent)');
+  service
+    .command('install')
+    .description('write the systemd user unit (Linux) or launchd plist (macOS)')
+    .addOption(platform())
+    .option('--start', 'also enable and start it now', false)
+    .addHelpText('after', EXIT_CODES_HELP)
+    .action((options: { platform: ServicePlatform; start: boolean }) =>
+      finish(runServiceInstall(env, { ...options, stateDir: paths().stateDir })),
+    );
+  service
+    .command('uninstall')
+    .description('remove the unit (or plist)')
+    .addOption(platform())
+    .option('--stop', 'stop and disable it first', false)
+    .addHelpText('after', EXIT_CODES_HELP)
+    .action((options: { platform: ServicePlatform; stop: boolean }) =>
+      finish(runServiceUninstall(env, options)),
+    );
+  return program;
+}
+
+/** Runs the CLI with argv; resolves with the exit code (never calls process.exit itself). */
+export function runCli(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  return new Promise((resolve, reject) => {
+    let acted = false;
+    const program = buildCli(env, (code) => resolve(code));
+    for (const command of program.commands) {
+      command.hook('preAction', () => {
+        acted = true;
+      });
+    }
+    program.parseAsync(argv, { from: 'user' }).then(
+      () => {
+        // A bare `multiclaw-gateway` (or a group such as `token` without its subcommand): help, as a usage error.
+        if (!acted) {
+          program.outputHelp();
+          resolve(EXIT.USAGE);
+        }
+      },
+      (error: unknown) => {
+        if (!(error instanceof CommanderError)) return reject(error);
+        resolve(['commander.helpDisplayed', 'commander.version'].includes(error.code) ? EXIT.OK : EXIT.USAGE);
+      },
+    );
+  });
+}
+
+if (import.meta.url === `file://${process.argv[1]}` || process.argv[1]?.endsWith('multiclaw-gateway.mjs')) {
+  runCli(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (error: unknown) => {
+      process.stderr.write(`${(error as Error).stack ?? String(error)}\n`);
+      process.exit(EXIT.SOFTWARE);
+    },
+  );
+}

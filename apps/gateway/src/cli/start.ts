@@ -1,0 +1,56 @@
+import type { GatewayPaths } from '../config/paths.js';
+import { PermissionError } from '../config/permissions.js';
+import { ConfigError } from '../config/schema.js';
+import { installCrashHandler } from '../crash-log.js';
+import { startGateway } from '../gateway.js';
+import { createLogger } from '../logger.js';
+import { StoreLockedError } from '../store/local-store.js';
+import { EXIT } from './exit-codes.js';
+
+/** `start`: runs the gateway in the foreground until SIGINT/SIGTERM. Resolves with the exit code. */
+export async function runStart(
+  paths: GatewayPaths,
+  options: { strict: boolean; port?: number | undefined },
+): Promise<number> {
+  installCrashHandler(paths.crashDir);
+  const log = createLogger();
+  let gateway: Awaited<ReturnType<typeof startGateway>>;
+  try {
+    gateway = await startGateway({ paths, log, strict: options.strict, port: options.port });
+  } catch (error) {
+    if (error instanceof ConfigError || error instanceof PermissionError) {
+      process.stderr.write(`${error.message}\n`);
+      return EXIT.CONFIG;
+    }
+    if (error instanceof StoreLockedError) {
+      process.stderr.write(`${error.message}\n`);
+      return EXIT.UNAVAILABLE;
+    }
+    if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') {
+      process.stderr.write(`the gateway port is already in use: ${(error as Error).message}\n`);
+      return EXIT.UNAVAILABLE;
+    }
+    throw error;
+  }
+  log.info(
+    { url: gateway.url, addresses: gateway.addresses, config: paths.configPath },
+    `MultiClaw gateway listening on ${gateway.url}`,
+  );
+  return new Promise<number>((resolve) => {
+    const stop = (signal: string) => {
+      log.info({ signal }, 'stopping the gateway');
+      gateway.close().then(
+        () => {
+          log.info('gateway stopped');
+          resolve(EXIT.OK);
+        },
+        (error: unknown) => {
+          log.error({ err: error }, 'error while stopping');
+          resolve(EXIT.SOFTWARE);
+        },
+      );
+    };
+    process.once('SIGINT', () => stop('SIGINT'));
+    process.once('SIGTERM', () => stop('SIGTERM'));
+  });
+}

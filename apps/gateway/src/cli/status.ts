@@ -1,0 +1,39 @@
+import { readConfigFile } from '../config/config-file.js';
+import type { GatewayPaths } from '../config/paths.js';
+import { ConfigError } from '../config/schema.js';
+import { EXIT } from './exit-codes.js';
+import { fetchGatewayStatus, localGatewayOrigin } from './local-client.js';
+
+/** `status`: is a gateway running for this config? Exit 0 when it answers, 3 when not. */
+export async function runStatus(paths: GatewayPaths, options: { json: boolean }): Promise<number> {
+  let config: Awaited<ReturnType<typeof readConfigFile>>;
+  try {
+    config = await readConfigFile(paths);
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`${error.message}\n`);
+      return EXIT.CONFIG;
+    }
+    throw error;
+  }
+  if (!config) {
+    const result = {
+      running: false,
+      reason: `no config at ${paths.configPath} (run "multiclaw-gateway start")`,
+    };
+    process.stdout.write(options.json ? `${JSON.stringify(result)}\n` : `not running: ${result.reason}\n`);
+    return EXIT.NOT_RUNNING;
+  }
+  const result = await fetchGatewayStatus(config);
+  if (options.json) {
+    process.stdout.write(`${JSON.stringify({ ...result, url: localGatewayOrigin(config) })}\n`);
+  } else if (result.running) {
+    const { version, pid, uptimeMs, agents } = result.status;
+    process.stdout.write(
+      `running on ${localGatewayOrigin(config)}: version ${version}, pid ${pid}, up ${Math.round(Number(uptimeMs) / 1000)} s, ${agents} agent(s)\n`,
+    );
+  } else {
+    process.stdout.write(`not running: ${result.reason}\n`);
+  }
+  return result.running ? EXIT.OK : EXIT.NOT_RUNNING;
+}
