@@ -1,0 +1,149 @@
+/**
+ * Gateway benchmark: cold start to listening and idle RSS (against a bare
+ * Node HTTP server started the same way), and reading a 100,000-message
+ * conversation through the store (against reading and parsing the same
+ * file raw). Prints one JSON object.
+ */
+import { spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { LocalStore } from '@multiclaw/gateway';
+import { envNumber } from '../lib/measure.js';
+
+const GATEWAY_BIN = fileURLToPath(new URL('../../apps/gateway/bin/multiclaw-gateway.mjs', import.meta.url));
+const BARE_SERVER = `require('node:http').createServer((q,s)=>s.end('ok')).listen(0,'127.0.0.1',()=>console.log('listening on http://127.0.0.1'))`;
+const RUNS = envNumber('BENCH_START_RUNS', 5);
+const MESSAGES = envNumber('BENCH_MESSAGES', 100_000);
+
+const median = (values: number[]) =>
+  [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] as number;
+const round = (value: number, digits = 1) => Math.round(value * 10 ** digits) / 10 ** digits;
+
+/** Spawns a server, returns ms until it prints "listening on", and its RSS after 1 s idle. */
+async function startAndMeasure(
+  args: string[],
+  env: NodeJS.ProcessEnv,
+): Promise<{ ms: number; rssMb: number }> {
+  const started = performance.now();
+  const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  const ms = await new Promise<number>((resolve, reject) => {
+    child.stdout.on('data', (data: Buffer) => {
+      output += data.toString();
+      if (output.includes('listening on')) resolve(performance.now() - started);
+    });
+    child.on('exit', (code) => reject(new Error(`exited ${code}: ${output}`)));
+  });
+  await new Promise((resolve) => setTimeout(resolve, 1000));
+  const status = await readFile(`/proc/${child.pid}/status`, 'utf8');
+  const rssKb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1]);
+  child.removeAllListeners('exit');
+  child.kill('SIGTERM');
+  await new Promise((resolve) => child.on('exit', resolve));
+  return { ms, rssMb: rssKb / 1024 };
+}
+
+async function startup() {
+  const gateway: { ms: number; rssMb: number }[] = [];
+  const firstRun: number[] = [];
+  const bare: { ms: number; rssMb: number }[] = [];
+  for (let run = 0; run < RUNS; run++) {
+    const stateDir = await mkdtemp(join(tmpdir(), 'mc-bench-gw-'));
+    const env = { ...process.env, OPENCLAW_STATE_DIR: stateDir, LOG_LEVEL: 'info' };
+    firstRun.push((await startAndMeasure([GATEWAY_BIN, 'start', '--port', '0'], env)).ms);
+    gateway.push(await startAndMeasure([GATEWAY_BIN, 'start', '--port', '0'], env));
+    bare.push(await startAndMeasure(['-e', BARE_SERVER], process.env));
+    await rm(stateDir, { recursive: true, force: true });
+  }
+  const gatewayMs = median(gateway.map((r) => r.ms));
+  const bareMs = median(bare.map((r) => r.ms));
+  const gatewayRss = median(gateway.map((r) => r.rssMb));
+  const bareRss = median(bare.map((r) => r.rssMb));
+  return {
+    coldStart: {
+      runs: RUNS,
+      gatewayMs: round(gatewayMs),
+      gatewayFirstEverStartMs: round(median(firstRun)),
+      bareNodeHttpMs: round(bareMs),
+      ratio: round(gatewayMs / bareMs, 2),
+    },
+    idleRss: {
+      gatewayMb: round(gatewayRss),
+      bareNodeHttpMb: round(bareRss),
+      ratio: round(gatewayRss / bareRss, 2),
+    },
+  };
+}
+
+async function history() {
+  const dir = await mkdtemp(join(tmpdir(), 'mc-bench-store-'));
+  try {
+    let store = await LocalStore.open(dir, { warn: () => {} });
+    const session = await store.createSession('bench', 'bench');
+    const text = 'The quick brown fox jumps over the lazy dog. '.repeat(3);
+    for (let seq = 0; seq < MESSAGES; seq += 1000) {
+      await store.appendMessages(
+        session.key,
+        Array.from({ length: Math.min(1000, MESSAGES - seq) }, (_, index) => ({
+          id: randomUUID(),
+          role: (seq + index) % 2 ? ('assistant' as const) : ('user' as const),
+          content: `${seq + index}: ${text}`,
+          createdAt: new Date().toISOString(),
+        })),
+      );
+    }
+    await store.close();
+    const file = join(dir, 'messages', `${session.key}.log`);
+
+    // Raw: read the file and parse every line's JSON, nothing else.
+    const rawStart = performance.now();
+    const raw = await readFile(file);
+    let rawCount = 0;
+    for (const line of raw.toString('utf8').split('\n')) {
+      if (line) {
+        JSON.parse(line.slice(9));
+        rawCount++;
+      }
+    }
+    const rawMs = performance.now() - rawStart;
+
+    // Store: open (scan + verify every checksum), then page through the whole history, 1,000 at a time.
+    const storeStart = performance.now();
+    store = await LocalStore.open(dir, { warn: () => {} });
+    let read = 0;
+    let before: number | undefined;
+    do {
+      const page: { messages: unknown[]; nextBefore?: number } = await store.history(session.key, {
+        before,
+        limit: 1000,
+      });
+      read += page.messages.length;
+      before = page.nextBefore;
+    } while (before !== undefined);
+    const storeMs = performance.now() - storeStart;
+
+    // One page of the newest 100 after opening: what the desktop does when it shows a conversation.
+    const pageStart = performance.now();
+    await store.history(session.key, { limit: 100 });
+    const newestPageMs = performance.now() - pageStart;
+    await store.close();
+    if (read !== rawCount || read !== MESSAGES)
+      throw new Error(`read ${read}, raw ${rawCount}, expected ${MESSAGES}`);
+    return {
+      messages: MESSAGES,
+      fileMb: round(raw.length / 1024 / 1024),
+      rawReadAndParseMs: round(rawMs),
+      storeOpenAndReadAllMs: round(storeMs),
+      ratio: round(storeMs / rawMs, 2),
+      newestPageOf100Ms: round(newestPageMs, 2),
+    };
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+const result = { benchmark: 'gateway', ...(await startup()), history: await history() };
+process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
