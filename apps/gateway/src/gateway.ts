@@ -27,6 +27,8 @@ export interface StartGatewayOptions {
   extraEgressOrigins?: () => string[];
   streamCompletion?: StreamCompletion;
   limiter?: AuthFailureLimiter;
+  /** WebSocket tick period (default 30 s); each tick re-checks the connection's token. */
+  tickIntervalMs?: number;
 }
 
 export interface RunningGateway extends ListeningGateway {
@@ -85,7 +87,11 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
         version: GATEWAY_VERSION,
         startedAt,
       },
-      { port: options.port ?? current.gateway.port, bind: current.gateway.bind },
+      {
+        port: options.port ?? current.gateway.port,
+        bind: current.gateway.bind,
+        tickIntervalMs: options.tickIntervalMs,
+      },
     );
     const host = current.gateway.bind === 'loopback' ? '127.0.0.1' : current.gateway.bind;
     const url = `http://${host.includes(':') ? `[${host}]` : host}:${server.port}`;

@@ -587,4 +587,25 @@ describe('token rotation', () => {
     await writeFile(path, `${JSON.stringify(onDisk, null, 2)}\n`, { mode: 0o600 });
     await expectRotated(test.token, rotated);
   });
+
+  it('closes an open WebSocket session at its next tick once its token was rotated, and keeps the others', async () => {
+    test = await startTestGateway({ tickIntervalMs: 50 });
+    const { client: rotatedAway } = await connectControlClient(test.url, test.token);
+    // Ticks keep flowing while the token is unchanged.
+    await rotatedAway.nextEvent((event) => event.event === 'tick');
+    const rotated = generateGatewayToken();
+    await test.gateway.config.update((config) => ({
+      ...config,
+      gateway: { ...config.gateway, auth: { ...config.gateway.auth, token: rotated } },
+    }));
+    const { client: current } = await connectControlClient(test.url, rotated);
+    expect(await rotatedAway.closed).toEqual({ code: 4001, reason: 'gateway token rotated' });
+    const ticksBefore = current.events.filter((event) => event.event === 'tick').length;
+    await current.nextEvent(
+      (event) =>
+        event.event === 'tick' && current.events.filter((e) => e.event === 'tick').length > ticksBefore,
+    );
+    expect(current.ws.readyState).toBe(current.ws.OPEN);
+    current.close();
+  });
 });

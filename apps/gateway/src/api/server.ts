@@ -13,7 +13,7 @@ import { checkHost, checkOrigin, clientKey, type GuardPolicy } from './guard.js'
 import { registerHttpGuard } from './http-auth.js';
 import { registerErrorHandling } from './http-errors.js';
 import { registerOpenAIRoutes } from './openai-routes.js';
-import { handleConnection } from './ws-connection.js';
+import { DEFAULT_TICK_INTERVAL_MS, handleConnection } from './ws-connection.js';
 import { createMethodHandlers } from './ws-methods.js';
 
 export interface GatewayServerDeps {
@@ -41,7 +41,7 @@ export interface ListeningGateway {
  */
 export async function startGatewayServer(
   deps: GatewayServerDeps,
-  options: { port: number; bind: string },
+  options: { port: number; bind: string; tickIntervalMs?: number | undefined },
 ): Promise<ListeningGateway> {
   const config = deps.config.cached();
   let handler: RequestListener | undefined;
@@ -108,6 +108,7 @@ export async function startGatewayServer(
         methods,
         version: deps.version,
         maxPayload: config.gateway.maxPayloadBytes,
+        tickIntervalMs: options.tickIntervalMs ?? DEFAULT_TICK_INTERVAL_MS,
         log: deps.log,
       }),
     );

@@ -25,6 +25,8 @@ export interface ConnectionDeps {
   methods: ReturnType<typeof createMethodHandlers>;
   version: string;
   maxPayload: number;
+  /** How often a `tick` is sent and the connection's token re-checked against the config. */
+  tickIntervalMs: number;
   log: { info(obj: object, msg: string): void; warn(obj: object, msg: string): void };
 }
 
@@ -32,7 +34,7 @@ export interface ConnectionDeps {
 export const CLOSE_POLICY = 1008;
 export const CLOSE_TOKEN_ROTATED = 4001;
 const HANDSHAKE_TIMEOUT_MS = 10_000;
-const TICK_INTERVAL_MS = 30_000;
+export const DEFAULT_TICK_INTERVAL_MS = 30_000;
 const MAX_BUFFERED_BYTES = 8 * 1024 * 1024;
 
 /**
@@ -75,7 +77,7 @@ export function handleConnection(ws: WebSocket, req: IncomingMessage, deps: Conn
     const { token } = (await deps.config.current()).gateway.auth;
     if (!tokensMatch(authenticatedToken, token)) ws.close(CLOSE_TOKEN_ROTATED, 'gateway token rotated');
     else sendEvent('tick', { ts: Date.now() });
-  }, TICK_INTERVAL_MS);
+  }, deps.tickIntervalMs);
   ws.on('close', () => {
     clearTimeout(handshakeTimer);
     clearInterval(tick);
@@ -189,7 +191,7 @@ export function handleConnection(ws: WebSocket, req: IncomingMessage, deps: Conn
       policy: {
         maxPayload: deps.maxPayload,
         maxBufferedBytes: MAX_BUFFERED_BYTES,
-        tickIntervalMs: TICK_INTERVAL_MS,
+        tickIntervalMs: deps.tickIntervalMs,
       },
     };
     deps.log.info({ connId, client: parsed.data.client.id }, 'control client connected');

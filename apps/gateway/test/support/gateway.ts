@@ -29,6 +29,7 @@ export async function startTestGateway(
     limiter?: AuthFailureLimiter;
     /** Reuse a state directory (a restart); it is then left in place on close. */
     stateDir?: string;
+    tickIntervalMs?: number;
   } = {},
 ): Promise<TestGateway> {
   const stateDir = options.stateDir ?? (await mkdtemp(join(tmpdir(), 'mc-gateway-test-')));
@@ -47,6 +48,7 @@ export async function startTestGateway(
     log,
     port: 0,
     ...(options.limiter ? { limiter: options.limiter } : {}),
+    ...(options.tickIntervalMs ? { tickIntervalMs: options.tickIntervalMs } : {}),
   });
   const token = gateway.config.cached().gateway.auth.token;
   return {
