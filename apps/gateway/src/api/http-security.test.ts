@@ -29,6 +29,7 @@ function httpRequest(options: {
   address: string;
   port: number;
   path: string;
+  method?: string;
   headers: Record<string, string | undefined>;
 }): Promise<Reply> {
   const headers = Object.fromEntries(
@@ -40,7 +41,7 @@ function httpRequest(options: {
         host: options.address,
         port: options.port,
         path: options.path,
-        method: 'GET',
+        method: options.method ?? 'GET',
         headers,
         setHost: false,
         agent: false,
@@ -346,36 +347,17 @@ describe('the Host / Origin / token matrix', () => {
   });
 
   it('answers a CORS preflight from another origin with 403 and no CORS grant', async () => {
-    const reply = await new Promise<Reply>((resolve, reject) => {
-      const req = request(
-        {
-          host: '127.0.0.1',
-          port: test.port,
-          path: '/v1/models',
-          method: 'OPTIONS',
-          headers: {
-            host: `127.0.0.1:${test.port}`,
-            origin: 'http://evil.example',
-            'access-control-request-method': 'GET',
-            'access-control-request-headers': 'authorization',
-          },
-          setHost: false,
-          agent: false,
-        },
-        (res) => {
-          const chunks: Buffer[] = [];
-          res.on('data', (chunk: Buffer) => chunks.push(chunk));
-          res.on('end', () =>
-            resolve({
-              status: res.statusCode ?? 0,
-              headers: res.headers,
-              body: Buffer.concat(chunks).toString('utf8'),
-            }),
-          );
-        },
-      );
-      req.on('error', reject);
-      req.end();
+    const reply = await httpRequest({
+      address: '127.0.0.1',
+      port: test.port,
+      path: '/v1/models',
+      method: 'OPTIONS',
+      headers: {
+        host: `127.0.0.1:${test.port}`,
+        origin: 'http://evil.example',
+        'access-control-request-method': 'GET',
+        'access-control-request-headers': 'authorization',
+      },
     });
     expect(outcome(reply)).toBe('403 GATEWAY_ORIGIN_NOT_ALLOWED');
     expect(reply.headers['access-control-allow-origin']).toBeUndefined();

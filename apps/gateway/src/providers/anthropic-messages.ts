@@ -6,7 +6,7 @@
  */
 import type { EventSourceMessage } from 'eventsource-parser';
 import { z } from 'zod';
-import { badResponseError, errorFromStreamEvent, type ProviderContext } from './errors.js';
+import { badResponseError, errorFromStreamEvent, type ProviderContext, parseJson } from './errors.js';
 import { readEventStream } from './event-stream.js';
 import { endpoint, originOf, postStreamingJson } from './request.js';
 import type { StreamCompletion } from './types.js';
@@ -49,14 +49,6 @@ function normaliseStopReason(reason: string): string {
   if (reason === 'end_turn' || reason === 'stop_sequence') return 'stop';
   if (reason === 'max_tokens') return 'length';
   return reason;
-}
-
-function parseJson(data: string): unknown {
-  try {
-    return JSON.parse(data);
-  } catch {
-    return undefined;
-  }
 }
 
 export const streamAnthropicMessage: StreamCompletion = async (egress, request, onDelta) => {

@@ -147,7 +147,8 @@ async function readCappedText(response: Response): Promise<string> {
   return text;
 }
 
-function parseJson(text: string): unknown {
+/** JSON.parse that answers undefined instead of throwing: provider bodies are untrusted. */
+export function parseJson(text: string): unknown {
   try {
     return JSON.parse(text);
   } catch {

@@ -5,7 +5,7 @@
  */
 import type { EventSourceMessage } from 'eventsource-parser';
 import { z } from 'zod';
-import { badResponseError, errorFromStreamEvent, type ProviderContext } from './errors.js';
+import { badResponseError, errorFromStreamEvent, type ProviderContext, parseJson } from './errors.js';
 import { readEventStream } from './event-stream.js';
 import { endpoint, originOf, postStreamingJson } from './request.js';
 import type { CompletionResult, StreamCompletion } from './types.js';
@@ -30,14 +30,6 @@ const StreamErrorChunk = z.object({
 });
 
 const DONE = '[DONE]';
-
-function parseJson(data: string): unknown {
-  try {
-    return JSON.parse(data);
-  } catch {
-    return undefined;
-  }
-}
 
 export const streamOpenAICompletion: StreamCompletion = async (egress, request, onDelta) => {
   const context: ProviderContext = { origin: originOf(request.baseUrl), apiKey: request.apiKey };
