@@ -129,9 +129,14 @@ describe('gateway config schema', () => {
     );
   });
 
-  it('reports invalid JSON', () => {
-    expect(problemsOf('{"gateway": {')).toEqual([expect.stringMatching(/^not valid JSON: ./)]);
-    expect(problemsOf('')).toEqual([expect.stringMatching(/^not valid JSON: ./)]);
+  it('reports invalid JSON with its place, never quoting the file (it holds the token and API keys)', () => {
+    expect(problemsOf('{"gateway": {')).toEqual([expect.stringMatching(/^not valid JSON \(/)]);
+    expect(problemsOf('')).toEqual([expect.stringMatching(/^not valid JSON \(/)]);
+    expect(problemsOf('{\n  "port": 1,\n  "x" 2}')).toEqual(['not valid JSON (line 3, column 7)']);
+    // V8 quotes the whole text in its "Unexpected token" message: none of it may come through.
+    const secretFile = `{"gateway": {"auth": {"token": x"${TOKEN}"}}}`;
+    expect(() => JSON.parse(secretFile)).toThrow(TOKEN.slice(0, 8));
+    expect(problemsOf(secretFile).join('\n')).not.toContain(TOKEN.slice(0, 8));
   });
 
   it('refuses a non-loopback bind unless gateway.allowNonLoopback is true', () => {

@@ -122,11 +122,23 @@ export function parseGatewayConfig(file: string, text: string): GatewayConfig {
   try {
     json = JSON.parse(text);
   } catch (error) {
-    throw new ConfigError(file, [`not valid JSON: ${(error as Error).message}`]);
+    throw new ConfigError(file, [`not valid JSON ${jsonErrorPlace(text, error as Error)}`]);
   }
   const result = GatewayConfig.safeParse(json);
   if (!result.success) throw new ConfigError(file, describeIssues(result.error.issues));
   return result.data;
+}
+
+/**
+ * Where JSON.parse stopped, as a line and column. Deliberately not the parser's
+ * own message: some engines quote the text around the error, which here could
+ * be part of the gateway token or an API key, and this message is logged.
+ */
+function jsonErrorPlace(text: string, error: Error): string {
+  const position = Number(/position (\d+)/.exec(error.message)?.[1]);
+  if (!Number.isInteger(position)) return '(check the file with a JSON validator)';
+  const before = text.slice(0, position).split('\n');
+  return `(line ${before.length}, column ${(before.at(-1)?.length ?? 0) + 1})`;
 }
 
 export function describeIssues(issues: z.core.$ZodIssue[]): string[] {

@@ -1,12 +1,12 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pino from 'pino';
 import type { AuthFailureLimiter } from '../../src/api/auth-failure-limiter.js';
 import { ConfigFile } from '../../src/config/config-file.js';
 import { resolveGatewayPaths } from '../../src/config/paths.js';
 import type { GatewayConfig } from '../../src/config/schema.js';
 import { type RunningGateway, startGateway } from '../../src/gateway.js';
+import { createLogger } from '../../src/logger.js';
 
 export interface TestGateway {
   gateway: RunningGateway;
@@ -39,10 +39,11 @@ export async function startTestGateway(
     await config.update(options.configure);
   }
   const logs: Record<string, unknown>[] = [];
-  const log = pino(
-    { level: 'debug' },
-    { write: (line: string) => logs.push(JSON.parse(line) as Record<string, unknown>) },
-  );
+  // The product's own logger (redaction, serializers), writing into `logs`.
+  const log = createLogger({
+    level: 'debug',
+    destination: { write: (line: string) => logs.push(JSON.parse(line) as Record<string, unknown>) },
+  });
   const gateway = await startGateway({
     paths,
     log,
