@@ -1,7 +1,7 @@
 /**
  * Child for the cross-process update test: `node --import tsx config-updater.ts <stateDir> <prefix> <count>`.
  * Opens the config, prints `ready`, waits for `go` on stdin, then adds <count> agents
- * `<prefix>-<i>` one update() at a time (a few ms apart) and prints `done`.
+ * `<prefix>-<i>` one update() at a time (25 ms apart) and prints `done`.
  */
 import { once } from 'node:events';
 import { ConfigFile } from '../../src/config/config-file.js';
@@ -22,9 +22,10 @@ while (!input.includes('go\n')) {
   input += chunk;
 }
 for (let index = 0; index < count; index++) {
-  // A short random pause between updates, as a CLI and a daemon would have: without it the lock's
-  // holder re-takes it before the other process polls again, and the two never interleave.
-  await new Promise((resolve) => setTimeout(resolve, Math.random() * 4));
+  // A pause between updates longer than a waiter's 20 ms poll, as a CLI and a daemon would have:
+  // without it the lock's holder re-takes it before the other process polls again, and the two
+  // would not reliably interleave (the test asserts they did).
+  await new Promise((resolve) => setTimeout(resolve, 25));
   await file.update((config) => ({
     ...config,
     agents: {
