@@ -1,11 +1,11 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import { ApiError, type ErrorCode, type OidcProviderInfo, type OidcTokenResponse } from '@multiclaw/protocol';
+import { ApiError, type OidcProviderInfo, type OidcTokenResponse } from '@multiclaw/protocol';
 import type { Database } from '../../../db/client.js';
-import { isUniqueViolation } from '../../../db/write-helpers.js';
 import type { AuditRecorder } from '../../audit/recorder.js';
-import { isValidEmail, normaliseEmail } from '../email.js';
 import type { ClientContext, SessionService } from '../sessions/service.js';
+import { createAccountResolver } from './account-resolution.js';
 import { isAllowedRedirectUri, type OidcProviderConfig } from './config.js';
+import { FlowFailure, fromProviderFailure } from './flow-failure.js';
 import {
   createProviderClient,
   type ProviderClient,
@@ -24,53 +24,6 @@ export const EXCHANGE_CODE_TTL_SECONDS = 2 * 60;
 
 const sha256 = (value: string) => new Uint8Array(createHash('sha256').update(value, 'utf8').digest());
 const addSeconds = (date: Date, seconds: number) => new Date(date.getTime() + seconds * 1000);
-
-/** A sign-in that was associated with a request but cannot complete; it goes back to the app as `error=`. */
-class FlowFailure extends Error {
-  readonly code: ErrorCode;
-  readonly reason: string;
-  readonly providerError: string | undefined;
-  readonly userId: string | undefined;
-  constructor(
-    code: ErrorCode,
-    reason: string,
-    message: string,
-    extra: { providerError?: string | undefined; userId?: string | undefined } = {},
-  ) {
-    super(message);
-    this.code = code;
-    this.reason = reason;
-    this.providerError = extra.providerError;
-    this.userId = extra.userId;
-  }
-}
-
-function fromProviderFailure(failure: ProviderFailure): FlowFailure {
-  const extra = { providerError: failure.providerError };
-  switch (failure.reason) {
-    case 'provider_unavailable':
-      return new FlowFailure(
-        'OIDC_PROVIDER_UNAVAILABLE',
-        failure.reason,
-        'The identity provider could not be reached',
-        extra,
-      );
-    case 'provider_error':
-      return new FlowFailure(
-        'OIDC_PROVIDER_DENIED',
-        failure.reason,
-        'The identity provider did not sign you in',
-        extra,
-      );
-    default:
-      return new FlowFailure(
-        'OIDC_RESPONSE_INVALID',
-        failure.reason,
-        "The identity provider's response could not be verified",
-        extra,
-      );
-  }
-}
 
 /** `base` with `params` set in its query (the stored app redirect may already carry the app's `state`). */
 function withParams(base: string, params: Record<string, string>): string {
@@ -104,6 +57,7 @@ export function createOidcService(deps: {
   clientFor?: (provider: OidcProviderConfig) => ProviderClient;
 }) {
   const { db, sessions, audit, now } = deps;
+  const resolveUser = createAccountResolver({ db, audit, now });
   const clientFor = deps.clientFor ?? ((provider) => createProviderClient(provider, { now }));
   const providers = new Map(
     deps.providers.map((provider) => [provider.name, { config: provider, client: clientFor(provider) }]),
@@ -134,109 +88,6 @@ export function createOidcService(deps: {
       },
       ...client,
     });
-  }
-
-  /**
-   * Who this verified identity is, as one of our users:
-   * - an identity seen before (same issuer and subject) signs in to its user,
-   *   whatever email it asserts now;
-   * - otherwise the provider must assert a verified email (`email_verified: true`);
-   * - an account with that email exists: linked only when the provider's
-   *   `linkVerifiedEmail` policy is on, else refused (never a duplicate);
-   * - no such account: a new one, with no password.
-   */
-  async function resolveUser(
-    provider: OidcProviderConfig,
-    claims: VerifiedClaims,
-    client: ClientContext,
-  ): Promise<string> {
-    for (let attempt = 0; ; attempt += 1) {
-      try {
-        return await resolveUserOnce(provider, claims, client);
-      } catch (error) {
-        // A concurrent first sign-in created the identity or the account
-        // between our read and our write: look again, once.
-        if (attempt === 0 && isUniqueViolation(error)) continue;
-        throw error;
-      }
-    }
-  }
-
-  async function resolveUserOnce(
-    provider: OidcProviderConfig,
-    claims: VerifiedClaims,
-    client: ClientContext,
-  ): Promise<string> {
-    const at = now();
-    const asserted = { email: claims.email ?? null, emailVerified: claims.emailVerified, lastLoginAt: at };
-    const identity = await db.externalIdentity.findUnique({
-      where: { issuer_subject: { issuer: claims.issuer, subject: claims.subject } },
-      select: { id: true, userId: true },
-    });
-    if (identity) {
-      await db.externalIdentity.update({ where: { id: identity.id }, data: asserted });
-      return identity.userId;
-    }
-
-    const email = claims.email === undefined ? undefined : normaliseEmail(claims.email);
-    if (!email || !isValidEmail(email) || !claims.emailVerified) {
-      const reason = !email
-        ? 'email_missing'
-        : !claims.emailVerified
-          ? 'email_not_verified'
-          : 'email_invalid';
-      throw new FlowFailure(
-        'OIDC_EMAIL_NOT_VERIFIED',
-        reason,
-        'The identity provider did not confirm a verified email address for this account',
-      );
-    }
-
-    const newIdentity = {
-      provider: provider.name,
-      issuer: claims.issuer,
-      subject: claims.subject,
-      ...asserted,
-    };
-    const existing = await db.user.findUnique({ where: { email }, select: { id: true } });
-    if (existing) {
-      if (!provider.linkVerifiedEmail) {
-        throw new FlowFailure(
-          'OIDC_ACCOUNT_EXISTS',
-          'account_exists',
-          'An account with this email address already exists. Sign in to it with your password.',
-          { userId: existing.id },
-        );
-      }
-      const linked = await db.externalIdentity.create({
-        data: { userId: existing.id, ...newIdentity },
-        select: { id: true },
-      });
-      await audit.record({
-        action: 'auth.sso.linked',
-        actorId: existing.id,
-        targetType: 'external_identity',
-        targetId: linked.id,
-        metadata: { provider: provider.name, issuer: claims.issuer, via: 'verified_email' },
-        ...client,
-      });
-      return existing.id;
-    }
-
-    const name = claims.name?.trim().slice(0, 100) || null;
-    const created = await db.user.create({
-      data: { email, name, externalIdentities: { create: newIdentity } },
-      select: { id: true },
-    });
-    await audit.record({
-      action: 'auth.registered',
-      actorId: created.id,
-      targetType: 'user',
-      targetId: created.id,
-      metadata: { method: 'oidc', provider: provider.name },
-      ...client,
-    });
-    return created.id;
   }
 
   return {
