@@ -1,6 +1,4 @@
-import type { Database } from './client.js';
-
-type Transaction = Parameters<Parameters<Database['$transaction']>[0]>[0];
+import type { Transaction } from './client.js';
 
 /** A unique constraint refused the write (Prisma's P2002). */
 export function isUniqueViolation(error: unknown): boolean {

@@ -7,23 +7,14 @@ import {
   UpdateAgentRequest,
   WorkspaceParams,
 } from '@multiclaw/protocol';
-import type { FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { clientIp } from '../../plugins/client-ip.js';
+import { actorOf } from '../../plugins/actor.js';
 import { membershipOf } from '../workspaces/access.js';
-import type { Actor, AgentService } from './service.js';
+import type { AgentService } from './service.js';
 
 const NoContent = z.null().describe('No content');
 const common = { tags: ['agents'], security: [{ bearer: [] }] };
-
-function actorOf(request: FastifyRequest): Actor {
-  return {
-    userId: membershipOf(request).userId,
-    ip: clientIp(request),
-    userAgent: request.headers['user-agent'],
-  };
-}
 
 /**
  * `/v1/workspaces/:wid/agents`: every member reads, owners change. The access

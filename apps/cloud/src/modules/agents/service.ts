@@ -7,15 +7,13 @@ import {
   type UpdateAgentRequest,
 } from '@multiclaw/protocol';
 import { z } from 'zod';
-import type { Database } from '../../db/client.js';
+import type { Database, Transaction } from '../../db/client.js';
 import { pageQuery, toPage } from '../../db/keyset-page.js';
 import { bumpConfigVersion, isUniqueViolation } from '../../db/write-helpers.js';
-import type { AuditEntry } from '../audit/recorder.js';
-
-type Transaction = Parameters<Parameters<Database['$transaction']>[0]>[0];
+import type { Actor } from '../../plugins/actor.js';
+import { type AuditEntry, actorEntry } from '../audit/recorder.js';
 
 /** Who acts, from where: for the audit entry. */
-export type Actor = { userId: string; ip?: string | undefined; userAgent?: string | undefined };
 
 export type AgentServiceDeps = {
   db: Database;
@@ -114,18 +112,6 @@ export function createAgentService({ db, now, audit }: AgentServiceDeps) {
     }
   }
 
-  function auditEntry(actor: Actor, workspaceId: string, action: string, agentId: string) {
-    return {
-      action,
-      actorId: actor.userId,
-      workspaceId,
-      targetType: 'agent',
-      targetId: agentId,
-      ip: actor.ip,
-      userAgent: actor.userAgent,
-    };
-  }
-
   return {
     async list(
       workspaceId: string,
@@ -178,7 +164,7 @@ export function createAgentService({ db, now, audit }: AgentServiceDeps) {
         }),
       );
       await audit.record({
-        ...auditEntry(actor, workspaceId, 'agent.created', agent.id),
+        ...actorEntry(actor, workspaceId, 'agent.created', { type: 'agent', id: agent.id }),
         metadata: { name: agent.name, version: agent.version, configVersion },
       });
       return toAgent(agent);
@@ -235,7 +221,7 @@ export function createAgentService({ db, now, audit }: AgentServiceDeps) {
         }),
       );
       await audit.record({
-        ...auditEntry(actor, workspaceId, 'agent.updated', agent.id),
+        ...actorEntry(actor, workspaceId, 'agent.updated', { type: 'agent', id: agent.id }),
         metadata: {
           name: agent.name,
           ...(previousName !== agent.name ? { previousName } : {}),
@@ -260,7 +246,7 @@ export function createAgentService({ db, now, audit }: AgentServiceDeps) {
         return { deleted: existing, configVersion: await bumpConfigVersion(tx, workspaceId) };
       });
       await audit.record({
-        ...auditEntry(actor, workspaceId, 'agent.deleted', deleted.id),
+        ...actorEntry(actor, workspaceId, 'agent.deleted', { type: 'agent', id: deleted.id }),
         metadata: { name: deleted.name, version: deleted.version, configVersion },
       });
     },

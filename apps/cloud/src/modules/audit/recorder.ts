@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { Database } from '../../db/client.js';
+import type { Database, Transaction } from '../../db/client.js';
 import { canonicalIp, canonicalJson, cleanMetadata, cleanText } from './canonical.js';
 
 export type AuditEntry = {
@@ -16,8 +16,28 @@ export type AuditEntry = {
   userAgent?: string | undefined;
 };
 
+/** An entry for `actor` acting in a workspace, on `target` when there is one. */
+export function actorEntry(
+  actor: { userId: string; ip?: string | undefined; userAgent?: string | undefined },
+  workspaceId: string,
+  action: string,
+  target?: { type: string; id: string },
+  metadata?: AuditEntry['metadata'],
+): AuditEntry {
+  return {
+    action,
+    workspaceId,
+    actorId: actor.userId,
+    targetType: target?.type,
+    targetId: target?.id,
+    ...(metadata ? { metadata } : {}),
+    ip: actor.ip,
+    userAgent: actor.userAgent,
+  };
+}
+
 /** A Prisma interactive-transaction client, for callers that write the event in their own transaction. */
-export type AuditTx = Parameters<Parameters<Database['$transaction']>[0]>[0];
+export type AuditTx = Transaction;
 
 /** An entry as stored (and as read back): everything the hash covers. */
 export type StoredAuditFields = {

@@ -14,21 +14,16 @@ import {
   SessionInfo,
   TokenResponse,
 } from '@multiclaw/protocol';
-import type { FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { clientOf } from '../../plugins/actor.js';
 import { principalOf } from '../../plugins/auth.js';
-import { clientIp } from '../../plugins/client-ip.js';
 import { rateLimited } from '../../plugins/rate-limit.js';
 import type { AccountService } from './accounts.js';
 import { normaliseEmail } from './email.js';
 import type { PrivacyService } from './privacy.js';
-import type { ClientContext, SessionService } from './sessions/service.js';
+import type { SessionService } from './sessions/service.js';
 import type { AccessTokens } from './tokens/access-tokens.js';
-
-function clientOf(request: FastifyRequest, clientName?: string): ClientContext {
-  return { ip: clientIp(request), userAgent: request.headers['user-agent'], clientName };
-}
 
 const NoContent = z.null().describe('No content');
 

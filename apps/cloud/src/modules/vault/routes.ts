@@ -8,23 +8,14 @@ import {
   UpdateSecretRequest,
   WorkspaceParams,
 } from '@multiclaw/protocol';
-import type { FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { clientIp } from '../../plugins/client-ip.js';
+import { actorOf } from '../../plugins/actor.js';
 import { membershipOf } from '../workspaces/access.js';
-import type { Actor, SecretService } from './secrets-service.js';
+import type { SecretService } from './secrets-service.js';
 
 const NoContent = z.null().describe('No content');
 const common = { tags: ['vault'], security: [{ bearer: [] }] };
-
-function actorOf(request: FastifyRequest): Actor {
-  return {
-    userId: membershipOf(request).userId,
-    ip: clientIp(request),
-    userAgent: request.headers['user-agent'],
-  };
-}
 
 /**
  * `/v1/workspaces/:wid/secrets`: every member lists names and metadata;

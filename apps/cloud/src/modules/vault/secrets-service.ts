@@ -6,16 +6,14 @@ import {
   type Secret,
   type UpdateSecretRequest,
 } from '@multiclaw/protocol';
-import type { Database } from '../../db/client.js';
+import type { Database, Transaction } from '../../db/client.js';
 import { pageQuery, toPage } from '../../db/keyset-page.js';
 import { bumpConfigVersion, isUniqueViolation } from '../../db/write-helpers.js';
-import type { AuditEntry, AuditTx } from '../audit/recorder.js';
+import type { Actor } from '../../plugins/actor.js';
+import { type AuditEntry, type AuditTx, actorEntry } from '../audit/recorder.js';
 import type { SealedValue, VaultCrypto } from './contract.js';
 
-type Transaction = Parameters<Parameters<Database['$transaction']>[0]>[0];
-
 /** Who acts, from where: for the audit entry. */
-export type Actor = { userId: string; ip?: string | undefined; userAgent?: string | undefined };
 
 export type SecretServiceDeps = {
   db: Database;
@@ -146,18 +144,6 @@ export function createSecretService(deps: SecretServiceDeps) {
   const { db, now, audit, crypto } = deps;
   const keepVersions = Math.max(0, Math.floor(deps.keepVersions ?? DEFAULT_KEEP_VERSIONS));
 
-  function auditEntry(actor: Actor, workspaceId: string, action: string, secretId: string) {
-    return {
-      action,
-      actorId: actor.userId,
-      workspaceId,
-      targetType: 'secret',
-      targetId: secretId,
-      ip: actor.ip,
-      userAgent: actor.userAgent,
-    };
-  }
-
   return {
     async list(
       workspaceId: string,
@@ -221,7 +207,7 @@ export function createSecretService(deps: SecretServiceDeps) {
           const configVersion = await bumpConfigVersion(tx, workspaceId);
           await audit.record(
             {
-              ...auditEntry(actor, workspaceId, 'secret.created', id),
+              ...actorEntry(actor, workspaceId, 'secret.created', { type: 'secret', id }),
               metadata: { name: input.name, version: 1, agents: input.agentIds.length, configVersion },
             },
             tx,
@@ -303,7 +289,7 @@ export function createSecretService(deps: SecretServiceDeps) {
         const configVersion = await bumpConfigVersion(tx, workspaceId);
         await audit.record(
           {
-            ...auditEntry(actor, workspaceId, 'secret.updated', secretId),
+            ...actorEntry(actor, workspaceId, 'secret.updated', { type: 'secret', id: secretId }),
             metadata: {
               name: current.name,
               version,
@@ -345,7 +331,7 @@ export function createSecretService(deps: SecretServiceDeps) {
         const configVersion = await bumpConfigVersion(tx, workspaceId);
         await audit.record(
           {
-            ...auditEntry(actor, workspaceId, 'secret.deleted', secretId),
+            ...actorEntry(actor, workspaceId, 'secret.deleted', { type: 'secret', id: secretId }),
             metadata: { name: existing.name, version: existing.version, configVersion },
           },
           tx,
@@ -363,7 +349,7 @@ export function createSecretService(deps: SecretServiceDeps) {
       // VaultIntegrityError propagates: the error plugin answers a generic 500 INTERNAL.
       const value = await crypto.open(db, { workspaceId, secretId }, toSealed(row));
       await audit.record({
-        ...auditEntry(actor, workspaceId, 'secret.revealed', secretId),
+        ...actorEntry(actor, workspaceId, 'secret.revealed', { type: 'secret', id: secretId }),
         metadata: { name: row.name, version: row.version },
       });
       return { value };

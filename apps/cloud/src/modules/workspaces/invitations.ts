@@ -1,10 +1,9 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { ApiError } from '@multiclaw/protocol';
 import type { Database } from '../../db/client.js';
-import type { AuditRecorder } from '../audit/recorder.js';
+import type { Actor } from '../../plugins/actor.js';
+import { type AuditRecorder, actorEntry } from '../audit/recorder.js';
 import type { Role } from './permissions.js';
-
-type Actor = { userId: string; ip?: string | undefined; userAgent?: string | undefined };
 
 export const INVITATION_TTL_SECONDS = 7 * 24 * 3600;
 
@@ -41,16 +40,15 @@ export function createInvitationService(deps: { db: Database; audit: AuditRecord
         },
         select: { id: true, expiresAt: true },
       });
-      await audit.record({
-        action: 'invitation.created',
-        workspaceId,
-        actorId: actor.userId,
-        targetType: 'invitation',
-        targetId: invitation.id,
-        metadata: { email, role },
-        ip: actor.ip,
-        userAgent: actor.userAgent,
-      });
+      await audit.record(
+        actorEntry(
+          actor,
+          workspaceId,
+          'invitation.created',
+          { type: 'invitation', id: invitation.id },
+          { email, role },
+        ),
+      );
       return { id: invitation.id, token, expiresAt: invitation.expiresAt };
     },
 
@@ -69,15 +67,9 @@ export function createInvitationService(deps: { db: Database; audit: AuditRecord
         data: { revokedAt: now() },
       });
       if (count === 0) throw new ApiError('NOT_FOUND', 'No such invitation');
-      await audit.record({
-        action: 'invitation.revoked',
-        workspaceId,
-        actorId: actor.userId,
-        targetType: 'invitation',
-        targetId: invitationId,
-        ip: actor.ip,
-        userAgent: actor.userAgent,
-      });
+      await audit.record(
+        actorEntry(actor, workspaceId, 'invitation.revoked', { type: 'invitation', id: invitationId }),
+      );
     },
 
     /** Accepting needs the signed-in user's email to be the invited one. Single use, atomically. */
@@ -116,16 +108,15 @@ export function createInvitationService(deps: { db: Database; audit: AuditRecord
         });
         return { workspaceId: invitation.workspace_id, invitationId: invitation.id, role: invitation.role };
       });
-      await audit.record({
-        action: 'invitation.accepted',
-        workspaceId: membership.workspaceId,
-        actorId: actor.userId,
-        targetType: 'invitation',
-        targetId: membership.invitationId,
-        metadata: { role: membership.role },
-        ip: actor.ip,
-        userAgent: actor.userAgent,
-      });
+      await audit.record(
+        actorEntry(
+          actor,
+          membership.workspaceId,
+          'invitation.accepted',
+          { type: 'invitation', id: membership.invitationId },
+          { role: membership.role },
+        ),
+      );
       return membership;
     },
   };

@@ -14,11 +14,10 @@ import {
   WorkspaceParams,
   WorkspaceRole,
 } from '@multiclaw/protocol';
-import type { FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { actorOf } from '../../plugins/actor.js';
 import { principalOf } from '../../plugins/auth.js';
-import { clientIp } from '../../plugins/client-ip.js';
 import { normaliseEmail } from '../identity/email.js';
 import { membershipOf } from './access.js';
 import type { InvitationService } from './invitations.js';
@@ -27,14 +26,6 @@ import type { WorkspaceService } from './service.js';
 const NoContent = z.null().describe('No content');
 const tags = ['workspaces'];
 const security = [{ bearer: [] }];
-
-function actorOf(request: FastifyRequest) {
-  return {
-    userId: principalOf(request).userId,
-    ip: clientIp(request),
-    userAgent: request.headers['user-agent'],
-  };
-}
 
 const iso = <T extends { createdAt: Date }>(row: T) => ({ ...row, createdAt: row.createdAt.toISOString() });
 

@@ -1,10 +1,8 @@
 import { ApiError } from '@multiclaw/protocol';
-import type { Database } from '../../db/client.js';
-import type { AuditRecorder } from '../audit/recorder.js';
+import type { Database, Transaction } from '../../db/client.js';
+import type { Actor } from '../../plugins/actor.js';
+import { type AuditRecorder, actorEntry } from '../audit/recorder.js';
 import type { Role } from './permissions.js';
-
-type Actor = { userId: string; ip?: string | undefined; userAgent?: string | undefined };
-type Tx = Parameters<Parameters<Database['$transaction']>[0]>[0];
 
 const lastOwner = () =>
   new ApiError(
@@ -18,7 +16,7 @@ const noSuchMember = () => new ApiError('NOT_FOUND', 'No such member');
  * transaction, so two concurrent demotions cannot both see "another owner
  * remains" and leave none.
  */
-async function lockMembers(tx: Tx, workspaceId: string) {
+async function lockMembers(tx: Transaction, workspaceId: string) {
   return tx.$queryRaw<Array<{ user_id: string; role: Role }>>`
     SELECT user_id, role FROM memberships WHERE workspace_id = ${workspaceId}::uuid FOR UPDATE`;
 }
@@ -33,17 +31,7 @@ export function createWorkspaceService(deps: { db: Database; audit: AuditRecorde
     action: string,
     target?: { type: string; id: string },
     metadata?: Record<string, string>,
-  ) =>
-    audit.record({
-      action,
-      workspaceId,
-      actorId: actor.userId,
-      targetType: target?.type,
-      targetId: target?.id,
-      metadata,
-      ip: actor.ip,
-      userAgent: actor.userAgent,
-    });
+  ) => audit.record(actorEntry(actor, workspaceId, action, target, metadata));
 
   return {
     async create(actor: Actor, name: string) {

@@ -7,17 +7,12 @@ import {
   OidcTokenResponse,
   Page,
 } from '@multiclaw/protocol';
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyReply } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { clientIp } from '../../../plugins/client-ip.js';
+import { clientOf } from '../../../plugins/actor.js';
 import { rateLimited } from '../../../plugins/rate-limit.js';
-import type { ClientContext } from '../sessions/service.js';
 import type { OidcService } from './service.js';
-
-function clientOf(request: FastifyRequest, clientName?: string): ClientContext {
-  return { ip: clientIp(request), userAgent: request.headers['user-agent'], clientName };
-}
 
 const Redirect = z.null().describe('302 redirect; see the Location header');
 
