@@ -1,12 +1,10 @@
-import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import Fastify from 'fastify';
 import pg from 'pg';
 import { buildApp } from '../../apps/cloud/src/app.js';
-import { loadConfig } from '../../apps/cloud/src/config.js';
 import { createPrismaClient } from '../../apps/cloud/src/db/client.js';
 import { createLogger } from '../../apps/cloud/src/plugins/logger.js';
-import { benchDatabase } from '../lib/database.js';
+import { benchConfig, benchDatabase } from '../lib/database.js';
 import { envNumber, opsPerSecond } from '../lib/measure.js';
 
 /**
@@ -23,11 +21,7 @@ const agentCount = 20;
 const password = 'benchmark passphrase 1234';
 
 const database = await benchDatabase();
-const config = loadConfig({
-  NODE_ENV: 'test',
-  DATABASE_URL: database.url,
-  MULTICLAW_MASTER_KEYS: `1:${randomBytes(32).toString('base64')}`,
-  MULTICLAW_TOKEN_SIGNING_KEYS: `bench:${randomBytes(32).toString('base64')}`,
+const config = benchConfig(database.url, {
   AUTH_RATE_LIMIT_MAX: '100000',
 });
 const db = createPrismaClient(database.url);

@@ -1,6 +1,8 @@
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { loadConfig } from '../../apps/cloud/src/config.js';
 import { startEmbeddedPostgres } from '../../apps/cloud/src/db/embedded-postgres.js';
 import { applyMigrations } from '../../apps/cloud/src/db/migrate.js';
 
@@ -25,4 +27,15 @@ export async function benchDatabase(): Promise<{ url: string; stop(): Promise<vo
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** A cloud config for a benchmark: the given database, fresh throwaway keys, plus `extra` variables. */
+export function benchConfig(databaseUrl: string, extra: Record<string, string> = {}) {
+  return loadConfig({
+    NODE_ENV: 'test',
+    DATABASE_URL: databaseUrl,
+    MULTICLAW_MASTER_KEYS: `1:${randomBytes(32).toString('base64')}`,
+    MULTICLAW_TOKEN_SIGNING_KEYS: `bench:${randomBytes(32).toString('base64')}`,
+    ...extra,
+  });
 }

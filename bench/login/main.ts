@@ -1,11 +1,9 @@
-import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { hash, verify } from '@node-rs/argon2';
 import { buildApp } from '../../apps/cloud/src/app.js';
-import { loadConfig } from '../../apps/cloud/src/config.js';
 import { createPrismaClient } from '../../apps/cloud/src/db/client.js';
 import { createLogger } from '../../apps/cloud/src/plugins/logger.js';
-import { benchDatabase } from '../lib/database.js';
+import { benchConfig, benchDatabase } from '../lib/database.js';
 import { envNumber, opsPerSecond } from '../lib/measure.js';
 
 /**
@@ -20,11 +18,7 @@ const argon2 = { memoryKiB: 19_456, timeCost: 2, parallelism: 1 };
 const password = 'benchmark passphrase 1234';
 
 const database = await benchDatabase();
-const config = loadConfig({
-  NODE_ENV: 'test',
-  DATABASE_URL: database.url,
-  MULTICLAW_MASTER_KEYS: `1:${randomBytes(32).toString('base64')}`,
-  MULTICLAW_TOKEN_SIGNING_KEYS: `bench:${randomBytes(32).toString('base64')}`,
+const config = benchConfig(database.url, {
   AUTH_ARGON2_MEMORY_KIB: String(argon2.memoryKiB),
   AUTH_ARGON2_TIME_COST: String(argon2.timeCost),
   AUTH_ARGON2_PARALLELISM: String(argon2.parallelism),

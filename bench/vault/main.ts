@@ -1,10 +1,9 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
-import { loadConfig } from '../../apps/cloud/src/config.js';
 import { createPrismaClient } from '../../apps/cloud/src/db/client.js';
 import { createAuditRecorder } from '../../apps/cloud/src/modules/audit/recorder.js';
 import { createVaultCrypto } from '../../apps/cloud/src/modules/vault/crypto.js';
 import { createSecretService } from '../../apps/cloud/src/modules/vault/secrets-service.js';
-import { benchDatabase } from '../lib/database.js';
+import { benchConfig, benchDatabase } from '../lib/database.js';
 import { envNumber, opsPerSecond } from '../lib/measure.js';
 
 /**
@@ -18,12 +17,7 @@ const concurrency = envNumber('BENCH_CONCURRENCY', 2);
 const value = randomBytes(96).toString('base64'); // an API-key-sized secret, 128 characters
 
 const database = await benchDatabase();
-const config = loadConfig({
-  NODE_ENV: 'test',
-  DATABASE_URL: database.url,
-  MULTICLAW_MASTER_KEYS: `1:${randomBytes(32).toString('base64')}`,
-  MULTICLAW_TOKEN_SIGNING_KEYS: `bench:${randomBytes(32).toString('base64')}`,
-});
+const config = benchConfig(database.url);
 const db = createPrismaClient(database.url);
 const now = () => new Date();
 
