@@ -17,6 +17,15 @@ export type SealedValue = {
   masterKeyVersion: number;
 };
 
+/** The columns of a SealedValue, for Prisma `select`. */
+export const sealedSelect = {
+  ciphertext: true,
+  nonce: true,
+  formatVersion: true,
+  dataKeyVersion: true,
+  masterKeyVersion: true,
+} as const;
+
 /** Any Prisma client or interactive-transaction client. */
 export type VaultDb = Pick<
   import('../../db/client.js').Database,

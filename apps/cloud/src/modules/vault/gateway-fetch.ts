@@ -1,5 +1,6 @@
 import { ApiError } from '@multiclaw/protocol';
-import { type SecretServiceDeps, sealedSelect, toSealed } from './secrets-service.js';
+import { sealedSelect } from './contract.js';
+import { type SecretServiceDeps, toSealed } from './secrets-service.js';
 
 /** One secret value handed to a linked gateway (the link itself arrives with transcript sync). */
 export type GatewaySecret = { id: string; name: string; version: number; agentIds: string[]; value: string };

@@ -2,7 +2,7 @@ import { createSecretKey, type KeyObject, randomBytes, randomUUID } from 'node:c
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../../../test/database.js';
 import { createPrismaClient, type Database } from '../../db/client.js';
-import { type SealedValue, type VaultCrypto, VaultIntegrityError } from './contract.js';
+import { type SealedValue, sealedSelect, type VaultCrypto, VaultIntegrityError } from './contract.js';
 import { createVaultCrypto } from './crypto.js';
 import type { MasterKeys } from './keyring.js';
 import { dataKeysByMasterKey, type RewrapProgress, reencryptWorkspace, rewrapAll } from './rotation.js';
@@ -30,16 +30,6 @@ afterAll(async () => {
   await database?.drop();
 });
 
-const sealedSelect = {
-  id: true,
-  workspaceId: true,
-  ciphertext: true,
-  nonce: true,
-  formatVersion: true,
-  dataKeyVersion: true,
-  masterKeyVersion: true,
-} as const;
-
 type Stored = { workspaceId: string; secretId: string; value: string; version?: number };
 
 async function seedWorkspace(vault: VaultCrypto, count: number, withHistory = false): Promise<Stored[]> {
@@ -64,17 +54,14 @@ async function seedWorkspace(vault: VaultCrypto, count: number, withHistory = fa
 
 async function loadSealed(item: Stored): Promise<SealedValue> {
   if (item.version === undefined) {
-    return db.secret.findUniqueOrThrow({ where: { id: item.secretId }, select: sealedSelect });
+    return db.secret.findUniqueOrThrow({
+      where: { id: item.secretId },
+      select: { id: true, workspaceId: true, ...sealedSelect },
+    });
   }
   return db.secretVersion.findUniqueOrThrow({
     where: { secretId_version: { secretId: item.secretId, version: item.version } },
-    select: {
-      ciphertext: true,
-      nonce: true,
-      formatVersion: true,
-      dataKeyVersion: true,
-      masterKeyVersion: true,
-    },
+    select: sealedSelect,
   });
 }
 

@@ -1,4 +1,5 @@
 import type { Database } from '../../db/client.js';
+import { sealedSelect } from './contract.js';
 import { createVaultCrypto, type VaultCryptoDeps } from './crypto.js';
 import { toBytes } from './envelope.js';
 import { createKeyring, type MasterKeys, newestMasterKey, unwrapDataKey, wrapDataKey } from './keyring.js';
@@ -151,15 +152,7 @@ export async function reencryptWorkspace(
       if (ids.length === 0) return 0;
       const rows = await tx.secret.findMany({
         where: { id: { in: ids.map((r) => r.id) } },
-        select: {
-          id: true,
-          ciphertext: true,
-          nonce: true,
-          formatVersion: true,
-          dataKeyVersion: true,
-          masterKeyVersion: true,
-          updatedAt: true,
-        },
+        select: { id: true, ...sealedSelect, updatedAt: true },
       });
       for (const row of rows) {
         const place = { workspaceId, secretId: row.id };
@@ -188,13 +181,7 @@ export async function reencryptWorkspace(
         const where = { secretId_version: { secretId: key.secret_id, version: Number(key.version) } };
         const row = await tx.secretVersion.findUniqueOrThrow({
           where,
-          select: {
-            ciphertext: true,
-            nonce: true,
-            formatVersion: true,
-            dataKeyVersion: true,
-            masterKeyVersion: true,
-          },
+          select: sealedSelect,
         });
         const place = { workspaceId, secretId: key.secret_id };
         const sealed = await vault.seal(tx, place, await vault.open(tx, place, row));

@@ -11,7 +11,7 @@ import { pageQuery, toPage } from '../../db/keyset-page.js';
 import { bumpConfigVersion, isUniqueViolation } from '../../db/write-helpers.js';
 import type { Actor } from '../../plugins/actor.js';
 import { type AuditEntry, type AuditTx, actorEntry } from '../audit/recorder.js';
-import type { SealedValue, VaultCrypto } from './contract.js';
+import { type SealedValue, sealedSelect, type VaultCrypto } from './contract.js';
 
 /** Who acts, from where: for the audit entry. */
 
@@ -35,14 +35,6 @@ const metadataSelect = {
   createdAt: true,
   updatedAt: true,
   grants: { select: { agentId: true }, orderBy: { createdAt: 'asc' } },
-} as const;
-
-export const sealedSelect = {
-  ciphertext: true,
-  nonce: true,
-  formatVersion: true,
-  dataKeyVersion: true,
-  masterKeyVersion: true,
 } as const;
 
 type MetadataRow = {

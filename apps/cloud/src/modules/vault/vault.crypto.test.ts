@@ -2,7 +2,13 @@ import { createSecretKey, type KeyObject, randomBytes, randomUUID } from 'node:c
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../../../test/database.js';
 import { createPrismaClient, type Database } from '../../db/client.js';
-import { type SealedValue, type SecretPlace, type VaultCrypto, VaultIntegrityError } from './contract.js';
+import {
+  type SealedValue,
+  type SecretPlace,
+  sealedSelect,
+  type VaultCrypto,
+  VaultIntegrityError,
+} from './contract.js';
 import { createVaultCrypto } from './crypto.js';
 import { dataKeyAad, decrypt, encrypt, FORMAT_VERSION, secretAad } from './envelope.js';
 import { createKeyring } from './keyring.js';
@@ -45,14 +51,7 @@ async function storeSecret(workspaceId: string, value: string, crypto = vault) {
 async function loadSealed(secretId: string): Promise<SealedValue & { workspaceId: string }> {
   return db.secret.findUniqueOrThrow({
     where: { id: secretId },
-    select: {
-      workspaceId: true,
-      ciphertext: true,
-      nonce: true,
-      formatVersion: true,
-      dataKeyVersion: true,
-      masterKeyVersion: true,
-    },
+    select: { workspaceId: true, ...sealedSelect },
   });
 }
 
