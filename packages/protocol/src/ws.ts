@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ApiError } from './errors.js';
+import { ApiError, issuesOf } from './errors.js';
 
 /**
  * Versioned envelope for the cloud's WebSocket links (`/v1/realtime`,
@@ -61,7 +61,7 @@ export function parseWsMessage<Catalog extends MessageCatalog>(
   const parsed = schema.safeParse(payload);
   if (!parsed.success) {
     throw new ApiError('PROTOCOL_INVALID_FRAME', `Invalid payload for "${type}"`, {
-      issues: parsed.error.issues.map((issue) => ({ path: issue.path.join('.'), message: issue.message })),
+      issues: issuesOf(parsed.error),
     });
   }
   return { type, ...(id === undefined ? {} : { id }), payload: parsed.data } as WsMessage<Catalog>;

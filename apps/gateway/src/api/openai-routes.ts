@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { ApiError } from '@multiclaw/protocol';
+import { ApiError, issuesOf } from '@multiclaw/protocol';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import type { ConfigFile } from '../config/config-file.js';
@@ -46,7 +46,7 @@ export function registerOpenAIRoutes(
     const parsed = ChatCompletionRequest.safeParse(request.body);
     if (!parsed.success) {
       throw new ApiError('VALIDATION_FAILED', 'Invalid chat completion request', {
-        issues: parsed.error.issues.map((issue) => ({ path: issue.path.join('.'), message: issue.message })),
+        issues: issuesOf(parsed.error),
       });
     }
     const body = parsed.data;

@@ -9,6 +9,7 @@ import {
   GatewayMethods,
   GatewayRequestFrame,
   type HelloOk,
+  issuesOf,
 } from '@multiclaw/protocol';
 import type { WebSocket } from 'ws';
 import type { ConfigFile } from '../config/config-file.js';
@@ -128,10 +129,7 @@ export function handleConnection(ws: WebSocket, req: IncomingMessage, deps: Conn
       return violation(
         id,
         new ApiError('VALIDATION_FAILED', `Invalid params for "${method}"`, {
-          issues: parsed.error.issues.map((issue) => ({
-            path: issue.path.join('.'),
-            message: issue.message,
-          })),
+          issues: issuesOf(parsed.error),
         }),
       );
     }
@@ -156,10 +154,7 @@ export function handleConnection(ws: WebSocket, req: IncomingMessage, deps: Conn
       return violation(
         id,
         new ApiError('VALIDATION_FAILED', 'Invalid connect params', {
-          issues: parsed.error.issues.map((issue) => ({
-            path: issue.path.join('.'),
-            message: issue.message,
-          })),
+          issues: issuesOf(parsed.error),
         }),
       );
     }
