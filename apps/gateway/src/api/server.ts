@@ -6,6 +6,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { WebSocketServer } from 'ws';
 import type { ConfigFile } from '../config/config-file.js';
+import type { GatewayConfig } from '../config/schema.js';
 import type { RunService } from '../runs/run-service.js';
 import type { LocalStore } from '../store/local-store.js';
 import type { AuthFailureLimiter } from './auth-failure-limiter.js';
@@ -58,15 +59,15 @@ export async function startGatewayServer(
     },
   });
   let port = options.port;
-  const extraHosts = options.bind === 'loopback' ? [] : [hostAuthority(options.bind, () => port)];
-  const policy = async (): Promise<GuardPolicy> => ({
+  // Read at request time: `port` is only known once listening, origins follow config reloads.
+  const policyFor = (current: GatewayConfig): GuardPolicy => ({
     port,
-    extraHosts: extraHosts.map((entry) => entry()),
-    allowedOrigins: (await deps.config.current()).gateway.allowedOrigins,
+    extraHosts: options.bind === 'loopback' ? [] : [hostAuthority(options.bind, port)],
+    allowedOrigins: current.gateway.allowedOrigins,
   });
 
   registerErrorHandling(app);
-  registerHttpGuard(app, { config: deps.config, limiter: deps.limiter, policy });
+  registerHttpGuard(app, { config: deps.config, limiter: deps.limiter, policyFor });
   app.get('/healthz', { config: { public: true } }, async () => ({ status: 'ok' }));
   app.get('/v1/gateway/status', async () => ({
     version: deps.version,
@@ -85,7 +86,7 @@ export async function startGatewayServer(
   const onUpgrade = async (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     socket.on('error', () => socket.destroy());
     try {
-      const current = await policy();
+      const current = policyFor(await deps.config.current());
       const refused =
         checkHost(req, current) ??
         checkOrigin(req, current) ??
@@ -154,8 +155,8 @@ export async function startGatewayServer(
   };
 }
 
-function hostAuthority(bind: string, port: () => number): () => string {
-  return () => (bind.includes(':') ? `[${bind}]:${port()}` : `${bind}:${port()}`);
+function hostAuthority(bind: string, port: number): string {
+  return bind.includes(':') ? `[${bind}]:${port}` : `${bind}:${port}`;
 }
 
 function refuseUpgrade(socket: Duplex, error: ApiError): void {
