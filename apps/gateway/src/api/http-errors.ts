@@ -1,4 +1,4 @@
-import { ApiError, ERROR_CODES, type ErrorEnvelope } from '@multiclaw/protocol';
+import { ApiError, ERROR_CODES } from '@multiclaw/protocol';
 import type { FastifyError, FastifyInstance } from 'fastify';
 
 /** Maps anything thrown in a route to the one error envelope, with the right status. Never a stack. */
@@ -21,19 +21,15 @@ export function toApiError(error: unknown): ApiError {
   return new ApiError('INTERNAL', 'Something went wrong in the gateway');
 }
 
-export function envelopeOf(error: ApiError, requestId: string): ErrorEnvelope {
-  return error.toEnvelope(requestId);
-}
-
 export function registerErrorHandling(app: FastifyInstance): void {
   app.setErrorHandler((error, request, reply) => {
     const apiError = toApiError(error);
     if (apiError.code === 'INTERNAL') request.log.error({ err: error }, 'unhandled error');
     const retryAfter = apiError.details?.retryAfterSeconds;
     if (retryAfter !== undefined) reply.header('retry-after', String(retryAfter));
-    return reply.status(ERROR_CODES[apiError.code].status).send(envelopeOf(apiError, request.id));
+    return reply.status(ERROR_CODES[apiError.code].status).send(apiError.toEnvelope(request.id));
   });
   app.setNotFoundHandler((request, reply) =>
-    reply.status(404).send(envelopeOf(new ApiError('NOT_FOUND', 'No such route'), request.id)),
+    reply.status(404).send(new ApiError('NOT_FOUND', 'No such route').toEnvelope(request.id)),
   );
 }

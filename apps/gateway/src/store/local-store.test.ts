@@ -216,7 +216,8 @@ describe('appends', () => {
     });
     await expect(store.history(key, {})).rejects.toMatchObject({ code: 'NOT_FOUND' });
     await expect(store.getSession(key)).rejects.toBeInstanceOf(ApiError);
-    expect(store.hasSession(key)).toBe(false);
+    // Nothing was created for the unknown session.
+    await expect(stat(logPath(key))).rejects.toMatchObject({ code: 'ENOENT' });
   });
 });
 

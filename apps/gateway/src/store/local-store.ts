@@ -77,10 +77,6 @@ export class LocalStore {
     return { ...record, updatedAt: record.createdAt, messageCount: 0 };
   }
 
-  hasSession(key: string): boolean {
-    return this.sessions.has(key);
-  }
-
   async getSession(key: string): Promise<SessionSummary> {
     const record = this.requireSession(key);
     const log = await this.log(key);
@@ -127,10 +123,6 @@ export class LocalStore {
     const start = Math.max(1, end - limit + 1);
     const messages = await log.read(start, end);
     return { messages, ...(start > 1 ? { nextBefore: start } : {}) };
-  }
-
-  static newMessageId(): string {
-    return randomUUID();
   }
 
   private requireSession(key: string): SessionRecord {
