@@ -107,8 +107,11 @@ export const StoredMessage = z.object({
   content: z.string(),
   createdAt: Timestamp,
   runId: Id.optional(),
-  /** How an assistant turn ended; absent on other roles. */
-  status: z.enum(['complete', 'aborted', 'error']).optional(),
+  /**
+   * How an assistant turn ended; absent on other roles. `interrupted`: the
+   * gateway stopped (crash, kill) mid-run; the content is what had streamed.
+   */
+  status: z.enum(['complete', 'aborted', 'error', 'interrupted']).optional(),
   error: GatewayErrorShape.optional(),
 });
 export type StoredMessage = z.infer<typeof StoredMessage>;
@@ -170,8 +173,12 @@ export const GATEWAY_EVENTS = ['connect.challenge', 'chat', 'tick'] as const;
 export const ChatSendResult = z.object({
   runId: Id,
   sessionKey: SessionKey,
-  /** `started` for a new run; `in_flight` or `done` when the idempotency key was seen before. */
-  status: z.enum(['started', 'in_flight', 'done']),
+  /**
+   * `started` for a new run; `in_flight` or `done` when the idempotency key was
+   * seen before; `interrupted` when that run never finished (the gateway stopped
+   * mid-run) — sending the same key again then starts the reply anew.
+   */
+  status: z.enum(['started', 'in_flight', 'done', 'interrupted']),
 });
 export type ChatSendResult = z.infer<typeof ChatSendResult>;
 

@@ -1,181 +1,108 @@
 import { randomUUID } from 'node:crypto';
-import { ApiError, issuesOf } from '@multiclaw/protocol';
-import type { FastifyInstance } from 'fastify';
-import { z } from 'zod';
+import { ApiError } from '@multiclaw/protocol';
+import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { ConfigFile } from '../config/config-file.js';
-import { isAbortError } from '../providers/errors.js';
-import type { ChatTurn } from '../providers/types.js';
-import { resolveAgentModel } from '../runs/credentials.js';
-import type { RunService } from '../runs/run-service.js';
-import { toErrorShape } from '../runs/run-service.js';
-import type { LocalStore } from '../store/local-store.js';
+import { findAgent } from '../runs/credentials.js';
+import type { RunOutcome, RunService } from '../runs/run-service.js';
+import { openAIErrorBody, useOpenAIErrors } from './openai-errors.js';
+import { agentIdOf, type ParsedCompletionRequest, parseCompletionRequest } from './openai-request.js';
 
 /**
  * The OpenAI-compatible surface: local agents appear as models, and a chat
- * completion runs the agent. Each request is stored as its own session
- * (the request's messages, then the reply), so nothing said is lost.
+ * completion runs the agent through the run service, so each request is
+ * stored as its own session (its messages, then the reply as it streams) and
+ * SIGTERM drains it like any other run. Errors take OpenAI's shape.
  */
-const ContentPart = z.object({ type: z.literal('text'), text: z.string() });
-const ChatCompletionRequest = z.object({
-  model: z.string().min(1),
-  messages: z
-    .array(
-      z.object({
-        role: z.enum(['system', 'developer', 'user', 'assistant']),
-        content: z.union([z.string(), z.array(ContentPart)]),
-      }),
-    )
-    .min(1),
-  stream: z.boolean().optional(),
-});
-
 export function registerOpenAIRoutes(
   app: FastifyInstance,
-  deps: { config: ConfigFile; runs: RunService; store: LocalStore },
+  deps: { config: ConfigFile; runs: RunService },
 ): void {
-  app.get('/v1/models', async () => {
-    const created = Math.floor(Date.now() / 1000);
-    const agents = (await deps.config.current()).agents.list;
-    return {
-      object: 'list',
-      data: agents.map((agent) => ({ id: agent.id, object: 'model', created, owned_by: 'multiclaw' })),
-    };
-  });
+  app.register(async (scope) => {
+    useOpenAIErrors(scope);
 
-  app.post('/v1/chat/completions', async (request, reply) => {
-    const parsed = ChatCompletionRequest.safeParse(request.body);
-    if (!parsed.success) {
-      throw new ApiError('VALIDATION_FAILED', 'Invalid chat completion request', {
-        issues: issuesOf(parsed.error),
-      });
-    }
-    const body = parsed.data;
-    const turns: ChatTurn[] = body.messages.map((message) => ({
-      role: message.role === 'developer' ? 'system' : message.role,
-      content:
-        typeof message.content === 'string'
-          ? message.content
-          : message.content.map((part) => part.text).join(''),
-    }));
-    const completionId = `chatcmpl-${randomUUID()}`;
-    const created = Math.floor(Date.now() / 1000);
-    const controller = new AbortController();
-    // The client hanging up aborts the run (and the provider request with it).
-    reply.raw.on('close', () => {
-      if (!reply.raw.writableFinished)
-        controller.abort(new DOMException('client disconnected', 'AbortError'));
+    scope.get('/v1/models', async () => {
+      const agents = (await deps.config.current()).agents.list;
+      return { object: 'list', data: agents.map((agent) => modelOf(agent.id)) };
     });
-    resolveAgentModel(await deps.config.current(), body.model);
-    const lastUser = [...turns].reverse().find((turn) => turn.role === 'user')?.content ?? '';
-    const session = await deps.store.createSession(body.model, lastUser.slice(0, 80));
-    const runId = randomUUID();
-    const storeTurns = async (reply: {
-      text: string;
-      status: 'complete' | 'aborted' | 'error';
-      error?: unknown;
-    }) => {
-      const at = new Date().toISOString();
-      await deps.store.appendMessages(session.key, [
-        ...turns.map((turn) => ({
-          id: randomUUID(),
-          role: turn.role,
-          content: turn.content,
-          createdAt: at,
-          runId,
-        })),
-        {
-          id: randomUUID(),
-          role: 'assistant' as const,
-          content: reply.text,
-          createdAt: at,
-          runId,
-          status: reply.status,
-          ...(reply.error ? { error: toErrorShape(reply.error) } : {}),
-        },
-      ]);
-    };
 
-    if (!body.stream) {
-      try {
-        const result = await deps.runs.complete(body.model, turns, {
+    scope.get<{ Params: { id: string } }>('/v1/models/:id', async (request) => {
+      const agent = findAgent(await deps.config.current(), agentIdOf(request.params.id));
+      return modelOf(agent.id);
+    });
+
+    scope.post('/v1/chat/completions', async (request, reply) => {
+      const body = parseCompletionRequest(request.body);
+      const idempotencyKey = idempotencyKeyOf(request.headers['idempotency-key']);
+      const controller = new AbortController();
+      // The client hanging up aborts the run (and the provider request with it).
+      reply.raw.on('close', () => {
+        if (!reply.raw.writableFinished)
+          controller.abort(new DOMException('client disconnected', 'AbortError'));
+      });
+      const completion = { id: `chatcmpl-${randomUUID()}`, created: Math.floor(Date.now() / 1000) };
+      if (!body.stream) {
+        const outcome = await deps.runs.complete({
+          ...body,
+          idempotencyKey,
           signal: controller.signal,
           onDelta: () => {},
         });
-        await storeTurns({ text: result.text, status: 'complete' });
-        return {
-          id: completionId,
-          object: 'chat.completion',
-          created,
-          model: body.model,
-          choices: [
-            {
-              index: 0,
-              message: { role: 'assistant', content: result.text },
-              finish_reason: result.finishReason,
-            },
-          ],
-          usage: usageOf(result.usage),
-        };
-      } catch (error) {
-        await storeTurns({ text: '', status: isAbortError(error) ? 'aborted' : 'error', error });
-        throw error;
+        if (outcome.replayed) reply.header('idempotent-replayed', 'true');
+        return completionOf(completion, body, requireComplete(outcome));
       }
-    }
-
-    const chunk = (delta: object, finishReason: string | null, extra: object = {}) =>
-      `data: ${JSON.stringify({
-        id: completionId,
-        object: 'chat.completion.chunk',
-        created,
-        model: body.model,
-        choices: [{ index: 0, delta, finish_reason: finishReason }],
-        ...extra,
-      })}\n\n`;
-    // The stream starts with the first delta, so an error before it (a 401 or 429 from the
-    // provider) is still an ordinary HTTP error response with its own status.
-    let started = false;
-    const startStream = () => {
-      if (started) return;
-      started = true;
-      reply.hijack();
-      reply.raw.writeHead(200, {
-        'content-type': 'text/event-stream; charset=utf-8',
-        'cache-control': 'no-cache',
-        connection: 'keep-alive',
-        'x-request-id': request.id,
-      });
-      reply.raw.write(chunk({ role: 'assistant', content: '' }, null));
-    };
-    let text = '';
-    try {
-      const result = await deps.runs.complete(body.model, turns, {
-        signal: controller.signal,
-        onDelta: (delta) => {
-          startStream();
-          text += delta;
-          reply.raw.write(chunk({ content: delta }, null));
-        },
-      });
-      await storeTurns({ text: result.text, status: 'complete' });
-      startStream();
-      reply.raw.write(chunk({}, result.finishReason, { usage: usageOf(result.usage) }));
-      reply.raw.write('data: [DONE]\n\n');
-    } catch (error) {
-      const aborted = isAbortError(error) || controller.signal.aborted;
-      await storeTurns({
-        text,
-        status: aborted ? 'aborted' : 'error',
-        error: aborted ? undefined : error,
-      }).catch((storeError) => request.log.warn({ err: storeError }, 'could not store the reply'));
-      if (!started) throw error;
-      // Mid-stream errors travel as an SSE `error` object, which OpenAI's clients raise as an APIError.
-      if (!aborted) reply.raw.write(`data: ${JSON.stringify({ error: toErrorShape(error) })}\n\n`);
-    }
-    reply.raw.end();
+      const stream = new CompletionStream(reply, completion, body, request.id);
+      try {
+        const outcome = await deps.runs.complete({
+          ...body,
+          idempotencyKey,
+          signal: controller.signal,
+          onDelta: (delta) => stream.delta(delta),
+        });
+        if (outcome.replayed) stream.delta(outcome.text);
+        if (outcome.status === 'complete') stream.finish(outcome);
+        // An error before the first chunk is still an ordinary HTTP error, with its own status.
+        else if (!stream.started) requireComplete(outcome);
+        else if (outcome.status === 'error' && outcome.error) stream.fail(outcome.error);
+      } catch (error) {
+        if (!stream.started) throw error;
+        stream.fail(
+          error instanceof ApiError ? error : new ApiError('INTERNAL', 'The run failed unexpectedly'),
+        );
+      }
+      stream.end();
+    });
   });
 }
 
-function usageOf(usage: { inputTokens: number; outputTokens: number } | undefined) {
+function modelOf(id: string) {
+  return { id, object: 'model', created: Math.floor(Date.now() / 1000), owned_by: 'multiclaw' };
+}
+
+/** The IETF `Idempotency-Key` header (a structured-field string; quotes optional here). */
+function idempotencyKeyOf(header: string | string[] | undefined): string | undefined {
+  if (header === undefined) return undefined;
+  const value = (Array.isArray(header) ? header.join(',') : header).trim().replace(/^"(.*)"$/, '$1');
+  if (value.length < 1 || value.length > 255) {
+    throw new ApiError('VALIDATION_FAILED', 'The Idempotency-Key header must be 1–255 characters', {
+      issues: [{ path: 'Idempotency-Key', message: '1–255 characters' }],
+    });
+  }
+  return value;
+}
+
+/** A run that did not complete as the HTTP error it ended with. */
+function requireComplete(outcome: RunOutcome): RunOutcome {
+  if (outcome.status === 'complete') return outcome;
+  if (outcome.error) throw outcome.error;
+  throw new ApiError(
+    'SERVICE_UNAVAILABLE',
+    outcome.status === 'interrupted'
+      ? 'The gateway is stopping; send the request again once it is back'
+      : 'The run was aborted',
+  );
+}
+
+function usageOf(usage: RunOutcome['usage']) {
   return usage
     ? {
         prompt_tokens: usage.inputTokens,
@@ -183,4 +110,88 @@ function usageOf(usage: { inputTokens: number; outputTokens: number } | undefine
         total_tokens: usage.inputTokens + usage.outputTokens,
       }
     : undefined;
+}
+
+interface CompletionIds {
+  id: string;
+  created: number;
+}
+
+function completionOf(ids: CompletionIds, body: ParsedCompletionRequest, outcome: RunOutcome) {
+  return {
+    ...ids,
+    object: 'chat.completion',
+    model: body.agentId,
+    choices: [
+      {
+        index: 0,
+        message: { role: 'assistant', content: outcome.text },
+        finish_reason: outcome.finishReason ?? 'stop',
+      },
+    ],
+    usage: usageOf(outcome.usage),
+  };
+}
+
+/**
+ * The SSE side of a streaming completion. It starts with the first delta, so a
+ * failure before any (a provider 401 or 429) is an ordinary HTTP error.
+ */
+class CompletionStream {
+  started = false;
+
+  constructor(
+    private readonly reply: FastifyReply,
+    private readonly ids: CompletionIds,
+    private readonly body: ParsedCompletionRequest,
+    private readonly requestId: string,
+  ) {}
+
+  delta(content: string): void {
+    this.start();
+    this.write(this.chunk({ content }, null));
+  }
+
+  finish(outcome: RunOutcome): void {
+    this.start();
+    this.write(this.chunk({}, outcome.finishReason ?? 'stop'));
+    // OpenAI sends usage only when asked, in a last chunk with no choices.
+    if (this.body.includeUsage)
+      this.write({ ...this.base(), choices: [], usage: usageOf(outcome.usage) ?? null });
+    this.reply.raw.write('data: [DONE]\n\n');
+  }
+
+  /** Mid-stream errors travel as an SSE `error` object, which OpenAI's clients raise as an APIError. */
+  fail(error: ApiError): void {
+    this.write(openAIErrorBody(error));
+  }
+
+  end(): void {
+    if (this.started) this.reply.raw.end();
+  }
+
+  private start(): void {
+    if (this.started) return;
+    this.started = true;
+    this.reply.hijack();
+    this.reply.raw.writeHead(200, {
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-cache',
+      connection: 'keep-alive',
+      'x-request-id': this.requestId,
+    });
+    this.write(this.chunk({ role: 'assistant', content: '' }, null));
+  }
+
+  private base() {
+    return { ...this.ids, object: 'chat.completion.chunk', model: this.body.agentId };
+  }
+
+  private chunk(delta: object, finishReason: string | null) {
+    return { ...this.base(), choices: [{ index: 0, delta, finish_reason: finishReason }] };
+  }
+
+  private write(event: object): void {
+    if (!this.reply.raw.writableEnded) this.reply.raw.write(`data: ${JSON.stringify(event)}\n\n`);
+  }
 }

@@ -9,6 +9,7 @@ import { z } from 'zod';
 import { badResponseError, errorFromStreamEvent, type ProviderContext, parseJson } from './errors.js';
 import { readEventStream } from './event-stream.js';
 import { endpoint, originOf, postStreamingJson } from './request.js';
+import { anthropicSamplingFields } from './sampling.js';
 import type { StreamCompletion } from './types.js';
 
 export const ANTHROPIC_VERSION = '2023-06-01';
@@ -60,6 +61,7 @@ export const streamAnthropicMessage: StreamCompletion = async (egress, request, 
   const body = {
     model: request.model,
     max_tokens: request.maxTokens ?? DEFAULT_MAX_TOKENS,
+    ...anthropicSamplingFields(request.sampling),
     ...(system ? { system } : {}),
     messages: request.turns
       .filter((turn) => turn.role !== 'system')

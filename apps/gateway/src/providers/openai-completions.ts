@@ -8,6 +8,7 @@ import { z } from 'zod';
 import { badResponseError, errorFromStreamEvent, type ProviderContext, parseJson } from './errors.js';
 import { readEventStream } from './event-stream.js';
 import { endpoint, originOf, postStreamingJson } from './request.js';
+import { openAISamplingFields } from './sampling.js';
 import type { CompletionResult, StreamCompletion } from './types.js';
 
 const TokenCount = z.number().int().nonnegative();
@@ -38,8 +39,7 @@ export const streamOpenAICompletion: StreamCompletion = async (egress, request, 
     messages: request.turns.map((turn) => ({ role: turn.role, content: turn.content })),
     stream: true,
     stream_options: { include_usage: true },
-    // max_tokens rather than max_completion_tokens: the compatible servers understand only this one.
-    ...(request.maxTokens === undefined ? {} : { max_tokens: request.maxTokens }),
+    ...openAISamplingFields(request.sampling, request.maxTokens),
   };
   const headers: Record<string, string> = request.apiKey ? { authorization: `Bearer ${request.apiKey}` } : {};
   const response = await postStreamingJson(

@@ -23,7 +23,30 @@ export interface CompletionRequest {
   apiKey?: string | undefined;
   turns: ChatTurn[];
   maxTokens?: number | undefined;
+  sampling?: Sampling | undefined;
   signal: AbortSignal;
+}
+
+/**
+ * The client's generation settings (OpenAI chat-completions names in
+ * comments), passed to the provider in its own wire format. Each adapter
+ * either sends a setting or refuses the run before any request
+ * (`unsupportedSampling`): none is silently dropped.
+ */
+export interface Sampling {
+  /** temperature */
+  temperature?: number | undefined;
+  /** top_p */
+  topP?: number | undefined;
+  /** stop: the provider stops before any of these. */
+  stop?: string[] | undefined;
+  /** max_tokens / max_completion_tokens: overrides the agent's `maxTokens`. */
+  maxTokens?: number | undefined;
+  /**
+   * Which field the client used for `maxTokens`: OpenAI's reasoning models take only
+   * `max_completion_tokens`, older compatible servers only `max_tokens`.
+   */
+  maxTokensField?: 'max_tokens' | 'max_completion_tokens' | undefined;
 }
 
 export interface CompletionResult {

@@ -1,18 +1,24 @@
 import { createHash, randomUUID } from 'node:crypto';
-import {
-  ApiError,
-  type ChatEvent,
-  type ChatSendResult,
-  type GatewayErrorShape,
-  type StoredMessage,
-} from '@multiclaw/protocol';
+import { ApiError, type ChatEvent, type ChatSendResult, ERROR_CODES } from '@multiclaw/protocol';
 import type { ConfigFile } from '../config/config-file.js';
 import type { Egress } from '../egress/egress.js';
-import { isAbortError } from '../providers/errors.js';
-import type { ChatTurn, CompletionResult, StreamCompletion } from '../providers/types.js';
+import { assertSamplingSupported } from '../providers/sampling.js';
+import type { ChatTurn, Sampling, StreamCompletion } from '../providers/types.js';
 import type { LocalStore } from '../store/local-store.js';
+import type { MessageDraft } from '../store/message-log.js';
+import type { PartialReply } from '../store/partial-reply.js';
 import { resolveAgentModel } from './credentials.js';
-import type { IdempotencyLog } from './idempotency-log.js';
+import type { IdempotencyEntry, IdempotencyLog, RunState } from './idempotency-log.js';
+import {
+  fromErrorShape,
+  GATEWAY_STOPPING,
+  type RunOutcome,
+  streamReply,
+  toErrorShape,
+} from './reply-stream.js';
+
+export type { RunOutcome };
+export { toErrorShape };
 
 /** How much of a session's history is sent to the model with each new message. */
 const HISTORY_TURNS = 200;
@@ -31,15 +37,27 @@ interface ActiveRun {
   runId: string;
   sessionKey: string;
   controller: AbortController;
-  done: Promise<void>;
+  done: Promise<RunOutcome>;
 }
 
 export type ChatEventListener = (event: ChatEvent) => void;
 
+/** An OpenAI-compatible completion: the request's own turns, one new session per request. */
+export interface CompletionParams {
+  agentId: string;
+  turns: ChatTurn[];
+  sampling?: Sampling | undefined;
+  /** The client's `Idempotency-Key` header, if it sent one. */
+  idempotencyKey?: string | undefined;
+  signal: AbortSignal;
+  onDelta: (delta: string) => void;
+}
+
 /**
- * Agent runs: stores the user's message, streams the agent's reply from its
- * provider (with only that agent's credential), emits `chat` events, and
- * stores the reply however the run ends (complete, aborted or failed).
+ * Agent runs, from the control protocol (`send`, replies as `chat` events) and
+ * the OpenAI-compatible API (`complete`). Either way the request is stored
+ * first, the reply is persisted while it streams, and stored whole however the
+ * run ends; `drain` stops every kind of run on shutdown.
  */
 export class RunService {
   private readonly active = new Map<string, ActiveRun>();
@@ -61,21 +79,22 @@ export class RunService {
     message: string;
     idempotencyKey: string;
   }): Promise<ChatSendResult> {
-    const requestHash = createHash('sha256')
-      .update(JSON.stringify([params.agentId, params.sessionKey ?? null, params.message]))
-      .digest('hex');
-    const seen = this.deps.idempotency.get(params.idempotencyKey);
+    const requestHash = hashOf([params.agentId, params.sessionKey ?? null, params.message]);
+    const seen = this.seen(params.idempotencyKey, requestHash);
+    let sessionKey = params.sessionKey;
     if (seen) {
-      if (seen.requestHash !== requestHash) {
-        throw new ApiError('IDEMPOTENCY_KEY_REUSED', 'This idempotency key was used for a different message');
+      const reported = { runId: seen.runId, sessionKey: seen.sessionKey };
+      if (this.isActive(seen)) return { ...reported, status: 'in_flight' };
+      if (seen.state === 'interrupted') {
+        // Say what happened once; the client's next send with this key runs the reply again.
+        await this.deps.idempotency.setState(seen.key, 'retryable');
+        return { ...reported, status: 'interrupted' };
       }
-      const inFlight = this.active.get(seen.sessionKey)?.runId === seen.runId;
-      return { runId: seen.runId, sessionKey: seen.sessionKey, status: inFlight ? 'in_flight' : 'done' };
+      if (seen.state !== 'retryable') return { ...reported, status: 'done' };
+      sessionKey = seen.sessionKey;
     }
 
-    const config = await this.deps.config.current();
-    const resolved = resolveAgentModel(config, params.agentId);
-    let sessionKey = params.sessionKey;
+    const resolved = resolveAgentModel(await this.deps.config.current(), params.agentId);
     if (sessionKey) {
       const session = await this.deps.store.getSession(sessionKey);
       if (session.agentId !== params.agentId) {
@@ -83,51 +102,98 @@ export class RunService {
           issues: [{ path: 'sessionKey', message: `session belongs to agent "${session.agentId}"` }],
         });
       }
-      if (this.active.has(sessionKey))
-        throw new ApiError('SESSION_BUSY', 'A run is already in progress in this session');
-    } else {
-      sessionKey = (
-        await this.deps.store.createSession(params.agentId, params.message.slice(0, 80), this.now())
-      ).key;
     }
-
-    const runId = randomUUID();
-    const controller = new AbortController();
-    // Claim the session before the first await that could interleave with another send.
-    const run: ActiveRun = { runId, sessionKey, controller, done: Promise.resolve() };
-    this.active.set(sessionKey, run);
-    try {
-      await this.deps.idempotency.record({
-        key: params.idempotencyKey,
-        requestHash,
-        runId,
-        sessionKey,
-        at: Date.now(),
-      });
-      await this.deps.store.appendMessages(sessionKey, [
-        {
-          id: randomUUID(),
-          role: 'user',
-          content: params.message,
-          createdAt: this.now().toISOString(),
-          runId,
-        },
-      ]);
-    } catch (error) {
-      this.active.delete(sessionKey);
-      throw error;
-    }
-    const history = await this.deps.store.history(sessionKey, { limit: HISTORY_TURNS });
+    const userMessage: ChatTurn = { role: 'user', content: params.message };
+    // A rerun of an interrupted key: its message is stored already, unless the stop came first.
+    const toStore = seen && (await this.storedRunMessage(seen)) ? [] : [userMessage];
+    const { run, partial } = await this.begin({
+      agentId: params.agentId,
+      sessionKey,
+      title: params.message,
+      messages: toStore,
+      idempotency: { key: params.idempotencyKey, requestHash },
+    });
+    const history = await this.deps.store.history(run.sessionKey, { limit: HISTORY_TURNS });
     const turns: ChatTurn[] = [
       ...(resolved.agent.systemPrompt
         ? [{ role: 'system' as const, content: resolved.agent.systemPrompt }]
         : []),
       ...history.messages
-        .filter((message) => message.status !== 'error')
+        .filter((message) => message.status !== 'error' && message.status !== 'interrupted')
         .map((message) => ({ role: message.role, content: message.content })),
     ];
-    run.done = this.execute(run, turns, params.agentId).finally(() => this.active.delete(run.sessionKey));
-    return { runId, sessionKey, status: 'started' };
+    let seq = 0;
+    const emit = (event: Omit<ChatEvent, 'runId' | 'sessionKey' | 'seq'>) => {
+      const full: ChatEvent = { runId: run.runId, sessionKey: run.sessionKey, seq: seq++, ...event };
+      for (const listener of this.listeners) listener(full);
+    };
+    run.done = this.execute(run, partial, params.agentId, turns, undefined, (delta) =>
+      emit({ state: 'delta', delta }),
+    ).then(async (outcome) => {
+      await this.settleKey(params.idempotencyKey, outcome.status === 'interrupted' ? 'interrupted' : 'done');
+      const terminal = {
+        complete: 'final',
+        aborted: 'aborted',
+        interrupted: 'aborted',
+        error: 'error',
+      } as const;
+      emit({
+        state: terminal[outcome.status],
+        ...(outcome.message ? { message: outcome.message } : {}),
+        ...(outcome.error ? { error: toErrorShape(outcome.error) } : {}),
+      });
+      return outcome;
+    });
+    return { runId: run.runId, sessionKey: run.sessionKey, status: 'started' };
+  }
+
+  /**
+   * Runs one OpenAI-compatible completion and resolves once its reply is stored.
+   * With an idempotency key already seen: a finished run is answered from the
+   * store (no second provider call), a running one is refused (409, which OpenAI
+   * clients retry), and an interrupted one, or one that failed in a way a retry
+   * can fix, runs again in its session.
+   */
+  async complete(params: CompletionParams): Promise<RunOutcome & { model: string; replayed: boolean }> {
+    const resolved = resolveAgentModel(await this.deps.config.current(), params.agentId);
+    assertSamplingSupported(resolved.provider.api, params.sampling);
+    const key = params.idempotencyKey === undefined ? undefined : `openai:${params.idempotencyKey}`;
+    const requestHash = hashOf([params.agentId, params.turns, params.sampling ?? null]);
+    const seen = key === undefined ? undefined : this.seen(key, requestHash);
+    if (seen) {
+      if (this.isActive(seen)) {
+        throw new ApiError(
+          'SESSION_BUSY',
+          'A request with this Idempotency-Key is still running; retry later',
+        );
+      }
+      if (seen.state !== 'retryable' && seen.state !== 'interrupted') {
+        return { ...(await this.storedOutcome(seen)), model: params.agentId, replayed: true };
+      }
+    }
+    const withSystem =
+      resolved.agent.systemPrompt && !params.turns.some((turn) => turn.role === 'system')
+        ? [{ role: 'system' as const, content: resolved.agent.systemPrompt }, ...params.turns]
+        : params.turns;
+    const lastUser = [...params.turns].reverse().find((turn) => turn.role === 'user')?.content ?? '';
+    const { run, partial } = await this.begin({
+      agentId: params.agentId,
+      sessionKey: seen?.sessionKey,
+      title: lastUser,
+      messages: seen && (await this.storedRunMessage(seen)) ? [] : params.turns,
+      ...(key === undefined ? {} : { idempotency: { key, requestHash } }),
+    });
+    const onAbort = () => run.controller.abort(params.signal.reason);
+    if (params.signal.aborted) onAbort();
+    else params.signal.addEventListener('abort', onAbort, { once: true });
+    run.done = this.execute(run, partial, params.agentId, withSystem, params.sampling, params.onDelta);
+    try {
+      const outcome = await run.done;
+      if (key !== undefined) await this.settleKey(key, retryable(outcome) ? 'retryable' : 'done');
+      return { ...outcome, model: params.agentId, replayed: false };
+    } finally {
+      params.signal.removeEventListener('abort', onAbort);
+    }
   }
 
   /** Aborts the session's active run (or only `runId` when given). True when a run was aborted. */
@@ -138,94 +204,154 @@ export class RunService {
     return true;
   }
 
-  /** Waits for every active run to end (used on shutdown, after aborting them). */
+  /** Stops every active run, of either API, and waits until each has stored its reply as interrupted. */
   async drain(): Promise<void> {
-    for (const run of this.active.values())
-      run.controller.abort(new DOMException('The gateway is stopping', 'AbortError'));
-    await Promise.all([...this.active.values()].map((run) => run.done));
+    const runs = [...this.active.values()];
+    for (const run of runs) run.controller.abort(GATEWAY_STOPPING);
+    await Promise.allSettled(runs.map((run) => run.done));
   }
 
-  /** A one-off completion for the OpenAI-compatible endpoint; the caller stores the messages. */
-  async complete(
+  private seen(key: string, requestHash: string): IdempotencyEntry | undefined {
+    const seen = this.deps.idempotency.get(key);
+    if (seen && seen.requestHash !== requestHash) {
+      throw new ApiError('IDEMPOTENCY_KEY_REUSED', 'This idempotency key was used for a different request');
+    }
+    return seen;
+  }
+
+  private isActive(entry: IdempotencyEntry): boolean {
+    return this.active.get(entry.sessionKey)?.runId === entry.runId;
+  }
+
+  /**
+   * Claims the session (a new one when none is given), records the idempotency
+   * key, stores the request's messages and starts the reply's partial file:
+   * all on disk before the caller hears that the run started.
+   */
+  private async begin(request: {
+    agentId: string;
+    sessionKey: string | undefined;
+    title: string;
+    messages: ChatTurn[];
+    idempotency?: { key: string; requestHash: string } | undefined;
+  }): Promise<{ run: ActiveRun; partial: PartialReply }> {
+    let { sessionKey } = request;
+    if (sessionKey && this.active.has(sessionKey))
+      throw new ApiError('SESSION_BUSY', 'A run is already in progress in this session');
+    sessionKey ??= (
+      await this.deps.store.createSession(request.agentId, request.title.slice(0, 80), this.now())
+    ).key;
+    const runId = randomUUID();
+    // Claim the session before the first await that could interleave with another run.
+    const run: ActiveRun = {
+      runId,
+      sessionKey,
+      controller: new AbortController(),
+      done: Promise.resolve({ status: 'aborted', text: '' }),
+    };
+    if (this.active.has(sessionKey))
+      throw new ApiError('SESSION_BUSY', 'A run is already in progress in this session');
+    this.active.set(sessionKey, run);
+    try {
+      if (request.idempotency) {
+        await this.deps.idempotency.record({
+          ...request.idempotency,
+          runId,
+          sessionKey,
+          at: Date.now(),
+          state: 'running',
+        });
+      }
+      const createdAt = this.now().toISOString();
+      const drafts: MessageDraft[] = request.messages.map((turn) => ({
+        id: randomUUID(),
+        role: turn.role,
+        content: turn.content,
+        createdAt,
+        runId,
+      }));
+      if (drafts.length) await this.deps.store.appendMessages(sessionKey, drafts);
+      const partial = await this.deps.store.beginReply({
+        runId,
+        sessionKey,
+        messageId: randomUUID(),
+        createdAt: this.now().toISOString(),
+      });
+      return { run, partial };
+    } catch (error) {
+      this.active.delete(sessionKey);
+      throw error;
+    }
+  }
+
+  private async execute(
+    run: ActiveRun,
+    partial: PartialReply,
     agentId: string,
     turns: ChatTurn[],
-    options: { signal: AbortSignal; onDelta: (text: string) => void },
-  ): Promise<CompletionResult & { model: string }> {
-    const resolved = resolveAgentModel(await this.deps.config.current(), agentId);
-    const withSystem =
-      resolved.agent.systemPrompt && !turns.some((turn) => turn.role === 'system')
-        ? [{ role: 'system' as const, content: resolved.agent.systemPrompt }, ...turns]
-        : turns;
-    const result = await this.deps.streamCompletion(
-      this.deps.egress,
-      {
-        api: resolved.provider.api,
-        baseUrl: resolved.provider.baseUrl,
-        model: resolved.model,
-        apiKey: resolved.apiKey,
-        turns: withSystem,
-        maxTokens: resolved.agent.maxTokens,
-        signal: options.signal,
-      },
-      options.onDelta,
-    );
-    return { ...result, model: resolved.agent.id };
+    sampling: Sampling | undefined,
+    onDelta: (delta: string) => void,
+  ): Promise<RunOutcome> {
+    try {
+      return await streamReply(
+        { ...this.deps, now: this.now },
+        { runId: run.runId, controller: run.controller, partial },
+        async () => {
+          const resolved = resolveAgentModel(await this.deps.config.current(), agentId);
+          return {
+            api: resolved.provider.api,
+            baseUrl: resolved.provider.baseUrl,
+            model: resolved.model,
+            apiKey: resolved.apiKey,
+            turns,
+            maxTokens: sampling?.maxTokens ?? resolved.agent.maxTokens,
+            sampling,
+          };
+        },
+        onDelta,
+      );
+    } finally {
+      this.active.delete(run.sessionKey);
+    }
   }
 
-  private async execute(run: ActiveRun, turns: ChatTurn[], agentId: string): Promise<void> {
-    let seq = 0;
-    let text = '';
-    const emit = (event: Omit<ChatEvent, 'runId' | 'sessionKey' | 'seq'>) => {
-      const full: ChatEvent = { runId: run.runId, sessionKey: run.sessionKey, seq: seq++, ...event };
-      for (const listener of this.listeners) listener(full);
+  private async settleKey(key: string, state: RunState): Promise<void> {
+    await this.deps.idempotency
+      .setState(key, state)
+      .catch((error) => this.deps.log.warn({ err: error }, 'could not record how a run ended'));
+  }
+
+  /** Whether the key's run got its request messages stored before it stopped. */
+  private async storedRunMessage(entry: IdempotencyEntry): Promise<boolean> {
+    const { messages } = await this.deps.store.history(entry.sessionKey, { limit: HISTORY_TURNS });
+    return messages.some((message) => message.runId === entry.runId && message.role !== 'assistant');
+  }
+
+  /** A finished run's outcome, read back from its stored reply. */
+  private async storedOutcome(entry: IdempotencyEntry): Promise<RunOutcome> {
+    const { messages } = await this.deps.store.history(entry.sessionKey, { limit: HISTORY_TURNS });
+    const reply = messages.findLast(
+      (message) => message.runId === entry.runId && message.role === 'assistant',
+    );
+    if (!reply) throw new ApiError('INTERNAL', 'The stored reply of this Idempotency-Key is missing');
+    if (reply.error) throw fromErrorShape(reply.error);
+    return {
+      status: reply.status ?? 'complete',
+      text: reply.content,
+      finishReason: 'stop',
+      message: reply,
     };
-    let status: StoredMessage['status'] = 'complete';
-    let failure: GatewayErrorShape | undefined;
-    try {
-      const result = await this.complete(agentId, turns, {
-        signal: run.controller.signal,
-        onDelta: (delta) => {
-          text += delta;
-          emit({ state: 'delta', delta });
-        },
-      });
-      text = result.text;
-    } catch (error) {
-      if (isAbortError(error) || run.controller.signal.aborted) {
-        status = 'aborted';
-      } else {
-        status = 'error';
-        failure = toErrorShape(error);
-        if (!(error instanceof ApiError))
-          this.deps.log.warn({ err: error, runId: run.runId }, 'agent run failed');
-      }
-    }
-    let stored: StoredMessage | undefined;
-    try {
-      [stored] = await this.deps.store.appendMessages(run.sessionKey, [
-        {
-          id: randomUUID(),
-          role: 'assistant',
-          content: text,
-          createdAt: this.now().toISOString(),
-          runId: run.runId,
-          status,
-          ...(failure ? { error: failure } : {}),
-        },
-      ]);
-    } catch (error) {
-      this.deps.log.warn({ err: error, runId: run.runId }, 'could not store the reply');
-      failure ??= { code: 'INTERNAL', message: 'The reply could not be stored' };
-      status = 'error';
-    }
-    const terminal = status === 'complete' ? 'final' : status === 'aborted' ? 'aborted' : 'error';
-    emit({ state: terminal, ...(stored ? { message: stored } : {}), ...(failure ? { error: failure } : {}) });
   }
 }
 
-export function toErrorShape(error: unknown): GatewayErrorShape {
-  if (error instanceof ApiError) {
-    return { code: error.code, message: error.message, ...(error.details ? { details: error.details } : {}) };
-  }
-  return { code: 'INTERNAL', message: 'The run failed unexpectedly' };
+function hashOf(value: unknown): string {
+  return createHash('sha256').update(JSON.stringify(value)).digest('hex');
+}
+
+/** What a client's retry can fix: the same rule OpenAI clients use (429 and 5xx), plus runs cut short. */
+function retryable(outcome: RunOutcome): boolean {
+  if (outcome.status === 'complete') return false;
+  if (outcome.status !== 'error' || !outcome.error) return true;
+  const { status } = ERROR_CODES[outcome.error.code];
+  return status === 429 || status >= 500;
 }

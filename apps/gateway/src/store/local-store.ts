@@ -5,6 +5,7 @@ import type { SessionSummary, StoredMessage } from '@multiclaw/protocol';
 import { ApiError } from '@multiclaw/protocol';
 import { isRunning } from '../config/atomic-write.js';
 import { type MessageDraft, MessageLog } from './message-log.js';
+import { type BatchPolicy, findPartialReplies, PartialReply, type Scheduler } from './partial-reply.js';
 import { appendRecordsAt, encodeRecord, loadRecordFile } from './record-file.js';
 
 interface SessionRecord {
@@ -47,7 +48,9 @@ export class LocalStore {
     await acquireStoreLock(lock);
     try {
       const { sessions, size } = await loadSessions(join(dir, 'sessions.log'), logger);
-      return new LocalStore(dir, sessions, size, logger);
+      const store = new LocalStore(dir, sessions, size, logger);
+      await store.recoverInterruptedReplies();
+      return store;
     } catch (error) {
       await releaseStoreLock(lock);
       throw error;
@@ -123,6 +126,66 @@ export class LocalStore {
     const start = Math.max(1, end - limit + 1);
     const messages = await log.read(start, end);
     return { messages, ...(start > 1 ? { nextBefore: start } : {}) };
+  }
+
+  /**
+   * Starts persisting a streaming reply (partial-reply.ts). Once the run has
+   * ended, `finishReply` stores the whole message and drops the partial file.
+   */
+  async beginReply(
+    start: { runId: string; sessionKey: string; messageId: string; createdAt: string },
+    options: { policy?: BatchPolicy; schedule?: Scheduler } = {},
+  ): Promise<PartialReply> {
+    this.requireSession(start.sessionKey);
+    await mkdir(join(this.dir, 'partial'), { recursive: true, mode: 0o700 });
+    return PartialReply.begin(join(this.dir, 'partial'), start, {
+      ...options,
+      onError: (error) =>
+        this.logger.warn(`store: could not save part of a streaming reply (${(error as Error).message})`),
+    });
+  }
+
+  async finishReply(partial: PartialReply, draft: MessageDraft): Promise<StoredMessage> {
+    const [stored] = await this.appendMessages(partial.start.sessionKey, [
+      { ...draft, id: partial.start.messageId },
+    ]);
+    await partial.discard();
+    return stored as StoredMessage;
+  }
+
+  /**
+   * Replies whose run stopped with the process (kill -9, power loss) become
+   * `interrupted` messages holding the text that had reached the disk.
+   */
+  private async recoverInterruptedReplies(): Promise<void> {
+    const dir = join(this.dir, 'partial');
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+    for (const { path, start, text } of await findPartialReplies(dir, (message) =>
+      this.logger.warn(message),
+    )) {
+      if (!this.sessions.has(start.sessionKey)) {
+        this.logger.warn(`store: dropped a partial reply of an unknown session (${path})`);
+        await unlink(path);
+        continue;
+      }
+      try {
+        const { messages } = await this.history(start.sessionKey, { limit: 1 });
+        // The finished reply may be stored already: the process stopped before removing this file.
+        if (messages[0]?.id !== start.messageId) {
+          const reply = { content: text, createdAt: start.createdAt, runId: start.runId };
+          await this.appendMessages(start.sessionKey, [
+            { id: start.messageId, role: 'assistant', ...reply, status: 'interrupted' },
+          ]);
+          this.logger.warn(
+            `store: a reply in session ${start.sessionKey} was cut off when the gateway stopped; kept ${text.length} characters, marked interrupted`,
+          );
+        }
+        await unlink(path);
+      } catch (error) {
+        // A conversation that cannot be read keeps its partial reply for a later start; the rest opens.
+        this.logger.warn(`store: could not recover the partial reply ${path}: ${(error as Error).message}`);
+      }
+    }
   }
 
   private requireSession(key: string): SessionRecord {
