@@ -1,12 +1,17 @@
 import { z } from 'zod';
+import { Email, normaliseEmail } from './email.js';
 import { Id, Timestamp } from './ids.js';
 
 /**
- * Identity API shapes (`/v1/auth/*`, `/v1/me`). Emails are accepted as typed
- * and normalised by the server (trim, NFC, lower case) before any use.
+ * Identity API shapes (`/v1/auth/*`, `/v1/me`). A new address (register,
+ * invitation) must pass the strict `Email` check; sign-in only normalises
+ * what was typed (trim, NFC, lower case), so any stored account can sign in.
  */
-export const EmailInput = z.string().trim().min(3).max(254);
+export const EmailInput = Email;
 export type EmailInput = z.infer<typeof EmailInput>;
+
+export const SignInEmail = z.string().max(1024).transform(normaliseEmail);
+export type SignInEmail = z.infer<typeof SignInEmail>;
 
 /** Length only; the server applies the breached-password list and the rest of the policy. */
 export const PasswordInput = z.string().min(1).max(1024);
@@ -15,7 +20,13 @@ export type PasswordInput = z.infer<typeof PasswordInput>;
 export const ClientName = z.string().trim().min(1).max(100);
 export type ClientName = z.infer<typeof ClientName>;
 
-export const User = z.object({ id: Id, email: z.string(), name: z.string().nullable() });
+export const User = z.object({
+  id: Id,
+  email: z.string(),
+  name: z.string().nullable(),
+  /** Whether the person proved they receive mail at `email`; unverified accounts work, but never get SSO linked. */
+  emailVerified: z.boolean(),
+});
 export type User = z.infer<typeof User>;
 
 export const RegisterRequest = z.object({
@@ -29,7 +40,7 @@ export const RegisterResponse = z.object({ user: User });
 export type RegisterResponse = z.infer<typeof RegisterResponse>;
 
 export const LoginRequest = z.object({
-  email: EmailInput,
+  email: SignInEmail,
   password: PasswordInput,
   clientName: ClientName.optional(),
 });
@@ -70,10 +81,25 @@ export type MeResponse = z.infer<typeof MeResponse>;
 export const DeleteAccountRequest = z.object({ password: PasswordInput.optional() });
 export type DeleteAccountRequest = z.infer<typeof DeleteAccountRequest>;
 
+/** A single-use code from a mail (`Code: …`): 256 bits, base64url. */
+export const EmailedToken = z.string().trim().min(1).max(512);
+
+export const VerifyEmailRequest = z.object({ token: EmailedToken });
+export type VerifyEmailRequest = z.infer<typeof VerifyEmailRequest>;
+
+export const VerifyEmailResponse = z.object({ user: User });
+export type VerifyEmailResponse = z.infer<typeof VerifyEmailResponse>;
+
+export const ForgotPasswordRequest = z.object({ email: SignInEmail });
+export type ForgotPasswordRequest = z.infer<typeof ForgotPasswordRequest>;
+
+export const ResetPasswordRequest = z.object({ token: EmailedToken, password: PasswordInput });
+export type ResetPasswordRequest = z.infer<typeof ResetPasswordRequest>;
+
 /** Everything the cloud holds about the user (GET /v1/me/export). */
 export const AccountExport = z.object({
   exportedAt: Timestamp,
-  user: User.extend({ createdAt: Timestamp }),
+  user: User.omit({ emailVerified: true }).extend({ createdAt: Timestamp }),
   externalIdentities: z.array(z.record(z.string(), z.unknown())),
   sessions: z.array(z.record(z.string(), z.unknown())),
   memberships: z.array(z.record(z.string(), z.unknown())),

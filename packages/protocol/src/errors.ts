@@ -16,6 +16,15 @@ export const ERROR_CODES = {
     description:
       'The request is malformed in a way no field path describes (for example an empty JSON body).',
   },
+  REQUEST_TIMEOUT: {
+    status: 408,
+    description:
+      "The request (headers or body) did not arrive within the server's time limit; the connection is closed. Send it again, whole.",
+  },
+  HEADERS_TOO_LARGE: {
+    status: 431,
+    description: "The request headers exceed the server's limit; the connection is closed.",
+  },
   UNAUTHENTICATED: {
     status: 401,
     description:
@@ -37,6 +46,16 @@ export const ERROR_CODES = {
       'A refresh token was presented after it had been exchanged: a sign of theft. The whole session has been revoked. Sign in again.',
   },
   AUTH_EMAIL_TAKEN: { status: 409, description: 'An account with this email address already exists.' },
+  EMAIL_VERIFICATION_TOKEN_INVALID: {
+    status: 400,
+    description:
+      'The email-verification code is unknown, already used, expired (24 hours) or was sent to another address. Ask for a new one (`POST /v1/auth/email/resend`).',
+  },
+  PASSWORD_RESET_TOKEN_INVALID: {
+    status: 400,
+    description:
+      'The password-reset code is unknown, already used or expired (30 minutes). Ask for a new one (`POST /v1/auth/password/forgot`).',
+  },
   ACCOUNT_SOLE_OWNER: {
     status: 409,
     description:
@@ -64,6 +83,11 @@ export const ERROR_CODES = {
     status: 500,
     description:
       'An unexpected error. The response carries only the request id; details stay in the server log.',
+  },
+  VAULT_INTEGRITY_FAILED: {
+    status: 500,
+    description:
+      'A stored secret failed its integrity check (its ciphertext, key or binding was altered); nothing was revealed. The server log names the workspace and secret; see docs/operations.md.',
   },
   SERVICE_UNAVAILABLE: {
     status: 503,
@@ -160,6 +184,16 @@ export const ERROR_CODES = {
     description:
       "Local gateway: the request's Origin is not on `gateway.allowedOrigins` (a cross-site request or WebSocket hijacking defence).",
   },
+  GATEWAY_CONNECTION_LIMIT: {
+    status: 503,
+    description:
+      'Local gateway: too many open connections (from this address or in total). Connections that never authenticated are closed first; close idle connections and retry.',
+  },
+  STORE_SESSION_DAMAGED: {
+    status: 500,
+    description:
+      "Local gateway: this conversation's file in the local store is damaged and cannot be read; other conversations are unaffected. `multiclaw-gateway doctor` names the file.",
+  },
   AGENT_PROVIDER_MISSING: {
     status: 409,
     description: "The agent's model names a provider that is not configured under `models.providers`.",
@@ -183,9 +217,14 @@ export const ERROR_CODES = {
       'The gateway refused an outbound connection to a destination that is not on its allowlist (see docs/connections.md).',
   },
   PROVIDER_AUTH_FAILED: {
-    status: 502,
+    status: 424,
     description:
-      'The model provider rejected the credential (HTTP 401 or 403). Check the API key in openclaw.json.',
+      'The model provider rejected the credential (HTTP 401 or 403): the API key in openclaw.json, not the gateway token. A 4xx, so clients do not retry what a retry cannot fix.',
+  },
+  PROVIDER_REQUEST_REJECTED: {
+    status: 400,
+    description:
+      'The model provider refused the request as invalid for the model (HTTP 400, 404, 413 or 422: an unknown model, a prompt too long, a setting the model does not take). Retrying the same request cannot succeed.',
   },
   PROVIDER_RATE_LIMITED: {
     status: 429,

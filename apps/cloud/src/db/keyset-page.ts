@@ -1,4 +1,4 @@
-import { ApiError } from '@multiclaw/protocol';
+import { ApiError, Id, Timestamp } from '@multiclaw/protocol';
 import { z } from 'zod';
 
 /**
@@ -8,7 +8,7 @@ import { z } from 'zod';
  */
 type Position = { createdAt: Date; id: string };
 
-const CursorPayload = z.tuple([z.iso.datetime(), z.uuid()]);
+const CursorPayload = z.tuple([Timestamp, Id]);
 
 export function encodeCursor(row: Position): string {
   return Buffer.from(JSON.stringify([row.createdAt.toISOString(), row.id])).toString('base64url');

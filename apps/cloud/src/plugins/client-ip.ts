@@ -16,7 +16,31 @@ import type { FastifyRequest } from 'fastify';
  * longest zero run compressed), with any zone id dropped.
  */
 export function clientIp(request: FastifyRequest): string {
-  return normaliseIp(request.ip);
+  const forwarded = addressOf(request.ip);
+  if (forwarded) return forwarded;
+  // A trusted proxy forwarded something that is no address (`unknown`, garbage):
+  // the nearest address we know is the proxy's own, which is never spoofed.
+  return addressOf(request.socket.remoteAddress ?? '') ?? '0.0.0.0';
+}
+
+/**
+ * The canonical IP address in an `X-Forwarded-For` entry, which proxies write
+ * as a bare address, `ipv4:port`, `[ipv6]:port` or `ipv6%zone`; undefined when
+ * the entry holds no IP address at all.
+ */
+export function addressOf(entry: string): string | undefined {
+  const text = entry.trim();
+  const candidates = [
+    text,
+    /^\[([^\]]+)\](?::\d+)?$/.exec(text)?.[1],
+    /^(\d{1,3}(?:\.\d{1,3}){3}):\d+$/.exec(text)?.[1],
+  ];
+  for (const candidate of candidates) {
+    if (candidate === undefined) continue;
+    const address = normaliseIp(candidate);
+    if (isIPv4(address) || isIPv6(address)) return address;
+  }
+  return undefined;
 }
 
 /** Canonical spelling of an address; anything that is not an IP address is returned trimmed and lower-cased. */

@@ -52,7 +52,8 @@ export const errorsPlugin = fp(
   async (app: FastifyInstance) => {
     app.setErrorHandler((error, request, reply) => {
       const apiError = toApiError(error);
-      if (apiError.status >= 500) request.log.error({ err: error }, 'request failed');
+      if (apiError.status >= 500)
+        request.log.error({ err: error, errorCode: apiError.code }, 'request failed');
       else request.log.info({ errorCode: apiError.code }, 'request refused');
       if (apiError.code === 'RATE_LIMITED' && !reply.hasHeader('retry-after'))
         reply.header('retry-after', '60');

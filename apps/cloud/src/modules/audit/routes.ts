@@ -11,6 +11,7 @@ import type { Database } from '../../db/client.js';
 import { membershipOf } from '../workspaces/access.js';
 
 const CURSOR_PREFIX = 'a1:';
+const MAX_BIGINT = 2n ** 63n - 1n;
 
 /** Opaque to clients: the seq of the last entry on the page, which the next page starts below. */
 export function encodeAuditCursor(seq: bigint): Cursor {
@@ -20,7 +21,8 @@ export function encodeAuditCursor(seq: bigint): Cursor {
 export function decodeAuditCursor(cursor: string): bigint {
   const text = Buffer.from(cursor, 'base64url').toString('utf8');
   const digits = text.startsWith(CURSOR_PREFIX) ? text.slice(CURSOR_PREFIX.length) : '';
-  if (!/^[1-9]\d{0,18}$/.test(digits)) {
+  // A seq is a PostgreSQL bigint: anything past its range is no cursor of ours.
+  if (!/^[1-9]\d{0,18}$/.test(digits) || BigInt(digits) > MAX_BIGINT) {
     throw new ApiError('VALIDATION_FAILED', 'Invalid cursor', {
       issues: [{ path: 'cursor', message: 'not a cursor this endpoint issued' }],
     });

@@ -1,3 +1,5 @@
+import { ApiError } from '@multiclaw/protocol';
+
 /**
  * The contract between the vault's envelope encryption (crypto side) and its
  * API (secrets side). Both sides are built against these types.
@@ -44,10 +46,20 @@ export type VaultCrypto = {
   open(db: VaultDb, place: SecretPlace, sealed: SealedValue): Promise<string>;
 };
 
-/** A stored value failed authentication: it surfaces as a generic 500 with no detail. */
-export class VaultIntegrityError extends Error {
-  constructor(reason: string) {
-    super(`vault integrity check failed: ${reason}`);
+/**
+ * A stored value failed authentication. The client gets VAULT_INTEGRITY_FAILED
+ * and nothing else; the error-level log line (the error plugin logs every
+ * 5xx with its fields) names the reason, the workspace and the secret, never
+ * a value. docs/operations.md says what an operator does next.
+ */
+export class VaultIntegrityError extends ApiError {
+  readonly reason: string;
+  place: SecretPlace | undefined;
+
+  constructor(reason: string, place?: SecretPlace) {
+    super('VAULT_INTEGRITY_FAILED', 'A stored secret failed its integrity check; nothing was revealed');
     this.name = 'VaultIntegrityError';
+    this.reason = `vault integrity check failed: ${reason}`;
+    this.place = place;
   }
 }

@@ -1,5 +1,11 @@
 import type { Config } from '../../config.js';
-import { type SealedValue, type VaultCrypto, VaultIntegrityError } from './contract.js';
+import {
+  type SealedValue,
+  type SecretPlace,
+  type VaultCrypto,
+  type VaultDb,
+  VaultIntegrityError,
+} from './contract.js';
 import { decrypt, encrypt, FORMAT_VERSION, secretAad, toBytes } from './envelope.js';
 import { createKeyring, type KeyringOptions } from './keyring.js';
 
@@ -35,24 +41,33 @@ export function createVaultCrypto(deps: VaultCryptoDeps, options: VaultCryptoOpt
     },
 
     async open(db, place, sealed: SealedValue) {
-      if (sealed.formatVersion !== FORMAT_VERSION) {
-        throw new VaultIntegrityError(`unknown format version ${sealed.formatVersion}`);
-      }
-      const dataKey = await keyring.keyFor(db, place.workspaceId, sealed.dataKeyVersion);
       try {
-        const plaintext = decrypt(
-          dataKey.key,
-          sealed.ciphertext,
-          sealed.nonce,
-          secretAad(place, sealed),
-          'secret value',
-        );
-        const text = plaintext.toString('utf8');
-        plaintext.fill(0);
-        return text;
-      } finally {
-        dataKey.key.fill(0);
+        return await openAt(db, place, sealed);
+      } catch (error) {
+        if (error instanceof VaultIntegrityError) error.place ??= place;
+        throw error;
       }
     },
   };
+
+  async function openAt(db: VaultDb, place: SecretPlace, sealed: SealedValue): Promise<string> {
+    if (sealed.formatVersion !== FORMAT_VERSION) {
+      throw new VaultIntegrityError(`unknown format version ${sealed.formatVersion}`);
+    }
+    const dataKey = await keyring.keyFor(db, place.workspaceId, sealed.dataKeyVersion);
+    try {
+      const plaintext = decrypt(
+        dataKey.key,
+        sealed.ciphertext,
+        sealed.nonce,
+        secretAad(place, sealed),
+        'secret value',
+      );
+      const text = plaintext.toString('utf8');
+      plaintext.fill(0);
+      return text;
+    } finally {
+      dataKey.key.fill(0);
+    }
+  }
 }

@@ -338,7 +338,7 @@ export function createSecretService(deps: SecretServiceDeps) {
         select: { id: true, name: true, version: true, ...sealedSelect },
       });
       if (!row) throw notFound();
-      // VaultIntegrityError propagates: the error plugin answers a generic 500 INTERNAL.
+      // VaultIntegrityError propagates: VAULT_INTEGRITY_FAILED to the client, the details to the log.
       const value = await crypto.open(db, { workspaceId, secretId }, toSealed(row));
       await audit.record({
         ...actorEntry(actor, workspaceId, 'secret.revealed', { type: 'secret', id: secretId }),

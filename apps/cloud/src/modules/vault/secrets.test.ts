@@ -423,9 +423,10 @@ describe('secrets API', () => {
     expect(grants.map((grant) => grant.agentId)).toEqual([a2]);
   });
 
-  it('a tampered ciphertext is a generic 500 INTERNAL, with no detail', async () => {
+  it('a tampered ciphertext answers VAULT_INTEGRITY_FAILED and logs the workspace and secret, never a value', async () => {
     const wid = await workspace([owner]);
-    const secret = await createSecret(wid, { name: secretName(), value: plaintext() });
+    const value = plaintext();
+    const secret = await createSecret(wid, { name: secretName(), value });
     const row = await ctx.app.db.secret.findUniqueOrThrow({ where: { id: secret.id } });
     const flipped = new Uint8Array(row.ciphertext);
     flipped[0] = (flipped[0] ?? 0) ^ 1;
@@ -433,9 +434,16 @@ describe('secrets API', () => {
     const response = await reveal(wid, secret.id);
     expect(response.statusCode).toBe(500);
     const { error } = ErrorEnvelope.parse(response.json());
-    expect(error.code).toBe('INTERNAL');
-    expect(error.message).toBe('Internal server error');
-    expect(response.body.toLowerCase()).not.toContain('integrity');
+    expect(error.code).toBe('VAULT_INTEGRITY_FAILED');
+    expect(error.details).toBeUndefined();
+    const logged = ctx.logs.lines.filter((line) => line.errorCode === 'VAULT_INTEGRITY_FAILED');
+    expect(logged).toHaveLength(1);
+    expect(logged[0]?.level).toBe(50); // pino's error level
+    expect(logged[0]?.err).toMatchObject({
+      place: { workspaceId: wid, secretId: secret.id },
+      reason: expect.stringContaining('authentication failed'),
+    });
+    expect(ctx.logs.raw.join('')).not.toContain(value);
     expect(
       await ctx.app.db.auditEvent.count({ where: { targetId: secret.id, action: 'secret.revealed' } }),
     ).toBe(0);

@@ -1,4 +1,5 @@
-import { ApiError } from '@multiclaw/protocol';
+import { ApiError, Id } from '@multiclaw/protocol';
+import type { ZodType } from 'zod';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { principalOf } from '../../plugins/auth.js';
@@ -23,6 +24,10 @@ declare module 'fastify' {
     /** The caller's membership of `:wid`, resolved by the access hook. */
     membership: Membership | null;
   }
+}
+
+function zodSchemaOf(schema: unknown): ZodType | undefined {
+  return schema && typeof (schema as ZodType).safeParse === 'function' ? (schema as ZodType) : undefined;
 }
 
 const WORKSPACE_ROUTE = /^\/v1\/workspaces\/:wid(\/|$)/;
@@ -107,14 +112,23 @@ export const workspaceAccessPlugin = fp<{ audit: AuditRecorder }>(
         if (method !== 'HEAD') app.workspaceRouteTable.push(`${method} ${route.url}`);
       }
 
+      const paramsSchema = zodSchemaOf(route.schema?.params);
+      // Runs before the body, query and params are validated, so that a
+      // non-member learns nothing from a 400: every answer to them is the 404
+      // of a workspace that does not exist.
       const authorize = async (request: FastifyRequest) => {
         const { userId } = principalOf(request);
-        const workspaceId = (request.params as { wid?: string }).wid ?? '';
+        const wid = Id.safeParse((request.params as { wid?: unknown }).wid);
+        if (!wid.success) throw new ApiError('NOT_FOUND', 'No such workspace');
+        const workspaceId = wid.data;
         const row = await app.db.membership.findUnique({
           where: { workspaceId_userId: { workspaceId, userId } },
           select: { role: true },
         });
         if (!row) throw new ApiError('NOT_FOUND', 'No such workspace');
+        // The action may depend on the other path ids: decide it on their canonical spelling.
+        const params = paramsSchema?.safeParse(request.params);
+        if (params?.success) request.params = params.data;
         const action = typeof declared === 'function' ? declared(request) : declared;
         if (!allows(row.role, action)) {
           throw new ApiError('FORBIDDEN', 'Your role in this workspace does not allow this');
@@ -122,9 +136,9 @@ export const workspaceAccessPlugin = fp<{ audit: AuditRecorder }>(
         request.membership = { workspaceId, userId, role: row.role };
         await sessionsSeen(request, workspaceId);
       };
-      // Signed in first (401), then member and role (404 / 403), then the handler.
+      // Signed in first (401), then member and role (404 / 403), then validation (400), then the handler.
       route.onRequest = [app.authenticate, ...asList(route.onRequest)];
-      route.preHandler = [authorize, ...asList(route.preHandler)];
+      route.preValidation = [authorize, ...asList(route.preValidation)];
     });
   },
   { name: 'workspace-access', dependencies: ['auth', 'database'] },

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { ApiError } from '@multiclaw/protocol';
+import { ApiError, Id } from '@multiclaw/protocol';
 import { exportJWK, type JWK, errors as joseErrors, jwtVerify, SignJWT } from 'jose';
 import type { Config } from '../../../config.js';
 
@@ -63,8 +63,8 @@ export function createAccessTokens(options: {
             maxTokenAge: ttlSeconds,
           },
         );
-        if (typeof payload.sub !== 'string' || typeof payload.sid !== 'string') throw new Error('bad claims');
-        return { userId: payload.sub, sessionId: payload.sid };
+        // Signed by us, yet parsed like any input: ids reach the database only in their canonical form.
+        return { userId: Id.parse(payload.sub), sessionId: Id.parse(payload.sid) };
       } catch {
         throw new ApiError('UNAUTHENTICATED', 'The access token is invalid or expired');
       }

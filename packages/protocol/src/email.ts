@@ -7,6 +7,13 @@ import { z } from 'zod';
  * letter case must not make a second identity.
  */
 
+const encoder = new TextEncoder();
+
+/** UTF-8 length without Node's Buffer: this package also runs in browsers. */
+function utf8Bytes(text: string): number {
+  return encoder.encode(text).length;
+}
+
 /** RFC 5321: a forward path is at most 256 octets including `<` and `>`. */
 export const EMAIL_MAX_BYTES = 254;
 /** Raw input longer than this is refused before any normalisation work. */
@@ -37,11 +44,11 @@ const INVISIBLE_OR_CONTROL = /\p{C}/u;
 
 /** Whether an already normalised address has an acceptable shape. */
 export function isValidEmail(normalised: string): boolean {
-  if (Buffer.byteLength(normalised, 'utf8') > EMAIL_MAX_BYTES) return false;
+  if (utf8Bytes(normalised) > EMAIL_MAX_BYTES) return false;
   if (INVISIBLE_OR_CONTROL.test(normalised)) return false;
   const at = normalised.lastIndexOf('@');
   // RFC 5321: a local part is at most 64 octets.
-  if (at < 1 || Buffer.byteLength(normalised.slice(0, at), 'utf8') > 64) return false;
+  if (at < 1 || utf8Bytes(normalised.slice(0, at)) > 64) return false;
   return EMAIL_SHAPE.test(normalised);
 }
 
@@ -54,7 +61,7 @@ export const Email = z
   .string()
   .max(EMAIL_MAX_RAW_LENGTH, `must be at most ${EMAIL_MAX_BYTES} characters`)
   .transform(normaliseEmail)
-  .refine((value) => Buffer.byteLength(value, 'utf8') <= EMAIL_MAX_BYTES, {
+  .refine((value) => utf8Bytes(value) <= EMAIL_MAX_BYTES, {
     message: `must be at most ${EMAIL_MAX_BYTES} characters`,
     abort: true,
   })
