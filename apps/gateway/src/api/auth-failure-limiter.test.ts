@@ -1,6 +1,6 @@
 import { ApiError } from '@multiclaw/protocol';
 import { describe, expect, it } from 'vitest';
-import { AuthFailureLimiter } from './auth-failure-limiter.js';
+import { AuthFailureLimiter, budgetKey } from './auth-failure-limiter.js';
 
 /** A clock the test moves by hand. */
 function fakeClock(start = 1_700_000_000_000) {
@@ -14,14 +14,59 @@ function fakeClock(start = 1_700_000_000_000) {
 }
 
 function refusal(limiter: AuthFailureLimiter, client: string): ApiError | undefined {
-  try {
-    limiter.assertAllowed(client);
-    return undefined;
-  } catch (error) {
-    expect(error).toBeInstanceOf(ApiError);
-    return error as ApiError;
-  }
+  const error = limiter.refusal(client);
+  if (error) expect(error).toBeInstanceOf(ApiError);
+  return error;
 }
+
+const RIGHT = 'r'.repeat(43);
+const WRONG = 'w'.repeat(43);
+const MISSING = 'send the token';
+
+describe('AuthFailureLimiter.authenticate: throttles guessing, never the holder of the token', () => {
+  it('never refuses the right token, however many wrong ones came before from the same address', () => {
+    const limiter = new AuthFailureLimiter(3, 60_000, fakeClock().now);
+    for (let i = 0; i < 50; i += 1) limiter.authenticate('127.0.0.1', WRONG, RIGHT, MISSING);
+    expect(limiter.authenticate('127.0.0.1', WRONG, RIGHT, MISSING)?.code).toBe('RATE_LIMITED');
+    expect(limiter.authenticate('127.0.0.1', RIGHT, RIGHT, MISSING)).toBeUndefined();
+  });
+
+  it('refuses a request without any credential with 401, and does not count it', () => {
+    const limiter = new AuthFailureLimiter(3, 60_000, fakeClock().now);
+    for (let i = 0; i < 100; i += 1) {
+      const error = limiter.authenticate('127.0.0.1', undefined, RIGHT, MISSING);
+      expect([error?.code, error?.message]).toEqual(['UNAUTHENTICATED', MISSING]);
+    }
+    expect(refusal(limiter, 'loopback')).toBeUndefined();
+    // The budget for wrong tokens is untouched: the first wrong one is a plain 401.
+    expect(limiter.authenticate('127.0.0.1', WRONG, RIGHT, MISSING)?.code).toBe('UNAUTHENTICATED');
+  });
+
+  it('spends one budget for all of loopback: rotating 127.x.y.z or ::1 does not multiply it', () => {
+    const limiter = new AuthFailureLimiter(10, 60_000, fakeClock().now);
+    const sources = ['127.0.0.1', '127.0.0.2', '127.1.2.3', '::1', '::ffff:127.9.9.9', '127.255.255.254'];
+    const codes = Array.from(
+      { length: 12 },
+      (_, i) => limiter.authenticate(sources[i % sources.length], WRONG, RIGHT, MISSING)?.code,
+    );
+    expect(codes.slice(0, 10)).toEqual(Array(10).fill('UNAUTHENTICATED'));
+    expect(codes.slice(10)).toEqual(['RATE_LIMITED', 'RATE_LIMITED']);
+    for (const source of sources) expect(limiter.authenticate(source, RIGHT, RIGHT, MISSING)).toBeUndefined();
+  });
+});
+
+describe('budgetKey', () => {
+  it('is one key for every loopback address, per address for IPv4 peers and per /64 for IPv6 peers', () => {
+    for (const address of ['127.0.0.1', '127.3.4.5', '::1', '::ffff:127.0.0.1', '::FFFF:127.8.8.8'])
+      expect(budgetKey(address)).toBe('loopback');
+    expect(budgetKey('192.168.1.20')).toBe('192.168.1.20');
+    expect(budgetKey('::ffff:10.0.0.7')).toBe('10.0.0.7');
+    expect(budgetKey('2001:db8:1:2:aaaa::1')).toBe('2001:db8:1:2::/64');
+    expect(budgetKey('2001:db8:1:2::9')).toBe(budgetKey('2001:db8:1:2:ffff:ffff:ffff:ffff'));
+    expect(budgetKey('2001:db8:1:3::9')).not.toBe(budgetKey('2001:db8:1:2::9'));
+    expect(budgetKey('fe80::1%eth0')).toBe('fe80:0:0:0::/64');
+  });
+});
 
 describe('AuthFailureLimiter', () => {
   it('allows a client with no failures', () => {

@@ -1,9 +1,8 @@
-import { existsSync } from 'node:fs';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { type Browser, chromium } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { CHROMIUM, chromiumMissing, launchChromium, startPageServer } from '../../test/support/browser.js';
 import { startTestGateway, type TestGateway } from '../../test/support/gateway.js';
 
 /**
@@ -14,14 +13,7 @@ import { startTestGateway, type TestGateway } from '../../test/support/gateway.j
  * same page gets through.
  */
 
-const CHROMIUM = '/usr/bin/chromium';
-// Skipped on a developer machine without Chromium; in CI (which installs it) a missing browser fails the test.
-const SKIP = !existsSync(CHROMIUM) && !process.env.CI;
-if (SKIP) {
-  console.warn(
-    `cross-origin-browser.test.ts skipped: ${CHROMIUM} does not exist (apt-get install chromium to run it)`,
-  );
-}
+const SKIP = chromiumMissing('cross-origin-browser.test.ts');
 
 /** What the gateway's primary listener answered, read off the wire: status and error code per request / upgrade. */
 interface Answer {
@@ -98,24 +90,6 @@ function watchAnswers(server: Server): Answer[] {
   return answers;
 }
 
-/** A page on another origin than the gateway: a plain local server on its own port. */
-async function startPageServer(): Promise<{ origin: string; close(): Promise<void> }> {
-  const server = createServer((_req, res) => {
-    res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
-    res.end('<!doctype html><title>somewhere else</title><p>a page on another origin</p>');
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    origin: `http://127.0.0.1:${port}`,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
-}
-
 interface PageResult {
   ws: string[];
   fetchWithToken: string;
@@ -128,18 +102,7 @@ describe.skipIf(SKIP)(`a page on another origin, in real Chromium (${CHROMIUM})`
   let cleanups: (() => Promise<void>)[] = [];
 
   beforeAll(async () => {
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--no-first-run',
-        '--disable-quic',
-      ],
-    });
+    browser = await launchChromium();
     page = await startPageServer();
   });
   afterAll(async () => {

@@ -1,9 +1,10 @@
-import { ApiError } from '@multiclaw/protocol';
-import type { FastifyInstance } from 'fastify';
+import type { Socket } from 'node:net';
+import type { ApiError } from '@multiclaw/protocol';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ConfigFile } from '../config/config-file.js';
 import type { GatewayConfig } from '../config/schema.js';
 import type { AuthFailureLimiter } from './auth-failure-limiter.js';
-import { bearerToken, checkHost, checkOrigin, clientKey, type GuardPolicy, tokensMatch } from './guard.js';
+import { bearerToken, checkHost, checkOrigin, type GuardPolicy } from './guard.js';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -12,27 +13,46 @@ declare module 'fastify' {
   }
 }
 
-/** Host, Origin, then the bearer token on every HTTP request; failures counted per client. */
+/**
+ * Host, Origin, then the bearer token on every HTTP request (the limiter
+ * decides, see auth-failure-limiter.ts). A refused request's connection is
+ * closed after the answer, so an unauthenticated client cannot keep it open
+ * by trickling a body nobody will read.
+ */
 export function registerHttpGuard(
   app: FastifyInstance,
   deps: {
     config: ConfigFile;
     limiter: AuthFailureLimiter;
     policyFor: (config: GatewayConfig) => GuardPolicy;
+    /** Called once a request on this socket carried the right token. */
+    onAuthenticated: (socket: Socket) => void;
   },
 ): void {
-  app.addHook('onRequest', async (request) => {
-    const config = await deps.config.current();
-    const policy = deps.policyFor(config);
-    const refused = checkHost(request.raw, policy) ?? checkOrigin(request.raw, policy);
-    if (refused) throw refused;
-    if (request.routeOptions.config.public) return;
-    const client = clientKey(request.raw.socket.remoteAddress);
-    deps.limiter.assertAllowed(client);
-    const { token } = config.gateway.auth;
-    if (!tokensMatch(bearerToken(request.raw), token)) {
-      deps.limiter.recordFailure(client);
-      throw new ApiError('UNAUTHENTICATED', 'Send the gateway token as "Authorization: Bearer <token>"');
+  app.addHook('onRequest', async (request, reply) => {
+    const refused = await refusalOf(request.raw, request.routeOptions.config.public === true, deps);
+    if (refused) {
+      reply.header('connection', 'close');
+      throw refused;
     }
   });
+}
+
+async function refusalOf(
+  req: FastifyRequest['raw'],
+  isPublic: boolean,
+  deps: Parameters<typeof registerHttpGuard>[1],
+): Promise<ApiError | undefined> {
+  const config = await deps.config.current();
+  const policy = deps.policyFor(config);
+  const refused = checkHost(req, policy) ?? checkOrigin(req, policy);
+  if (refused || isPublic) return refused;
+  const failed = deps.limiter.authenticate(
+    req.socket.remoteAddress,
+    bearerToken(req),
+    config.gateway.auth.token,
+    'Send the gateway token (gateway.auth.token in openclaw.json) as "Authorization: Bearer <token>"',
+  );
+  if (!failed) deps.onAuthenticated(req.socket);
+  return failed;
 }

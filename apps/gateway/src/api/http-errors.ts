@@ -1,3 +1,5 @@
+import { STATUS_CODES } from 'node:http';
+import type { Socket } from 'node:net';
 import { ApiError, ERROR_CODES } from '@multiclaw/protocol';
 import type { FastifyError, FastifyInstance } from 'fastify';
 
@@ -32,4 +34,36 @@ export function registerErrorHandling(app: FastifyInstance): void {
   app.setNotFoundHandler((request, reply) =>
     reply.status(404).send(new ApiError('NOT_FOUND', 'No such route').toEnvelope(request.id)),
   );
+}
+
+/**
+ * A whole HTTP/1.1 error response as text, for the places below Fastify that
+ * answer on the raw socket (refused upgrades, connection limits, client
+ * errors): the same envelope as every route's, and the connection closes.
+ */
+export function rawErrorResponse(error: ApiError, requestId: string): string {
+  const status = ERROR_CODES[error.code].status;
+  const body = JSON.stringify(error.toEnvelope(requestId));
+  const retryAfter = error.details?.retryAfterSeconds;
+  return (
+    `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}\r\n` +
+    (retryAfter === undefined ? '' : `Retry-After: ${retryAfter}\r\n`) +
+    `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`
+  );
+}
+
+/**
+ * Node's `clientError` (headers too slow, too large, unparseable): answered in
+ * the envelope instead of Node's bare 408/400 or Fastify's own JSON shape.
+ */
+export function onClientError(error: NodeJS.ErrnoException, socket: Socket): void {
+  if (error.code === 'ECONNRESET' || socket.destroyed) return;
+  const apiError =
+    error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+      ? new ApiError('REQUEST_TIMEOUT', 'The request was not sent in time; send the whole request at once')
+      : error.code === 'HPE_HEADER_OVERFLOW'
+        ? new ApiError('HEADERS_TOO_LARGE', 'The request headers are too large')
+        : new ApiError('BAD_REQUEST', 'The request is not valid HTTP/1.1');
+  if (socket.writable) socket.end(rawErrorResponse(apiError, 'client-error'));
+  socket.destroySoon();
 }

@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type RequestListener, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { ApiError, ERROR_CODES } from '@multiclaw/protocol';
+import { ApiError } from '@multiclaw/protocol';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { WebSocketServer } from 'ws';
@@ -10,9 +10,10 @@ import type { GatewayConfig } from '../config/schema.js';
 import type { RunService } from '../runs/run-service.js';
 import type { LocalStore } from '../store/local-store.js';
 import type { AuthFailureLimiter } from './auth-failure-limiter.js';
-import { checkHost, checkOrigin, clientKey, type GuardPolicy } from './guard.js';
+import { ConnectionLimiter, type ConnectionLimits, DEFAULT_CONNECTION_LIMITS } from './connection-limits.js';
+import { checkHost, checkOrigin, type GuardPolicy } from './guard.js';
 import { registerHttpGuard } from './http-auth.js';
-import { registerErrorHandling } from './http-errors.js';
+import { onClientError, rawErrorResponse, registerErrorHandling } from './http-errors.js';
 import { registerOpenAIRoutes } from './openai-routes.js';
 import { DEFAULT_TICK_INTERVAL_MS, handleConnection } from './ws-connection.js';
 import { createMethodHandlers } from './ws-methods.js';
@@ -42,18 +43,35 @@ export interface ListeningGateway {
  */
 export async function startGatewayServer(
   deps: GatewayServerDeps,
-  options: { port: number; bind: string; tickIntervalMs?: number | undefined },
+  options: {
+    port: number;
+    bind: string;
+    tickIntervalMs?: number | undefined;
+    connectionLimits?: Partial<ConnectionLimits> | undefined;
+  },
 ): Promise<ListeningGateway> {
   const config = deps.config.cached();
   let handler: RequestListener | undefined;
   const servers: Server[] = [];
+  const connections = new ConnectionLimiter(
+    { ...DEFAULT_CONNECTION_LIMITS, ...options.connectionLimits },
+    deps.log,
+  );
+  /** Every listener gets the same limits and the same enveloped answer to malformed or slow requests. */
+  const listener = (requestHandler: RequestListener | undefined) => {
+    const server = createServer(requestHandler);
+    connections.attach(server);
+    server.on('clientError', onClientError);
+    return server;
+  };
   const app = Fastify({
     loggerInstance: deps.log as FastifyBaseLogger,
     bodyLimit: config.gateway.maxPayloadBytes,
     genReqId: () => crypto.randomUUID(),
+    clientErrorHandler: onClientError,
     serverFactory: (fastifyHandler) => {
       handler = fastifyHandler;
-      const server = createServer(fastifyHandler);
+      const server = listener(fastifyHandler);
       servers.push(server);
       return server;
     },
@@ -67,7 +85,12 @@ export async function startGatewayServer(
   });
 
   registerErrorHandling(app);
-  registerHttpGuard(app, { config: deps.config, limiter: deps.limiter, policyFor });
+  registerHttpGuard(app, {
+    config: deps.config,
+    limiter: deps.limiter,
+    policyFor,
+    onAuthenticated: (socket) => connections.markAuthenticated(socket),
+  });
   app.get('/healthz', { config: { public: true } }, async () => ({ status: 'ok' }));
   app.get('/v1/gateway/status', async () => ({
     version: deps.version,
@@ -93,8 +116,8 @@ export async function startGatewayServer(
         (new URL(req.url ?? '/', 'http://gateway').pathname === '/'
           ? undefined
           : new ApiError('NOT_FOUND', 'No such route'));
+      // No token check here: it comes in the `connect` frame, where the limiter decides.
       if (refused) return refuseUpgrade(socket, refused);
-      deps.limiter.assertAllowed(clientKey(req.socket.remoteAddress));
     } catch (error) {
       return refuseUpgrade(
         socket,
@@ -111,6 +134,7 @@ export async function startGatewayServer(
         maxPayload: config.gateway.maxPayloadBytes,
         tickIntervalMs: options.tickIntervalMs ?? DEFAULT_TICK_INTERVAL_MS,
         log: deps.log,
+        onAuthenticated: () => connections.markAuthenticated(req.socket as Socket),
       }),
     );
   };
@@ -123,7 +147,7 @@ export async function startGatewayServer(
   port = (primary.address() as AddressInfo).port;
   const addresses = [first];
   for (const host of rest) {
-    const server = createServer(handler);
+    const server = listener(handler);
     server.on('upgrade', onUpgrade);
     const listened = await new Promise<boolean>((resolve) => {
       server.once('error', (error: NodeJS.ErrnoException) => {
@@ -160,12 +184,5 @@ function hostAuthority(bind: string, port: number): string {
 }
 
 function refuseUpgrade(socket: Duplex, error: ApiError): void {
-  const status = ERROR_CODES[error.code].status;
-  const body = JSON.stringify(error.toEnvelope('upgrade'));
-  const retryAfter = error.details?.retryAfterSeconds;
-  socket.end(
-    `HTTP/1.1 ${status} ${status === 403 ? 'Forbidden' : status === 429 ? 'Too Many Requests' : 'Error'}\r\n` +
-      (retryAfter === undefined ? '' : `Retry-After: ${retryAfter}\r\n`) +
-      `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
-  );
+  socket.end(rawErrorResponse(error, 'upgrade'));
 }

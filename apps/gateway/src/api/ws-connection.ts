@@ -16,7 +16,7 @@ import type { ConfigFile } from '../config/config-file.js';
 import type { RunService } from '../runs/run-service.js';
 import { toErrorShape } from '../runs/run-service.js';
 import type { AuthFailureLimiter } from './auth-failure-limiter.js';
-import { clientKey, tokensMatch } from './guard.js';
+import { tokensMatch } from './guard.js';
 import type { createMethodHandlers } from './ws-methods.js';
 
 export interface ConnectionDeps {
@@ -29,6 +29,8 @@ export interface ConnectionDeps {
   /** How often a `tick` is sent and the connection's token re-checked against the config. */
   tickIntervalMs: number;
   log: { info(obj: object, msg: string): void; warn(obj: object, msg: string): void };
+  /** Called once `connect` succeeded: the connection limits stop treating this socket as a stranger's. */
+  onAuthenticated?: () => void;
 }
 
 /** Close codes: 1008 policy violation (bad auth, repeated bad frames), 4001 the token was rotated. */
@@ -45,7 +47,7 @@ const MAX_BUFFERED_BYTES = 8 * 1024 * 1024;
  */
 export function handleConnection(ws: WebSocket, req: IncomingMessage, deps: ConnectionDeps): void {
   const connId = randomUUID();
-  const client = clientKey(req.socket.remoteAddress);
+  const remoteAddress = req.socket.remoteAddress;
   const nonce = randomBytes(24).toString('base64url');
   let authenticatedToken: string | undefined;
   let violations = 0;
@@ -143,12 +145,6 @@ export function handleConnection(ws: WebSocket, req: IncomingMessage, deps: Conn
   });
 
   async function connect(id: string, params: unknown): Promise<void> {
-    try {
-      deps.limiter.assertAllowed(client);
-    } catch (error) {
-      respondError(id, error);
-      return ws.close(CLOSE_POLICY, 'rate limited');
-    }
     const parsed = ConnectParams.safeParse(params);
     if (!parsed.success) {
       return violation(
@@ -160,10 +156,14 @@ export function handleConnection(ws: WebSocket, req: IncomingMessage, deps: Conn
     }
     const { auth, minProtocol, maxProtocol } = parsed.data;
     const { token } = (await deps.config.current()).gateway.auth;
-    if (!tokensMatch(auth.token, token) || parsed.data.nonce !== nonce) {
-      deps.limiter.recordFailure(client);
-      respondError(id, new ApiError('UNAUTHENTICATED', 'Invalid gateway token or challenge nonce'));
-      return ws.close(CLOSE_POLICY, 'unauthenticated');
+    const refused =
+      deps.limiter.authenticate(remoteAddress, auth.token, token, 'Send the gateway token in connect') ??
+      (parsed.data.nonce === nonce
+        ? undefined
+        : new ApiError('UNAUTHENTICATED', 'The connect frame must echo the nonce of connect.challenge'));
+    if (refused) {
+      respondError(id, refused);
+      return ws.close(CLOSE_POLICY, refused.code === 'RATE_LIMITED' ? 'rate limited' : 'unauthenticated');
     }
     if (minProtocol > GATEWAY_PROTOCOL_VERSION || maxProtocol < GATEWAY_PROTOCOL_VERSION) {
       respondError(
@@ -177,6 +177,7 @@ export function handleConnection(ws: WebSocket, req: IncomingMessage, deps: Conn
     }
     clearTimeout(handshakeTimer);
     authenticatedToken = auth.token;
+    deps.onAuthenticated?.();
     unsubscribe = deps.runs.onChatEvent((event) => sendEvent('chat', event));
     const hello: HelloOk = {
       type: 'hello-ok',

@@ -1,60 +1,11 @@
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { chmod, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { spawn, spawnSync } from 'node:child_process';
+import { chmod, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { BIN, cli, home, readConfig, startDaemon, track } from '../../test/support/cli.js';
 
-const BIN = fileURLToPath(new URL('../../bin/multiclaw-gateway.mjs', import.meta.url));
 const CRASH_FIXTURE = fileURLToPath(new URL('../../test/fixtures/crash-now.ts', import.meta.url));
-
-let dirs: string[] = [];
-let children: ChildProcess[] = [];
-afterEach(async () => {
-  for (const child of children) child.kill('SIGKILL');
-  for (const dir of dirs) await rm(dir, { recursive: true, force: true });
-  dirs = [];
-  children = [];
-});
-
-async function home() {
-  const dir = await mkdtemp(join(tmpdir(), 'mc-cli-'));
-  dirs.push(dir);
-  return { HOME: dir, OPENCLAW_STATE_DIR: join(dir, 'state'), PATH: process.env.PATH ?? '' };
-}
-
-function cli(args: string[], env: NodeJS.ProcessEnv) {
-  const result = spawnSync(process.execPath, [BIN, ...args], { env, encoding: 'utf8', timeout: 20_000 });
-  return { code: result.status, stdout: result.stdout, stderr: result.stderr };
-}
-
-/** Starts `multiclaw-gateway start` and resolves once it logs that it listens. */
-function startDaemon(env: NodeJS.ProcessEnv, args: string[] = []) {
-  const child = spawn(process.execPath, [BIN, 'start', '--port', '0', ...args], {
-    env,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  children.push(child);
-  let output = '';
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  const listening = new Promise<string>((resolve, reject) => {
-    child.stdout.on('data', (data: Buffer) => {
-      output += data.toString();
-      const match = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(output);
-      if (match?.[1]) resolve(match[1]);
-    });
-    child.stderr.on('data', (data: Buffer) => {
-      output += data.toString();
-    });
-    exited.then((code) => reject(new Error(`exited ${code}: ${output}`)));
-  });
-  return { child, listening, exited, output: () => output };
-}
-
-const readConfig = async (env: NodeJS.ProcessEnv) =>
-  JSON.parse(await readFile(join(env.OPENCLAW_STATE_DIR as string, 'openclaw.json'), 'utf8')) as {
-    gateway: { port: number; auth: { token: string } };
-  };
 
 describe('multiclaw-gateway CLI', () => {
   it('has --help on every command and clear exit codes for usage errors', async () => {
@@ -169,17 +120,18 @@ describe('multiclaw-gateway CLI', () => {
   it('doctor reports a port taken by another program and an unreachable provider', async () => {
     const env = await home();
     expect(cli(['token', 'rotate'], env).code).toBe(0);
-    const blocker = spawn(
-      process.execPath,
-      [
-        '-e',
-        "require('http').createServer().listen(0,'127.0.0.1',function(){console.log(this.address().port)})",
-      ],
-      {
-        stdio: ['ignore', 'pipe', 'inherit'],
-      },
+    const blocker = track(
+      spawn(
+        process.execPath,
+        [
+          '-e',
+          "require('http').createServer().listen(0,'127.0.0.1',function(){console.log(this.address().port)})",
+        ],
+        {
+          stdio: ['ignore', 'pipe', 'inherit'],
+        },
+      ),
     );
-    children.push(blocker);
     const port = Number(
       await new Promise<string>((resolve) =>
         blocker.stdout.once('data', (d: Buffer) => resolve(d.toString().trim())),

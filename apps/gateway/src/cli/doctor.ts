@@ -66,13 +66,16 @@ export async function runDoctor(
 
 async function checkPort(config: GatewayConfig): Promise<Check> {
   const { port } = config.gateway;
-  const running = await fetchGatewayStatus(config);
-  if (running.running)
+  const probe = await fetchGatewayStatus(config);
+  if (probe.state === 'running')
     return {
       name: 'port',
       ok: true,
-      detail: `${port} is served by a running gateway (pid ${running.status.pid})`,
+      detail: `${port} is served by a running gateway (pid ${probe.status.pid})`,
     };
+  if (probe.state === 'refusing') return { name: 'port', ok: false, detail: `${port}: ${probe.reason}` };
+  if (probe.state === 'other program')
+    return { name: 'port', ok: false, detail: `${probe.reason}; set gateway.port` };
   const host = config.gateway.bind === 'loopback' ? '127.0.0.1' : config.gateway.bind;
   return (await portIsFree(port, host))
     ? { name: 'port', ok: true, detail: `${port} is free` }

@@ -5,6 +5,8 @@ export const EXIT = {
   PROBLEMS: 1,
   /** status: the gateway is not running (the LSB code for "program is not running"). */
   NOT_RUNNING: 3,
+  /** status: a gateway answers on the port but refuses this CLI (the reason is printed). */
+  REFUSED: 4,
   USAGE: 64,
   /** start: the port is taken or another gateway uses the state directory. */
   UNAVAILABLE: 69,
@@ -18,6 +20,7 @@ Exit codes:
   0   success
   1   doctor found problems
   3   status: the gateway is not running
+  4   status: a gateway is running but refuses this CLI (the reason is printed)
   64  usage error (unknown command or option)
   69  start: port in use, or another gateway owns the state directory
   70  internal error (a crash log is written to <state dir>/crash)

@@ -4,7 +4,7 @@ import { ConfigError } from '../config/schema.js';
 import { EXIT } from './exit-codes.js';
 import { fetchGatewayStatus, localGatewayOrigin } from './local-client.js';
 
-/** `status`: is a gateway running for this config? Exit 0 when it answers, 3 when not. */
+/** `status`: is a gateway running for this config? Exit 0 when it serves us, 4 when it refuses us, 3 when none runs. */
 export async function runStatus(paths: GatewayPaths, options: { json: boolean }): Promise<number> {
   let config: Awaited<ReturnType<typeof readConfigFile>>;
   try {
@@ -27,13 +27,18 @@ export async function runStatus(paths: GatewayPaths, options: { json: boolean })
   const result = await fetchGatewayStatus(config);
   if (options.json) {
     process.stdout.write(`${JSON.stringify({ ...result, url: localGatewayOrigin(config) })}\n`);
-  } else if (result.running) {
+  } else if (result.state === 'running') {
     const { version, pid, uptimeMs, agents } = result.status;
     process.stdout.write(
       `running on ${localGatewayOrigin(config)}: version ${version}, pid ${pid}, up ${Math.round(Number(uptimeMs) / 1000)} s, ${agents} agent(s)\n`,
     );
+  } else if (result.state === 'refusing') {
+    process.stdout.write(
+      `running on ${localGatewayOrigin(config)} but refusing this CLI: ${result.reason}\n`,
+    );
   } else {
     process.stdout.write(`not running: ${result.reason}\n`);
   }
-  return result.running ? EXIT.OK : EXIT.NOT_RUNNING;
+  if (result.state === 'running') return EXIT.OK;
+  return result.state === 'refusing' ? EXIT.REFUSED : EXIT.NOT_RUNNING;
 }
