@@ -167,26 +167,45 @@ export async function errorFromResponse(
   const { status } = response;
   const at = `The model provider at ${context.origin}`;
 
+  const retryAfter = retryAfterSeconds(response.headers, now);
+  const retryHint = retryAfter === undefined ? undefined : { retryAfterSeconds: retryAfter };
+
+  // What a retry cannot fix answers a 4xx (clients do not retry it); what it can keeps 429 / 5xx.
   if (status === 401 || status === 403) {
     return new ApiError(
       'PROVIDER_AUTH_FAILED',
-      withProviderText(`${at} rejected the credential (HTTP ${status})`, providerMessage),
+      withProviderText(
+        `${at} rejected the credential configured for it in openclaw.json (HTTP ${status}; the gateway token is fine)`,
+        providerMessage,
+      ),
+    );
+  }
+  if (REJECTED_REQUEST_STATUSES.has(status)) {
+    return new ApiError(
+      'PROVIDER_REQUEST_REJECTED',
+      withProviderText(
+        `${at} refused the request as invalid for the model (HTTP ${status})`,
+        providerMessage,
+      ),
     );
   }
   if (status === 429) {
-    const retryAfter = retryAfterSeconds(response.headers, now);
     return new ApiError(
       'PROVIDER_RATE_LIMITED',
       withProviderText(`${at} is rate limiting this key (HTTP 429)`, providerMessage),
-      retryAfter === undefined ? undefined : { retryAfterSeconds: retryAfter },
+      retryHint,
     );
   }
   const kind = status >= 500 ? 'a server error' : 'an unexpected status';
   return new ApiError(
     'PROVIDER_UNAVAILABLE',
     withProviderText(`${at} answered with ${kind} (HTTP ${status})`, providerMessage),
+    retryHint,
   );
 }
+
+/** Provider statuses that mean "this request is wrong for this model", whatever the wire format. */
+const REJECTED_REQUEST_STATUSES = new Set([400, 404, 413, 422]);
 
 // ---- In-stream errors ----------------------------------------------------------
 
@@ -195,6 +214,7 @@ const STREAM_ERROR_CODES: Record<string, ErrorCode> = {
   authentication_error: 'PROVIDER_AUTH_FAILED',
   permission_error: 'PROVIDER_AUTH_FAILED',
   invalid_api_key: 'PROVIDER_AUTH_FAILED',
+  invalid_request_error: 'PROVIDER_REQUEST_REJECTED',
   rate_limit_error: 'PROVIDER_RATE_LIMITED',
   rate_limit_exceeded: 'PROVIDER_RATE_LIMITED',
 };
