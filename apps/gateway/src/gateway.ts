@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { AuthFailureLimiter } from './api/auth-failure-limiter.js';
+import type { ConnectionLimits } from './api/connection-limits.js';
 import { type ListeningGateway, startGatewayServer } from './api/server.js';
 import { ConfigFile } from './config/config-file.js';
 import type { GatewayPaths } from './config/paths.js';
@@ -29,6 +30,8 @@ export interface StartGatewayOptions {
   limiter?: AuthFailureLimiter;
   /** WebSocket tick period (default 30 s); each tick re-checks the connection's token. */
   tickIntervalMs?: number;
+  /** Connection caps and the timeouts for unauthenticated traffic (defaults: connection-limits.ts). */
+  connectionLimits?: Partial<ConnectionLimits>;
 }
 
 export interface RunningGateway extends ListeningGateway {
@@ -91,6 +94,7 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
         port: options.port ?? current.gateway.port,
         bind: current.gateway.bind,
         tickIntervalMs: options.tickIntervalMs,
+        connectionLimits: { ...current.gateway.connections, ...options.connectionLimits },
       },
     );
     const host = current.gateway.bind === 'loopback' ? '127.0.0.1' : current.gateway.bind;

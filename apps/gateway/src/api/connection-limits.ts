@@ -1,6 +1,6 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
-import { ApiError } from '@multiclaw/protocol';
+import { ApiError, ERROR_CODES } from '@multiclaw/protocol';
 import { clientKey } from './guard.js';
 import { rawErrorResponse } from './http-errors.js';
 
@@ -29,8 +29,10 @@ export const DEFAULT_CONNECTION_LIMITS: ConnectionLimits = {
 interface Tracked {
   client: string;
   authenticated: boolean;
-  /** A request is being answered, or the socket was upgraded: no raw HTTP may be written to it. */
-  busy: boolean;
+  /** The response being written, while a request is in progress: answers go through it. */
+  response: ServerResponse | undefined;
+  /** Upgraded to a WebSocket: no HTTP may be written to it any more. */
+  upgraded: boolean;
   timer: NodeJS.Timeout | undefined;
 }
 
@@ -82,7 +84,13 @@ export class ConnectionLimiter {
       refuse(socket, limitReached());
       return;
     }
-    const tracked: Tracked = { client, authenticated: false, busy: false, timer: undefined };
+    const tracked: Tracked = {
+      client,
+      authenticated: false,
+      response: undefined,
+      upgraded: false,
+      timer: undefined,
+    };
     this.sockets.set(socket, tracked);
     this.perClient.set(client, (this.perClient.get(client) ?? 0) + 1);
     socket.once('close', () => this.forget(socket, tracked));
@@ -94,21 +102,14 @@ export class ConnectionLimiter {
     const tracked = this.sockets.get(socket);
     if (!tracked) return;
     clearTimeout(tracked.timer);
-    tracked.busy = true;
+    tracked.response = res;
     if (!tracked.authenticated) {
       tracked.timer = setTimeout(() => {
-        if (tracked.authenticated) return;
-        // Answer in the envelope when nothing has been sent yet; otherwise only closing is left.
-        if (!res.headersSent) {
-          res.shouldKeepAlive = false;
-          res.writeHead(408, { 'content-type': 'application/json', connection: 'close' });
-          res.end(JSON.stringify(requestTimedOut().toEnvelope('timeout')));
-        }
-        socket.destroySoon();
+        if (!tracked.authenticated) answerAndClose(socket, tracked, requestTimedOut());
       }, this.limits.requestTimeoutMs);
     }
     res.once('finish', () => {
-      tracked.busy = false;
+      tracked.response = undefined;
       clearTimeout(tracked.timer);
       if (!socket.destroyed) this.expectHeaders(socket, tracked);
     });
@@ -119,14 +120,15 @@ export class ConnectionLimiter {
     if (!tracked) return;
     // The WebSocket's own handshake timer takes over (ws-connection.ts).
     clearTimeout(tracked.timer);
-    tracked.busy = true;
+    tracked.upgraded = true;
   }
 
   /** A stranger's socket gets a few seconds for the next request's headers; an authenticated one Node's keep-alive rules. */
   private expectHeaders(socket: Socket, tracked: Tracked): void {
     if (tracked.authenticated) return;
     tracked.timer = setTimeout(() => {
-      if (!tracked.busy && !tracked.authenticated) refuse(socket, requestTimedOut());
+      if (!tracked.response && !tracked.upgraded && !tracked.authenticated)
+        answerAndClose(socket, tracked, requestTimedOut());
     }, this.limits.headersTimeoutMs);
   }
 
@@ -134,8 +136,7 @@ export class ConnectionLimiter {
     for (const [socket, tracked] of this.sockets) {
       if (tracked.authenticated || !matches(tracked)) continue;
       this.forget(socket, tracked);
-      if (tracked.busy) socket.destroy();
-      else refuse(socket, limitReached());
+      answerAndClose(socket, tracked, limitReached());
       return true;
     }
     return false;
@@ -159,7 +160,29 @@ const limitReached = () =>
 const requestTimedOut = () =>
   new ApiError('REQUEST_TIMEOUT', 'The request was not sent in time; send the whole request at once');
 
-/** Answers in the envelope (the socket may be mid-way through a request's headers) and closes. */
+/**
+ * Answers in the envelope, through the response of a request in progress or
+ * else on the raw socket (which may be mid-way through a request's headers),
+ * and closes. An upgraded socket, or a response already started, is only closed.
+ */
+function answerAndClose(socket: Socket, tracked: Tracked, error: ApiError): void {
+  const { response } = tracked;
+  if (tracked.upgraded || response?.headersSent) {
+    socket.destroy();
+  } else if (response) {
+    response.shouldKeepAlive = false;
+    response.writeHead(ERROR_CODES[error.code].status, {
+      'content-type': 'application/json',
+      connection: 'close',
+    });
+    response.end(JSON.stringify(error.toEnvelope('connection')));
+    socket.destroySoon();
+  } else {
+    refuse(socket, error);
+  }
+}
+
+/** Answers on the raw socket and closes. */
 function refuse(socket: Socket, error: ApiError): void {
   if (socket.writable) socket.end(rawErrorResponse(error, 'connection'));
   socket.destroySoon();

@@ -33,6 +33,8 @@ export interface ListeningGateway {
   /** Every address actually listened on, e.g. ['127.0.0.1', '::1']. */
   addresses: string[];
   app: FastifyInstance;
+  /** Connections open right now, across every listener (what the caps count). */
+  openConnections(): number;
   close(): Promise<void>;
 }
 
@@ -167,6 +169,7 @@ export async function startGatewayServer(
     port,
     addresses,
     app,
+    openConnections: () => connections.size,
     close: async () => {
       for (const client of wss.clients) client.close(1001, 'gateway stopping');
       wss.close();

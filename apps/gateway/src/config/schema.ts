@@ -61,6 +61,16 @@ export const GatewayConfig = z
         .min(16 * 1024)
         .max(16 * 1024 * 1024)
         .default(1024 * 1024),
+      /** Connection caps and timeouts for unauthenticated traffic; unset keys keep their defaults (docs/gateway.md). */
+      connections: z
+        .strictObject({
+          maxConnections: z.number().int().min(8).max(100_000),
+          maxConnectionsPerClient: z.number().int().min(4).max(100_000),
+          headersTimeoutMs: z.number().int().min(500).max(120_000),
+          requestTimeoutMs: z.number().int().min(500).max(120_000),
+        })
+        .partial()
+        .optional(),
     }),
     agents: z.strictObject({ list: z.array(LocalAgent).default([]) }).default({ list: [] }),
     models: z

@@ -2,6 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AuthFailureLimiter } from '../../src/api/auth-failure-limiter.js';
+import type { ConnectionLimits } from '../../src/api/connection-limits.js';
 import { ConfigFile } from '../../src/config/config-file.js';
 import { resolveGatewayPaths } from '../../src/config/paths.js';
 import type { GatewayConfig } from '../../src/config/schema.js';
@@ -30,6 +31,7 @@ export async function startTestGateway(
     /** Reuse a state directory (a restart); it is then left in place on close. */
     stateDir?: string;
     tickIntervalMs?: number;
+    connectionLimits?: Partial<ConnectionLimits>;
   } = {},
 ): Promise<TestGateway> {
   const stateDir = options.stateDir ?? (await mkdtemp(join(tmpdir(), 'mc-gateway-test-')));
@@ -50,6 +52,7 @@ export async function startTestGateway(
     port: 0,
     ...(options.limiter ? { limiter: options.limiter } : {}),
     ...(options.tickIntervalMs ? { tickIntervalMs: options.tickIntervalMs } : {}),
+    ...(options.connectionLimits ? { connectionLimits: options.connectionLimits } : {}),
   });
   const token = gateway.config.cached().gateway.auth.token;
   return {
