@@ -46,6 +46,8 @@ export interface RunningGateway extends ListeningGateway {
 export async function startGateway(options: StartGatewayOptions): Promise<RunningGateway> {
   const { paths, log } = options;
   const config = await ConfigFile.open(paths, {
+    strict: options.strict ?? false,
+    warn: (message) => log.warn(message),
     onCreated: (path) => log.info({ path }, 'created a new gateway config with a fresh gateway token'),
     onReloadError: (error) =>
       log.error({ problems: error.message }, 'ignoring an invalid edit of the config'),

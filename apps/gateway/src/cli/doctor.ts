@@ -2,6 +2,7 @@ import { readConfigFile } from '../config/config-file.js';
 import type { GatewayPaths } from '../config/paths.js';
 import { findLoosePermissions, octal } from '../config/permissions.js';
 import { ConfigError, type GatewayConfig } from '../config/schema.js';
+import { findSymlinkedConfig } from '../config/symlinked-config.js';
 import { originsFromProviders } from '../egress/egress.js';
 import { endpoint } from '../providers/request.js';
 import { EXIT } from './exit-codes.js';
@@ -36,6 +37,14 @@ export async function runDoctor(
     if (!(error instanceof ConfigError)) throw error;
     checks.push({ name: 'config', ok: false, detail: error.message });
   }
+
+  const link = await findSymlinkedConfig(paths);
+  if (link)
+    checks.push({
+      name: 'config file',
+      ok: false,
+      detail: `${link.path} is a symbolic link to ${link.target}${link.targetMode === undefined ? '' : ` (mode ${octal(link.targetMode)})`}: "start --strict" refuses it; "start" replaces it with a private copy, and the target keeps the token and API keys until you delete it`,
+    });
 
   const loose = await findLoosePermissions(paths);
   checks.push(

@@ -1,6 +1,7 @@
 import type { GatewayPaths } from '../config/paths.js';
 import { PermissionError } from '../config/permissions.js';
 import { ConfigError } from '../config/schema.js';
+import { ConfigSymlinkError } from '../config/symlinked-config.js';
 import { installCrashHandler } from '../crash-log.js';
 import { startGateway } from '../gateway.js';
 import { createLogger } from '../logger.js';
@@ -18,7 +19,11 @@ export async function runStart(
   try {
     gateway = await startGateway({ paths, log, strict: options.strict, port: options.port });
   } catch (error) {
-    if (error instanceof ConfigError || error instanceof PermissionError) {
+    if (
+      error instanceof ConfigError ||
+      error instanceof PermissionError ||
+      error instanceof ConfigSymlinkError
+    ) {
       process.stderr.write(`${error.message}\n`);
       return EXIT.CONFIG;
     }

@@ -4,6 +4,7 @@ import { withFileLock } from './file-lock.js';
 import type { GatewayPaths } from './paths.js';
 import { privateDirectories } from './paths.js';
 import { ConfigError, defaultGatewayConfig, GatewayConfig, parseGatewayConfig } from './schema.js';
+import { replaceSymlinkedConfig } from './symlinked-config.js';
 
 export function serializeConfig(config: GatewayConfig): string {
   return `${JSON.stringify(config, null, 2)}\n`;
@@ -41,9 +42,19 @@ export class ConfigFile {
 
   static async open(
     paths: GatewayPaths,
-    options: { onCreated?: (path: string) => void; onReloadError?: (error: Error) => void } = {},
+    options: {
+      onCreated?: (path: string) => void;
+      onReloadError?: (error: Error) => void;
+      /** Refuse a symlinked config instead of replacing it with a private copy (symlinked-config.ts). */
+      strict?: boolean;
+      warn?: (message: string) => void;
+    } = {},
   ): Promise<ConfigFile> {
     await ensurePrivateDirectories(paths);
+    await replaceSymlinkedConfig(paths, {
+      strict: options.strict ?? false,
+      warn: options.warn ?? ((message) => process.stderr.write(`${message}\n`)),
+    });
     await removeStaleTempFiles(paths.configPath);
     let config = await readConfigFile(paths);
     if (!config) {
