@@ -11,14 +11,13 @@ import type { Database, Transaction } from '../../db/client.js';
 import { pageQuery, toPage } from '../../db/keyset-page.js';
 import { bumpConfigVersion, isUniqueViolation } from '../../db/write-helpers.js';
 import type { Actor } from '../../plugins/actor.js';
-import { type AuditEntry, actorEntry } from '../audit/recorder.js';
-
-/** Who acts, from where: for the audit entry. */
+import { type AuditEntry, type AuditTx, actorEntry } from '../audit/recorder.js';
 
 export type AgentServiceDeps = {
   db: Database;
   now: () => Date;
-  audit: { record(entry: AuditEntry): Promise<void> };
+  /** Always inside the change's transaction: no audit entry, no change. */
+  audit: { record(entry: AuditEntry, tx: AuditTx): Promise<void> };
 };
 
 const agentSelect = {
@@ -84,8 +83,8 @@ const UPDATABLE = [
 /**
  * Workspace agent configuration. Every query is scoped by (workspace, id), so
  * an agent of another workspace is indistinguishable from a missing one. Each
- * change bumps the agent's version and the workspace's configVersion in one
- * transaction, then records an audit entry (names and versions only).
+ * change bumps the agent's version and the workspace's configVersion and
+ * records its audit entry (names and versions only), all in one transaction.
  */
 export function createAgentService({ db, now, audit }: AgentServiceDeps) {
   /** Every secret id must name a secret of this workspace; unknown ones are a 400 on their field path. */
@@ -138,7 +137,7 @@ export function createAgentService({ db, now, audit }: AgentServiceDeps) {
 
     async create(workspaceId: string, input: CreateAgentRequest, actor: Actor): Promise<Agent> {
       const at = now();
-      const { agent, configVersion } = await nameTaken(() =>
+      const agent = await nameTaken(() =>
         db.$transaction(async (tx) => {
           await assertSecretsInWorkspace(tx, workspaceId, input.secretIds);
           const created = await tx.agent.create({
@@ -160,13 +159,17 @@ export function createAgentService({ db, now, audit }: AgentServiceDeps) {
             },
             select: agentSelect,
           });
-          return { agent: created, configVersion: await bumpConfigVersion(tx, workspaceId) };
+          const configVersion = await bumpConfigVersion(tx, workspaceId);
+          await audit.record(
+            {
+              ...actorEntry(actor, workspaceId, 'agent.created', { type: 'agent', id: created.id }),
+              metadata: { name: created.name, version: created.version, configVersion },
+            },
+            tx,
+          );
+          return created;
         }),
       );
-      await audit.record({
-        ...actorEntry(actor, workspaceId, 'agent.created', { type: 'agent', id: agent.id }),
-        metadata: { name: agent.name, version: agent.version, configVersion },
-      });
       return toAgent(agent);
     },
 
@@ -178,7 +181,7 @@ export function createAgentService({ db, now, audit }: AgentServiceDeps) {
     ): Promise<Agent> {
       const at = now();
       const { expectedVersion, secretIds, ...fields } = input;
-      const { agent, previousName, configVersion } = await nameTaken(() =>
+      const agent = await nameTaken(() =>
         db.$transaction(async (tx) => {
           // Lock the row: concurrent updates of one agent serialise, so versions never skip or repeat.
           const current = await tx.$queryRaw<{ name: string; version: number }[]>`
@@ -213,28 +216,28 @@ export function createAgentService({ db, now, audit }: AgentServiceDeps) {
             },
             select: agentSelect,
           });
-          return {
-            agent: updated,
-            previousName: existing.name,
-            configVersion: await bumpConfigVersion(tx, workspaceId),
-          };
+          const configVersion = await bumpConfigVersion(tx, workspaceId);
+          await audit.record(
+            {
+              ...actorEntry(actor, workspaceId, 'agent.updated', { type: 'agent', id: updated.id }),
+              metadata: {
+                name: updated.name,
+                ...(existing.name !== updated.name ? { previousName: existing.name } : {}),
+                version: updated.version,
+                configVersion,
+                fields: UPDATABLE.filter((key) => input[key] !== undefined).join(','),
+              },
+            },
+            tx,
+          );
+          return updated;
         }),
       );
-      await audit.record({
-        ...actorEntry(actor, workspaceId, 'agent.updated', { type: 'agent', id: agent.id }),
-        metadata: {
-          name: agent.name,
-          ...(previousName !== agent.name ? { previousName } : {}),
-          version: agent.version,
-          configVersion,
-          fields: UPDATABLE.filter((key) => input[key] !== undefined).join(','),
-        },
-      });
       return toAgent(agent);
     },
 
     async delete(workspaceId: string, agentId: string, actor: Actor): Promise<void> {
-      const { deleted, configVersion } = await db.$transaction(async (tx) => {
+      await db.$transaction(async (tx) => {
         const existing = await tx.agent.findUnique({
           where: { workspaceId_id: { workspaceId, id: agentId } },
           select: { id: true, name: true, version: true },
@@ -243,11 +246,14 @@ export function createAgentService({ db, now, audit }: AgentServiceDeps) {
         // deleteMany scoped by workspace: a concurrent delete leaves 0 rows, answered as 404.
         const { count } = await tx.agent.deleteMany({ where: { workspaceId, id: agentId } });
         if (count === 0) throw new ApiError('NOT_FOUND', 'No such agent');
-        return { deleted: existing, configVersion: await bumpConfigVersion(tx, workspaceId) };
-      });
-      await audit.record({
-        ...actorEntry(actor, workspaceId, 'agent.deleted', { type: 'agent', id: deleted.id }),
-        metadata: { name: deleted.name, version: deleted.version, configVersion },
+        const configVersion = await bumpConfigVersion(tx, workspaceId);
+        await audit.record(
+          {
+            ...actorEntry(actor, workspaceId, 'agent.deleted', { type: 'agent', id: existing.id }),
+            metadata: { name: existing.name, version: existing.version, configVersion },
+          },
+          tx,
+        );
       });
     },
   };

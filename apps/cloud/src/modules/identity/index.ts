@@ -52,10 +52,12 @@ export const identityModule = fp<IdentityOptions>(
       },
     });
     const hasher = createPasswordHasher(auth.argon2);
+    // One lockout for every password check: sign-in, password change, account deletion.
+    const throttle = createLoginThrottle({ db, now, policy: auth.lockout });
     const accounts = createAccountService({
       db,
       hasher,
-      throttle: createLoginThrottle({ db, now, policy: auth.lockout }),
+      throttle,
       policy: checkPasswordPolicy,
       sessions,
       audit,
@@ -65,7 +67,7 @@ export const identityModule = fp<IdentityOptions>(
       accounts,
       sessions,
       tokens,
-      privacy: createPrivacyService({ db, hasher, sessions, audit, now }),
+      privacy: createPrivacyService({ db, hasher, throttle, audit, now }),
     });
     await app.register(oidcModule, { config, db, now, sessions, audit });
   },

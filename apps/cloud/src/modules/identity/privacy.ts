@@ -1,7 +1,8 @@
 import { ApiError } from '@multiclaw/protocol';
 import type { Database } from '../../db/client.js';
 import type { AuditRecorder } from '../audit/recorder.js';
-import type { SessionService } from './sessions/service.js';
+import { after, lockWorkspaces } from '../workspaces/owner-guard.js';
+import type { LoginThrottle } from './lockout/service.js';
 
 type PasswordVerifier = { verify(phc: string, password: string): Promise<boolean> };
 
@@ -29,11 +30,53 @@ const rows = (list: object[]) => list.map((row) => plain(row) as Record<string, 
 export function createPrivacyService(deps: {
   db: Database;
   hasher: PasswordVerifier;
-  sessions: SessionService;
+  /** The sign-in lockout: a password typed here is one more guess at the same account. */
+  throttle: Pick<LoginThrottle, 'beginAttempt' | 'recordSuccess'>;
   audit: AuditRecorder;
   now: () => Date;
 }) {
-  const { db, hasher, sessions, audit, now } = deps;
+  const { db, hasher, throttle, audit, now } = deps;
+
+  /**
+   * The password, counted by the same lockout as sign-in: a stolen access
+   * token must not become an unthrottled password oracle. While the account
+   * is locked the password is not even checked.
+   */
+  async function checkPassword(userId: string, email: string, phc: string, password: string | undefined) {
+    if (password === undefined) throw new ApiError('AUTH_INVALID_CREDENTIALS', 'The password is incorrect');
+    const attempt = await throttle.beginAttempt(email);
+    if (!attempt.allowed) {
+      throw new ApiError(
+        'AUTH_INVALID_CREDENTIALS',
+        `Too many wrong passwords for this account: try again after ${attempt.retryAt.toISOString()}`,
+      );
+    }
+    if (await hasher.verify(phc, password)) {
+      await throttle.recordSuccess(email);
+      return;
+    }
+    if (attempt.lockedUntil) {
+      await audit.record({
+        action: 'auth.lockout',
+        actorId: userId,
+        targetType: 'user',
+        targetId: userId,
+        metadata: { lockedUntil: attempt.lockedUntil.toISOString() },
+      });
+    }
+    throw new ApiError('AUTH_INVALID_CREDENTIALS', 'The password is incorrect');
+  }
+
+  /** An account without a password re-authenticates by a sign-in within the last five minutes. */
+  async function checkRecentSignIn(sessionId: string) {
+    const session = await db.session.findUnique({ where: { id: sessionId }, select: { createdAt: true } });
+    if (!session || now().getTime() - session.createdAt.getTime() > RECENT_SIGN_IN_MS) {
+      throw new ApiError(
+        'AUTH_INVALID_CREDENTIALS',
+        'Sign in again, then delete the account within five minutes',
+      );
+    }
+  }
 
   return {
     async export(userId: string) {
@@ -141,58 +184,47 @@ export function createPrivacyService(deps: {
       });
       if (!user) throw new ApiError('UNAUTHENTICATED', 'The account no longer exists');
       const phc = user.password?.hash;
-      if (phc) {
-        if (password === undefined || !(await hasher.verify(phc, password))) {
-          throw new ApiError('AUTH_INVALID_CREDENTIALS', 'The password is incorrect');
-        }
-      } else {
-        const session = await db.session.findUnique({
-          where: { id: principal.sessionId },
-          select: { createdAt: true },
+      if (phc) await checkPassword(userId, user.email, phc, password);
+      else await checkRecentSignIn(principal.sessionId);
+      await db.$transaction(async (tx) => {
+        // Lock order, as everywhere: the account first (no invitation can add a
+        // membership to it meanwhile), then its workspaces under the owner guard.
+        await tx.$queryRaw`SELECT 1 FROM users WHERE id = ${userId}::uuid FOR UPDATE`;
+        const mine = await tx.membership.findMany({ where: { userId }, select: { workspaceId: true } });
+        const workspaces = [
+          ...(
+            await lockWorkspaces(
+              tx,
+              mine.map((m) => m.workspaceId),
+            )
+          ).values(),
+        ];
+        const leaving = [{ userId, role: null }];
+        const blocking = workspaces.filter((w) => {
+          const left = after(w, leaving);
+          return left.members > 0 && left.owners === 0;
         });
-        if (!session || now().getTime() - session.createdAt.getTime() > RECENT_SIGN_IN_MS) {
+        if (blocking.length > 0) {
           throw new ApiError(
-            'AUTH_INVALID_CREDENTIALS',
-            'Sign in again, then delete the account within five minutes',
+            'ACCOUNT_SOLE_OWNER',
+            `You are the only owner of ${blocking.length} workspace(s) with other members; transfer ownership first`,
           );
         }
-      }
-      const owned = await db.membership.findMany({
-        where: { userId, role: 'owner' },
-        select: {
-          workspaceId: true,
-          workspace: { select: { memberships: { select: { userId: true, role: true } } } },
-        },
-      });
-      const blocking = owned.filter(({ workspace }) => {
-        const others = workspace.memberships.filter((m) => m.userId !== userId);
-        return others.length > 0 && !others.some((m) => m.role === 'owner');
-      });
-      if (blocking.length > 0) {
-        throw new ApiError(
-          'ACCOUNT_SOLE_OWNER',
-          `You are the only owner of ${blocking.length} workspace(s) with other members; transfer ownership first`,
-        );
-      }
-      const alone = owned
-        .filter(({ workspace }) => workspace.memberships.length === 1)
-        .map((m) => m.workspaceId);
-      await sessions.revokeAllOf(userId, 'account_deleted');
-      await db.$transaction([
-        db.workspace.deleteMany({ where: { id: { in: alone } } }),
+        // Workspaces where the user is the only member go with the account;
+        // the account's sessions and memberships go by cascade.
+        const alone = workspaces.filter((w) => after(w, leaving).members === 0).map((w) => w.id);
+        await tx.workspace.deleteMany({ where: { id: { in: alone } } });
         // Account-level audit entries keep what happened, not who the person was.
-        db.auditEvent.updateMany({
+        await tx.auditEvent.updateMany({
           where: { actorId: userId, workspaceId: null },
           data: { ip: null, userAgent: null },
-        }),
-        db.loginThrottle.deleteMany({ where: { email: user.email } }),
-        db.user.delete({ where: { id: userId } }),
-      ]);
-      await audit.record({
-        action: 'auth.account.deleted',
-        actorKind: 'system',
-        targetType: 'user',
-        targetId: userId,
+        });
+        await tx.loginThrottle.deleteMany({ where: { email: user.email } });
+        await tx.user.delete({ where: { id: userId } });
+        await audit.record(
+          { action: 'auth.account.deleted', actorKind: 'system', targetType: 'user', targetId: userId },
+          tx,
+        );
       });
     },
   };

@@ -2,8 +2,9 @@ import { createHash, randomBytes } from 'node:crypto';
 import { ApiError } from '@multiclaw/protocol';
 import type { Database } from '../../db/client.js';
 import type { Actor } from '../../plugins/actor.js';
-import { type AuditRecorder, actorEntry } from '../audit/recorder.js';
-import type { Role } from './permissions.js';
+import { type AuditEntry, type AuditTx, actorEntry } from '../audit/recorder.js';
+import { lockWorkspaces, roleIn } from './owner-guard.js';
+import { allows, type Role } from './permissions.js';
 
 export const INVITATION_TTL_SECONDS = 7 * 24 * 3600;
 
@@ -15,7 +16,11 @@ const invalid = () => new ApiError('INVITATION_INVALID', 'This invitation is not
  * valid for seven days. Unknown, used, revoked and expired tokens all answer
  * the same way.
  */
-export function createInvitationService(deps: { db: Database; audit: AuditRecorder; now: () => Date }) {
+export function createInvitationService(deps: {
+  db: Database;
+  audit: { record(entry: AuditEntry, tx: AuditTx): Promise<void> };
+  now: () => Date;
+}) {
   const { db, audit, now } = deps;
 
   return {
@@ -28,27 +33,32 @@ export function createInvitationService(deps: { db: Database; audit: AuditRecord
         throw new ApiError('MEMBER_ALREADY', 'That person is already a member of this workspace');
       const token = randomBytes(32).toString('base64url');
       const at = now();
-      const invitation = await db.invitation.create({
-        data: {
-          workspaceId,
-          email,
-          role,
-          tokenHash: hashToken(token),
-          invitedById: actor.userId,
-          createdAt: at,
-          expiresAt: new Date(at.getTime() + INVITATION_TTL_SECONDS * 1000),
-        },
-        select: { id: true, expiresAt: true },
+      // The audit entry is written in the invitation's transaction: no entry, no invitation.
+      const invitation = await db.$transaction(async (tx) => {
+        const created = await tx.invitation.create({
+          data: {
+            workspaceId,
+            email,
+            role,
+            tokenHash: hashToken(token),
+            invitedById: actor.userId,
+            createdAt: at,
+            expiresAt: new Date(at.getTime() + INVITATION_TTL_SECONDS * 1000),
+          },
+          select: { id: true, expiresAt: true },
+        });
+        await audit.record(
+          actorEntry(
+            actor,
+            workspaceId,
+            'invitation.created',
+            { type: 'invitation', id: created.id },
+            { email, role },
+          ),
+          tx,
+        );
+        return created;
       });
-      await audit.record(
-        actorEntry(
-          actor,
-          workspaceId,
-          'invitation.created',
-          { type: 'invitation', id: invitation.id },
-          { email, role },
-        ),
-      );
       return { id: invitation.id, token, expiresAt: invitation.expiresAt };
     },
 
@@ -62,25 +72,41 @@ export function createInvitationService(deps: { db: Database; audit: AuditRecord
     },
 
     async revoke(actor: Actor, workspaceId: string, invitationId: string) {
-      const { count } = await db.invitation.updateMany({
-        where: { id: invitationId, workspaceId, acceptedAt: null, revokedAt: null },
-        data: { revokedAt: now() },
+      await db.$transaction(async (tx) => {
+        const { count } = await tx.invitation.updateMany({
+          where: { id: invitationId, workspaceId, acceptedAt: null, revokedAt: null },
+          data: { revokedAt: now() },
+        });
+        if (count === 0) throw new ApiError('NOT_FOUND', 'No such invitation');
+        await audit.record(
+          actorEntry(actor, workspaceId, 'invitation.revoked', { type: 'invitation', id: invitationId }),
+          tx,
+        );
       });
-      if (count === 0) throw new ApiError('NOT_FOUND', 'No such invitation');
-      await audit.record(
-        actorEntry(actor, workspaceId, 'invitation.revoked', { type: 'invitation', id: invitationId }),
-      );
     },
 
-    /** Accepting needs the signed-in user's email to be the invited one. Single use, atomically. */
+    /**
+     * Accepting needs the signed-in user's email to be the invited one. Single
+     * use, atomically. An invitation speaks with its inviter's authority, so it
+     * holds only while the inviter may still invite (checked under the owner
+     * guard's lock, so a concurrent demotion cannot slip between).
+     */
     async accept(actor: Actor, token: string) {
       const at = now();
       const user = await db.user.findUniqueOrThrow({ where: { id: actor.userId }, select: { email: true } });
       const membership = await db.$transaction(async (tx) => {
+        // Lock order, as everywhere: the accepting user (account deletion locks it
+        // first), then the workspace, then the invitation.
+        await tx.$queryRaw`SELECT 1 FROM users WHERE id = ${actor.userId}::uuid FOR KEY SHARE`;
+        const [addressed] = await tx.$queryRaw<Array<{ workspace_id: string }>>`
+          SELECT workspace_id::text FROM invitations WHERE token_hash = ${hashToken(token)}`;
+        if (!addressed) throw invalid();
+        const workspace = (await lockWorkspaces(tx, [addressed.workspace_id])).get(addressed.workspace_id);
+        if (!workspace) throw invalid();
         const [invitation] = await tx.$queryRaw<
-          Array<{ id: string; workspace_id: string; email: string; role: Role }>
+          Array<{ id: string; workspace_id: string; email: string; role: Role; invited_by_id: string | null }>
         >`
-          SELECT id, workspace_id, email, role FROM invitations
+          SELECT id, workspace_id, email, role, invited_by_id::text FROM invitations
           WHERE token_hash = ${hashToken(token)} AND accepted_at IS NULL AND revoked_at IS NULL AND expires_at > ${at}
           FOR UPDATE`;
         if (!invitation) throw invalid();
@@ -90,10 +116,11 @@ export function createInvitationService(deps: { db: Database; audit: AuditRecord
             'This invitation was sent to another email address',
           );
         }
-        const existing = await tx.membership.findUnique({
-          where: { workspaceId_userId: { workspaceId: invitation.workspace_id, userId: actor.userId } },
-        });
-        if (existing) throw new ApiError('MEMBER_ALREADY', 'You are already a member of this workspace');
+        const inviterRole = invitation.invited_by_id && roleIn(workspace, invitation.invited_by_id);
+        if (!inviterRole || !allows(inviterRole, 'invitations.create')) throw invalid();
+        if (invitation.role === 'owner' && inviterRole !== 'owner') throw invalid();
+        if (roleIn(workspace, actor.userId))
+          throw new ApiError('MEMBER_ALREADY', 'You are already a member of this workspace');
         await tx.invitation.update({
           where: { id: invitation.id },
           data: { acceptedAt: at, acceptedById: actor.userId },
@@ -106,17 +133,18 @@ export function createInvitationService(deps: { db: Database; audit: AuditRecord
             createdAt: at,
           },
         });
+        await audit.record(
+          actorEntry(
+            actor,
+            invitation.workspace_id,
+            'invitation.accepted',
+            { type: 'invitation', id: invitation.id },
+            { role: invitation.role },
+          ),
+          tx,
+        );
         return { workspaceId: invitation.workspace_id, invitationId: invitation.id, role: invitation.role };
       });
-      await audit.record(
-        actorEntry(
-          actor,
-          membership.workspaceId,
-          'invitation.accepted',
-          { type: 'invitation', id: membership.invitationId },
-          { role: membership.role },
-        ),
-      );
       return membership;
     },
   };

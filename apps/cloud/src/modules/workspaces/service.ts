@@ -1,51 +1,50 @@
 import { ApiError } from '@multiclaw/protocol';
 import type { Database, Transaction } from '../../db/client.js';
 import type { Actor } from '../../plugins/actor.js';
-import { type AuditRecorder, actorEntry } from '../audit/recorder.js';
+import { type AuditEntry, type AuditTx, actorEntry } from '../audit/recorder.js';
+import { assertAllowed, assertKeepsAnOwner, lockWorkspace, roleIn } from './owner-guard.js';
 import type { Role } from './permissions.js';
 
-const lastOwner = () =>
-  new ApiError(
-    'WORKSPACE_LAST_OWNER',
-    'A workspace always keeps at least one owner: make someone else an owner first',
-  );
 const noSuchMember = () => new ApiError('NOT_FOUND', 'No such member');
 
-/**
- * Locks every membership row of the workspace for the rest of the
- * transaction, so two concurrent demotions cannot both see "another owner
- * remains" and leave none.
- */
-async function lockMembers(tx: Transaction, workspaceId: string) {
-  return tx.$queryRaw<Array<{ user_id: string; role: Role }>>`
-    SELECT user_id, role FROM memberships WHERE workspace_id = ${workspaceId}::uuid FOR UPDATE`;
-}
+/** What this service needs of the recorder: a write inside the change's own transaction. */
+type AuditInTx = { record(entry: AuditEntry, tx: AuditTx): Promise<void> };
 
-/** Workspaces and their members. The access hook has already checked the caller's role. */
-export function createWorkspaceService(deps: { db: Database; audit: AuditRecorder; now: () => Date }) {
+/**
+ * Workspaces and their members. The access hook has already checked the
+ * caller's role; membership changes check it again under the owner guard's
+ * lock (owner-guard.ts). Each change writes its audit entry in its own
+ * transaction: if the entry cannot be written, the change does not happen.
+ */
+export function createWorkspaceService(deps: { db: Database; audit: AuditInTx; now: () => Date }) {
   const { db, audit, now } = deps;
 
   const record = (
+    tx: Transaction,
     actor: Actor,
     workspaceId: string,
     action: string,
     target?: { type: string; id: string },
     metadata?: Record<string, string>,
-  ) => audit.record(actorEntry(actor, workspaceId, action, target, metadata));
+  ) => audit.record(actorEntry(actor, workspaceId, action, target, metadata), tx);
 
   return {
     async create(actor: Actor, name: string) {
-      const workspace = await db.workspace.create({
-        data: { name, createdAt: now(), memberships: { create: { userId: actor.userId, role: 'owner' } } },
-        select: { id: true, name: true, createdAt: true },
+      const workspace = await db.$transaction(async (tx) => {
+        const created = await tx.workspace.create({
+          data: { name, createdAt: now(), memberships: { create: { userId: actor.userId, role: 'owner' } } },
+          select: { id: true, name: true, createdAt: true },
+        });
+        await record(
+          tx,
+          actor,
+          created.id,
+          'workspace.created',
+          { type: 'workspace', id: created.id },
+          { name },
+        );
+        return created;
       });
-      await record(
-        actor,
-        workspace.id,
-        'workspace.created',
-        { type: 'workspace', id: workspace.id },
-        { name },
-      );
       return { ...workspace, role: 'owner' as const };
     },
 
@@ -67,19 +66,31 @@ export function createWorkspaceService(deps: { db: Database; audit: AuditRecorde
     },
 
     async rename(actor: Actor, workspaceId: string, role: Role, name: string) {
-      const workspace = await db.workspace.update({
-        where: { id: workspaceId },
-        data: { name },
-        select: { id: true, name: true, createdAt: true },
+      const workspace = await db.$transaction(async (tx) => {
+        const renamed = await tx.workspace.update({
+          where: { id: workspaceId },
+          data: { name },
+          select: { id: true, name: true, createdAt: true },
+        });
+        await record(
+          tx,
+          actor,
+          workspaceId,
+          'workspace.renamed',
+          { type: 'workspace', id: workspaceId },
+          { name },
+        );
+        return renamed;
       });
-      await record(actor, workspaceId, 'workspace.renamed', { type: 'workspace', id: workspaceId }, { name });
       return { ...workspace, role };
     },
 
     /** Deletes the workspace; the database cascades to everything in it. */
     async remove(actor: Actor, workspaceId: string) {
-      await db.workspace.delete({ where: { id: workspaceId } });
-      await record(actor, workspaceId, 'workspace.deleted', { type: 'workspace', id: workspaceId });
+      await db.$transaction(async (tx) => {
+        await tx.workspace.delete({ where: { id: workspaceId } });
+        await record(tx, actor, workspaceId, 'workspace.deleted', { type: 'workspace', id: workspaceId });
+      });
     },
 
     async members(workspaceId: string) {
@@ -103,62 +114,60 @@ export function createWorkspaceService(deps: { db: Database; audit: AuditRecorde
      */
     async changeRole(actor: Actor, workspaceId: string, targetUserId: string, role: Role, transfer: boolean) {
       await db.$transaction(async (tx) => {
-        const members = await lockMembers(tx, workspaceId);
-        const target = members.find((m) => m.user_id === targetUserId);
-        if (!target) throw noSuchMember();
+        const workspace = await lockWorkspace(tx, workspaceId);
+        assertAllowed(workspace, actor.userId, 'members.update');
+        if (!roleIn(workspace, targetUserId)) throw noSuchMember();
         if (transfer) {
           if (role !== 'owner' || targetUserId === actor.userId) {
             throw new ApiError('VALIDATION_FAILED', 'A transfer makes another member the owner', {
               issues: [{ path: 'body.transfer', message: 'transfer needs role "owner" and another member' }],
             });
           }
-          await tx.membership.update({
-            where: { workspaceId_userId: { workspaceId, userId: targetUserId } },
-            data: { role: 'owner' },
-          });
-          await tx.membership.update({
-            where: { workspaceId_userId: { workspaceId, userId: actor.userId } },
-            data: { role: 'member' },
-          });
+          await setRole(tx, workspaceId, targetUserId, 'owner');
+          await setRole(tx, workspaceId, actor.userId, 'member');
+          await record(
+            tx,
+            actor,
+            workspaceId,
+            'ownership.transferred',
+            { type: 'user', id: targetUserId },
+            { from: actor.userId },
+          );
           return;
         }
-        const owners = members.filter((m) => m.role === 'owner');
-        if (target.role === 'owner' && role !== 'owner' && owners.length === 1) throw lastOwner();
-        await tx.membership.update({
-          where: { workspaceId_userId: { workspaceId, userId: targetUserId } },
-          data: { role },
-        });
-      });
-      if (transfer) {
+        assertKeepsAnOwner(workspace, [{ userId: targetUserId, role }]);
+        await setRole(tx, workspaceId, targetUserId, role);
         await record(
+          tx,
           actor,
           workspaceId,
-          'ownership.transferred',
+          'member.role_changed',
           { type: 'user', id: targetUserId },
-          { from: actor.userId },
+          { role },
         );
-      } else {
-        await record(actor, workspaceId, 'member.role_changed', { type: 'user', id: targetUserId }, { role });
-      }
+      });
     },
 
     /** Removes a member, or the caller leaves. The last owner can do neither. */
     async removeMember(actor: Actor, workspaceId: string, targetUserId: string) {
-      await db.$transaction(async (tx) => {
-        const members = await lockMembers(tx, workspaceId);
-        const target = members.find((m) => m.user_id === targetUserId);
-        if (!target) throw noSuchMember();
-        if (target.role === 'owner' && members.filter((m) => m.role === 'owner').length === 1)
-          throw lastOwner();
-        await tx.membership.delete({ where: { workspaceId_userId: { workspaceId, userId: targetUserId } } });
-      });
       const left = targetUserId === actor.userId;
-      await record(actor, workspaceId, left ? 'member.left' : 'member.removed', {
-        type: 'user',
-        id: targetUserId,
+      await db.$transaction(async (tx) => {
+        const workspace = await lockWorkspace(tx, workspaceId);
+        assertAllowed(workspace, actor.userId, left ? 'members.leave' : 'members.remove');
+        if (!roleIn(workspace, targetUserId)) throw noSuchMember();
+        assertKeepsAnOwner(workspace, [{ userId: targetUserId, role: null }]);
+        await tx.membership.delete({ where: { workspaceId_userId: { workspaceId, userId: targetUserId } } });
+        await record(tx, actor, workspaceId, left ? 'member.left' : 'member.removed', {
+          type: 'user',
+          id: targetUserId,
+        });
       });
     },
   };
+}
+
+function setRole(tx: Transaction, workspaceId: string, userId: string, role: Role) {
+  return tx.membership.update({ where: { workspaceId_userId: { workspaceId, userId } }, data: { role } });
 }
 
 export type WorkspaceService = ReturnType<typeof createWorkspaceService>;

@@ -1,0 +1,216 @@
+import { randomBytes } from 'node:crypto';
+import { LoginResponse } from '@multiclaw/protocol';
+import type { InjectOptions, LightMyRequestResponse } from 'fastify';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestApp } from '../../../test/support/app.js';
+
+/**
+ * The last-owner rule under real concurrency: two requests that each remove
+ * an owner (demote, remove, leave, transfer, delete account) are fired
+ * together, many times, against real Postgres. Whatever the interleaving, a
+ * workspace that still has members keeps at least one owner, and no request
+ * fails with a 5xx.
+ */
+
+const PAIRS = 50;
+const PASSWORD = 'last owner race passphrase 1';
+let ctx: Awaited<ReturnType<typeof createTestApp>>;
+/** One argon2 hash of PASSWORD, shared by every user created here (hashing per user would dominate the run). */
+let passwordHash: string;
+
+type User = { id: string; token: string };
+
+beforeAll(async () => {
+  ctx = await createTestApp({ env: { AUTH_RATE_LIMIT_MAX: '100000' } });
+  const email = `seed-${randomBytes(4).toString('hex')}@example.com`;
+  const registered = await ctx.app.inject({
+    method: 'POST',
+    url: '/v1/auth/register',
+    payload: { email, password: PASSWORD },
+  });
+  expect(registered.statusCode, registered.body).toBe(201);
+  const credential = await ctx.app.db.passwordCredential.findUniqueOrThrow({
+    where: { userId: registered.json().user.id },
+  });
+  passwordHash = credential.hash;
+});
+afterAll(async () => {
+  await ctx?.close();
+});
+
+async function user(): Promise<User> {
+  const email = `race-${randomBytes(6).toString('hex')}@example.com`;
+  await ctx.app.db.user.create({
+    data: { email, password: { create: { hash: passwordHash } } },
+  });
+  const login = await ctx.app.inject({
+    method: 'POST',
+    url: '/v1/auth/login',
+    payload: { email, password: PASSWORD },
+  });
+  expect(login.statusCode, login.body).toBe(200);
+  const body = LoginResponse.parse(login.json());
+  return { id: body.user.id, token: body.accessToken };
+}
+
+function as(who: User, options: InjectOptions): Promise<LightMyRequestResponse> {
+  return ctx.app.inject({
+    ...options,
+    headers: { authorization: `Bearer ${who.token}`, ...options.headers },
+  });
+}
+
+async function workspace(owners: User[], members: User[]): Promise<string> {
+  const created = await ctx.app.db.workspace.create({
+    data: {
+      name: `race-${randomBytes(3).toString('hex')}`,
+      memberships: {
+        create: [
+          ...owners.map((u) => ({ userId: u.id, role: 'owner' as const })),
+          ...members.map((u) => ({ userId: u.id, role: 'member' as const })),
+        ],
+      },
+    },
+  });
+  return created.id;
+}
+
+const demote = (actor: User, wid: string, target: User) =>
+  as(actor, {
+    method: 'PATCH',
+    url: `/v1/workspaces/${wid}/members/${target.id}`,
+    payload: { role: 'member' },
+  });
+const removeMember = (actor: User, wid: string, target: User) =>
+  as(actor, { method: 'DELETE', url: `/v1/workspaces/${wid}/members/${target.id}` });
+const leave = (actor: User, wid: string) => removeMember(actor, wid, actor);
+const transfer = (actor: User, wid: string, heir: User) =>
+  as(actor, {
+    method: 'PATCH',
+    url: `/v1/workspaces/${wid}/members/${heir.id}`,
+    payload: { role: 'owner', transfer: true },
+  });
+const deleteAccount = (actor: User) =>
+  as(actor, { method: 'DELETE', url: '/v1/me', payload: { password: PASSWORD } });
+
+/** One race: its workspace and the two requests to fire at once. */
+type Race = { wid: string; run: () => Promise<LightMyRequestResponse>[] };
+
+/**
+ * Fires `PAIRS` races built by `prepare` (set up in parallel, raced one pair
+ * at a time) and returns what went wrong: a workspace left with members and
+ * no owner, or a 5xx answer.
+ */
+async function race(prepare: () => Promise<Race>): Promise<string[]> {
+  const races = await Promise.all(Array.from({ length: PAIRS }, prepare));
+  const problems: string[] = [];
+  for (const [index, { wid, run }] of races.entries()) {
+    const answers = await Promise.all(run());
+    for (const answer of answers) {
+      if (answer.statusCode >= 500) problems.push(`pair ${index}: ${answer.statusCode} ${answer.body}`);
+    }
+    const [members, owners] = await Promise.all([
+      ctx.app.db.membership.count({ where: { workspaceId: wid } }),
+      ctx.app.db.membership.count({ where: { workspaceId: wid, role: 'owner' } }),
+    ]);
+    if (members > 0 && owners === 0) {
+      problems.push(
+        `pair ${index}: ${members} member(s), no owner (answers ${answers.map((a) => a.statusCode)})`,
+      );
+    }
+  }
+  return problems;
+}
+
+describe('the last-owner rule under concurrency', () => {
+  // Owners A and B and a member M, unless said otherwise; each pair removes both owners if unchecked.
+  const pair = async () => {
+    const [a, b, m] = await Promise.all([user(), user(), user()]);
+    return { a, b, m, wid: await workspace([a, b], [m]) };
+  };
+
+  it('demote × demote', { timeout: 300_000 }, async () => {
+    expect(
+      await race(async () => {
+        const { a, b, wid } = await pair();
+        return { wid, run: () => [demote(a, wid, b), demote(b, wid, a)] };
+      }),
+    ).toEqual([]);
+  });
+
+  it('remove × remove', { timeout: 300_000 }, async () => {
+    expect(
+      await race(async () => {
+        const { a, b, wid } = await pair();
+        return { wid, run: () => [removeMember(a, wid, b), removeMember(b, wid, a)] };
+      }),
+    ).toEqual([]);
+  });
+
+  it('leave × leave', { timeout: 300_000 }, async () => {
+    expect(
+      await race(async () => {
+        const { a, b, wid } = await pair();
+        return { wid, run: () => [leave(a, wid), leave(b, wid)] };
+      }),
+    ).toEqual([]);
+  });
+
+  it('delete account × delete account', { timeout: 300_000 }, async () => {
+    expect(
+      await race(async () => {
+        const { a, b, wid } = await pair();
+        return { wid, run: () => [deleteAccount(a), deleteAccount(b)] };
+      }),
+    ).toEqual([]);
+  });
+
+  it('delete account × leave', { timeout: 300_000 }, async () => {
+    expect(
+      await race(async () => {
+        const { a, b, wid } = await pair();
+        return { wid, run: () => [deleteAccount(a), leave(b, wid)] };
+      }),
+    ).toEqual([]);
+  });
+
+  it('delete account × demote (the other owner steps down)', { timeout: 300_000 }, async () => {
+    expect(
+      await race(async () => {
+        const { a, b, wid } = await pair();
+        return { wid, run: () => [deleteAccount(a), demote(b, wid, b)] };
+      }),
+    ).toEqual([]);
+  });
+
+  it('transfer × delete account (the heir deletes their account)', { timeout: 300_000 }, async () => {
+    // A is the only owner and hands the workspace to member H while H deletes their account.
+    expect(
+      await race(async () => {
+        const [a, h, m] = await Promise.all([user(), user(), user()]);
+        const wid = await workspace([a], [h, m]);
+        return { wid, run: () => [transfer(a, wid, h), deleteAccount(h)] };
+      }),
+    ).toEqual([]);
+  });
+
+  it('transfer × leave (the heir leaves)', { timeout: 300_000 }, async () => {
+    expect(
+      await race(async () => {
+        const [a, h, m] = await Promise.all([user(), user(), user()]);
+        const wid = await workspace([a], [h, m]);
+        return { wid, run: () => [transfer(a, wid, h), leave(h, wid)] };
+      }),
+    ).toEqual([]);
+  });
+
+  it('transfer × demote (the other owner steps down)', { timeout: 300_000 }, async () => {
+    // Owners A and B, member H: A hands over to H (and becomes a member) while B steps down.
+    expect(
+      await race(async () => {
+        const { a, b, m, wid } = await pair();
+        return { wid, run: () => [transfer(a, wid, m), demote(b, wid, b)] };
+      }),
+    ).toEqual([]);
+  });
+});
