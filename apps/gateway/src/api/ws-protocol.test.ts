@@ -20,6 +20,11 @@ import {
 } from '../../test/support/ws-client.js';
 import type { GatewayConfig } from '../config/schema.js';
 
+/** The same string with its last character replaced by a different one (never the same string). */
+function lastCharacterChanged(value: string): string {
+  return `${value.slice(0, -1)}${value.endsWith('x') ? 'y' : 'x'}`;
+}
+
 /**
  * The WebSocket control protocol end to end over real sockets: the
  * challenge, the connect handshake, frame validation with its
@@ -171,11 +176,11 @@ describe('the connect handshake', () => {
   it.each([
     [
       'a wrong token',
-      (test: TestGateway, nonce: string) => connectParams(`${test.token.slice(0, -1)}x`, nonce),
+      (test: TestGateway, nonce: string) => connectParams(lastCharacterChanged(test.token), nonce),
     ],
     [
       'a wrong nonce',
-      (test: TestGateway, nonce: string) => connectParams(test.token, `${nonce.slice(0, -1)}x`),
+      (test: TestGateway, nonce: string) => connectParams(test.token, lastCharacterChanged(nonce)),
     ],
     ['a made-up nonce', (test: TestGateway) => connectParams(test.token, 'a'.repeat(32))],
   ])('refuses %s with UNAUTHENTICATED and closes with 1008', async (_label, params) => {
@@ -285,7 +290,7 @@ describe('the connect handshake', () => {
     const test = await gateway();
     const client = await openControlSocket(test.url);
     const recorder = record(client.ws);
-    const wrong = connectParams(`${test.token.slice(0, -1)}x`, client.nonce);
+    const wrong = connectParams(lastCharacterChanged(test.token), client.nonce);
     client.sendRaw(JSON.stringify({ type: 'req', id: 'c1', method: 'connect', params: wrong }));
     client.sendRaw(
       JSON.stringify({
