@@ -6,6 +6,7 @@ import { createTestDatabase, type TestDatabase } from '../../../test/database.js
 import { createPrismaClient, type Database } from '../../db/client.js';
 import { createAuditRecorder } from './recorder.js';
 import { type ChainHead, verifyAuditChain } from './verify.js';
+import { auditVerifyCli } from './verify-cli.js';
 
 let database: TestDatabase;
 let db: Database;
@@ -236,17 +237,16 @@ describe('verifyAuditChain catches tampering', () => {
   });
 });
 
-describe('audit:verify script', () => {
-  const cwd = fileURLToPath(new URL('../../..', import.meta.url));
-  function run(args: string[], env: Record<string, string | undefined>) {
-    return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
-      execFile(
-        process.execPath,
-        ['--import', 'tsx', 'scripts/audit-verify.ts', ...args],
-        { cwd, env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env } },
-        (error, stdout, stderr) => resolve({ code: error ? (error.code as number) : 0, stdout, stderr }),
-      );
+describe('audit:verify', () => {
+  /** In-process: every exit path, without a process start per case. */
+  async function run(args: string[], env: Record<string, string | undefined>) {
+    const stdout: string[] = [];
+    const stderr: string[] = [];
+    const code = await auditVerifyCli(args, env, {
+      log: (line) => stdout.push(line),
+      error: (line) => stderr.push(line),
     });
+    return { code, stdout: stdout.join('\n'), stderr: stderr.join('\n') };
   }
 
   it('exits 0 when intact (printing each head), 1 naming workspace and seq when tampered, 64/78 for usage', async () => {
@@ -271,8 +271,9 @@ describe('audit:verify script', () => {
       const tampered = await run([], { DATABASE_URL: scriptDb.url });
       expect(tampered.code).toBe(1);
       expect(tampered.stderr).toContain(`hash_mismatch at workspace ${b}, seq 2`);
-      const onlyA = await run(['--workspace', a], { DATABASE_URL: scriptDb.url });
+      const onlyA = await run(['--workspace', a.toUpperCase()], { DATABASE_URL: scriptDb.url });
       expect(onlyA.code, onlyA.stderr).toBe(0);
+      expect(onlyA.stdout).toContain(a);
       expect(onlyA.stdout).not.toContain(b);
 
       expect((await run(['--help'], {})).code).toBe(0);
@@ -281,6 +282,21 @@ describe('audit:verify script', () => {
       const missing = await run([], {});
       expect(missing.code).toBe(78);
       expect(missing.stderr).toContain('DATABASE_URL');
+
+      // The script itself, once, as an operator runs it: the same exit code for the same database.
+      const script = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
+        execFile(
+          process.execPath,
+          ['--import', 'tsx', 'scripts/audit-verify.ts'],
+          {
+            cwd: fileURLToPath(new URL('../../..', import.meta.url)),
+            env: { PATH: process.env.PATH, DATABASE_URL: scriptDb.url },
+          },
+          (error, _stdout, stderr) => resolve({ code: error ? (error.code as number) : 0, stderr }),
+        );
+      });
+      expect(script.code, script.stderr).toBe(1);
+      expect(script.stderr).toContain(`hash_mismatch at workspace ${b}, seq 2`);
     } finally {
       await scriptClient.$disconnect();
       await scriptDb.drop();
