@@ -62,7 +62,7 @@ export function registerOpenAIRoutes(
         if (outcome.status === 'complete') stream.finish(outcome);
         // An error before the first chunk is still an ordinary HTTP error, with its own status.
         else if (!stream.started) requireComplete(outcome);
-        else if (outcome.status === 'error' && outcome.error) stream.fail(outcome.error);
+        else if (outcome.status !== 'aborted') stream.fail(failureOf(outcome));
       } catch (error) {
         if (!stream.started) throw error;
         stream.fail(
@@ -93,11 +93,15 @@ function idempotencyKeyOf(header: string | string[] | undefined): string | undef
 /** A run that did not complete as the HTTP error it ended with. */
 function requireComplete(outcome: RunOutcome): RunOutcome {
   if (outcome.status === 'complete') return outcome;
-  if (outcome.error) throw outcome.error;
-  throw new ApiError(
+  throw failureOf(outcome);
+}
+
+function failureOf(outcome: RunOutcome): ApiError {
+  if (outcome.error) return outcome.error;
+  return new ApiError(
     'SERVICE_UNAVAILABLE',
     outcome.status === 'interrupted'
-      ? 'The gateway is stopping; send the request again once it is back'
+      ? 'The gateway stopped while this reply was streaming; what had arrived is stored. Send the request again once the gateway is back'
       : 'The run was aborted',
   );
 }

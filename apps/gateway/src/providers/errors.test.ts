@@ -2,6 +2,7 @@ import { ApiError } from '@multiclaw/protocol';
 import { describe, expect, it } from 'vitest';
 import {
   connectionError,
+  errorFromResponse,
   errorFromStreamEvent,
   isAbortError,
   parseProviderError,
@@ -85,6 +86,52 @@ describe('parseProviderError', () => {
     expect(
       parseProviderError({ error: { message: 'bad key plainSecretValue' } }, 'plainSecretValue')?.message,
     ).toBe('bad key [redacted]');
+  });
+});
+
+describe('errorFromResponse', () => {
+  const respond = (status: number, headers: Record<string, string> = {}) =>
+    errorFromResponse(
+      new Response(JSON.stringify({ error: { message: 'provider says no', type: 'x' } }), {
+        status,
+        headers,
+      }),
+      context,
+      NOW,
+    );
+
+  it('answers what a retry cannot fix with codes whose status is a 4xx OpenAI clients do not retry', async () => {
+    const codes = await Promise.all(
+      [401, 403, 400, 404, 413, 422].map(async (status) => (await respond(status)).code),
+    );
+    expect(codes).toEqual([
+      'PROVIDER_AUTH_FAILED',
+      'PROVIDER_AUTH_FAILED',
+      'PROVIDER_REQUEST_REJECTED',
+      'PROVIDER_REQUEST_REJECTED',
+      'PROVIDER_REQUEST_REJECTED',
+      'PROVIDER_REQUEST_REJECTED',
+    ]);
+    for (const status of [401, 400]) {
+      const httpStatus = (await respond(status)).status;
+      expect(httpStatus >= 400 && httpStatus < 500 && ![408, 409, 429].includes(httpStatus)).toBe(true);
+    }
+    const auth = await respond(401);
+    expect(auth.message).toMatch(/openclaw\.json.*the gateway token is fine.*provider says no/);
+  });
+
+  it('keeps 429 and 5xx retryable, with the provider’s retry-after', async () => {
+    const limited = await respond(429, { 'retry-after': '7' });
+    expect([limited.code, limited.status, limited.details?.retryAfterSeconds]).toEqual([
+      'PROVIDER_RATE_LIMITED',
+      429,
+      7,
+    ]);
+    const overloaded = await respond(503, { 'retry-after': '3' });
+    expect(overloaded.code).toBe('PROVIDER_UNAVAILABLE');
+    expect(overloaded.status).toBeGreaterThanOrEqual(500);
+    expect(overloaded.details?.retryAfterSeconds).toBe(3);
+    expect((await respond(500)).details).toBeUndefined();
   });
 });
 

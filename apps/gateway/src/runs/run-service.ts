@@ -1,5 +1,5 @@
-import { createHash, randomUUID } from 'node:crypto';
-import { ApiError, type ChatEvent, type ChatSendResult, ERROR_CODES } from '@multiclaw/protocol';
+import { randomUUID } from 'node:crypto';
+import { ApiError, type ChatEvent, type ChatSendResult } from '@multiclaw/protocol';
 import type { ConfigFile } from '../config/config-file.js';
 import type { Egress } from '../egress/egress.js';
 import { assertSamplingSupported } from '../providers/sampling.js';
@@ -9,13 +9,8 @@ import type { MessageDraft } from '../store/message-log.js';
 import type { PartialReply } from '../store/partial-reply.js';
 import { resolveAgentModel } from './credentials.js';
 import type { IdempotencyEntry, IdempotencyLog, RunState } from './idempotency-log.js';
-import {
-  fromErrorShape,
-  GATEWAY_STOPPING,
-  type RunOutcome,
-  streamReply,
-  toErrorShape,
-} from './reply-stream.js';
+import { requestHashOf, requestStored, retryable, storedOutcome } from './idempotent-runs.js';
+import { GATEWAY_STOPPING, type RunOutcome, streamReply, toErrorShape } from './reply-stream.js';
 
 export type { RunOutcome };
 export { toErrorShape };
@@ -37,7 +32,9 @@ interface ActiveRun {
   runId: string;
   sessionKey: string;
   controller: AbortController;
+  /** Settles once the reply is stored: what `drain` waits for, from the moment the session is claimed. */
   done: Promise<RunOutcome>;
+  settle: (outcome: RunOutcome) => void;
 }
 
 export type ChatEventListener = (event: ChatEvent) => void;
@@ -63,6 +60,7 @@ export class RunService {
   private readonly active = new Map<string, ActiveRun>();
   private readonly listeners = new Set<ChatEventListener>();
   private readonly now: () => Date;
+  private stopping = false;
 
   constructor(private readonly deps: RunServiceDeps) {
     this.now = deps.now ?? (() => new Date());
@@ -79,7 +77,7 @@ export class RunService {
     message: string;
     idempotencyKey: string;
   }): Promise<ChatSendResult> {
-    const requestHash = hashOf([params.agentId, params.sessionKey ?? null, params.message]);
+    const requestHash = requestHashOf([params.agentId, params.sessionKey ?? null, params.message]);
     const seen = this.seen(params.idempotencyKey, requestHash);
     let sessionKey = params.sessionKey;
     if (seen) {
@@ -105,7 +103,7 @@ export class RunService {
     }
     const userMessage: ChatTurn = { role: 'user', content: params.message };
     // A rerun of an interrupted key: its message is stored already, unless the stop came first.
-    const toStore = seen && (await this.storedRunMessage(seen)) ? [] : [userMessage];
+    const toStore = seen && (await requestStored(this.deps.store, seen)) ? [] : [userMessage];
     const { run, partial } = await this.begin({
       agentId: params.agentId,
       sessionKey,
@@ -127,7 +125,7 @@ export class RunService {
       const full: ChatEvent = { runId: run.runId, sessionKey: run.sessionKey, seq: seq++, ...event };
       for (const listener of this.listeners) listener(full);
     };
-    run.done = this.execute(run, partial, params.agentId, turns, undefined, (delta) =>
+    void this.execute(run, partial, params.agentId, turns, undefined, (delta) =>
       emit({ state: 'delta', delta }),
     ).then(async (outcome) => {
       await this.settleKey(params.idempotencyKey, outcome.status === 'interrupted' ? 'interrupted' : 'done');
@@ -158,7 +156,7 @@ export class RunService {
     const resolved = resolveAgentModel(await this.deps.config.current(), params.agentId);
     assertSamplingSupported(resolved.provider.api, params.sampling);
     const key = params.idempotencyKey === undefined ? undefined : `openai:${params.idempotencyKey}`;
-    const requestHash = hashOf([params.agentId, params.turns, params.sampling ?? null]);
+    const requestHash = requestHashOf([params.agentId, params.turns, params.sampling ?? null]);
     const seen = key === undefined ? undefined : this.seen(key, requestHash);
     if (seen) {
       if (this.isActive(seen)) {
@@ -168,7 +166,7 @@ export class RunService {
         );
       }
       if (seen.state !== 'retryable' && seen.state !== 'interrupted') {
-        return { ...(await this.storedOutcome(seen)), model: params.agentId, replayed: true };
+        return { ...(await storedOutcome(this.deps.store, seen)), model: params.agentId, replayed: true };
       }
     }
     const withSystem =
@@ -180,15 +178,21 @@ export class RunService {
       agentId: params.agentId,
       sessionKey: seen?.sessionKey,
       title: lastUser,
-      messages: seen && (await this.storedRunMessage(seen)) ? [] : params.turns,
+      messages: seen && (await requestStored(this.deps.store, seen)) ? [] : params.turns,
       ...(key === undefined ? {} : { idempotency: { key, requestHash } }),
     });
     const onAbort = () => run.controller.abort(params.signal.reason);
     if (params.signal.aborted) onAbort();
     else params.signal.addEventListener('abort', onAbort, { once: true });
-    run.done = this.execute(run, partial, params.agentId, withSystem, params.sampling, params.onDelta);
     try {
-      const outcome = await run.done;
+      const outcome = await this.execute(
+        run,
+        partial,
+        params.agentId,
+        withSystem,
+        params.sampling,
+        params.onDelta,
+      );
       if (key !== undefined) await this.settleKey(key, retryable(outcome) ? 'retryable' : 'done');
       return { ...outcome, model: params.agentId, replayed: false };
     } finally {
@@ -206,6 +210,7 @@ export class RunService {
 
   /** Stops every active run, of either API, and waits until each has stored its reply as interrupted. */
   async drain(): Promise<void> {
+    this.stopping = true;
     const runs = [...this.active.values()];
     for (const run of runs) run.controller.abort(GATEWAY_STOPPING);
     await Promise.allSettled(runs.map((run) => run.done));
@@ -235,6 +240,8 @@ export class RunService {
     messages: ChatTurn[];
     idempotency?: { key: string; requestHash: string } | undefined;
   }): Promise<{ run: ActiveRun; partial: PartialReply }> {
+    if (this.stopping)
+      throw new ApiError('SERVICE_UNAVAILABLE', 'The gateway is stopping; send this again once it is back');
     let { sessionKey } = request;
     if (sessionKey && this.active.has(sessionKey))
       throw new ApiError('SESSION_BUSY', 'A run is already in progress in this session');
@@ -243,12 +250,11 @@ export class RunService {
     ).key;
     const runId = randomUUID();
     // Claim the session before the first await that could interleave with another run.
-    const run: ActiveRun = {
-      runId,
-      sessionKey,
-      controller: new AbortController(),
-      done: Promise.resolve({ status: 'aborted', text: '' }),
-    };
+    let settle: (outcome: RunOutcome) => void = () => {};
+    const done = new Promise<RunOutcome>((resolve) => {
+      settle = resolve;
+    });
+    const run: ActiveRun = { runId, sessionKey, controller: new AbortController(), done, settle };
     if (this.active.has(sessionKey))
       throw new ApiError('SESSION_BUSY', 'A run is already in progress in this session');
     this.active.set(sessionKey, run);
@@ -280,6 +286,7 @@ export class RunService {
       return { run, partial };
     } catch (error) {
       this.active.delete(sessionKey);
+      settle({ status: 'error', text: '' });
       throw error;
     }
   }
@@ -292,8 +299,9 @@ export class RunService {
     sampling: Sampling | undefined,
     onDelta: (delta: string) => void,
   ): Promise<RunOutcome> {
+    let outcome: RunOutcome = { status: 'error', text: '' };
     try {
-      return await streamReply(
+      outcome = await streamReply(
         { ...this.deps, now: this.now },
         { runId: run.runId, controller: run.controller, partial },
         async () => {
@@ -310,8 +318,10 @@ export class RunService {
         },
         onDelta,
       );
+      return outcome;
     } finally {
       this.active.delete(run.sessionKey);
+      run.settle(outcome);
     }
   }
 
@@ -320,38 +330,4 @@ export class RunService {
       .setState(key, state)
       .catch((error) => this.deps.log.warn({ err: error }, 'could not record how a run ended'));
   }
-
-  /** Whether the key's run got its request messages stored before it stopped. */
-  private async storedRunMessage(entry: IdempotencyEntry): Promise<boolean> {
-    const { messages } = await this.deps.store.history(entry.sessionKey, { limit: HISTORY_TURNS });
-    return messages.some((message) => message.runId === entry.runId && message.role !== 'assistant');
-  }
-
-  /** A finished run's outcome, read back from its stored reply. */
-  private async storedOutcome(entry: IdempotencyEntry): Promise<RunOutcome> {
-    const { messages } = await this.deps.store.history(entry.sessionKey, { limit: HISTORY_TURNS });
-    const reply = messages.findLast(
-      (message) => message.runId === entry.runId && message.role === 'assistant',
-    );
-    if (!reply) throw new ApiError('INTERNAL', 'The stored reply of this Idempotency-Key is missing');
-    if (reply.error) throw fromErrorShape(reply.error);
-    return {
-      status: reply.status ?? 'complete',
-      text: reply.content,
-      finishReason: 'stop',
-      message: reply,
-    };
-  }
-}
-
-function hashOf(value: unknown): string {
-  return createHash('sha256').update(JSON.stringify(value)).digest('hex');
-}
-
-/** What a client's retry can fix: the same rule OpenAI clients use (429 and 5xx), plus runs cut short. */
-function retryable(outcome: RunOutcome): boolean {
-  if (outcome.status === 'complete') return false;
-  if (outcome.status !== 'error' || !outcome.error) return true;
-  const { status } = ERROR_CODES[outcome.error.code];
-  return status === 429 || status >= 500;
 }
