@@ -1,9 +1,7 @@
 import type { AddressInfo } from 'node:net';
+import { buildApp, createLogger, createPrismaClient } from '@multiclaw/cloud';
 import Fastify from 'fastify';
 import pg from 'pg';
-import { buildApp } from '../../apps/cloud/src/app.js';
-import { createPrismaClient } from '../../apps/cloud/src/db/client.js';
-import { createLogger } from '../../apps/cloud/src/plugins/logger.js';
 import { benchConfig, benchDatabase } from '../lib/database.js';
 import { envNumber, opsPerSecond } from '../lib/measure.js';
 

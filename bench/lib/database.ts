@@ -2,9 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadConfig } from '../../apps/cloud/src/config.js';
-import { startEmbeddedPostgres } from '../../apps/cloud/src/db/embedded-postgres.js';
-import { applyMigrations } from '../../apps/cloud/src/db/migrate.js';
+import { applyMigrations, loadConfig, startEmbeddedPostgres } from '@multiclaw/cloud';
 
 /**
  * A migrated database for one benchmark run: `BENCH_DATABASE_URL` when set

@@ -1,8 +1,6 @@
 import type { AddressInfo } from 'node:net';
+import { buildApp, createLogger, createPrismaClient } from '@multiclaw/cloud';
 import { hash, verify } from '@node-rs/argon2';
-import { buildApp } from '../../apps/cloud/src/app.js';
-import { createPrismaClient } from '../../apps/cloud/src/db/client.js';
-import { createLogger } from '../../apps/cloud/src/plugins/logger.js';
 import { benchConfig, benchDatabase } from '../lib/database.js';
 import { envNumber, opsPerSecond } from '../lib/measure.js';
 

@@ -1,8 +1,10 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
-import { createPrismaClient } from '../../apps/cloud/src/db/client.js';
-import { createAuditRecorder } from '../../apps/cloud/src/modules/audit/recorder.js';
-import { createVaultCrypto } from '../../apps/cloud/src/modules/vault/crypto.js';
-import { createSecretService } from '../../apps/cloud/src/modules/vault/secrets-service.js';
+import {
+  createAuditRecorder,
+  createPrismaClient,
+  createSecretService,
+  createVaultCrypto,
+} from '@multiclaw/cloud';
 import { benchConfig, benchDatabase } from '../lib/database.js';
 import { envNumber, opsPerSecond } from '../lib/measure.js';
 

@@ -1,0 +1,10 @@
+// The cloud as a library: what the benchmarks (and tools that embed the API) import.
+export { type BuildAppOptions, buildApp } from './app.js';
+export { type Config, loadConfig } from './config.js';
+export { createPrismaClient, type Database } from './db/client.js';
+export { startEmbeddedPostgres } from './db/embedded-postgres.js';
+export { applyMigrations } from './db/migrate.js';
+export { createAuditRecorder } from './modules/audit/recorder.js';
+export { createVaultCrypto } from './modules/vault/crypto.js';
+export { createSecretService } from './modules/vault/secrets-service.js';
+export { createLogger } from './plugins/logger.js';
