@@ -12,6 +12,8 @@ describe('multiclaw-gateway CLI', () => {
     const env = await home();
     for (const args of [
       ['--help'],
+      // What `pnpm --filter @multiclaw/gateway cli -- --help` (the documented form) passes.
+      ['--', '--help'],
       ['start', '--help'],
       ['status', '--help'],
       ['token', 'rotate', '--help'],

@@ -97,7 +97,9 @@ export function runCli(argv: string[], env: NodeJS.ProcessEnv = process.env): Pr
         acted = true;
       });
     }
-    program.parseAsync(argv, { from: 'user' }).then(
+    // `pnpm --filter @multiclaw/gateway cli -- --help` (as the docs write it) passes the `--` through.
+    const args = argv[0] === '--' ? argv.slice(1) : argv;
+    program.parseAsync(args, { from: 'user' }).then(
       () => {
         // A bare `multiclaw-gateway` (or a group such as `token` without its subcommand): help, as a usage error.
         if (!acted) {
