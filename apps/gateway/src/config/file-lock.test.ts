@@ -1,16 +1,30 @@
-import { spawnSync } from 'node:child_process';
-import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { mkdtemp, readdir, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { withFileLock } from './file-lock.js';
+import { acquireFileLock, LockHeldError, withFileLock } from './file-lock.js';
 
 let dir: string;
 beforeEach(async () => {
   dir = await mkdtemp(join(tmpdir(), 'mc-lock-'));
 });
-afterEach(() => rm(dir, { recursive: true, force: true }));
+let children: ChildProcess[] = [];
+afterEach(async () => {
+  for (const child of children) child.kill('SIGKILL');
+  children = [];
+  await rm(dir, { recursive: true, force: true });
+});
+
+/** A live process that is not a gateway: what a reused pid points at. */
+function unrelatedProcess(): number {
+  const child = spawn('sleep', ['60'], { stdio: 'ignore' });
+  children.push(child);
+  return child.pid as number;
+}
+
+const HOUR_AGO = new Date(Date.now() - 3_600_000);
 
 /** The pid of a process that has already exited. */
 function deadPid(): number {
@@ -58,5 +72,59 @@ describe('withFileLock', () => {
     await expect(withFileLock(lockPath, async () => 'never', 100)).rejects.toThrow(
       `held by process ${process.ppid}`,
     );
+  });
+
+  it('writes who holds it: pid, a random instance id and the process start time', async () => {
+    const lockPath = join(dir, 'who.lock');
+    await withFileLock(lockPath, async () => {
+      const owner = JSON.parse(await readFile(lockPath, 'utf8'));
+      expect(owner.pid).toBe(process.pid);
+      expect(owner.instance).toMatch(/^[0-9a-f-]{36}$/);
+      if (process.platform === 'linux') expect(owner.startTime).toMatch(/^\d+$/);
+    });
+  });
+
+  it('takes over a lock whose pid now belongs to an unrelated process (its start time differs)', async (ctx) => {
+    if (process.platform !== 'linux') return ctx.skip();
+    const lockPath = join(dir, 'reused.lock');
+    await writeFile(lockPath, JSON.stringify({ pid: unrelatedProcess(), instance: 'gone', startTime: '1' }));
+    expect(await withFileLock(lockPath, async () => 'taken', 100)).toBe('taken');
+  });
+
+  it('takes over a bare-pid lock of an earlier version when that pid started after the lock was written', async (ctx) => {
+    if (process.platform !== 'linux') return ctx.skip();
+    const lockPath = join(dir, 'legacy.lock');
+    await writeFile(lockPath, String(unrelatedProcess()));
+    await utimes(lockPath, HOUR_AGO, HOUR_AGO);
+    expect(await withFileLock(lockPath, async () => 'taken', 100)).toBe('taken');
+  });
+
+  it('keeps a lock held by a live owner, naming it, without waiting when asked not to', async () => {
+    const lockPath = join(dir, 'live.lock');
+    const held = await acquireFileLock(lockPath, { waitMs: 0 });
+    const error = await acquireFileLock(lockPath, { waitMs: 0 }).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(LockHeldError);
+    expect((error as LockHeldError).owner?.pid).toBe(process.pid);
+    await held.release();
+    await expect(stat(lockPath)).rejects.toMatchObject({ code: 'ENOENT' });
+  });
+
+  it('does not delete at once a lock whose owner has not written itself yet; an old empty one is stale', async () => {
+    const lockPath = join(dir, 'empty.lock');
+    await writeFile(lockPath, '');
+    await expect(withFileLock(lockPath, async () => 'never', 100)).rejects.toBeInstanceOf(LockHeldError);
+    expect(await readFile(lockPath, 'utf8')).toBe('');
+    await utimes(lockPath, HOUR_AGO, HOUR_AGO);
+    expect(await withFileLock(lockPath, async () => 'taken', 100)).toBe('taken');
+  });
+
+  it('never removes a lock that is no longer its own', async () => {
+    const lockPath = join(dir, 'theirs.lock');
+    const mine = await acquireFileLock(lockPath, { waitMs: 0 });
+    // Someone decided we were gone and took over: their lock must survive our release.
+    const theirs = JSON.stringify({ pid: process.ppid, instance: 'theirs' });
+    await writeFile(lockPath, theirs);
+    await mine.release();
+    expect(await readFile(lockPath, 'utf8')).toBe(theirs);
   });
 });

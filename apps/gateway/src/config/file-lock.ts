@@ -1,42 +1,78 @@
+import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { open, readFile, stat, unlink } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { isRunning } from './atomic-write.js';
 
-/** An empty lock file older than this is stale (its owner died before writing its pid). */
+/** An empty lock file older than this is stale (its owner died before writing who it is). */
 const UNREADABLE_STALE_MS = 5_000;
 
+/** This process, as lock files name it: a pid alone can be reused by an unrelated program. */
+const SELF = { pid: process.pid, instance: randomUUID(), startTime: processStartTime(process.pid) };
+
+/** What a lock file holds: who owns it, precisely enough to tell a reused pid apart. */
+export interface LockOwner {
+  pid: number;
+  /** Random per process: the same pid in a later process (a container restart) is not the owner. */
+  instance?: string;
+  /** Field 22 of /proc/<pid>/stat (start time since boot, in clock ticks), where there is /proc. */
+  startTime?: string;
+}
+
+export class LockHeldError extends Error {
+  constructor(
+    readonly path: string,
+    readonly owner: LockOwner | undefined,
+  ) {
+    super(`${path} is held by process ${owner?.pid ?? '(unknown)'}`);
+    this.name = 'LockHeldError';
+  }
+}
+
+export interface FileLock {
+  release(): Promise<void>;
+}
+
 /**
- * A cross-process lock file (O_EXCL create holding the owner's pid), so the
- * daemon and a CLI command never interleave read-modify-write cycles on the
- * same file. A lock whose owner no longer runs is taken over.
+ * The one cross-process lock file of the gateway (O_EXCL create holding the
+ * owner's pid, instance id and process start time), for the config's short
+ * read-modify-write cycles and the store's whole-lifetime lock alike. A lock
+ * whose owner is gone — dead, or its pid now belongs to a later process — is
+ * taken over, under a takeover lock so that two waiters never both take it.
+ * `waitMs: 0` fails at once with LockHeldError when a live owner holds it.
  */
+export async function acquireFileLock(path: string, options: { waitMs: number }): Promise<FileLock> {
+  const deadline = Date.now() + options.waitMs;
+  while (!(await tryCreate(path))) {
+    const current = await readOwner(path);
+    if (current.stale) {
+      await takeOver(path, current.content);
+      continue;
+    }
+    if (Date.now() >= deadline) throw new LockHeldError(path, current.owner);
+    await sleep(20);
+  }
+  return { release: () => releaseIfOurs(path) };
+}
+
+/** Runs `work` holding the lock at `lockPath`, waiting up to `timeoutMs` for it. */
 export async function withFileLock<T>(
   lockPath: string,
   work: () => Promise<T>,
   timeoutMs = 10_000,
 ): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await tryCreate(lockPath))) {
-    const owner = await staleOwner(lockPath);
-    if (owner.stale) {
-      await takeOver(lockPath, owner.content);
-      continue;
-    }
-    if (Date.now() > deadline)
-      throw new Error(`${lockPath} is held by process ${owner.content || '(unknown)'}`);
-    await sleep(20);
-  }
+  const lock = await acquireFileLock(lockPath, { waitMs: timeoutMs });
   try {
     return await work();
   } finally {
-    await unlink(lockPath).catch(() => {});
+    await lock.release();
   }
 }
 
 async function tryCreate(path: string): Promise<boolean> {
   try {
     const handle = await open(path, 'wx', 0o600);
-    await handle.writeFile(String(process.pid));
+    await handle.writeFile(JSON.stringify(SELF));
     await handle.close();
     return true;
   } catch (error) {
@@ -45,13 +81,71 @@ async function tryCreate(path: string): Promise<boolean> {
   }
 }
 
-async function staleOwner(path: string): Promise<{ stale: boolean; content: string }> {
+/** Only our own lock is removed: a lock taken over by another process after we were thought gone is theirs. */
+async function releaseIfOurs(path: string): Promise<void> {
+  const { owner } = await readOwner(path);
+  if (owner?.pid === SELF.pid && owner.instance === SELF.instance) await unlink(path).catch(() => {});
+}
+
+async function readOwner(
+  path: string,
+): Promise<{ stale: boolean; content: string; owner: LockOwner | undefined }> {
   const content = (await readFile(path, 'utf8').catch(() => '')).trim();
-  const owner = Number(content);
-  if (owner > 0) return { stale: !isRunning(owner), content };
-  // An empty lock file may be one whose owner has not written its pid yet: only an old one is stale.
+  const owner = parseOwner(content);
   const info = await stat(path).catch(() => undefined);
-  return { stale: info !== undefined && Date.now() - info.mtimeMs > UNREADABLE_STALE_MS, content };
+  if (!owner) {
+    // An empty lock file may be one whose owner has not written itself yet: only an old one is stale.
+    return { stale: info !== undefined && Date.now() - info.mtimeMs > UNREADABLE_STALE_MS, content, owner };
+  }
+  return { stale: !ownerIsAlive(owner, info?.mtimeMs), content, owner };
+}
+
+/** A lock file of this version (JSON) or of earlier ones (a bare pid). */
+function parseOwner(content: string): LockOwner | undefined {
+  if (/^\d+$/.test(content)) return { pid: Number(content) };
+  try {
+    const value = JSON.parse(content) as Partial<LockOwner>;
+    return Number.isInteger(value.pid) && (value.pid as number) > 0 ? (value as LockOwner) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The owner still runs if its pid does and that pid is still the same process:
+ * same instance id when it is us, same start time when /proc tells it, and for
+ * a bare-pid lock of an earlier version, a process that started before the
+ * lock was written.
+ */
+export function ownerIsAlive(owner: LockOwner, writtenAtMs: number | undefined): boolean {
+  if (owner.pid === SELF.pid) return owner.instance === SELF.instance;
+  if (!isRunning(owner.pid)) return false;
+  const startTime = processStartTime(owner.pid);
+  if (startTime === undefined) return true;
+  if (owner.startTime !== undefined) return owner.startTime === startTime;
+  const startedAtMs = processStartedAtMs(startTime);
+  return startedAtMs === undefined || writtenAtMs === undefined || startedAtMs <= writtenAtMs + 1_000;
+}
+
+function processStartTime(pid: number): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // The command name (field 2) may hold spaces and parentheses: count fields after its last ')'.
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+  } catch {
+    return undefined;
+  }
+}
+
+/** Wall-clock start of a process from its /proc start time: boot time plus ticks at USER_HZ (100 on Linux). */
+function processStartedAtMs(startTime: string): number | undefined {
+  try {
+    const bootSeconds = Number(/^btime (\d+)$/m.exec(readFileSync('/proc/stat', 'utf8'))?.[1]);
+    const ms = bootSeconds * 1000 + Number(startTime) * 10;
+    return Number.isFinite(ms) && bootSeconds > 0 ? ms : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /**
@@ -64,7 +158,7 @@ async function takeOver(lockPath: string, staleContent: string): Promise<void> {
   const takeoverPath = `${lockPath}.takeover`;
   if (!(await tryCreate(takeoverPath))) {
     // Another waiter is taking over; its mutex is stale only if it died in these few lines.
-    if ((await staleOwner(takeoverPath)).stale) await unlink(takeoverPath).catch(() => {});
+    if ((await readOwner(takeoverPath)).stale) await unlink(takeoverPath).catch(() => {});
     await sleep(5);
     return;
   }

@@ -1,5 +1,6 @@
+import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { appendFile, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { appendFile, mkdtemp, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ApiError, StoredMessage } from '@multiclaw/protocol';
@@ -344,15 +345,35 @@ describe('store lock', () => {
       const error = await LocalStore.open(dir, { warn: () => {} }).catch((caught: unknown) => caught);
       expect(error).toBeInstanceOf(StoreLockedError);
       expect((error as StoreLockedError).pid).toBe(holder.pid);
-      expect(await readFile(join(dir, 'store.lock'), 'utf8')).toBe(String(holder.pid));
+      expect(JSON.parse(await readFile(join(dir, 'store.lock'), 'utf8')).pid).toBe(holder.pid);
     } finally {
       await holder.kill();
     }
     const store = await open();
-    expect(await readFile(join(dir, 'store.lock'), 'utf8')).toBe(String(process.pid));
+    expect(JSON.parse(await readFile(join(dir, 'store.lock'), 'utf8')).pid).toBe(process.pid);
     await store.close();
     opened.length = 0;
     await expect(stat(join(dir, 'store.lock'))).rejects.toMatchObject({ code: 'ENOENT' });
+  });
+
+  it('is not blocked by a stale lock whose pid now belongs to an unrelated process, in either lock format', async (ctx) => {
+    if (process.platform !== 'linux') return ctx.skip();
+    const unrelated = spawn('sleep', ['60'], { stdio: 'ignore' });
+    try {
+      const lockPath = join(dir, 'store.lock');
+      // This version's format: the recorded start time is not that process's.
+      await writeFile(lockPath, JSON.stringify({ pid: unrelated.pid, instance: 'gone', startTime: '1' }));
+      await (await LocalStore.open(dir, { warn: () => {} })).close();
+      // An earlier version's bare pid, written before that process started.
+      await writeFile(lockPath, String(unrelated.pid));
+      const longAgo = new Date(Date.now() - 3_600_000);
+      await utimes(lockPath, longAgo, longAgo);
+      const store = await LocalStore.open(dir, { warn: () => {} });
+      expect(JSON.parse(await readFile(lockPath, 'utf8')).pid).toBe(process.pid);
+      await store.close();
+    } finally {
+      unrelated.kill('SIGKILL');
+    }
   });
 
   it('refuses a second open of the same directory from this process until the first is closed', async () => {

@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { mkdir, open, readFile, unlink } from 'node:fs/promises';
+import { mkdir, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { SessionSummary, StoredMessage } from '@multiclaw/protocol';
 import { ApiError } from '@multiclaw/protocol';
-import { isRunning } from '../config/atomic-write.js';
+import { acquireFileLock, type FileLock, LockHeldError } from '../config/file-lock.js';
 import { type MessageDraft, MessageLog } from './message-log.js';
 import { type BatchPolicy, findPartialReplies, PartialReply, type Scheduler } from './partial-reply.js';
 import { appendRecordsAt, encodeRecord, loadRecordFile } from './record-file.js';
@@ -213,32 +213,23 @@ export class LocalStore {
   }
 }
 
-/** Stores open in this process: a second open of the same directory is refused like another process's. */
-const openInThisProcess = new Set<string>();
+/** The store locks this process holds, by path (config/file-lock.ts: the gateway's one lock mechanism). */
+const heldLocks = new Map<string, FileLock>();
 
+/** Fails at once when another live gateway (or this process) holds the store; takes over a stale lock. */
 async function acquireStoreLock(path: string): Promise<void> {
-  if (openInThisProcess.has(path)) throw new StoreLockedError(process.pid);
-  for (let attempt = 0; attempt < 2; attempt++) {
-    try {
-      const handle = await open(path, 'wx', 0o600);
-      await handle.writeFile(String(process.pid));
-      await handle.close();
-      openInThisProcess.add(path);
-      return;
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-      const owner = Number((await readFile(path, 'utf8').catch(() => '')).trim());
-      // Our own pid here is a lock left by an earlier process that had the same pid: stale.
-      if (owner > 0 && owner !== process.pid && isRunning(owner)) throw new StoreLockedError(owner);
-      await unlink(path).catch(() => {});
-    }
+  try {
+    heldLocks.set(path, await acquireFileLock(path, { waitMs: 0 }));
+  } catch (error) {
+    if (error instanceof LockHeldError) throw new StoreLockedError(error.owner?.pid ?? 0);
+    throw error;
   }
-  throw new Error(`could not take the store lock ${path}`);
 }
 
 async function releaseStoreLock(path: string): Promise<void> {
-  openInThisProcess.delete(path);
-  await unlink(path).catch(() => {});
+  const lock = heldLocks.get(path);
+  heldLocks.delete(path);
+  await lock?.release();
 }
 
 /** Reads `sessions.log`: a torn tail (crash) is cut off, damage in the middle refuses. */
