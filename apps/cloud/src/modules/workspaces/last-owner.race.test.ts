@@ -204,6 +204,52 @@ describe('the last-owner rule under concurrency', () => {
     ).toEqual([]);
   });
 
+  it('delete account × delete account, owners of two workspaces together', { timeout: 300_000 }, async () => {
+    // Each deletion locks both workspaces; in id order, so the two never deadlock (a deadlock would be a 500).
+    const [first, second] = [[] as string[], [] as string[]];
+    const problems = await race(async () => {
+      const { a, b, m, wid } = await pair();
+      second.push(await workspace([b, a], [m]));
+      first.push(wid);
+      return { wid, run: () => [deleteAccount(a), deleteAccount(b)] };
+    });
+    const orphaned = await ctx.app.db.workspace.count({
+      where: {
+        id: { in: [...first, ...second] },
+        memberships: { some: {} },
+        NOT: { memberships: { some: { role: 'owner' } } },
+      },
+    });
+    expect({ problems, orphaned }).toEqual({ problems: [], orphaned: 0 });
+  });
+
+  it('accept × delete account (the invitee accepts an owner invitation while deleting their account)', {
+    timeout: 300_000,
+  }, async () => {
+    // Lock order is the same on both sides (account, then workspace): no deadlock, no 5xx, A stays owner.
+    expect(
+      await race(async () => {
+        const [a, x, m] = await Promise.all([user(), user(), user()]);
+        const wid = await workspace([a], [m]);
+        const { email } = await ctx.app.db.user.findUniqueOrThrow({ where: { id: x.id } });
+        const invited = await as(a, {
+          method: 'POST',
+          url: `/v1/workspaces/${wid}/invitations`,
+          payload: { email, role: 'owner' },
+        });
+        expect(invited.statusCode, invited.body).toBe(201);
+        const { token } = invited.json() as { token: string };
+        return {
+          wid,
+          run: () => [
+            as(x, { method: 'POST', url: '/v1/invitations/accept', payload: { token } }),
+            deleteAccount(x),
+          ],
+        };
+      }),
+    ).toEqual([]);
+  });
+
   it('transfer × demote (the other owner steps down)', { timeout: 300_000 }, async () => {
     // Owners A and B, member H: A hands over to H (and becomes a member) while B steps down.
     expect(
