@@ -98,22 +98,24 @@ describe('provider failures through the official openai client, retries on', () 
   });
 
   it('a provider 429 stays 429 with retry-after, which the client honours and retries', async () => {
-    const { openai, client } = await setup();
+    const { test, openai, client } = await setup();
     openai.setScript({ kind: 'error', status: 429, headers: { 'retry-after': '1' } });
     const error = await client.chat.completions.create(ask).catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(OpenAI.RateLimitError);
     expect((error as InstanceType<typeof OpenAI.RateLimitError>).headers.get('retry-after')).toBe('1');
     expect(openai.requests).toHaveLength(3); // the first try and the client's two retries
+    expect(await sessionCount(test)).toBe(3); // each request is its own conversation
   });
 
   it('a provider 5xx is a 5xx the client retries', async () => {
-    const { openai, client } = await setup();
+    const { test, openai, client } = await setup();
     openai.setScript({ kind: 'error', status: 503, headers: { 'retry-after': '1' } });
     const error = await client.chat.completions.create(ask).catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(OpenAI.InternalServerError);
     expect(error).toMatchObject({ code: 'PROVIDER_UNAVAILABLE' });
     expect((error as InstanceType<typeof OpenAI.APIError>).headers?.get('retry-after')).toBe('1');
     expect(openai.requests).toHaveLength(3);
+    expect(await sessionCount(test)).toBe(3);
   });
 
   it('bad model and bad gateway token are answered without a provider call or a retry', async () => {

@@ -111,20 +111,8 @@ export class RunService {
       messages: toStore,
       idempotency: { key: params.idempotencyKey, requestHash },
     });
-    const history = await this.deps.store.history(run.sessionKey, { limit: HISTORY_TURNS });
-    const turns: ChatTurn[] = [
-      ...(resolved.agent.systemPrompt
-        ? [{ role: 'system' as const, content: resolved.agent.systemPrompt }]
-        : []),
-      ...history.messages
-        .filter((message) => message.status !== 'error' && message.status !== 'interrupted')
-        .map((message) => ({ role: message.role, content: message.content })),
-    ];
-    let seq = 0;
-    const emit = (event: Omit<ChatEvent, 'runId' | 'sessionKey' | 'seq'>) => {
-      const full: ChatEvent = { runId: run.runId, sessionKey: run.sessionKey, seq: seq++, ...event };
-      for (const listener of this.listeners) listener(full);
-    };
+    const turns = await this.sessionTurns(run.sessionKey, resolved.agent.systemPrompt);
+    const emit = this.emitterFor(run);
     void this.execute(run, partial, params.agentId, turns, undefined, (delta) =>
       emit({ state: 'delta', delta }),
     ).then(async (outcome) => {
@@ -214,6 +202,26 @@ export class RunService {
     const runs = [...this.active.values()];
     for (const run of runs) run.controller.abort(GATEWAY_STOPPING);
     await Promise.allSettled(runs.map((run) => run.done));
+  }
+
+  /** What the model is sent for a session: its system prompt, then the history, minus failed and cut-off replies. */
+  private async sessionTurns(sessionKey: string, systemPrompt: string | undefined): Promise<ChatTurn[]> {
+    const history = await this.deps.store.history(sessionKey, { limit: HISTORY_TURNS });
+    return [
+      ...(systemPrompt ? [{ role: 'system' as const, content: systemPrompt }] : []),
+      ...history.messages
+        .filter((message) => message.status !== 'error' && message.status !== 'interrupted')
+        .map((message) => ({ role: message.role, content: message.content })),
+    ];
+  }
+
+  /** `chat` events of one run, numbered from 0. */
+  private emitterFor(run: ActiveRun) {
+    let seq = 0;
+    return (event: Omit<ChatEvent, 'runId' | 'sessionKey' | 'seq'>) => {
+      const full: ChatEvent = { runId: run.runId, sessionKey: run.sessionKey, seq: seq++, ...event };
+      for (const listener of this.listeners) listener(full);
+    };
   }
 
   private seen(key: string, requestHash: string): IdempotencyEntry | undefined {
