@@ -177,6 +177,22 @@ describe('Idempotency-Key', () => {
     ).rejects.toMatchObject({ status: 409, code: 'IDEMPOTENCY_KEY_REUSED' });
   });
 
+  it('the same key while its run is still streaming is a 409, which OpenAI clients retry', async () => {
+    const { openai, client } = await setup();
+    openai.setScript(
+      streamReply(['slow ', 'reply'], { chunkDelayMs: 100, interrupt: { afterChunks: 1, action: 'hang' } }),
+    );
+    const headers = { 'Idempotency-Key': `key-${randomUUID()}` };
+    const noRetries = client.withOptions({ maxRetries: 0 });
+    const stream = await noRetries.chat.completions.create({ ...ask, stream: true }, { headers });
+    await expect(noRetries.chat.completions.create(ask, { headers })).rejects.toMatchObject({
+      status: 409,
+      code: 'SESSION_BUSY',
+    });
+    stream.controller.abort();
+    expect(openai.requests).toHaveLength(1);
+  });
+
   it('a key whose run failed in a way a retry can fix runs again', async () => {
     const { openai, client } = await setup();
     const headers = { 'Idempotency-Key': `key-${randomUUID()}` };
