@@ -3,7 +3,7 @@ import type { InjectOptions } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp } from '../../../test/support/app.js';
 import { createVaultCrypto } from '../vault/crypto.js';
-import { type Action, allows, type Role } from './permissions.js';
+import type { Action, Role } from './permissions.js';
 
 /**
  * Every workspace route × every kind of caller × {own, foreign, missing}
@@ -273,6 +273,20 @@ function roleIn(caller: Caller, target: 'A' | 'B' | 'none'): Role | undefined {
   return undefined;
 }
 
+/**
+ * DESIGN.md §4's matrix, written out here by hand rather than read from
+ * permissions.ts: a wrong entry in the production table must fail this test.
+ * Owners may do everything; members only these.
+ */
+const MEMBERS_MAY: ReadonlySet<Action> = new Set<Action>([
+  'workspace.read',
+  'members.leave',
+  'agents.list',
+  'agents.read',
+  'secrets.list',
+]);
+const expectedToAllow = (role: Role, action: Action) => role === 'owner' || MEMBERS_MAY.has(action);
+
 function expectedStatus(route: RouteCase, caller: Caller, variant: Variant): number {
   if (caller === 'anonymous') return 401;
   const target =
@@ -280,7 +294,7 @@ function expectedStatus(route: RouteCase, caller: Caller, variant: Variant): num
   const role = roleIn(caller, target);
   if (!role) return 404;
   const action = typeof route.action === 'function' ? route.action(caller, variant) : route.action;
-  if (!allows(role, action)) return 403;
+  if (!expectedToAllow(role, action)) return 403;
   if (route.kind !== 'workspace' && variant !== 'own') return 404;
   return route.success;
 }
