@@ -1,0 +1,34 @@
+import { describe, expect, it } from 'vitest';
+import { METHOD_SCOPES, missingScope, type ScopedMethod, scopeSatisfied } from './method-scopes.js';
+
+// Written out by hand from OpenClaw 2026.9.6's method table, not read from ours.
+const READS = ['health', 'status', 'agents.list', 'chat.history', 'sessions.list', 'sessions.describe'];
+const RUNS = ['agent', 'agent.wait', 'chat.send', 'chat.abort'];
+const ADMIN = ['agents.create', 'agents.update', 'agents.delete', 'sessions.delete', 'sessions.reset'];
+
+describe('method scopes', () => {
+  it('covers exactly the methods we serve, each with the scope OpenClaw requires', () => {
+    expect(Object.keys(METHOD_SCOPES).sort()).toEqual([...READS, ...RUNS, ...ADMIN].sort());
+    for (const method of READS) expect(METHOD_SCOPES[method as ScopedMethod], method).toBe('operator.read');
+    for (const method of RUNS) expect(METHOD_SCOPES[method as ScopedMethod], method).toBe('operator.write');
+    for (const method of ADMIN) expect(METHOD_SCOPES[method as ScopedMethod], method).toBe('operator.admin');
+  });
+
+  it('admin satisfies everything, write satisfies read, nothing else is implied', () => {
+    expect(scopeSatisfied('operator.read', ['operator.admin'])).toBe(true);
+    expect(scopeSatisfied('operator.write', ['operator.admin'])).toBe(true);
+    expect(scopeSatisfied('operator.read', ['operator.write'])).toBe(true);
+    expect(scopeSatisfied('operator.write', ['operator.read'])).toBe(false);
+    expect(scopeSatisfied('operator.admin', ['operator.read', 'operator.write', 'operator.approvals'])).toBe(
+      false,
+    );
+    expect(scopeSatisfied('operator.read', [])).toBe(false);
+    expect(scopeSatisfied('operator.read', ['operator.pairing', 'recordings:write'])).toBe(false);
+  });
+
+  it('names the missing scope', () => {
+    expect(missingScope('chat.send', ['operator.read'])).toBe('operator.write');
+    expect(missingScope('sessions.reset', ['operator.write'])).toBe('operator.admin');
+    expect(missingScope('chat.history', ['operator.write'])).toBeUndefined();
+  });
+});
