@@ -3,8 +3,10 @@ import Fastify, { type FastifyInstance, LogController } from 'fastify';
 import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { Logger } from 'pino';
 import type { Config } from './config.js';
+import { createMailer } from './mail/mailer.js';
 import { healthRoutes } from './modules/health/routes.js';
 import { identityModule } from './modules/identity/index.js';
+import type { IntervalTimers } from './modules/identity/lockout/pruning.js';
 import { metaRoutes } from './modules/meta/routes.js';
 import { workspacesModule } from './modules/workspaces/index.js';
 import { type Database, databasePlugin } from './plugins/database.js';
@@ -19,12 +21,14 @@ export type BuildAppOptions = {
   logger: Logger;
   /** Injectable clock, for anything that depends on the current time. */
   now?: () => Date;
+  /** Injectable interval timers for background maintenance (pruning), so tests fire it by hand. */
+  timers?: IntervalTimers;
 };
 
 export type App = FastifyInstance;
 
 /** Builds the whole cloud API. It never listens: server.ts (or a test) does. */
-export async function buildApp({ config, db, logger, now = () => new Date() }: BuildAppOptions) {
+export async function buildApp({ config, db, logger, now = () => new Date(), timers }: BuildAppOptions) {
   const app = Fastify({
     loggerInstance: logger,
     bodyLimit: config.bodyLimitBytes,
@@ -58,12 +62,19 @@ export async function buildApp({ config, db, logger, now = () => new Date() }: B
     now,
   });
 
+  const mailer = createMailer({ transport: config.mail.transport, from: config.mail.from, logger });
+  app.decorate('mailer', mailer);
+  // Deliveries still in flight finish before the server goes away.
+  app.addHook('onClose', () => mailer.close());
+
   await app.register(healthRoutes);
   await app.register(metaRoutes, { contact: config.securityContact, publicUrl: config.publicUrl, now });
-  await app.register(identityModule, { config, db, now });
+  await app.register(identityModule, { config, db, now, mailer, ...(timers ? { timers } : {}) });
   await app.register(workspacesModule, {
     db,
     now,
+    mailer,
+    publicUrl: config.publicUrl,
     masterKeys: config.masterKeys,
     keepVersions: config.vaultKeepVersions,
   });

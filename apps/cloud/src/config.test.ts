@@ -201,11 +201,28 @@ describe('loadConfig', () => {
         PUBLIC_URL: 'https://cloud.example.com',
         SECURITY_CONTACT: 'mailto:security@example.com',
         DATABASE_URL: 'postgresql://multiclaw:Vq3x9LmZ2@db:5432/multiclaw',
+        SMTP_URL: 'smtps://cloud:Smtp-Pa55@mail.example.com:465',
+        MAIL_FROM: 'MultiClaw <no-reply@example.com>',
         ...overrides,
       });
 
     it('accepts a complete environment', () => {
       expect(problemsOf(production())).toEqual([]);
+    });
+
+    it('refuses to start without mail, naming the features that need it', () => {
+      const problems = problemsOf(production({ SMTP_URL: undefined, MAIL_FROM: undefined }));
+      expect(problems).toContain(
+        'SMTP_URL: is required in production: email verification, password reset and invitations send mail (smtp:// or smtps:// URL)',
+      );
+      expect(problems.some((p) => p.startsWith('MAIL_FROM: is required in production'))).toBe(true);
+    });
+
+    it('requires STARTTLS for smtp:// to another machine, not for smtps:// or loopback', () => {
+      const transport = (url: string) => loadConfig(production({ SMTP_URL: url })).mail.transport;
+      expect(transport('smtp://mail.example.com:587')).toMatchObject({ kind: 'smtp', requireTls: true });
+      expect(transport('smtps://mail.example.com:465')).toMatchObject({ kind: 'smtp', requireTls: false });
+      expect(transport('smtp://127.0.0.1:25')).toMatchObject({ kind: 'smtp', requireTls: false });
     });
 
     it.each([
@@ -239,6 +256,25 @@ describe('loadConfig', () => {
     );
     expect(config.tls?.cert.toString()).toBe('CERT');
     expect(config.publicUrl).toBe('https://127.0.0.1:8080');
+  });
+
+  it('without SMTP_URL outside production, mail goes to the outbox in the state directory', () => {
+    const config = loadConfig(validEnv({ MULTICLAW_CLOUD_STATE_DIR: '/var/lib/multiclaw-dev' }));
+    expect(config.mail).toEqual({
+      transport: { kind: 'outbox', directory: '/var/lib/multiclaw-dev/outbox' },
+      from: 'MultiClaw <no-reply@multiclaw.localhost>',
+    });
+  });
+
+  it('refuses a malformed SMTP_URL or MAIL_FROM without echoing the value', () => {
+    const problems = problemsOf(
+      validEnv({ SMTP_URL: 'http://user:Hunter2-secret@mail.example.com', MAIL_FROM: 'not an address' }),
+    );
+    expect(problems).toEqual([
+      'SMTP_URL: must be an smtp:// or smtps:// URL, e.g. smtps://user:password@mail.example.com:465',
+      'MAIL_FROM: must be an address, or a name and <address>',
+    ]);
+    expect(problems.join('\n')).not.toContain('Hunter2-secret');
   });
 
   it('treats empty values as unset', () => {

@@ -1,7 +1,10 @@
 import { createPublicKey, createSecretKey, KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { z } from 'zod';
 import { ed25519PrivateKey, KNOWN_DEFAULT_VALUES, keyList, readMasterKeysFile } from './config-keys.js';
+import { cloudStateDir } from './dev-state.js';
+import type { MailTransportConfig } from './mail/transport.js';
 
 /**
  * The cloud's whole configuration: one zod schema over the environment,
@@ -59,6 +62,17 @@ function commaList<T extends z.ZodType<unknown, string>>(item: T) {
     .pipe(z.array(item));
 }
 
+/** `MultiClaw <no-reply@example.com>` or a bare address. */
+const MAIL_FROM_SHAPE =
+  /^(?:[^<>\p{C}]{1,100} <[^\s<>@\p{C}]+@[^\s<>@\p{C}]+\.[^\s<>@\p{C}]+>|[^\s<>@\p{C}]+@[^\s<>@\p{C}]+\.[^\s<>@\p{C}]+)$/u;
+const DEV_MAIL_FROM = 'MultiClaw <no-reply@multiclaw.localhost>';
+
+/** Never echoes the value: an SMTP URL usually carries a password. */
+const SmtpUrl = z.string().refine((raw) => {
+  const url = parseUrl(raw);
+  return url !== undefined && ['smtp:', 'smtps:'].includes(url.protocol) && url.hostname !== '';
+}, 'must be an smtp:// or smtps:// URL, e.g. smtps://user:password@mail.example.com:465');
+
 function isLoopbackHost(hostname: string): boolean {
   return hostname === 'localhost' || hostname === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(hostname);
 }
@@ -108,6 +122,11 @@ const EnvSchema = z
     VAULT_KEEP_VERSIONS: z.coerce.number().int().min(0).max(100).default(1),
     // Parsed and validated by the OIDC module (modules/identity/oidc/config.ts) at start-up.
     OIDC_PROVIDERS: z.string().optional(),
+    SMTP_URL: SmtpUrl.optional(),
+    MAIL_FROM: z
+      .string()
+      .refine((v) => MAIL_FROM_SHAPE.test(v), 'must be an address, or a name and <address>')
+      .optional(),
   })
   // Cross-variable rules run even when other variables failed, so one start
   // reports every problem; hence the defensive reads of possibly-invalid fields.
@@ -132,6 +151,24 @@ const EnvSchema = z
             code: 'custom',
             path: ['SECURITY_CONTACT'],
             message: 'is required in production (RFC 9116)',
+          });
+        }
+        // Every password account needs mail: email verification and password
+        // reset send single-use codes, and invitations are mailed.
+        if (!env.SMTP_URL) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['SMTP_URL'],
+            message:
+              'is required in production: email verification, password reset and invitations send mail (smtp:// or smtps:// URL)',
+          });
+        }
+        if (!env.MAIL_FROM) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['MAIL_FROM'],
+            message:
+              'is required in production: the sender address of verification, reset and invitation mail',
           });
         }
         const password = typeof env.DATABASE_URL === 'string' ? safeUrlPassword(env.DATABASE_URL) : undefined;
@@ -204,6 +241,7 @@ export type Config = Readonly<{
   shutdownTimeoutMs: number;
   /** Superseded values kept per secret; older ones are deleted. */
   vaultKeepVersions: number;
+  mail: Readonly<{ transport: MailTransportConfig; from: string }>;
   auth: Readonly<{
     /** Raw OIDC_PROVIDERS JSON; the OIDC module validates it at start-up. */
     oidcProviders: string | undefined;
@@ -238,6 +276,23 @@ function deepFreeze<T>(value: T): T {
     Object.freeze(value);
   }
   return value;
+}
+
+/**
+ * SMTP when configured. Outside production, smtp:// may send in the clear
+ * (a local test server); in production STARTTLS is required unless the
+ * server is on this machine, so codes never cross a network unencrypted.
+ * No SMTP (development and tests only: production refuses): the outbox.
+ */
+function mailTransport(
+  smtpUrl: string | undefined,
+  nodeEnv: Config['env'],
+  source: NodeJS.ProcessEnv,
+): MailTransportConfig {
+  if (!smtpUrl) return { kind: 'outbox', directory: join(cloudStateDir(source), 'outbox') };
+  const url = new URL(smtpUrl);
+  const requireTls = nodeEnv === 'production' && url.protocol === 'smtp:' && !isLoopbackHost(url.hostname);
+  return { kind: 'smtp', url: smtpUrl, requireTls };
 }
 
 /** Parses the environment into a frozen Config, or throws ConfigError listing every problem. */
@@ -300,6 +355,10 @@ export function loadConfig(rawSource: NodeJS.ProcessEnv): Config {
     bodyLimitBytes: env.BODY_LIMIT_BYTES,
     shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
     vaultKeepVersions: env.VAULT_KEEP_VERSIONS,
+    mail: {
+      transport: mailTransport(env.SMTP_URL, env.NODE_ENV, source),
+      from: env.MAIL_FROM ?? DEV_MAIL_FROM,
+    },
     auth: {
       oidcProviders: env.OIDC_PROVIDERS,
       accessTokenTtlSeconds: env.AUTH_ACCESS_TOKEN_TTL_SECONDS,

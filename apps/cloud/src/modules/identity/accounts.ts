@@ -2,16 +2,18 @@ import { ApiError } from '@multiclaw/protocol';
 import type { Database } from '../../db/client.js';
 import { isUniqueViolation } from '../../db/write-helpers.js';
 import type { AuditRecorder } from '../audit/recorder.js';
-import type { LoginThrottle } from './lockout/service.js';
+import type { AttemptResult, LoginThrottle } from './lockout/service.js';
 import type { PasswordHasher } from './passwords/hashing.js';
+import { type PublicUser, publicUserSelect, toPublicUser } from './public-user.js';
 import type { ClientContext, SessionService, TokenPair } from './sessions/service.js';
+import type { EmailVerification } from './verification.js';
+
+export type { PublicUser } from './public-user.js';
 
 type PasswordPolicy = (
   password: string,
   context?: { email?: string },
 ) => { ok: true } | { ok: false; code: string; message: string };
-
-export type PublicUser = { id: string; email: string; name: string | null };
 
 const INVALID_CREDENTIALS = () =>
   new ApiError('AUTH_INVALID_CREDENTIALS', 'The email or password is incorrect');
@@ -26,8 +28,9 @@ function refusePassword(policy: PasswordPolicy, password: string, email: string,
 }
 
 /**
- * Accounts: registration, password sign-in with the per-account lockout, and
- * password change. Emails arrive already normalised (the routes do it).
+ * Accounts: registration (which mails a verification code), password sign-in
+ * and password change, both under the per-account lockout. Emails arrive
+ * already normalised (the routes do it).
  */
 export function createAccountService(deps: {
   db: Database;
@@ -36,8 +39,31 @@ export function createAccountService(deps: {
   policy: PasswordPolicy;
   sessions: SessionService;
   audit: AuditRecorder;
+  verification: Pick<EmailVerification, 'send'>;
 }) {
-  const { db, hasher, throttle, policy, sessions, audit } = deps;
+  const { db, hasher, throttle, policy, sessions, audit, verification } = deps;
+
+  /**
+   * One password check under the lockout, for every place a password is
+   * presented: with a lock in force, or no hash to check, a dummy hash is
+   * verified instead, so the work and the answer are the same.
+   */
+  async function passwordAccepted(attempt: AttemptResult, phc: string | undefined, password: string) {
+    return attempt.allowed && phc ? hasher.verify(phc, password) : hasher.verifyDummy(password);
+  }
+
+  /** Audits the lock a failed check started, if it started one. */
+  async function auditLockStarted(attempt: AttemptResult, userId: string, client: ClientContext) {
+    if (!attempt.allowed || !attempt.lockedUntil) return;
+    await audit.record({
+      action: 'auth.lockout',
+      actorId: userId,
+      targetType: 'user',
+      targetId: userId,
+      metadata: { lockedUntil: attempt.lockedUntil.toISOString() },
+      ...client,
+    });
+  }
 
   return {
     async register(
@@ -49,7 +75,7 @@ export function createAccountService(deps: {
       try {
         const user = await db.user.create({
           data: { email: input.email, name: input.name ?? null, password: { create: { hash } } },
-          select: { id: true, email: true, name: true },
+          select: publicUserSelect,
         });
         await audit.record({
           action: 'auth.registered',
@@ -58,7 +84,8 @@ export function createAccountService(deps: {
           targetId: user.id,
           ...client,
         });
-        return user;
+        await verification.send(user);
+        return toPublicUser(user);
       } catch (error) {
         if (isUniqueViolation(error)) {
           throw new ApiError('AUTH_EMAIL_TAKEN', 'An account with this email address already exists');
@@ -83,14 +110,11 @@ export function createAccountService(deps: {
         throttle.beginAttempt(input.email),
         db.user.findUnique({
           where: { email: input.email },
-          select: { id: true, email: true, name: true, password: { select: { hash: true } } },
+          select: { ...publicUserSelect, password: { select: { hash: true } } },
         }),
       ]);
       const phc = user?.password?.hash;
-      const passwordMatches =
-        attempt.allowed && phc
-          ? await hasher.verify(phc, input.password)
-          : await hasher.verifyDummy(input.password);
+      const passwordMatches = await passwordAccepted(attempt, phc, input.password);
       if (!attempt.allowed || !user || !passwordMatches) {
         const reason = !attempt.allowed ? 'locked' : !user ? 'unknown_account' : 'wrong_password';
         await audit.record({
@@ -99,16 +123,7 @@ export function createAccountService(deps: {
           metadata: { reason },
           ...client,
         });
-        if (attempt.allowed && attempt.lockedUntil && user) {
-          await audit.record({
-            action: 'auth.lockout',
-            actorId: user.id,
-            targetType: 'user',
-            targetId: user.id,
-            metadata: { lockedUntil: attempt.lockedUntil.toISOString() },
-            ...client,
-          });
-        }
+        if (user) await auditLockStarted(attempt, user.id, client);
         throw INVALID_CREDENTIALS();
       }
       await throttle.recordSuccess(input.email);
@@ -130,11 +145,15 @@ export function createAccountService(deps: {
         accessToken: session.accessToken,
         refreshToken: session.refreshToken,
         expiresIn: session.expiresIn,
-        user: { id: user.id, email: user.email, name: user.name },
+        user: toPublicUser(user),
       };
     },
 
-    /** Requires the current password; ends every other session of the user. */
+    /**
+     * Requires the current password, checked under the same lockout as
+     * sign-in (a stolen session must not become a way to guess the password
+     * without limit); ends every other session of the user.
+     */
     async changePassword(
       principal: { userId: string; sessionId: string },
       input: { currentPassword: string; newPassword: string },
@@ -144,11 +163,19 @@ export function createAccountService(deps: {
         where: { id: principal.userId },
         select: { email: true, password: { select: { hash: true } } },
       });
-      const phc = user?.password?.hash;
-      if (!user || !phc || !(await hasher.verify(phc, input.currentPassword))) {
-        await audit.record({ action: 'auth.password.change_failed', actorId: principal.userId, ...client });
+      if (!user) throw new ApiError('UNAUTHENTICATED', 'The account no longer exists');
+      const attempt = await throttle.beginAttempt(user.email);
+      if (!(await passwordAccepted(attempt, user.password?.hash, input.currentPassword))) {
+        await audit.record({
+          action: 'auth.password.change_failed',
+          actorId: principal.userId,
+          metadata: { reason: attempt.allowed ? 'wrong_password' : 'locked' },
+          ...client,
+        });
+        await auditLockStarted(attempt, principal.userId, client);
         throw INVALID_CREDENTIALS();
       }
+      await throttle.recordSuccess(user.email);
       refusePassword(policy, input.newPassword, user.email, 'body.newPassword');
       await db.passwordCredential.update({
         where: { userId: principal.userId },
@@ -170,10 +197,10 @@ export function createAccountService(deps: {
     async me(userId: string): Promise<PublicUser> {
       const user = await db.user.findUnique({
         where: { id: userId },
-        select: { id: true, email: true, name: true },
+        select: publicUserSelect,
       });
       if (!user) throw new ApiError('UNAUTHENTICATED', 'The account no longer exists');
-      return user;
+      return toPublicUser(user);
     },
   };
 }

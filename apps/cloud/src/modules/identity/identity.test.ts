@@ -121,7 +121,7 @@ describe('sign-in', () => {
     expect(tokens.expiresIn).toBeLessThanOrEqual(600);
     const me = await send({ method: 'GET', url: '/v1/me', token: tokens.accessToken });
     expect(me.statusCode).toBe(200);
-    expect(me.json()).toEqual({ user: { id: user.id, email, name: 'Ada' } });
+    expect(me.json()).toEqual({ user: { id: user.id, email, name: 'Ada', emailVerified: false } });
     expect((await send({ method: 'GET', url: '/v1/me' })).statusCode).toBe(401);
     expect((await send({ method: 'GET', url: '/v1/me', token: `${tokens.accessToken}x` })).statusCode).toBe(
       401,
@@ -331,6 +331,51 @@ describe('session tokens over the API', () => {
         .statusCode,
     ).toBe(401);
     await login(email, 'a brand new passphrase 9');
+  });
+
+  it('wrong current passwords at a password change count toward the sign-in lockout', async () => {
+    const { email } = await register();
+    const session = await login(email);
+    const change = (currentPassword: string) =>
+      send({
+        method: 'POST',
+        url: '/v1/auth/password',
+        token: session.accessToken,
+        payload: { currentPassword, newPassword: 'a brand new passphrase 9' },
+      });
+    for (let i = 0; i < 5; i++) expect((await change(`guess number ${i}`)).statusCode).toBe(401);
+    // Five guesses through a stolen session lock the account for everyone, sign-in included…
+    const locked = await send({
+      method: 'POST',
+      url: '/v1/auth/login',
+      payload: { email, password: PASSWORD },
+    });
+    expect(locked.statusCode).toBe(401);
+    // …and the change itself, even with the right password.
+    expect((await change(PASSWORD)).statusCode).toBe(401);
+    const events = await ctx.app.db.auditEvent.findMany({
+      where: { action: 'auth.lockout', actorId: session.user.id },
+    });
+    expect(events).toHaveLength(1);
+    advance(61);
+    expect((await change(PASSWORD)).statusCode).toBe(204);
+  });
+
+  it('failed sign-ins count toward the lockout of a password change', async () => {
+    const { email } = await register();
+    const session = await login(email);
+    for (let i = 0; i < 5; i++) {
+      await send({ method: 'POST', url: '/v1/auth/login', payload: { email, password: `nope-${i}-nope` } });
+    }
+    const refused = await send({
+      method: 'POST',
+      url: '/v1/auth/password',
+      token: session.accessToken,
+      payload: { currentPassword: PASSWORD, newPassword: 'a brand new passphrase 9' },
+    });
+    expect(refused.statusCode).toBe(401);
+    expect(codeOf(refused)).toBe('AUTH_INVALID_CREDENTIALS');
+    advance(61);
   });
 
   it('publishes a JWKS that verifies the access tokens', async () => {

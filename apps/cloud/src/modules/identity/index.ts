@@ -3,19 +3,32 @@ import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import type { Config } from '../../config.js';
 import type { Database } from '../../db/client.js';
+import type { Mailer } from '../../mail/mailer.js';
 import { authPlugin } from '../../plugins/auth.js';
 import { createAuditRecorder } from '../audit/recorder.js';
 import { createAccountService } from './accounts.js';
+import { emailRoutes } from './email-routes.js';
+import { createEmailTokens } from './email-tokens.js';
+import { type IntervalTimers, schedulePruning } from './lockout/pruning.js';
 import { createLoginThrottle } from './lockout/service.js';
 import { oidcModule } from './oidc/index.js';
 import { createPasswordHasher } from './passwords/hashing.js';
 import { checkPasswordPolicy } from './passwords/policy.js';
 import { createPrivacyService } from './privacy.js';
+import { createPasswordRecovery } from './recovery.js';
 import { identityRoutes } from './routes.js';
 import { createSessionService } from './sessions/service.js';
 import { createAccessTokens } from './tokens/access-tokens.js';
+import { createEmailVerification } from './verification.js';
 
-type IdentityOptions = { config: Config; db: Database; now: () => Date };
+type IdentityOptions = {
+  config: Config;
+  db: Database;
+  now: () => Date;
+  mailer: Mailer;
+  /** The pruning schedule's timers (tests); Node's by default. */
+  timers?: IntervalTimers;
+};
 
 /**
  * Wires the identity feature: token keyring, sessions, accounts, the bearer
@@ -23,7 +36,7 @@ type IdentityOptions = { config: Config; db: Database; now: () => Date };
  * Not encapsulated (fastify-plugin), so `app.authenticate` reaches the others.
  */
 export const identityModule = fp<IdentityOptions>(
-  async (app: FastifyInstance, { config, db, now }) => {
+  async (app: FastifyInstance, { config, db, now, mailer, timers }) => {
     const { auth } = config;
     const audit = createAuditRecorder({ db, now });
     const tokens = createAccessTokens({
@@ -54,6 +67,9 @@ export const identityModule = fp<IdentityOptions>(
     const hasher = createPasswordHasher(auth.argon2);
     // One lockout for every password check: sign-in, password change, account deletion.
     const throttle = createLoginThrottle({ db, now, policy: auth.lockout });
+    const emailTokens = createEmailTokens({ db, now });
+    const mailing = { db, tokens: emailTokens, mailer, audit, publicUrl: config.publicUrl, now };
+    const verification = createEmailVerification(mailing);
     const accounts = createAccountService({
       db,
       hasher,
@@ -61,6 +77,7 @@ export const identityModule = fp<IdentityOptions>(
       policy: checkPasswordPolicy,
       sessions,
       audit,
+      verification,
     });
     await app.register(authPlugin, { tokens, sessions });
     await app.register(identityRoutes, {
@@ -69,7 +86,33 @@ export const identityModule = fp<IdentityOptions>(
       tokens,
       privacy: createPrivacyService({ db, hasher, throttle, audit, now }),
     });
+    await app.register(emailRoutes, {
+      verification,
+      recovery: createPasswordRecovery({
+        ...mailing,
+        hasher,
+        policy: checkPasswordPolicy,
+        sessions,
+        throttle,
+      }),
+    });
     await app.register(oidcModule, { config, db, now, sessions, audit });
+
+    // Rows keyed by what clients send (emails tried, codes mailed) expire; delete them on a schedule.
+    let pruning: ReturnType<typeof schedulePruning> | undefined;
+    app.addHook('onReady', async () => {
+      pruning = schedulePruning({
+        logger: app.log,
+        ...(timers ? { timers } : {}),
+        tasks: [
+          { name: 'login_throttles', run: () => throttle.prune() },
+          { name: 'email_tokens', run: () => emailTokens.prune(now()) },
+        ],
+      });
+    });
+    app.addHook('onClose', async () => {
+      await pruning?.stop();
+    });
   },
   { name: 'identity', dependencies: ['database', 'rate-limit'] },
 );

@@ -7,6 +7,7 @@ import {
   LoginRequest,
   LoginResponse,
   MeResponse,
+  normaliseEmail,
   Page,
   RefreshRequest,
   RegisterRequest,
@@ -20,7 +21,6 @@ import { clientOf } from '../../plugins/actor.js';
 import { principalOf } from '../../plugins/auth.js';
 import { rateLimited } from '../../plugins/rate-limit.js';
 import type { AccountService } from './accounts.js';
-import { normaliseEmail } from './email.js';
 import type { PrivacyService } from './privacy.js';
 import type { SessionService } from './sessions/service.js';
 import type { AccessTokens } from './tokens/access-tokens.js';

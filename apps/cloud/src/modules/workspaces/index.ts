@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import type { Config } from '../../config.js';
 import type { Database } from '../../db/client.js';
+import type { Mailer } from '../../mail/mailer.js';
 import { agentsModule } from '../agents/index.js';
 import { auditModule } from '../audit/index.js';
 import { createAuditRecorder } from '../audit/recorder.js';
@@ -17,6 +18,9 @@ type WorkspacesOptions = {
   now: () => Date;
   masterKeys: Config['masterKeys'];
   keepVersions: number;
+  /** Invitations are mailed to the invited address. */
+  mailer: Mailer;
+  publicUrl: string;
 };
 
 /**
@@ -25,7 +29,7 @@ type WorkspacesOptions = {
  * the feature routes.
  */
 export const workspacesModule = fp<WorkspacesOptions>(
-  async (app: FastifyInstance, { db, now, masterKeys, keepVersions }) => {
+  async (app: FastifyInstance, { db, now, masterKeys, keepVersions, mailer, publicUrl }) => {
     const audit = createAuditRecorder({ db, now });
     await app.register(workspaceAccessPlugin, { audit });
     await app.register(agentsModule, { db, now, audit });
@@ -39,7 +43,7 @@ export const workspacesModule = fp<WorkspacesOptions>(
     });
     await app.register(workspaceRoutes, {
       workspaces: createWorkspaceService({ db, audit, now }),
-      invitations: createInvitationService({ db, audit, now }),
+      invitations: createInvitationService({ db, audit, now, mailer, publicUrl }),
     });
   },
   { name: 'workspaces', dependencies: ['identity'] },

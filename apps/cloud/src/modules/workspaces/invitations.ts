@@ -1,6 +1,8 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { ApiError } from '@multiclaw/protocol';
 import type { Database } from '../../db/client.js';
+import type { Mailer } from '../../mail/mailer.js';
+import { invitationMail } from '../../mail/messages.js';
 import type { Actor } from '../../plugins/actor.js';
 import { type AuditEntry, type AuditTx, actorEntry } from '../audit/recorder.js';
 import { lockWorkspaces, roleIn } from './owner-guard.js';
@@ -20,8 +22,11 @@ export function createInvitationService(deps: {
   db: Database;
   audit: { record(entry: AuditEntry, tx: AuditTx): Promise<void> };
   now: () => Date;
+  /** The invitation is mailed to the invited address, with a token of its own. */
+  mailer: Mailer;
+  publicUrl: string;
 }) {
-  const { db, audit, now } = deps;
+  const { db, audit, now, mailer, publicUrl } = deps;
 
   return {
     async create(actor: Actor, workspaceId: string, email: string, role: Role) {
@@ -32,6 +37,9 @@ export function createInvitationService(deps: {
       if (alreadyMember)
         throw new ApiError('MEMBER_ALREADY', 'That person is already a member of this workspace');
       const token = randomBytes(32).toString('base64url');
+      // A second token for the mail only: the owner sees `token`, so accepting
+      // with it proves nothing about the mailbox; accepting with this one does.
+      const mailToken = randomBytes(32).toString('base64url');
       const at = now();
       // The audit entry is written in the invitation's transaction: no entry, no invitation.
       const invitation = await db.$transaction(async (tx) => {
@@ -41,6 +49,7 @@ export function createInvitationService(deps: {
             email,
             role,
             tokenHash: hashToken(token),
+            mailTokenHash: hashToken(mailToken),
             invitedById: actor.userId,
             createdAt: at,
             expiresAt: new Date(at.getTime() + INVITATION_TTL_SECONDS * 1000),
@@ -59,6 +68,17 @@ export function createInvitationService(deps: {
         );
         return created;
       });
+      const workspace = await db.workspace.findUnique({ where: { id: workspaceId }, select: { name: true } });
+      mailer.send(
+        invitationMail({
+          to: email,
+          token: mailToken,
+          publicUrl,
+          workspaceName: workspace?.name ?? '',
+          role,
+          expiresAt: invitation.expiresAt,
+        }),
+      );
       return { id: invitation.id, token, expiresAt: invitation.expiresAt };
     },
 
@@ -99,15 +119,25 @@ export function createInvitationService(deps: {
         // first), then the workspace, then the invitation.
         await tx.$queryRaw`SELECT 1 FROM users WHERE id = ${actor.userId}::uuid FOR KEY SHARE`;
         const [addressed] = await tx.$queryRaw<Array<{ workspace_id: string }>>`
-          SELECT workspace_id::text FROM invitations WHERE token_hash = ${hashToken(token)}`;
+          SELECT workspace_id::text FROM invitations
+          WHERE token_hash = ${hashToken(token)} OR mail_token_hash = ${hashToken(token)}`;
         if (!addressed) throw invalid();
         const workspace = (await lockWorkspaces(tx, [addressed.workspace_id])).get(addressed.workspace_id);
         if (!workspace) throw invalid();
         const [invitation] = await tx.$queryRaw<
-          Array<{ id: string; workspace_id: string; email: string; role: Role; invited_by_id: string | null }>
+          Array<{
+            id: string;
+            workspace_id: string;
+            email: string;
+            role: Role;
+            invited_by_id: string | null;
+            by_mail: boolean;
+          }>
         >`
-          SELECT id, workspace_id, email, role, invited_by_id::text FROM invitations
-          WHERE token_hash = ${hashToken(token)} AND accepted_at IS NULL AND revoked_at IS NULL AND expires_at > ${at}
+          SELECT id, workspace_id, email, role, invited_by_id::text,
+                 mail_token_hash IS NOT DISTINCT FROM ${hashToken(token)} AS by_mail
+          FROM invitations
+          WHERE (token_hash = ${hashToken(token)} OR mail_token_hash = ${hashToken(token)}) AND accepted_at IS NULL AND revoked_at IS NULL AND expires_at > ${at}
           FOR UPDATE`;
         if (!invitation) throw invalid();
         if (invitation.email !== user.email) {
@@ -133,13 +163,20 @@ export function createInvitationService(deps: {
             createdAt: at,
           },
         });
+        if (invitation.by_mail) {
+          // The mailed token reached the accepting user through the invited mailbox.
+          await tx.user.updateMany({
+            where: { id: actor.userId, emailVerifiedAt: null },
+            data: { emailVerifiedAt: at },
+          });
+        }
         await audit.record(
           actorEntry(
             actor,
             invitation.workspace_id,
             'invitation.accepted',
             { type: 'invitation', id: invitation.id },
-            { role: invitation.role },
+            { role: invitation.role, via: invitation.by_mail ? 'mailed_token' : 'owner_token' },
           ),
           tx,
         );

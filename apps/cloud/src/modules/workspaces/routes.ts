@@ -7,6 +7,7 @@ import {
   InvitationParams,
   Member,
   MemberParams,
+  normaliseEmail,
   Page,
   UpdateMemberRequest,
   UpdateWorkspaceRequest,
@@ -18,7 +19,6 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { actorOf } from '../../plugins/actor.js';
 import { principalOf } from '../../plugins/auth.js';
-import { normaliseEmail } from '../identity/email.js';
 import { membershipOf } from './access.js';
 import type { InvitationService } from './invitations.js';
 import type { WorkspaceService } from './service.js';

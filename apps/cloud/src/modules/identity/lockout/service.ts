@@ -1,5 +1,5 @@
+import { EMAIL_MAX_BYTES, normaliseEmail } from '@multiclaw/protocol';
 import type { Database } from '../../../db/client.js';
-import { EMAIL_MAX_BYTES, normaliseEmail } from '../email.js';
 
 /**
  * Temporary per-account lockout after repeated failed sign-ins, on the

@@ -1,14 +1,20 @@
+import { isValidEmail, normaliseEmail } from '@multiclaw/protocol';
 import type { Database } from '../../../db/client.js';
 import { isUniqueViolation } from '../../../db/write-helpers.js';
 import type { AuditRecorder } from '../../audit/recorder.js';
-import { isValidEmail, normaliseEmail } from '../email.js';
-import type { ClientContext } from '../sessions/service.js';
+import type { ClientContext, SessionService } from '../sessions/service.js';
 import type { OidcProviderConfig } from './config.js';
 import { FlowFailure } from './flow-failure.js';
 import type { VerifiedClaims } from './provider-client.js';
+import { takeOverUnverifiedAccount } from './unverified-takeover.js';
 
 /** Maps a verified identity from a provider to one of our users: sign in, link, or create. */
-export function createAccountResolver(deps: { db: Database; audit: AuditRecorder; now: () => Date }) {
+export function createAccountResolver(deps: {
+  db: Database;
+  audit: AuditRecorder;
+  sessions: SessionService;
+  now: () => Date;
+}) {
   const { db, audit, now } = deps;
 
   /**
@@ -16,8 +22,11 @@ export function createAccountResolver(deps: { db: Database; audit: AuditRecorder
    * - an identity seen before (same issuer and subject) signs in to its user,
    *   whatever email it asserts now;
    * - otherwise the provider must assert a verified email (`email_verified: true`);
-   * - an account with that email exists: linked only when the provider's
-   *   `linkVerifiedEmail` policy is on, else refused (never a duplicate);
+   * - an account with that email exists but never proved the address: the
+   *   provider's verified owner takes it over (unverified-takeover.ts),
+   *   whatever the linking policy;
+   * - an account with that verified email exists: linked only when the
+   *   provider's `linkVerifiedEmail` policy is on, else refused (never a duplicate);
    * - no such account: a new one, with no password.
    */
   async function resolveUser(
@@ -73,7 +82,22 @@ export function createAccountResolver(deps: { db: Database; audit: AuditRecorder
       subject: claims.subject,
       ...asserted,
     };
-    const existing = await db.user.findUnique({ where: { email }, select: { id: true } });
+    const existing = await db.user.findUnique({
+      where: { email },
+      select: { id: true, emailVerifiedAt: true },
+    });
+    if (
+      existing &&
+      !existing.emailVerifiedAt &&
+      (await takeOverUnverifiedAccount(deps, {
+        userId: existing.id,
+        provider: provider.name,
+        identity: newIdentity,
+        client,
+      }))
+    ) {
+      return existing.id;
+    }
     if (existing) {
       if (!provider.linkVerifiedEmail) {
         throw new FlowFailure(
@@ -100,7 +124,7 @@ export function createAccountResolver(deps: { db: Database; audit: AuditRecorder
 
     const name = claims.name?.trim().slice(0, 100) || null;
     const created = await db.user.create({
-      data: { email, name, externalIdentities: { create: newIdentity } },
+      data: { email, name, emailVerifiedAt: at, externalIdentities: { create: newIdentity } },
       select: { id: true },
     });
     await audit.record({

@@ -360,14 +360,19 @@ async function lastFailure(): Promise<Record<string, unknown> | undefined> {
   return fresh[0];
 }
 
-async function register(email: string) {
+async function register(email: string, options: { verified?: boolean } = {}) {
   const response = await cloud.app.inject({
     method: 'POST',
     url: '/v1/auth/register',
     payload: { email, password: PASSWORD },
   });
   expect(response.statusCode).toBe(201);
-  return (response.json() as { user: { id: string } }).user.id;
+  const userId = (response.json() as { user: { id: string } }).user.id;
+  if (options.verified) {
+    // As if the person had entered the code from the verification mail.
+    await cloud.app.db.user.update({ where: { id: userId }, data: { emailVerifiedAt: new Date() } });
+  }
+  return userId;
 }
 
 function stateHashOf(callbackUrl: URL) {
@@ -434,7 +439,7 @@ describe('OIDC sign-in, end to end', () => {
     const exchanged = await exchange(code, verifier);
     expect(exchanged.status).toBe(200);
     const body = LoginResponse.parse(await exchanged.json());
-    expect(body.user).toMatchObject({ email: 'alice@example.com', name: 'Alice' });
+    expect(body.user).toMatchObject({ email: 'alice@example.com', name: 'Alice', emailVerified: true });
 
     const me = await fetch(`${base}/v1/me`, { headers: { authorization: `Bearer ${body.accessToken}` } });
     expect(me.status).toBe(200);
@@ -625,8 +630,8 @@ describe('OIDC account linking policy', () => {
     expect(await cloud.app.db.user.count({ where: { email: 'bob@example.com' } })).toBe(1);
   });
 
-  it('links a verified email to the existing account when the provider’s policy allows it', async () => {
-    const userId = await register('carol@example.com');
+  it('links a verified email to the existing verified account when the provider’s policy allows it', async () => {
+    const userId = await register('carol@example.com', { verified: true });
     idpA.accounts.set('carol-sub', { email: 'Carol@example.com', email_verified: true });
     const { code, verifier } = await signIn('testidp', idpA, 'carol-sub');
     const body = LoginResponse.parse(await (await exchange(code, verifier)).json());
@@ -637,8 +642,8 @@ describe('OIDC account linking policy', () => {
     expect(linked?.metadata).toMatchObject({ provider: 'testidp', issuer: idpA.issuer });
   });
 
-  it('refuses to link, and to duplicate, when the provider’s policy is off', async () => {
-    const userId = await register('dave@example.com');
+  it('refuses to link to a verified account, and to duplicate, when the provider’s policy is off', async () => {
+    const userId = await register('dave@example.com', { verified: true });
     idpB.accounts.set('dave-sub', { email: 'dave@example.com', email_verified: true });
     const { callbackUrl } = await throughProvider('otheridp', idpB, { accountId: 'dave-sub' });
     const params = toApp(await deliver(callbackUrl));
@@ -661,6 +666,95 @@ describe('OIDC account linking policy', () => {
     }
     expect(await cloud.app.db.user.count({ where: { email: 'erin@example.com' } })).toBe(0);
   });
+});
+
+describe('OIDC and an account that never proved its email', () => {
+  /** What an attacker does who registered the victim's address first, with a password. */
+  async function squat(email: string) {
+    const userId = await register(email);
+    const login = await cloud.app.inject({
+      method: 'POST',
+      url: '/v1/auth/login',
+      payload: { email, password: PASSWORD },
+    });
+    const session = LoginResponse.parse(login.json());
+    expect(session.user.emailVerified).toBe(false);
+    const as = (method: 'GET' | 'POST', url: string, payload?: object) =>
+      cloud.app.inject({
+        method,
+        url,
+        headers: { authorization: `Bearer ${session.accessToken}` },
+        ...(payload ? { payload } : {}),
+      });
+    const workspace = await as('POST', '/v1/workspaces', { name: 'Squatted' });
+    expect(workspace.statusCode).toBe(201);
+    return { userId, session, as };
+  }
+
+  it.each([
+    ['otheridp', 'off'],
+    ['testidp', 'on'],
+  ] as const)(
+    'the verified SSO owner takes the account over (%s, linking policy %s)',
+    async (provider, _policy) => {
+      const idp = provider === 'testidp' ? idpA : idpB;
+      const email = `victim-${provider}@example.com`;
+      const attacker = await squat(email);
+
+      idp.accounts.set(`victim-${provider}-sub`, { email, email_verified: true });
+      const { code, verifier } = await signIn(provider, idp, `victim-${provider}-sub`);
+      const victim = LoginResponse.parse(await (await exchange(code, verifier)).json());
+      expect(victim.user).toMatchObject({ id: attacker.userId, email, emailVerified: true });
+
+      // The attacker's password no longer works, and every session of theirs has ended.
+      const password = await cloud.app.inject({
+        method: 'POST',
+        url: '/v1/auth/login',
+        payload: { email, password: PASSWORD },
+      });
+      expect(password.statusCode).toBe(401);
+      expect((await attacker.as('GET', '/v1/me')).statusCode).toBe(401);
+      const refresh = await cloud.app.inject({
+        method: 'POST',
+        url: '/v1/auth/refresh',
+        payload: { refreshToken: attacker.session.refreshToken },
+      });
+      expect(refresh.statusCode).toBe(401);
+
+      // What the victim keeps there from now on stays out of the attacker's reach.
+      const asVictim = (method: 'GET' | 'POST', url: string, payload?: object) =>
+        fetch(`${base}${url}`, {
+          method,
+          headers: {
+            authorization: `Bearer ${victim.accessToken}`,
+            ...(payload ? { 'content-type': 'application/json' } : {}),
+          },
+          ...(payload ? { body: JSON.stringify(payload) } : {}),
+        });
+      const workspace = (await (await asVictim('POST', '/v1/workspaces', { name: 'Private' })).json()) as {
+        id: string;
+      };
+      const secret = await asVictim('POST', `/v1/workspaces/${workspace.id}/secrets`, {
+        name: 'BANK_PIN',
+        value: 'victim-only-1234',
+      });
+      expect(secret.status).toBe(201);
+      const { id: secretId } = (await secret.json()) as { id: string };
+      const reveal = `/v1/workspaces/${workspace.id}/secrets/${secretId}/reveal`;
+      expect((await attacker.as('POST', reveal)).statusCode).toBe(401);
+      expect(((await (await asVictim('POST', reveal)).json()) as { value: string }).value).toBe(
+        'victim-only-1234',
+      );
+
+      const takeover = await cloud.app.db.auditEvent.findFirst({
+        where: { action: 'auth.sso.unverified_account_taken_over', actorId: attacker.userId },
+      });
+      expect(takeover?.metadata).toMatchObject({ provider, passwordRemoved: true, sessionsEnded: 1 });
+      expect(
+        await cloud.app.db.passwordCredential.findUnique({ where: { userId: attacker.userId } }),
+      ).toBeNull();
+    },
+  );
 });
 
 describe('OIDC exchange', () => {

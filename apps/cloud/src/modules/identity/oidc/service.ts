@@ -2,6 +2,7 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { ApiError, type OidcProviderInfo, type OidcTokenResponse } from '@multiclaw/protocol';
 import type { Database } from '../../../db/client.js';
 import type { AuditRecorder } from '../../audit/recorder.js';
+import { publicUserSelect, toPublicUser } from '../public-user.js';
 import type { ClientContext, SessionService } from '../sessions/service.js';
 import { createAccountResolver } from './account-resolution.js';
 import { isAllowedRedirectUri, type OidcProviderConfig } from './config.js';
@@ -57,7 +58,7 @@ export function createOidcService(deps: {
   clientFor?: (provider: OidcProviderConfig) => ProviderClient;
 }) {
   const { db, sessions, audit, now } = deps;
-  const resolveUser = createAccountResolver({ db, audit, now });
+  const resolveUser = createAccountResolver({ db, audit, sessions, now });
   const clientFor = deps.clientFor ?? ((provider) => createProviderClient(provider, { now }));
   const providers = new Map(
     deps.providers.map((provider) => [provider.name, { config: provider, client: clientFor(provider) }]),
@@ -256,7 +257,7 @@ export function createOidcService(deps: {
               select: {
                 provider: true,
                 clientCodeChallenge: true,
-                user: { select: { id: true, email: true, name: true } },
+                user: { select: publicUserSelect },
               },
             })
           : null;
@@ -288,7 +289,7 @@ export function createOidcService(deps: {
         accessToken: session.accessToken,
         refreshToken: session.refreshToken,
         expiresIn: session.expiresIn,
-        user: request.user,
+        user: toPublicUser(request.user),
       };
     },
   };

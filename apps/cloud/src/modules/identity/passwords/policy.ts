@@ -1,5 +1,5 @@
+import { normaliseEmail } from '@multiclaw/protocol';
 import { dictionary } from '@zxcvbn-ts/language-common';
-import { normaliseEmail } from '../email.js';
 
 /**
  * The password policy for new passwords (registration, password change),

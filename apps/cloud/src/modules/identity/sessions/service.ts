@@ -1,5 +1,5 @@
 import { ApiError } from '@multiclaw/protocol';
-import type { Database } from '../../../db/client.js';
+import type { Database, Transaction } from '../../../db/client.js';
 import type { AuditRecorder } from '../../audit/recorder.js';
 import type { AccessTokens } from '../tokens/access-tokens.js';
 import {
@@ -44,9 +44,12 @@ export function createSessionService(deps: {
   async function revoke(
     where: { id?: string; userId?: string; notId?: string },
     reason: string,
+    outer?: Transaction,
   ): Promise<string[]> {
     const at = now();
-    return db.$transaction(async (tx) => {
+    const inTransaction = <T>(work: (tx: Transaction) => Promise<T>) =>
+      outer ? work(outer) : db.$transaction(work);
+    return inTransaction(async (tx) => {
       const sessions = await tx.session.findMany({
         where: {
           ...(where.id ? { id: where.id } : {}),
@@ -210,8 +213,13 @@ export function createSessionService(deps: {
       return true;
     },
 
-    revokeAllOf(userId: string, reason: string, options: { except?: string } = {}): Promise<string[]> {
-      return revoke({ userId, ...(options.except ? { notId: options.except } : {}) }, reason);
+    /** `tx`: revoke as part of the caller's transaction (it commits or rolls back with it). */
+    revokeAllOf(
+      userId: string,
+      reason: string,
+      options: { except?: string; tx?: Transaction } = {},
+    ): Promise<string[]> {
+      return revoke({ userId, ...(options.except ? { notId: options.except } : {}) }, reason, options.tx);
     },
   };
 }
