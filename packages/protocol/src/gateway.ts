@@ -123,6 +123,8 @@ export const SessionSummary = z.object({
   createdAt: Timestamp,
   updatedAt: Timestamp,
   messageCount: z.number().int().nonnegative(),
+  /** Set when this conversation's file is damaged: listed, but reading it fails with STORE_SESSION_DAMAGED. */
+  damaged: z.literal(true).optional(),
 });
 export type SessionSummary = z.infer<typeof SessionSummary>;
 

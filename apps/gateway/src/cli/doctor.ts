@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import { readConfigFile } from '../config/config-file.js';
 import type { GatewayPaths } from '../config/paths.js';
 import { findLoosePermissions, octal } from '../config/permissions.js';
@@ -5,6 +6,7 @@ import { ConfigError, type GatewayConfig } from '../config/schema.js';
 import { findSymlinkedConfig } from '../config/symlinked-config.js';
 import { originsFromProviders } from '../egress/egress.js';
 import { endpoint } from '../providers/request.js';
+import { findDamagedStoreFiles } from '../store/damage-scan.js';
 import { EXIT } from './exit-codes.js';
 import { fetchGatewayStatus, localEgress } from './local-client.js';
 import { portIsFree } from './port-probe.js';
@@ -57,6 +59,8 @@ export async function runDoctor(
         },
   );
 
+  checks.push(await checkStore(paths));
+
   if (config) {
     checks.push(await checkPort(config));
     if (!options.offline) {
@@ -71,6 +75,24 @@ export async function runDoctor(
     for (const check of checks)
       process.stdout.write(`${check.ok ? 'ok     ' : 'PROBLEM'}  ${check.name}: ${check.detail}\n`);
   return checks.every((check) => check.ok) ? EXIT.OK : EXIT.PROBLEMS;
+}
+
+/** Damaged store files, named: sessions.log stops `start`; a conversation's log only that conversation. */
+async function checkStore(paths: GatewayPaths): Promise<Check> {
+  const damaged = await findDamagedStoreFiles(paths.storeDir);
+  if (damaged.length === 0)
+    return { name: 'store', ok: true, detail: `no damaged files in ${paths.storeDir}` };
+  const sessionsLog = join(paths.storeDir, 'sessions.log');
+  return {
+    name: 'store',
+    ok: false,
+    detail: damaged
+      .map(
+        (file) =>
+          `${file.path} is damaged: ${file.detail}${file.path === sessionsLog ? ' (the gateway cannot start: move it aside, keeping a copy, to start without the conversation list)' : ' (that conversation cannot be read; the others are fine)'}`,
+      )
+      .join('; '),
+  };
 }
 
 async function checkPort(config: GatewayConfig): Promise<Check> {

@@ -1,5 +1,6 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { resolveGatewayPaths } from '../config/paths.js';
+import { writeCrashLog } from '../crash-log.js';
 import { GATEWAY_VERSION } from '../version.js';
 import { runDoctor } from './doctor.js';
 import { EXIT, EXIT_CODES_HELP } from './exit-codes.js';
@@ -119,7 +120,16 @@ if (import.meta.url === `file://${process.argv[1]}` || process.argv[1]?.endsWith
   runCli(process.argv.slice(2)).then(
     (code) => process.exit(code),
     (error: unknown) => {
-      process.stderr.write(`${(error as Error).stack ?? String(error)}\n`);
+      // Any unexpected failure gets the crash log the docs promise for exit 70; the terminal gets one line.
+      let details = '';
+      try {
+        details = `; details in ${writeCrashLog(resolveGatewayPaths(process.env).crashDir, error)}`;
+      } catch {
+        details = ` (no crash log could be written)\n${(error as Error).stack ?? ''}`;
+      }
+      process.stderr.write(
+        `multiclaw-gateway failed: ${(error as Error).message ?? String(error)}${details}\n`,
+      );
       process.exit(EXIT.SOFTWARE);
     },
   );

@@ -2,10 +2,11 @@ import type { GatewayPaths } from '../config/paths.js';
 import { PermissionError } from '../config/permissions.js';
 import { ConfigError } from '../config/schema.js';
 import { ConfigSymlinkError } from '../config/symlinked-config.js';
-import { installCrashHandler } from '../crash-log.js';
+import { installCrashHandler, writeCrashLog } from '../crash-log.js';
 import { startGateway } from '../gateway.js';
 import { createLogger } from '../logger.js';
 import { StoreLockedError } from '../store/local-store.js';
+import { StoreDamagedError } from '../store/record-file.js';
 import { EXIT } from './exit-codes.js';
 
 /** `start`: runs the gateway in the foreground until SIGINT/SIGTERM. Resolves with the exit code. */
@@ -26,6 +27,17 @@ export async function runStart(
     ) {
       process.stderr.write(`${error.message}\n`);
       return EXIT.CONFIG;
+    }
+    if (error instanceof StoreDamagedError) {
+      // The docs promise a crash log for exit 70; the person gets what to do, not a stack.
+      const crashLog = writeCrashLog(paths.crashDir, error);
+      process.stderr.write(
+        `the gateway's store is damaged: ${error.message}.\n` +
+          'The gateway does not start rather than silently drop what follows the damage. ' +
+          `Run "multiclaw-gateway doctor" to list damaged files; to start anyway, move ${error.path} aside (keep a copy).\n` +
+          `Details: ${crashLog}\n`,
+      );
+      return EXIT.SOFTWARE;
     }
     if (error instanceof StoreLockedError) {
       process.stderr.write(`${error.message}\n`);

@@ -107,7 +107,21 @@ export class LocalStore {
         });
     }
     const page = all.slice(start, start + limit);
-    const sessions = await Promise.all(page.map((session) => this.getSession(session.key)));
+    // One damaged conversation must not hide the others: it is listed, marked.
+    const sessions = await Promise.all(
+      page.map((session) =>
+        this.getSession(session.key).catch((error: unknown) => {
+          if (!(error instanceof ApiError && error.code === 'STORE_SESSION_DAMAGED')) throw error;
+          const summary: SessionSummary = {
+            ...session,
+            updatedAt: session.createdAt,
+            messageCount: 0,
+            damaged: true,
+          };
+          return summary;
+        }),
+      ),
+    );
     const nextCursor = start + limit < all.length ? page.at(-1)?.key : undefined;
     return { sessions, ...(nextCursor ? { nextCursor } : {}) };
   }
@@ -197,13 +211,22 @@ export class LocalStore {
   private log(key: string): Promise<MessageLog> {
     let log = this.logs.get(key);
     if (!log) {
-      log = MessageLog.open(join(this.dir, 'messages', `${key}.log`), key).then(
+      const path = join(this.dir, 'messages', `${key}.log`);
+      log = MessageLog.open(path, key).then(
         ({ log: opened, truncatedBytes }) => {
           if (truncatedBytes)
             this.logger.warn(
               `store: dropped a torn message at the end of session ${key} (${truncatedBytes} bytes)`,
             );
           return opened;
+        },
+        (error: unknown) => {
+          this.logger.warn(`store: conversation ${key} cannot be read: ${(error as Error).message}`);
+          throw new ApiError(
+            'STORE_SESSION_DAMAGED',
+            `This conversation's file (${path}) is damaged and cannot be read; other conversations are unaffected. ` +
+              'Run "multiclaw-gateway doctor" for details; move the file aside to drop the conversation.',
+          );
         },
       );
       log.catch(() => this.logs.delete(key));
