@@ -242,17 +242,79 @@ describe('password reset', () => {
     await login(email);
   });
 
-  it('mails at most three codes an hour per address, answering the same beyond', async () => {
+  it('mails at most three codes an hour per address (requests sent in parallel), answering the same beyond', async () => {
     const { email } = await register();
     await smtp.next(email);
-    const statuses: number[] = [];
-    for (let i = 0; i < 5; i++) statuses.push((await forgot(email)).statusCode);
-    expect(statuses).toEqual([204, 204, 204, 204, 204]);
+    const statuses = (await Promise.all(Array.from({ length: 6 }, () => forgot(email)))).map(
+      (r) => r.statusCode,
+    );
+    expect(statuses).toEqual([204, 204, 204, 204, 204, 204]);
     await ctx.app.mailer.idle();
     expect(smtp.take(email)).toHaveLength(3);
     advance(3601);
     await forgot(email);
     expect((await smtp.next(email)).subject).toBe('Reset your MultiClaw password');
+  });
+});
+
+describe('password reset of an account that never proved its address', () => {
+  it('the mailbox owner takes it over: sessions end and the gateways its holder enrolled are revoked', async () => {
+    // Someone registered this address without owning it, and linked a gateway of theirs.
+    const { email, id } = await register();
+    await smtp.next(email);
+    const squatter = await login(email);
+    const workspace = await ctx.app.db.workspace.create({
+      data: { name: 'squatted', memberships: { create: { userId: id, role: 'owner' } } },
+    });
+    const gateway = await ctx.app.db.gateway.create({
+      data: { workspaceId: workspace.id, ownerUserId: id, publicKey: new Uint8Array(randomBytes(32)) },
+    });
+    await ctx.app.db.gatewayEnrollment.create({
+      data: {
+        workspaceId: workspace.id,
+        createdById: id,
+        codeHash: new Uint8Array(randomBytes(32)),
+        expiresAt: new Date(clock.getTime() + 600_000),
+      },
+    });
+
+    await send({ method: 'POST', url: '/v1/auth/password/forgot', payload: { email } });
+    const code = codeIn(await smtp.next(email));
+    const reset = await send({
+      method: 'POST',
+      url: '/v1/auth/password/reset',
+      payload: { token: code, password: 'the real owner chose this 5' },
+    });
+    expect(reset.statusCode, reset.body).toBe(204);
+    expect((await send({ method: 'GET', url: '/v1/me', token: squatter.accessToken })).statusCode).toBe(401);
+    expect(
+      (await ctx.app.db.gateway.findUniqueOrThrow({ where: { id: gateway.id } })).revokedAt,
+    ).not.toBeNull();
+    expect(await ctx.app.db.gatewayEnrollment.count({ where: { createdById: id } })).toBe(0);
+    const audited = await ctx.app.db.auditEvent.findFirst({
+      where: { action: 'auth.password.reset', actorId: id },
+    });
+    expect(audited?.metadata).toMatchObject({ sessionsEnded: 1, gatewaysRevoked: 1 });
+  });
+
+  it('a verified account keeps its gateways across a reset', async () => {
+    const { email, id } = await register();
+    const code = codeIn(await smtp.next(email));
+    await send({ method: 'POST', url: '/v1/auth/email/verify', payload: { token: code } });
+    const workspace = await ctx.app.db.workspace.create({
+      data: { name: 'mine', memberships: { create: { userId: id, role: 'owner' } } },
+    });
+    const gateway = await ctx.app.db.gateway.create({
+      data: { workspaceId: workspace.id, ownerUserId: id, publicKey: new Uint8Array(randomBytes(32)) },
+    });
+    await send({ method: 'POST', url: '/v1/auth/password/forgot', payload: { email } });
+    const resetCode = codeIn(await smtp.next(email));
+    await send({
+      method: 'POST',
+      url: '/v1/auth/password/reset',
+      payload: { token: resetCode, password: 'the real owner chose this 5' },
+    });
+    expect((await ctx.app.db.gateway.findUniqueOrThrow({ where: { id: gateway.id } })).revokedAt).toBeNull();
   });
 });
 

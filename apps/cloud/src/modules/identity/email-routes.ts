@@ -64,7 +64,7 @@ export const emailRoutes: FastifyPluginAsyncZod<{
       },
     },
     async (request, reply) => {
-      await recovery.requestReset(request.body.email, clientOf(request));
+      recovery.requestReset(request.body.email, clientOf(request));
       return reply.status(204).send(null);
     },
   );

@@ -17,15 +17,13 @@ export function createEmailTokens(deps: { db: Database; now: () => Date }) {
   return {
     hashOf,
 
-    async issue(input: {
-      userId: string;
-      email: string;
-      purpose: EmailTokenPurpose;
-      ttlSeconds: number;
-    }): Promise<string> {
+    async issue(
+      input: { userId: string; email: string; purpose: EmailTokenPurpose; ttlSeconds: number },
+      tx: Transaction | Database = db,
+    ): Promise<string> {
       const token = randomBytes(32).toString('base64url');
       const at = now();
-      await db.emailToken.create({
+      await tx.emailToken.create({
         data: {
           userId: input.userId,
           email: input.email,

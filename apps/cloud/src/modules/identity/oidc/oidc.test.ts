@@ -688,7 +688,15 @@ describe('OIDC and an account that never proved its email', () => {
       });
     const workspace = await as('POST', '/v1/workspaces', { name: 'Squatted' });
     expect(workspace.statusCode).toBe(201);
-    return { userId, session, as };
+    // A gateway of the attacker's, linked to that workspace with their own device key.
+    const gateway = await cloud.app.db.gateway.create({
+      data: {
+        workspaceId: workspace.json().id,
+        ownerUserId: userId,
+        publicKey: new Uint8Array(randomBytes(32)),
+      },
+    });
+    return { userId, session, as, gatewayId: gateway.id };
   }
 
   it.each([
@@ -749,7 +757,14 @@ describe('OIDC and an account that never proved its email', () => {
       const takeover = await cloud.app.db.auditEvent.findFirst({
         where: { action: 'auth.sso.unverified_account_taken_over', actorId: attacker.userId },
       });
-      expect(takeover?.metadata).toMatchObject({ provider, passwordRemoved: true, sessionsEnded: 1 });
+      expect(takeover?.metadata).toMatchObject({
+        provider,
+        passwordRemoved: true,
+        sessionsEnded: 1,
+        gatewaysRevoked: 1,
+      });
+      const gateway = await cloud.app.db.gateway.findUniqueOrThrow({ where: { id: attacker.gatewayId } });
+      expect(gateway.revokedAt).not.toBeNull();
       expect(
         await cloud.app.db.passwordCredential.findUnique({ where: { userId: attacker.userId } }),
       ).toBeNull();

@@ -1,6 +1,7 @@
 import type { Database } from '../../../db/client.js';
 import type { AuditRecorder } from '../../audit/recorder.js';
 import type { ClientContext, SessionService } from '../sessions/service.js';
+import { revokeDevicesOfUnprovenHolder } from '../unproven-access.js';
 
 /**
  * A provider asserts a verified address that an account holds without ever
@@ -40,11 +41,7 @@ export async function takeOverUnverifiedAccount(
     const at = now();
     const password = await tx.passwordCredential.deleteMany({ where: { userId } });
     const ended = await sessions.revokeAllOf(userId, 'sso_took_over_unverified_account', { tx });
-    const gateways = await tx.gateway.updateMany({
-      where: { ownerUserId: userId, revokedAt: null },
-      data: { revokedAt: at },
-    });
-    await tx.gatewayEnrollment.deleteMany({ where: { createdById: userId, usedAt: null } });
+    const gatewaysRevoked = await revokeDevicesOfUnprovenHolder(tx, userId, at);
     await tx.emailToken.updateMany({ where: { userId, usedAt: null }, data: { usedAt: at } });
     await tx.user.update({ where: { id: userId }, data: { emailVerifiedAt: at } });
     const linked = await tx.externalIdentity.create({
@@ -62,7 +59,7 @@ export async function takeOverUnverifiedAccount(
           issuer: input.identity.issuer,
           passwordRemoved: password.count > 0,
           sessionsEnded: ended.length,
-          gatewaysRevoked: gateways.count,
+          gatewaysRevoked,
         },
         ...input.client,
       },
