@@ -1,4 +1,3 @@
-import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
 import { ApiError, ERROR_CODES } from '@multiclaw/protocol';
 import type { FastifyError, FastifyInstance } from 'fastify';
@@ -36,6 +35,18 @@ export function registerErrorHandling(app: FastifyInstance): void {
   );
 }
 
+/** Reason phrases of the statuses answered on a raw socket (only node:http's listener may import it). */
+const REASONS: Record<number, string> = {
+  400: 'Bad Request',
+  403: 'Forbidden',
+  404: 'Not Found',
+  408: 'Request Timeout',
+  429: 'Too Many Requests',
+  431: 'Request Header Fields Too Large',
+  500: 'Internal Server Error',
+  503: 'Service Unavailable',
+};
+
 /**
  * A whole HTTP/1.1 error response as text, for the places below Fastify that
  * answer on the raw socket (refused upgrades, connection limits, client
@@ -46,7 +57,7 @@ export function rawErrorResponse(error: ApiError, requestId: string): string {
   const body = JSON.stringify(error.toEnvelope(requestId));
   const retryAfter = error.details?.retryAfterSeconds;
   return (
-    `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}\r\n` +
+    `HTTP/1.1 ${status} ${REASONS[status] ?? 'Error'}\r\n` +
     (retryAfter === undefined ? '' : `Retry-After: ${retryAfter}\r\n`) +
     `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`
   );

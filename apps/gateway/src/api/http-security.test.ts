@@ -4,6 +4,7 @@ import { request } from 'node:http';
 import { connect as netConnect } from 'node:net';
 import { ErrorEnvelope } from '@multiclaw/protocol';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { z } from 'zod';
 import { startTestGateway, type TestGateway } from '../../test/support/gateway.js';
 import { connectControlClient, connectParams, openControlSocket } from '../../test/support/ws-client.js';
 import { generateGatewayToken } from '../config/schema.js';
@@ -133,15 +134,29 @@ function upgrade(options: {
   });
 }
 
-/** Status and error code of a reply; checks that every error is the one envelope. */
+/**
+ * Status and error code of a reply; checks that every error is the one
+ * envelope, or OpenAI's shape (with the same stable code) on the
+ * OpenAI-compatible routes such as /v1/models.
+ */
 function outcome(reply: { status: number; body: string }): string {
   if (reply.status < 400) return String(reply.status);
-  const envelope = ErrorEnvelope.parse(JSON.parse(reply.body));
+  expect(reply.body).not.toMatch(/\bat .+\.(ts|js):\d+/);
+  const body = JSON.parse(reply.body) as { error?: { type?: unknown } };
+  if (typeof body.error?.type === 'string') {
+    const openai = OpenAIError.parse(body);
+    expect(openai.error.message.length).toBeGreaterThan(0);
+    return `${reply.status} ${openai.error.code}`;
+  }
+  const envelope = ErrorEnvelope.parse(body);
   expect(envelope.error.message.length).toBeGreaterThan(0);
   expect(envelope.error.requestId.length).toBeGreaterThan(0);
-  expect(reply.body).not.toMatch(/\bat .+\.(ts|js):\d+/);
   return `${reply.status} ${envelope.error.code}`;
 }
+
+const OpenAIError = z.object({
+  error: z.object({ message: z.string(), type: z.string(), param: z.string().nullable(), code: z.string() }),
+});
 
 const hostCases = (port: number) =>
   [

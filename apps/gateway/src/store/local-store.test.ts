@@ -148,7 +148,7 @@ describe('damage in the middle of a message log', () => {
     ['in the JSON', 40],
     ['in the checksum', 3],
   ] as const) {
-    it(`refuses with StoreDamagedError and leaves the file alone (bit flipped ${name})`, async () => {
+    it(`refuses that conversation with STORE_SESSION_DAMAGED and leaves the file alone (bit flipped ${name})`, async () => {
       const { key } = await sessionWith(6);
       const before = await readFile(logPath(key));
       const { offsets } = await scanRecordFile(logPath(key));
@@ -159,10 +159,17 @@ describe('damage in the middle of a message log', () => {
 
       const store = await open();
       const error = await store.history(key, {}).catch((caught: unknown) => caught);
-      expect(error).toBeInstanceOf(StoreDamagedError);
-      expect(error).toMatchObject({ path: logPath(key), offset: offsets[2] });
-      await expect(store.appendMessages(key, [draft(7)])).rejects.toBeInstanceOf(StoreDamagedError);
-      await expect(store.getSession(key)).rejects.toBeInstanceOf(StoreDamagedError);
+      expect(error).toBeInstanceOf(ApiError);
+      expect(error).toMatchObject({ code: 'STORE_SESSION_DAMAGED' });
+      expect((error as ApiError).message).toContain(logPath(key));
+      // The log says exactly where: the StoreDamagedError's file and byte offset.
+      expect(warnings).toContain(
+        `store: conversation ${key} cannot be read: ${new StoreDamagedError(logPath(key), offsets[2] as number).message}`,
+      );
+      await expect(store.appendMessages(key, [draft(7)])).rejects.toMatchObject({
+        code: 'STORE_SESSION_DAMAGED',
+      });
+      await expect(store.getSession(key)).rejects.toMatchObject({ code: 'STORE_SESSION_DAMAGED' });
       expect(await readFile(logPath(key))).toEqual(damaged);
     });
   }
