@@ -28,7 +28,7 @@ export const emailRoutes: FastifyPluginAsyncZod<{
   app.post(
     '/v1/auth/email/verify',
     {
-      config: limited,
+      config: { ...limited, errors: ['EMAIL_VERIFICATION_TOKEN_INVALID'] },
       schema: {
         tags: ['identity'],
         body: VerifyEmailRequest,
@@ -72,7 +72,7 @@ export const emailRoutes: FastifyPluginAsyncZod<{
   app.post(
     '/v1/auth/password/reset',
     {
-      config: limited,
+      config: { ...limited, errors: ['PASSWORD_RESET_TOKEN_INVALID'] },
       schema: { tags: ['identity'], body: ResetPasswordRequest, response: { 204: NoContent } },
     },
     async (request, reply) => {
