@@ -3,6 +3,9 @@ import type { Database, Transaction } from '../../db/client.js';
 
 export type EmailTokenPurpose = 'verify_email' | 'reset_password';
 
+/** The longest window a per-account sending limit looks back over (one hour). */
+export const LIMIT_WINDOW_MS = 3600_000;
+
 const hashOf = (token: string) => new Uint8Array(createHash('sha256').update(token, 'utf8').digest());
 
 /**
@@ -75,8 +78,14 @@ export function createEmailTokens(deps: { db: Database; now: () => Date }) {
       return db.emailToken.count({ where: { userId, purpose, createdAt: { gt: since } } });
     },
 
-    /** Deletes tokens that expired before `before`: they can never be spent. */
-    async prune(before: Date): Promise<number> {
+    /**
+     * Deletes tokens that can never be spent again and no longer count
+     * toward a per-hour sending limit: expired more than `LIMIT_WINDOW_MS`
+     * ago. (Deleting a 30-minute reset code at its expiry would let the
+     * hourly limit forget it after half an hour.)
+     */
+    async prune(): Promise<number> {
+      const before = new Date(now().getTime() - LIMIT_WINDOW_MS);
       const { count } = await db.emailToken.deleteMany({ where: { expiresAt: { lt: before } } });
       return count;
     },

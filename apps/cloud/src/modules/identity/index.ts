@@ -106,7 +106,7 @@ export const identityModule = fp<IdentityOptions>(
         ...(timers ? { timers } : {}),
         tasks: [
           { name: 'login_throttles', run: () => throttle.prune() },
-          { name: 'email_tokens', run: () => emailTokens.prune(now()) },
+          { name: 'email_tokens', run: () => emailTokens.prune() },
         ],
       });
     });

@@ -4,7 +4,7 @@ import type { Mailer } from '../../mail/mailer.js';
 import { passwordResetMail } from '../../mail/messages.js';
 import type { MailMessage } from '../../mail/transport.js';
 import type { AuditRecorder } from '../audit/recorder.js';
-import type { EmailTokens } from './email-tokens.js';
+import { type EmailTokens, LIMIT_WINDOW_MS } from './email-tokens.js';
 import type { LoginThrottle } from './lockout/service.js';
 import type { PasswordHasher } from './passwords/hashing.js';
 import type { ClientContext, SessionService } from './sessions/service.js';
@@ -55,7 +55,7 @@ export function createPasswordRecovery(deps: {
     return db.$transaction(async (tx) => {
       // One request per address at a time, so parallel requests cannot all pass the limit.
       await tx.$executeRaw`SELECT pg_advisory_xact_lock(${RESET_LOCK_NAMESPACE}::int4, hashtext(${email}))`;
-      const hourAgo = new Date(now().getTime() - 3600_000);
+      const hourAgo = new Date(now().getTime() - LIMIT_WINDOW_MS);
       const [user, recent] = await Promise.all([
         tx.user.findUnique({
           where: { email },

@@ -4,13 +4,13 @@ import type { Mailer } from '../../mail/mailer.js';
 import { emailVerificationMail } from '../../mail/messages.js';
 import { rateLimitedError } from '../../plugins/rate-limit.js';
 import type { AuditRecorder } from '../audit/recorder.js';
-import type { EmailTokens } from './email-tokens.js';
+import { type EmailTokens, LIMIT_WINDOW_MS } from './email-tokens.js';
 import { type PublicUser, publicUserSelect, toPublicUser } from './public-user.js';
 import type { ClientContext } from './sessions/service.js';
 
 /** How long a verification code works. */
 export const EMAIL_VERIFICATION_TTL_SECONDS = 24 * 3600;
-/** Resend limit per account: at most this many codes per hour, and one a minute. */
+/** Resend limit per account: at most this many codes per hour (LIMIT_WINDOW_MS), and one a minute. */
 export const VERIFICATION_MAILS_PER_HOUR = 5;
 const VERIFICATION_MIN_INTERVAL_SECONDS = 60;
 
@@ -63,7 +63,7 @@ export function createEmailVerification(deps: {
         'verify_email',
         new Date(at - VERIFICATION_MIN_INTERVAL_SECONDS * 1000),
       );
-      const lastHour = await tokens.sentSince(user.id, 'verify_email', new Date(at - 3600_000));
+      const lastHour = await tokens.sentSince(user.id, 'verify_email', new Date(at - LIMIT_WINDOW_MS));
       if (lastMinute > 0) throw rateLimitedError(VERIFICATION_MIN_INTERVAL_SECONDS);
       if (lastHour >= VERIFICATION_MAILS_PER_HOUR) throw rateLimitedError(3600);
       await send(user);
