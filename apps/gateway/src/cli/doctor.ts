@@ -1,4 +1,3 @@
-import { join } from 'node:path';
 import { readConfigFile } from '../config/config-file.js';
 import type { GatewayPaths } from '../config/paths.js';
 import { findLoosePermissions, octal } from '../config/permissions.js';
@@ -77,19 +76,18 @@ export async function runDoctor(
   return checks.every((check) => check.ok) ? EXIT.OK : EXIT.PROBLEMS;
 }
 
-/** Damaged store files, named: sessions.log stops `start`; a conversation's log only that conversation. */
+/** Damaged store files, named: sessions.log and idempotency.log stop `start`; a conversation's log only that conversation. */
 async function checkStore(paths: GatewayPaths): Promise<Check> {
   const damaged = await findDamagedStoreFiles(paths.storeDir);
   if (damaged.length === 0)
     return { name: 'store', ok: true, detail: `no damaged files in ${paths.storeDir}` };
-  const sessionsLog = join(paths.storeDir, 'sessions.log');
   return {
     name: 'store',
     ok: false,
     detail: damaged
       .map(
         (file) =>
-          `${file.path} is damaged: ${file.detail}${file.path === sessionsLog ? ' (the gateway cannot start: move it aside, keeping a copy, to start without the conversation list)' : ' (that conversation cannot be read; the others are fine)'}`,
+          `${file.path} is damaged: ${file.detail}${file.blocksStart ? ' (the gateway cannot start: move it aside, keeping a copy, to start without it)' : ' (that conversation cannot be read; the others are fine)'}`,
       )
       .join('; '),
   };

@@ -5,7 +5,9 @@ import { describe, expect, it } from 'vitest';
 import { cli, home } from '../../test/support/cli.js';
 import { startTestGateway } from '../../test/support/gateway.js';
 import { connectControlClient } from '../../test/support/ws-client.js';
+import { findDamagedStoreFiles } from './damage-scan.js';
 import { LocalStore } from './local-store.js';
+import { encodeRecord } from './record-file.js';
 
 /**
  * Issue 11: one damaged conversation file made `sessions.list` fail entirely
@@ -113,5 +115,24 @@ describe('doctor and start on a damaged store', () => {
     expect(store?.detail).toContain(`${sessionsLog} is damaged`);
     expect(store?.detail).toContain('the gateway cannot start');
     expect(store?.detail).toContain(brokenLog);
+  });
+});
+
+describe('findDamagedStoreFiles', () => {
+  it('finds nothing in a healthy store, and tells files that stop start from a single conversation', async () => {
+    const env = await home();
+    const storeDir = join(env.OPENCLAW_STATE_DIR, 'store');
+    const [, broken] = await storeWithConversations(storeDir);
+    expect(await findDamagedStoreFiles(storeDir)).toEqual([]);
+    const idempotencyLog = join(storeDir, 'idempotency.log');
+    await writeFile(idempotencyLog, Buffer.concat([encodeRecord({ key: 'a' }), encodeRecord({ key: 'b' })]));
+    await damageFirstRecord(idempotencyLog);
+    await damageFirstRecord(join(storeDir, 'messages', `${broken}.log`));
+    expect(
+      (await findDamagedStoreFiles(storeDir)).map(({ path, blocksStart }) => ({ path, blocksStart })),
+    ).toEqual([
+      { path: idempotencyLog, blocksStart: true },
+      { path: join(storeDir, 'messages', `${broken}.log`), blocksStart: false },
+    ]);
   });
 });
