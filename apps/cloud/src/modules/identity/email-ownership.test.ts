@@ -154,6 +154,9 @@ describe('email verification', () => {
     }
     // The registration mail counts: four resends fit in its hour, then 429.
     expect(statuses).toEqual([204, 204, 204, 204, 429, 429]);
+    const refused = await send({ method: 'POST', url: '/v1/auth/email/resend', token: session.accessToken });
+    expect(refused.headers['retry-after']).toBe('3600');
+    expect(ErrorEnvelope.parse(refused.json()).error.details?.retryAfterSeconds).toBe(3600);
   });
 });
 

@@ -1,4 +1,5 @@
 import {
+  ApiError,
   ForgotPasswordRequest,
   ResetPasswordRequest,
   VerifyEmailRequest,
@@ -46,7 +47,13 @@ export const emailRoutes: FastifyPluginAsyncZod<{
       schema: { tags: ['identity'], security: [{ bearer: [] }], response: { 204: NoContent } },
     },
     async (request, reply) => {
-      await verification.resend(principalOf(request).userId, clientOf(request));
+      try {
+        await verification.resend(principalOf(request).userId, clientOf(request));
+      } catch (error) {
+        const wait = error instanceof ApiError ? error.details?.retryAfterSeconds : undefined;
+        if (wait !== undefined) reply.header('retry-after', String(wait));
+        throw error;
+      }
       return reply.status(204).send(null);
     },
   );

@@ -2,7 +2,6 @@ import { ApiError } from '@multiclaw/protocol';
 import type { Database } from '../../db/client.js';
 import type { Mailer } from '../../mail/mailer.js';
 import { emailVerificationMail } from '../../mail/messages.js';
-import { rateLimitedError } from '../../plugins/rate-limit.js';
 import type { AuditRecorder } from '../audit/recorder.js';
 import { type EmailTokens, LIMIT_WINDOW_MS } from './email-tokens.js';
 import { type PublicUser, publicUserSelect, toPublicUser } from './public-user.js';
@@ -13,6 +12,14 @@ export const EMAIL_VERIFICATION_TTL_SECONDS = 24 * 3600;
 /** Resend limit per account: at most this many codes per hour (LIMIT_WINDOW_MS), and one a minute. */
 export const VERIFICATION_MAILS_PER_HOUR = 5;
 const VERIFICATION_MIN_INTERVAL_SECONDS = 60;
+
+/** `details.retryAfterSeconds` becomes the `Retry-After` header (email-routes.ts). */
+const sentRecently = (seconds: number) =>
+  new ApiError(
+    'RATE_LIMITED',
+    `A verification code was sent recently. Check your mail (and spam folder), or ask again in ${seconds} seconds.`,
+    { retryAfterSeconds: seconds },
+  );
 
 /**
  * Proving an email address: a code mailed at registration (and on request),
@@ -64,8 +71,8 @@ export function createEmailVerification(deps: {
         new Date(at - VERIFICATION_MIN_INTERVAL_SECONDS * 1000),
       );
       const lastHour = await tokens.sentSince(user.id, 'verify_email', new Date(at - LIMIT_WINDOW_MS));
-      if (lastMinute > 0) throw rateLimitedError(VERIFICATION_MIN_INTERVAL_SECONDS);
-      if (lastHour >= VERIFICATION_MAILS_PER_HOUR) throw rateLimitedError(3600);
+      if (lastMinute > 0) throw sentRecently(VERIFICATION_MIN_INTERVAL_SECONDS);
+      if (lastHour >= VERIFICATION_MAILS_PER_HOUR) throw sentRecently(LIMIT_WINDOW_MS / 1000);
       await send(user);
       await audit.record({
         action: 'auth.email.verification_sent',
