@@ -1,4 +1,6 @@
+import { join } from 'node:path';
 import { readConfigFile } from '../config/config-file.js';
+import { inspectFileLock } from '../config/file-lock.js';
 import type { GatewayPaths } from '../config/paths.js';
 import { findLoosePermissions, octal } from '../config/permissions.js';
 import { ConfigError, type GatewayConfig } from '../config/schema.js';
@@ -59,6 +61,7 @@ export async function runDoctor(
   );
 
   checks.push(await checkStore(paths));
+  checks.push(await checkStoreLock(paths));
 
   if (config) {
     checks.push(await checkPort(config));
@@ -91,6 +94,21 @@ async function checkStore(paths: GatewayPaths): Promise<Check> {
       )
       .join('; '),
   };
+}
+
+/** Who holds store.lock: a running gateway, nobody, or a stale lock that `start` will take over. */
+async function checkStoreLock(paths: GatewayPaths): Promise<Check> {
+  const path = join(paths.storeDir, 'store.lock');
+  const lock = await inspectFileLock(path);
+  const pid = lock.state === 'free' ? undefined : lock.owner?.pid;
+  const detail = {
+    free: 'no gateway holds the store',
+    running: `held by a running gateway (process ${pid})`,
+    dead: `${path} is stale (process ${pid} no longer runs); "start" takes it over`,
+    reused: `${path} is stale (process ${pid} is now another program, not the gateway that wrote it); "start" takes it over`,
+    unwritten: `${path} names no owner; "start" takes it over once it is 5 seconds old`,
+  }[lock.state];
+  return { name: 'store lock', ok: true, detail };
 }
 
 async function checkPort(config: GatewayConfig): Promise<Check> {

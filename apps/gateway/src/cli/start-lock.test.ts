@@ -9,6 +9,14 @@ import { cli, home, startDaemon, track } from '../../test/support/cli.js';
  * blocked `start`. The lock names its owner by more than a pid
  * (config/file-lock.ts), so start takes such a lock over.
  */
+/** What `doctor` says about store.lock. */
+function storeLockCheck(env: NodeJS.ProcessEnv): string | undefined {
+  const report = JSON.parse(cli(['doctor', '--json', '--offline'], env).stdout) as {
+    checks: { name: string; detail: string }[];
+  };
+  return report.checks.find((check) => check.name === 'store lock')?.detail;
+}
+
 describe.skipIf(process.platform !== 'linux')('start and a stale store.lock', () => {
   it('starts over a lock whose pid is now an unrelated program, in either lock format', async () => {
     const env = await home();
@@ -21,6 +29,9 @@ describe.skipIf(process.platform !== 'linux')('start and a stale store.lock', ()
     await writeFile(lockPath, String(unrelated.pid), { mode: 0o600 });
     const hourAgo = new Date(Date.now() - 3_600_000);
     await utimes(lockPath, hourAgo, hourAgo);
+    expect(storeLockCheck(env)).toBe(
+      `${lockPath} is stale (process ${unrelated.pid} is now another program, not the gateway that wrote it); "start" takes it over`,
+    );
     const first = startDaemon(env);
     await first.listening;
     expect(JSON.parse(await readFile(lockPath, 'utf8')).pid).toBe(first.child.pid);
@@ -32,5 +43,6 @@ describe.skipIf(process.platform !== 'linux')('start and a stale store.lock', ()
     const second = startDaemon(env);
     await second.listening;
     expect(JSON.parse(await readFile(lockPath, 'utf8')).pid).toBe(second.child.pid);
+    expect(storeLockCheck(env)).toBe(`held by a running gateway (process ${second.child.pid})`);
   });
 });

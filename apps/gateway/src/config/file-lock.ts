@@ -97,7 +97,22 @@ async function readOwner(
     // An empty lock file may be one whose owner has not written itself yet: only an old one is stale.
     return { stale: info !== undefined && Date.now() - info.mtimeMs > UNREADABLE_STALE_MS, content, owner };
   }
-  return { stale: !ownerIsAlive(owner, info?.mtimeMs), content, owner };
+  return { stale: ownerState(owner, info?.mtimeMs) !== 'running', content, owner };
+}
+
+/** What holds the lock at `path`, for `doctor`: nobody, a running owner, or a stale lock and why. */
+export async function inspectFileLock(
+  path: string,
+): Promise<
+  | { state: 'free' }
+  | { state: 'running'; owner: LockOwner }
+  | { state: 'dead' | 'reused' | 'unwritten'; owner: LockOwner | undefined }
+> {
+  const info = await stat(path).catch(() => undefined);
+  if (!info) return { state: 'free' };
+  const owner = parseOwner((await readFile(path, 'utf8').catch(() => '')).trim());
+  if (!owner) return { state: 'unwritten', owner };
+  return { state: ownerState(owner, info.mtimeMs), owner };
 }
 
 /** A lock file of this version (JSON) or of earlier ones (a bare pid). */
@@ -115,16 +130,17 @@ function parseOwner(content: string): LockOwner | undefined {
  * The owner still runs if its pid does and that pid is still the same process:
  * same instance id when it is us, same start time when /proc tells it, and for
  * a bare-pid lock of an earlier version, a process that started before the
- * lock was written.
+ * lock was written. Otherwise its pid is dead, or reused by another program.
  */
-export function ownerIsAlive(owner: LockOwner, writtenAtMs: number | undefined): boolean {
-  if (owner.pid === SELF.pid) return owner.instance === SELF.instance;
-  if (!isRunning(owner.pid)) return false;
+function ownerState(owner: LockOwner, writtenAtMs: number | undefined): 'running' | 'dead' | 'reused' {
+  if (owner.pid === SELF.pid) return owner.instance === SELF.instance ? 'running' : 'reused';
+  if (!isRunning(owner.pid)) return 'dead';
   const startTime = processStartTime(owner.pid);
-  if (startTime === undefined) return true;
-  if (owner.startTime !== undefined) return owner.startTime === startTime;
+  if (startTime === undefined) return 'running';
+  if (owner.startTime !== undefined) return owner.startTime === startTime ? 'running' : 'reused';
   const startedAtMs = processStartedAtMs(startTime);
-  return startedAtMs === undefined || writtenAtMs === undefined || startedAtMs <= writtenAtMs + 1_000;
+  const same = startedAtMs === undefined || writtenAtMs === undefined || startedAtMs <= writtenAtMs + 1_000;
+  return same ? 'running' : 'reused';
 }
 
 function processStartTime(pid: number): string | undefined {
