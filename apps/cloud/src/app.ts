@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyInstance, LogController } from 'fastify';
-import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
+import { serializerCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { Logger } from 'pino';
 import type { Config } from './config.js';
 import { createMailer } from './mail/mailer.js';
@@ -9,11 +9,13 @@ import { identityModule } from './modules/identity/index.js';
 import type { IntervalTimers } from './modules/identity/lockout/pruning.js';
 import { metaRoutes } from './modules/meta/routes.js';
 import { workspacesModule } from './modules/workspaces/index.js';
+import { answerClientError } from './plugins/client-errors.js';
 import { type Database, databasePlugin } from './plugins/database.js';
 import { errorsPlugin } from './plugins/errors.js';
 import { openapiPlugin } from './plugins/openapi.js';
 import { rateLimitPlugin } from './plugins/rate-limit.js';
 import { securityPlugin } from './plugins/security.js';
+import { inputValidatorCompiler } from './plugins/validation.js';
 
 export type BuildAppOptions = {
   config: Config;
@@ -27,6 +29,15 @@ export type BuildAppOptions = {
 
 export type App = FastifyInstance;
 
+/** Node's own timers for slow headers and bodies, checked every second rather than every 30 s. */
+function serverTimeouts(config: Config) {
+  return {
+    headersTimeout: config.timeouts.headersMs,
+    requestTimeout: config.timeouts.requestMs,
+    connectionsCheckingInterval: 1000,
+  };
+}
+
 /** Builds the whole cloud API. It never listens: server.ts (or a test) does. */
 export async function buildApp({ config, db, logger, now = () => new Date(), timers }: BuildAppOptions) {
   const app = Fastify({
@@ -37,12 +48,24 @@ export async function buildApp({ config, db, logger, now = () => new Date(), tim
     genReqId: () => randomUUID(),
     logController: new LogController({ requestIdLogLabel: 'requestId' }),
     return503OnClosing: true,
+    // A client that trickles its headers or body cannot hold a connection open:
+    // past these limits it gets REQUEST_TIMEOUT in the envelope (answerClientError).
+    requestTimeout: config.timeouts.requestMs,
+    http: serverTimeouts(config),
+    clientErrorHandler: answerClientError,
     ...(config.tls
-      ? { https: { cert: config.tls.cert, key: config.tls.key, minVersion: 'TLSv1.2' as const } }
+      ? {
+          https: {
+            cert: config.tls.cert,
+            key: config.tls.key,
+            minVersion: 'TLSv1.2' as const,
+            ...serverTimeouts(config),
+          },
+        }
       : {}),
   }).withTypeProvider<ZodTypeProvider>();
 
-  app.setValidatorCompiler(validatorCompiler);
+  app.setValidatorCompiler(inputValidatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);

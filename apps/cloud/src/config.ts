@@ -105,6 +105,8 @@ const EnvSchema = z
       .max(64 * 1024 * 1024)
       .default(1024 * 1024),
     SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(100).max(300_000).default(10_000),
+    HEADERS_TIMEOUT_MS: z.coerce.number().int().min(1000).max(120_000).default(10_000),
+    REQUEST_TIMEOUT_MS: z.coerce.number().int().min(1000).max(600_000).default(30_000),
     AUTH_ACCESS_TOKEN_TTL_SECONDS: seconds(60, 600, 600),
     AUTH_SESSION_IDLE_TTL_SECONDS: seconds(300, 90 * DAY, 7 * DAY),
     AUTH_SESSION_ABSOLUTE_TTL_SECONDS: seconds(3600, 365 * DAY, 30 * DAY),
@@ -239,6 +241,8 @@ export type Config = Readonly<{
   logLevel: string;
   bodyLimitBytes: number;
   shutdownTimeoutMs: number;
+  /** Longest wait for a request's headers, and for the whole request (headers and body). */
+  timeouts: { headersMs: number; requestMs: number };
   /** Superseded values kept per secret; older ones are deleted. */
   vaultKeepVersions: number;
   mail: Readonly<{ transport: MailTransportConfig; from: string }>;
@@ -354,6 +358,10 @@ export function loadConfig(rawSource: NodeJS.ProcessEnv): Config {
     logLevel: env.LOG_LEVEL,
     bodyLimitBytes: env.BODY_LIMIT_BYTES,
     shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
+    timeouts: {
+      headersMs: Math.min(env.HEADERS_TIMEOUT_MS, env.REQUEST_TIMEOUT_MS),
+      requestMs: env.REQUEST_TIMEOUT_MS,
+    },
     vaultKeepVersions: env.VAULT_KEEP_VERSIONS,
     mail: {
       transport: mailTransport(env.SMTP_URL, env.NODE_ENV, source),

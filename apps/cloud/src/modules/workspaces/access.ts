@@ -1,7 +1,7 @@
 import { ApiError, Id } from '@multiclaw/protocol';
-import type { ZodType } from 'zod';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
+import type { ZodType } from 'zod';
 import { principalOf } from '../../plugins/auth.js';
 import { clientIp } from '../../plugins/client-ip.js';
 import type { AuditRecorder } from '../audit/recorder.js';
