@@ -11,7 +11,7 @@ import { metaRoutes } from './modules/meta/routes.js';
 import { workspacesModule } from './modules/workspaces/index.js';
 import { answerClientError } from './plugins/client-errors.js';
 import { type Database, databasePlugin } from './plugins/database.js';
-import { errorsPlugin } from './plugins/errors.js';
+import { answerFrameworkError, errorsPlugin } from './plugins/errors.js';
 import { openapiPlugin } from './plugins/openapi.js';
 import { rateLimitPlugin } from './plugins/rate-limit.js';
 import { securityPlugin } from './plugins/security.js';
@@ -53,6 +53,7 @@ export async function buildApp({ config, db, logger, now = () => new Date(), tim
     requestTimeout: config.timeouts.requestMs,
     http: serverTimeouts(config),
     clientErrorHandler: answerClientError,
+    frameworkErrors: answerFrameworkError,
     ...(config.tls
       ? {
           https: {

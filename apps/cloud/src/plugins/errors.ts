@@ -1,5 +1,5 @@
 import { ApiError, type ErrorCode } from '@multiclaw/protocol';
-import type { FastifyError, FastifyInstance } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { hasZodFastifySchemaValidationErrors, isResponseSerializationError } from 'fastify-type-provider-zod';
 
@@ -47,6 +47,24 @@ export function toApiError(error: unknown): ApiError {
   return new ApiError('INTERNAL', 'Internal server error');
 }
 
+/**
+ * Errors Fastify raises before routing, which never reach the error handler:
+ * a path that is not valid percent-encoded UTF-8 (FST_ERR_BAD_URL), a failed
+ * route constraint. Answered in the envelope like everything else.
+ */
+export function answerFrameworkError(
+  error: FastifyError,
+  request: FastifyRequest,
+  reply: FastifyReply,
+): void {
+  const apiError =
+    error.code === 'FST_ERR_BAD_URL'
+      ? new ApiError('BAD_REQUEST', 'The request path is not valid percent-encoded UTF-8')
+      : toApiError(error);
+  request.log.info({ errorCode: apiError.code }, 'request refused');
+  reply.status(apiError.status).send(apiError.toEnvelope(request.id));
+}
+
 /** The one place errors leave the server: always the envelope, never a stack. */
 export const errorsPlugin = fp(
   async (app: FastifyInstance) => {
@@ -55,6 +73,9 @@ export const errorsPlugin = fp(
       if (apiError.status >= 500)
         request.log.error({ err: error, errorCode: apiError.code }, 'request failed');
       else request.log.info({ errorCode: apiError.code }, 'request refused');
+      const retryAfter = apiError.details?.retryAfterSeconds;
+      if (retryAfter !== undefined && !reply.hasHeader('retry-after'))
+        reply.header('retry-after', String(retryAfter));
       if (apiError.code === 'RATE_LIMITED' && !reply.hasHeader('retry-after'))
         reply.header('retry-after', '60');
       if (apiError.code === 'SERVICE_UNAVAILABLE' && !reply.hasHeader('retry-after'))

@@ -108,6 +108,18 @@ describe('X-Forwarded-For from a trusted proxy that is not a bare address', () =
   });
 });
 
+describe('a path that is not valid percent-encoded UTF-8', () => {
+  it('is a 400 in the envelope (Fastify answered it in its own shape)', async () => {
+    const wid = await workspace([owner]);
+    refused(
+      await send({ method: 'GET', url: `/v1/workspaces/${wid}/agents/%ED%A0%80`, token: owner.token }),
+      400,
+      'BAD_REQUEST',
+    );
+    refused(await send({ method: 'GET', url: '/v1/auth/oidc/%ff/start' }), 400, 'BAD_REQUEST');
+  });
+});
+
 describe('out-of-range cursors, dates and numbers', () => {
   const keysetCursor = (createdAt: string, id: string) =>
     Buffer.from(JSON.stringify([createdAt, id])).toString('base64url');

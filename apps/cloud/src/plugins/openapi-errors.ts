@@ -29,6 +29,8 @@ export function errorCodesOf(schema: FastifySchema, config: RouteOptions['config
   const codes = new Set<ErrorCode>(ALWAYS);
   if (schema.body) for (const code of WITH_BODY) codes.add(code);
   if (schema.params || schema.querystring) codes.add('VALIDATION_FAILED');
+  // A path value that is not valid percent-encoded UTF-8 is refused before routing.
+  if (schema.params) codes.add('BAD_REQUEST');
   if ((schema as { security?: unknown[] }).security?.length) codes.add('UNAUTHENTICATED');
   const routeConfig = (config ?? {}) as { action?: unknown; rateLimit?: unknown; errors?: ErrorCode[] };
   if (routeConfig.action !== undefined) {

@@ -34,7 +34,7 @@ export const agentRoutes: FastifyPluginAsyncZod<{ agents: AgentService }> = asyn
   app.post(
     '/v1/workspaces/:wid/agents',
     {
-      config: { action: 'agents.create' },
+      config: { action: 'agents.create', errors: ['AGENT_NAME_TAKEN'] },
       schema: { ...common, params: WorkspaceParams, body: CreateAgentRequest, response: { 201: Agent } },
     },
     async (request, reply) => {
@@ -55,7 +55,7 @@ export const agentRoutes: FastifyPluginAsyncZod<{ agents: AgentService }> = asyn
   app.patch(
     '/v1/workspaces/:wid/agents/:aid',
     {
-      config: { action: 'agents.update' },
+      config: { action: 'agents.update', errors: ['AGENT_NAME_TAKEN', 'AGENT_VERSION_CONFLICT'] },
       schema: { ...common, params: AgentParams, body: UpdateAgentRequest, response: { 200: Agent } },
     },
     async (request) =>

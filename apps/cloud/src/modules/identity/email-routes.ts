@@ -1,5 +1,4 @@
 import {
-  ApiError,
   ForgotPasswordRequest,
   ResetPasswordRequest,
   VerifyEmailRequest,
@@ -47,13 +46,8 @@ export const emailRoutes: FastifyPluginAsyncZod<{
       schema: { tags: ['identity'], security: [{ bearer: [] }], response: { 204: NoContent } },
     },
     async (request, reply) => {
-      try {
-        await verification.resend(principalOf(request).userId, clientOf(request));
-      } catch (error) {
-        const wait = error instanceof ApiError ? error.details?.retryAfterSeconds : undefined;
-        if (wait !== undefined) reply.header('retry-after', String(wait));
-        throw error;
-      }
+      // A refusal's details.retryAfterSeconds becomes Retry-After in the error plugin.
+      await verification.resend(principalOf(request).userId, clientOf(request));
       return reply.status(204).send(null);
     },
   );

@@ -40,7 +40,7 @@ export const identityRoutes: FastifyPluginAsyncZod<{
   app.post(
     '/v1/auth/register',
     {
-      config: limited,
+      config: { ...limited, errors: ['AUTH_EMAIL_TAKEN'] },
       schema: { tags: ['identity'], body: RegisterRequest, response: { 201: RegisterResponse } },
     },
     async (request, reply) => {
@@ -55,7 +55,10 @@ export const identityRoutes: FastifyPluginAsyncZod<{
 
   app.post(
     '/v1/auth/login',
-    { config: limited, schema: { tags: ['identity'], body: LoginRequest, response: { 200: LoginResponse } } },
+    {
+      config: { ...limited, errors: ['AUTH_INVALID_CREDENTIALS'] },
+      schema: { tags: ['identity'], body: LoginRequest, response: { 200: LoginResponse } },
+    },
     async (request) => {
       const { email, password, clientName } = request.body;
       return accounts.login({ email: normaliseEmail(email), password }, clientOf(request, clientName));
@@ -65,7 +68,7 @@ export const identityRoutes: FastifyPluginAsyncZod<{
   app.post(
     '/v1/auth/refresh',
     {
-      config: limited,
+      config: { ...limited, errors: ['AUTH_REFRESH_TOKEN_INVALID', 'AUTH_REFRESH_TOKEN_REUSED'] },
       schema: { tags: ['identity'], body: RefreshRequest, response: { 200: TokenResponse } },
     },
     async (request) => sessions.refresh(request.body.refreshToken, clientOf(request)),
@@ -110,7 +113,7 @@ export const identityRoutes: FastifyPluginAsyncZod<{
   app.delete(
     '/v1/auth/sessions/:id',
     {
-      config: limited,
+      config: { ...limited, errors: ['NOT_FOUND'] },
       onRequest: app.authenticate,
       schema: {
         tags: ['identity'],
@@ -135,7 +138,7 @@ export const identityRoutes: FastifyPluginAsyncZod<{
   app.post(
     '/v1/auth/password',
     {
-      config: limited,
+      config: { ...limited, errors: ['AUTH_INVALID_CREDENTIALS'] },
       onRequest: app.authenticate,
       schema: {
         tags: ['identity'],
@@ -175,7 +178,7 @@ export const identityRoutes: FastifyPluginAsyncZod<{
   app.delete(
     '/v1/me',
     {
-      config: limited,
+      config: { ...limited, errors: ['AUTH_INVALID_CREDENTIALS', 'ACCOUNT_SOLE_OWNER'] },
       onRequest: app.authenticate,
       schema: {
         tags: ['identity'],

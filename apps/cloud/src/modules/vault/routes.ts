@@ -37,7 +37,7 @@ export const secretRoutes: FastifyPluginAsyncZod<{ secrets: SecretService }> = a
   app.post(
     '/v1/workspaces/:wid/secrets',
     {
-      config: { action: 'secrets.create' },
+      config: { action: 'secrets.create', errors: ['SECRET_NAME_TAKEN'] },
       schema: { ...common, params: WorkspaceParams, body: CreateSecretRequest, response: { 201: Secret } },
     },
     async (request, reply) => {
@@ -58,7 +58,7 @@ export const secretRoutes: FastifyPluginAsyncZod<{ secrets: SecretService }> = a
   app.put(
     '/v1/workspaces/:wid/secrets/:sid',
     {
-      config: { action: 'secrets.update' },
+      config: { action: 'secrets.update', errors: ['SECRET_NAME_TAKEN'] },
       schema: { ...common, params: SecretParams, body: UpdateSecretRequest, response: { 200: Secret } },
     },
     async (request) =>
@@ -80,7 +80,7 @@ export const secretRoutes: FastifyPluginAsyncZod<{ secrets: SecretService }> = a
   app.post(
     '/v1/workspaces/:wid/secrets/:sid/reveal',
     {
-      config: { action: 'secrets.reveal' },
+      config: { action: 'secrets.reveal', errors: ['VAULT_INTEGRITY_FAILED'] },
       schema: { ...common, params: SecretParams, response: { 200: RevealSecretResponse } },
     },
     async (request, reply) => {

@@ -115,7 +115,7 @@ export const workspaceRoutes: FastifyPluginAsyncZod<{
   app.patch(
     '/v1/workspaces/:wid/members/:uid',
     {
-      config: { action: 'members.update' },
+      config: { action: 'members.update', errors: ['WORKSPACE_LAST_OWNER'] },
       schema: {
         tags,
         security,
@@ -146,6 +146,7 @@ export const workspaceRoutes: FastifyPluginAsyncZod<{
           (request.params as { uid?: string }).uid === request.principal?.userId
             ? 'members.leave'
             : 'members.remove',
+        errors: ['WORKSPACE_LAST_OWNER'],
       },
       schema: { tags, security, params: MemberParams, response: { 204: NoContent } },
     },
@@ -158,7 +159,7 @@ export const workspaceRoutes: FastifyPluginAsyncZod<{
   app.post(
     '/v1/workspaces/:wid/invitations',
     {
-      config: { action: 'invitations.create' },
+      config: { action: 'invitations.create', errors: ['MEMBER_ALREADY'] },
       schema: {
         tags,
         security,
@@ -210,6 +211,7 @@ export const workspaceRoutes: FastifyPluginAsyncZod<{
   app.post(
     '/v1/invitations/accept',
     {
+      config: { errors: ['INVITATION_INVALID', 'INVITATION_EMAIL_MISMATCH', 'MEMBER_ALREADY'] },
       onRequest: app.authenticate,
       schema: {
         tags,

@@ -41,7 +41,10 @@ export const oidcRoutes: FastifyPluginAsyncZod<{ oidc: OidcService }> = async (a
   app.get(
     '/v1/auth/oidc/:provider/start',
     {
-      config: limited,
+      config: {
+        ...limited,
+        errors: ['NOT_FOUND', 'OIDC_REDIRECT_URI_NOT_ALLOWED', 'OIDC_PROVIDER_UNAVAILABLE'],
+      },
       schema: {
         tags: ['identity'],
         description:
@@ -66,7 +69,18 @@ export const oidcRoutes: FastifyPluginAsyncZod<{ oidc: OidcService }> = async (a
   app.get(
     '/v1/auth/oidc/:provider/callback',
     {
-      config: limited,
+      config: {
+        ...limited,
+        errors: [
+          'NOT_FOUND',
+          'OIDC_STATE_INVALID',
+          'OIDC_PROVIDER_DENIED',
+          'OIDC_RESPONSE_INVALID',
+          'OIDC_PROVIDER_UNAVAILABLE',
+          'OIDC_EMAIL_NOT_VERIFIED',
+          'OIDC_ACCOUNT_EXISTS',
+        ],
+      },
       schema: {
         tags: ['identity'],
         description:
@@ -86,7 +100,7 @@ export const oidcRoutes: FastifyPluginAsyncZod<{ oidc: OidcService }> = async (a
   app.post(
     '/v1/auth/oidc/token',
     {
-      config: limited,
+      config: { ...limited, errors: ['OIDC_EXCHANGE_CODE_INVALID'] },
       schema: {
         tags: ['identity'],
         description:
