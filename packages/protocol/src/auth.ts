@@ -99,7 +99,7 @@ export type ResetPasswordRequest = z.infer<typeof ResetPasswordRequest>;
 /** Everything the cloud holds about the user (GET /v1/me/export). */
 export const AccountExport = z.object({
   exportedAt: Timestamp,
-  user: User.omit({ emailVerified: true }).extend({ createdAt: Timestamp }),
+  user: User.extend({ createdAt: Timestamp, emailVerifiedAt: Timestamp.nullable() }),
   externalIdentities: z.array(z.record(z.string(), z.unknown())),
   sessions: z.array(z.record(z.string(), z.unknown())),
   memberships: z.array(z.record(z.string(), z.unknown())),

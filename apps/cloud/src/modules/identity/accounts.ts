@@ -2,7 +2,8 @@ import { ApiError } from '@multiclaw/protocol';
 import type { Database } from '../../db/client.js';
 import { isUniqueViolation } from '../../db/write-helpers.js';
 import type { AuditRecorder } from '../audit/recorder.js';
-import type { AttemptResult, LoginThrottle } from './lockout/service.js';
+import { createPasswordCheck } from './lockout/password-check.js';
+import type { LoginThrottle } from './lockout/service.js';
 import type { PasswordHasher } from './passwords/hashing.js';
 import { type PublicUser, publicUserSelect, toPublicUser } from './public-user.js';
 import type { ClientContext, SessionService, TokenPair } from './sessions/service.js';
@@ -43,27 +44,7 @@ export function createAccountService(deps: {
 }) {
   const { db, hasher, throttle, policy, sessions, audit, verification } = deps;
 
-  /**
-   * One password check under the lockout, for every place a password is
-   * presented: with a lock in force, or no hash to check, a dummy hash is
-   * verified instead, so the work and the answer are the same.
-   */
-  async function passwordAccepted(attempt: AttemptResult, phc: string | undefined, password: string) {
-    return attempt.allowed && phc ? hasher.verify(phc, password) : hasher.verifyDummy(password);
-  }
-
-  /** Audits the lock a failed check started, if it started one. */
-  async function auditLockStarted(attempt: AttemptResult, userId: string, client: ClientContext) {
-    if (!attempt.allowed || !attempt.lockedUntil) return;
-    await audit.record({
-      action: 'auth.lockout',
-      actorId: userId,
-      targetType: 'user',
-      targetId: userId,
-      metadata: { lockedUntil: attempt.lockedUntil.toISOString() },
-      ...client,
-    });
-  }
+  const passwords = createPasswordCheck({ hasher, throttle, audit });
 
   return {
     async register(
@@ -114,7 +95,7 @@ export function createAccountService(deps: {
         }),
       ]);
       const phc = user?.password?.hash;
-      const passwordMatches = await passwordAccepted(attempt, phc, input.password);
+      const passwordMatches = await passwords.accepted(attempt, phc, input.password);
       if (!attempt.allowed || !user || !passwordMatches) {
         const reason = !attempt.allowed ? 'locked' : !user ? 'unknown_account' : 'wrong_password';
         await audit.record({
@@ -123,7 +104,7 @@ export function createAccountService(deps: {
           metadata: { reason },
           ...client,
         });
-        if (user) await auditLockStarted(attempt, user.id, client);
+        if (user) await passwords.auditLockStarted(attempt, user.id, client);
         throw INVALID_CREDENTIALS();
       }
       await throttle.recordSuccess(input.email);
@@ -165,14 +146,14 @@ export function createAccountService(deps: {
       });
       if (!user) throw new ApiError('UNAUTHENTICATED', 'The account no longer exists');
       const attempt = await throttle.beginAttempt(user.email);
-      if (!(await passwordAccepted(attempt, user.password?.hash, input.currentPassword))) {
+      if (!(await passwords.accepted(attempt, user.password?.hash, input.currentPassword))) {
         await audit.record({
           action: 'auth.password.change_failed',
           actorId: principal.userId,
           metadata: { reason: attempt.allowed ? 'wrong_password' : 'locked' },
           ...client,
         });
-        await auditLockStarted(attempt, principal.userId, client);
+        await passwords.auditLockStarted(attempt, principal.userId, client);
         throw INVALID_CREDENTIALS();
       }
       await throttle.recordSuccess(user.email);

@@ -424,7 +424,7 @@ describe('account and privacy', () => {
     expect(response.statusCode).toBe(200);
     expect(response.headers['content-disposition']).toContain('attachment');
     const data = response.json();
-    expect(data.user).toMatchObject({ id: user.id, email });
+    expect(data.user).toMatchObject({ id: user.id, email, emailVerified: false, emailVerifiedAt: null });
     expect(data.sessions.map((s: { clientName: string }) => s.clientName)).toContain('exporter');
     expect(data.auditEvents.map((e: { action: string }) => e.action)).toEqual(
       expect.arrayContaining(['auth.registered', 'auth.login.succeeded']),

@@ -2,9 +2,9 @@ import { ApiError } from '@multiclaw/protocol';
 import type { Database } from '../../db/client.js';
 import type { AuditRecorder } from '../audit/recorder.js';
 import { after, lockWorkspaces } from '../workspaces/owner-guard.js';
+import { createPasswordCheck } from './lockout/password-check.js';
 import type { LoginThrottle } from './lockout/service.js';
-
-type PasswordVerifier = { verify(phc: string, password: string): Promise<boolean> };
+import type { PasswordHasher } from './passwords/hashing.js';
 
 /** Accounts without a password re-authenticate by having signed in this recently. */
 const RECENT_SIGN_IN_MS = 5 * 60 * 1000;
@@ -29,7 +29,7 @@ const rows = (list: object[]) => list.map((row) => plain(row) as Record<string, 
  */
 export function createPrivacyService(deps: {
   db: Database;
-  hasher: PasswordVerifier;
+  hasher: Pick<PasswordHasher, 'verify' | 'verifyDummy'>;
   /** The sign-in lockout: a password typed here is one more guess at the same account. */
   throttle: Pick<LoginThrottle, 'beginAttempt' | 'recordSuccess'>;
   audit: AuditRecorder;
@@ -37,32 +37,18 @@ export function createPrivacyService(deps: {
 }) {
   const { db, hasher, throttle, audit, now } = deps;
 
-  /**
-   * The password, counted by the same lockout as sign-in: a stolen access
-   * token must not become an unthrottled password oracle. While the account
-   * is locked the password is not even checked.
-   */
+  const passwords = createPasswordCheck({ hasher, throttle, audit });
+
+  /** The password, counted by the same lockout as sign-in (lockout/password-check.ts). */
   async function checkPassword(userId: string, email: string, phc: string, password: string | undefined) {
     if (password === undefined) throw new ApiError('AUTH_INVALID_CREDENTIALS', 'The password is incorrect');
-    const attempt = await throttle.beginAttempt(email);
+    const { accepted, attempt } = await passwords.check({ userId, email, phc, password });
+    if (accepted) return;
     if (!attempt.allowed) {
       throw new ApiError(
         'AUTH_INVALID_CREDENTIALS',
         `Too many wrong passwords for this account: try again after ${attempt.retryAt.toISOString()}`,
       );
-    }
-    if (await hasher.verify(phc, password)) {
-      await throttle.recordSuccess(email);
-      return;
-    }
-    if (attempt.lockedUntil) {
-      await audit.record({
-        action: 'auth.lockout',
-        actorId: userId,
-        targetType: 'user',
-        targetId: userId,
-        metadata: { lockedUntil: attempt.lockedUntil.toISOString() },
-      });
     }
     throw new ApiError('AUTH_INVALID_CREDENTIALS', 'The password is incorrect');
   }
@@ -82,7 +68,7 @@ export function createPrivacyService(deps: {
     async export(userId: string) {
       const user = await db.user.findUnique({
         where: { id: userId },
-        select: { id: true, email: true, name: true, createdAt: true },
+        select: { id: true, email: true, name: true, createdAt: true, emailVerifiedAt: true },
       });
       if (!user) throw new ApiError('UNAUTHENTICATED', 'The account no longer exists');
       const [externalIdentities, sessionRows, memberships, gateways, conversations, auditEvents] =
@@ -156,7 +142,14 @@ export function createPrivacyService(deps: {
         ]);
       return {
         exportedAt: now().toISOString(),
-        user: { ...user, createdAt: user.createdAt.toISOString() },
+        user: {
+          id: user.id,
+          email: user.email,
+          name: user.name,
+          createdAt: user.createdAt.toISOString(),
+          emailVerified: user.emailVerifiedAt !== null,
+          emailVerifiedAt: user.emailVerifiedAt?.toISOString() ?? null,
+        },
         externalIdentities: rows(externalIdentities),
         sessions: rows(sessionRows),
         memberships: rows(memberships),
