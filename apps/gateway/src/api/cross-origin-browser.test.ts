@@ -1,8 +1,8 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
+import { CHROMIUM, chromiumMissing, launchChromium, startPageServer } from '@multiclaw/test-support/browser';
 import type { Browser } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { CHROMIUM, chromiumMissing, launchChromium, startPageServer } from '../../test/support/browser.js';
 import { startTestGateway, type TestGateway } from '../../test/support/gateway.js';
 
 /**

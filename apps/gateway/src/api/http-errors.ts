@@ -22,14 +22,26 @@ export function toApiError(error: unknown): ApiError {
   return new ApiError('INTERNAL', 'Something went wrong in the gateway');
 }
 
-export function registerErrorHandling(app: FastifyInstance): void {
-  app.setErrorHandler((error, request, reply) => {
+/**
+ * Installs the one error handler of a scope: every error becomes an ApiError
+ * (logged when unexpected, `retry-after` from its details), sent in the body
+ * shape the scope speaks — our envelope, or OpenAI's on its compatible routes.
+ */
+export function handleErrors(
+  scope: FastifyInstance,
+  body: (error: ApiError, requestId: string) => unknown,
+): void {
+  scope.setErrorHandler((error, request, reply) => {
     const apiError = toApiError(error);
     if (apiError.code === 'INTERNAL') request.log.error({ err: error }, 'unhandled error');
     const retryAfter = apiError.details?.retryAfterSeconds;
     if (retryAfter !== undefined) reply.header('retry-after', String(retryAfter));
-    return reply.status(ERROR_CODES[apiError.code].status).send(apiError.toEnvelope(request.id));
+    return reply.status(ERROR_CODES[apiError.code].status).send(body(apiError, request.id));
   });
+}
+
+export function registerErrorHandling(app: FastifyInstance): void {
+  handleErrors(app, (error, requestId) => error.toEnvelope(requestId));
   app.setNotFoundHandler((request, reply) =>
     reply.status(404).send(new ApiError('NOT_FOUND', 'No such route').toEnvelope(request.id)),
   );

@@ -1,6 +1,6 @@
+import { CHROMIUM, chromiumMissing, launchChromium, startPageServer } from '@multiclaw/test-support/browser';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CHROMIUM, chromiumMissing, launchChromium, startPageServer } from '../../test/support/browser.js';
 import { startTestGateway, type TestGateway } from '../../test/support/gateway.js';
 import { connectControlClient } from '../../test/support/ws-client.js';
 import { AuthFailureLimiter } from './auth-failure-limiter.js';

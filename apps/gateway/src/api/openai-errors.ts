@@ -6,7 +6,7 @@
  */
 import { type ApiError, ERROR_CODES } from '@multiclaw/protocol';
 import type { FastifyInstance } from 'fastify';
-import { toApiError } from './http-errors.js';
+import { handleErrors } from './http-errors.js';
 
 export interface OpenAIErrorBody {
   error: { message: string; type: string; param: string | null; code: string };
@@ -35,11 +35,5 @@ export function openAIErrorBody(error: ApiError): OpenAIErrorBody {
 
 /** Installs the OpenAI error shape for every route of `scope`, the guard's refusals included. */
 export function useOpenAIErrors(scope: FastifyInstance): void {
-  scope.setErrorHandler((error, request, reply) => {
-    const apiError = toApiError(error);
-    if (apiError.code === 'INTERNAL') request.log.error({ err: error }, 'unhandled error');
-    const retryAfter = apiError.details?.retryAfterSeconds;
-    if (retryAfter !== undefined) reply.header('retry-after', String(retryAfter));
-    return reply.status(ERROR_CODES[apiError.code].status).send(openAIErrorBody(apiError));
-  });
+  handleErrors(scope, openAIErrorBody);
 }
