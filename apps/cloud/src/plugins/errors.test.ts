@@ -25,6 +25,10 @@ const probeRoutes: FastifyPluginAsyncZod = async (app) => {
   app.get('/probe/busy', async () => {
     throw new PasswordHasherBusyError();
   });
+  // A row the request was allowed to use is deleted by a concurrent request before it is used.
+  app.get('/probe/vanished', async (request) => {
+    await request.server.db.workspace.update({ where: { id }, data: { name: 'gone' } });
+  });
   app.get('/probe/refuse', async () => {
     throw new ApiError('NOT_FOUND', 'No such widget');
   });
@@ -137,6 +141,12 @@ describe('error envelope', () => {
     expect(response.statusCode).toBe(503);
     expectEnvelope(body, 'SERVICE_UNAVAILABLE', response.headers['x-request-id']);
     expect(response.headers['retry-after']).toBe('1');
+  });
+
+  it('a row that vanished under a concurrent request → 404 NOT_FOUND, not a 500', async () => {
+    const { response, body } = await send({ method: 'GET', url: '/probe/vanished' });
+    expect(response.statusCode).toBe(404);
+    expectEnvelope(body, 'NOT_FOUND', response.headers['x-request-id']);
   });
 
   it('a thrown ApiError keeps its code and message', async () => {

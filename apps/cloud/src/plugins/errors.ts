@@ -12,6 +12,10 @@ const KNOWN_ERRORS: Record<string, [ErrorCode, string]> = {
   FST_ERR_CTP_INVALID_MEDIA_TYPE: ['UNSUPPORTED_MEDIA_TYPE', 'The request body must be application/json'],
   FST_ERR_CTP_BODY_TOO_LARGE: ['PAYLOAD_TOO_LARGE', 'The request body is too large'],
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: ['BAD_REQUEST', 'Content-Length does not match the body'],
+  // Prisma: the row to read, update or delete is gone. Authorisation ran before, so this is a
+  // concurrent deletion (a workspace, an account) winning the race: the answer is what a
+  // request arriving a moment later would get.
+  P2025: ['NOT_FOUND', 'It no longer exists'],
 };
 
 const STATUS_FALLBACK: Record<number, [ErrorCode, string]> = {

@@ -113,11 +113,13 @@ export function createInvitationService(deps: {
      */
     async accept(actor: Actor, token: string) {
       const at = now();
-      const user = await db.user.findUniqueOrThrow({ where: { id: actor.userId }, select: { email: true } });
       const membership = await db.$transaction(async (tx) => {
         // Lock order, as everywhere: the accepting user (account deletion locks it
         // first), then the workspace, then the invitation.
-        await tx.$queryRaw`SELECT 1 FROM users WHERE id = ${actor.userId}::uuid FOR KEY SHARE`;
+        const [user] = await tx.$queryRaw<Array<{ email: string }>>`
+          SELECT email FROM users WHERE id = ${actor.userId}::uuid FOR KEY SHARE`;
+        // Deleted while this request was on its way: its access token outlived the account by moments.
+        if (!user) throw new ApiError('UNAUTHENTICATED', 'The account no longer exists');
         const [addressed] = await tx.$queryRaw<Array<{ workspace_id: string }>>`
           SELECT workspace_id::text FROM invitations
           WHERE token_hash = ${hashToken(token)} OR mail_token_hash = ${hashToken(token)}`;
