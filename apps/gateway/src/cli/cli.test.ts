@@ -3,7 +3,7 @@ import { chmod, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { BIN, cli, home, readConfig, startDaemon, track } from '../../test/support/cli.js';
+import { BIN, cli, cliInProcess, home, readConfig, startDaemon, track } from '../../test/support/cli.js';
 
 const CRASH_FIXTURE = fileURLToPath(new URL('../../test/fixtures/crash-now.ts', import.meta.url));
 
@@ -21,14 +21,19 @@ describe('multiclaw-gateway CLI', () => {
       ['service', 'install', '--help'],
       ['service', 'uninstall', '--help'],
     ]) {
-      const result = cli(args, env);
+      const result = await cliInProcess(args, env);
       expect(result.code, args.join(' ')).toBe(0);
       expect(result.stdout).toContain('Usage: multiclaw-gateway');
       expect(result.stdout).toContain('Exit codes:');
     }
+    expect((await cliInProcess(['bogus'], env)).code).toBe(64);
+    expect((await cliInProcess(['start', '--port', 'eighty'], env)).code).toBe(64);
+    expect((await cliInProcess([], env)).code).toBe(64);
+    // The installed binary itself, once: the same help and exit codes through a real process.
+    const viaBinary = cli(['--', '--help'], env);
+    expect(viaBinary.code).toBe(0);
+    expect(viaBinary.stdout).toContain('Usage: multiclaw-gateway');
     expect(cli(['bogus'], env).code).toBe(64);
-    expect(cli(['start', '--port', 'eighty'], env).code).toBe(64);
-    expect(cli([], env).code).toBe(64);
   });
 
   it('start creates a private config, status sees it, SIGTERM stops it cleanly', async () => {

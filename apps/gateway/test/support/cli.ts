@@ -3,7 +3,8 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterEach } from 'vitest';
+import { afterEach, vi } from 'vitest';
+import { runCli } from '../../src/cli/main.js';
 
 /** The real `multiclaw-gateway` binary, run as a child process with its own HOME and state directory. */
 export const BIN = fileURLToPath(new URL('../../bin/multiclaw-gateway.mjs', import.meta.url));
@@ -32,6 +33,29 @@ export async function home() {
 export function cli(args: string[], env: NodeJS.ProcessEnv) {
   const result = spawnSync(process.execPath, [BIN, ...args], { env, encoding: 'utf8', timeout: 20_000 });
   return { code: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+/**
+ * The CLI run in this process (`runCli`), its output captured: for the many
+ * cases that need no process of their own (help, usage errors), so a test does
+ * not pay a process start per case on a loaded machine.
+ */
+export async function cliInProcess(args: string[], env: NodeJS.ProcessEnv) {
+  const out: string[] = [];
+  const err: string[] = [];
+  const capture = (into: string[]) => (chunk: string | Uint8Array) => {
+    into.push(typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8'));
+    return true;
+  };
+  const stdout = vi.spyOn(process.stdout, 'write').mockImplementation(capture(out));
+  const stderr = vi.spyOn(process.stderr, 'write').mockImplementation(capture(err));
+  try {
+    const code = await runCli(args, env);
+    return { code, stdout: out.join(''), stderr: err.join('') };
+  } finally {
+    stdout.mockRestore();
+    stderr.mockRestore();
+  }
 }
 
 /** Starts `multiclaw-gateway start` and resolves once it logs that it listens. */
