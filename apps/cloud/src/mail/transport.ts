@@ -29,16 +29,17 @@ export function createMailTransport(
   from: string,
   logger: Logger,
 ): MailTransport {
+  const envelopeOf = (message: MailMessage) => ({
+    from,
+    to: message.to,
+    subject: message.subject,
+    text: message.text,
+  });
   if (config.kind === 'smtp') {
     const smtp = nodemailer.createTransport({ url: config.url, requireTLS: config.requireTls });
     return {
       async deliver(message) {
-        const info = await smtp.sendMail({
-          from,
-          to: message.to,
-          subject: message.subject,
-          text: message.text,
-        });
+        const info = await smtp.sendMail(envelopeOf(message));
         logger.info({ mail: message.kind, messageId: info.messageId }, 'mail sent');
       },
       close: () => smtp.close(),
@@ -50,12 +51,7 @@ export function createMailTransport(
   const composer = nodemailer.createTransport({ streamTransport: true, buffer: true, newline: 'unix' });
   return {
     async deliver(message) {
-      const info = await composer.sendMail({
-        from,
-        to: message.to,
-        subject: message.subject,
-        text: message.text,
-      });
+      const info = await composer.sendMail(envelopeOf(message));
       const stamp = new Date().toISOString().replace(/[:.]/g, '-');
       const file = join(config.directory, `${stamp}-${message.kind}-${randomBytes(4).toString('hex')}.eml`);
       writePrivateFileAtomic(file, (info.message as Buffer).toString('utf8'));

@@ -1,18 +1,11 @@
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import { createTestDatabase, type TestDatabase } from '../../../test/database.js';
-import { createPrismaClient, type Database } from '../../db/client.js';
+import { expect, it } from 'vitest';
+import { useTestDatabaseClient } from '../../../test/support/database-client.js';
+import type { Database } from '../../db/client.js';
 import { createEmailTokens, LIMIT_WINDOW_MS } from './email-tokens.js';
 
-let database: TestDatabase;
 let db: Database;
-
-beforeAll(async () => {
-  database = await createTestDatabase();
-  db = createPrismaClient(database.url);
-});
-afterAll(async () => {
-  await db?.$disconnect();
-  await database?.drop();
+useTestDatabaseClient((ready) => {
+  db = ready.db;
 });
 
 it('pruning keeps an expired code while an hourly sending limit still counts it', async () => {

@@ -1,7 +1,7 @@
 import { createSecretKey, type KeyObject, randomBytes, randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, type TestDatabase } from '../../../test/database.js';
-import { createPrismaClient, type Database } from '../../db/client.js';
+import { describe, expect, it } from 'vitest';
+import { useTestDatabaseClient } from '../../../test/support/database-client.js';
+import type { Database } from '../../db/client.js';
 import { type SealedValue, sealedSelect, type VaultCrypto, VaultIntegrityError } from './contract.js';
 import { createVaultCrypto } from './crypto.js';
 import type { MasterKeys } from './keyring.js';
@@ -17,17 +17,9 @@ const both: MasterKeys = [
 const only2: MasterKeys = [{ version: 2, key: b }];
 const now = () => new Date();
 
-let database: TestDatabase;
 let db: Database;
-
-beforeAll(async () => {
-  database = await createTestDatabase();
-  db = createPrismaClient(database.url);
-});
-
-afterAll(async () => {
-  await db?.$disconnect();
-  await database?.drop();
+useTestDatabaseClient((ready) => {
+  db = ready.db;
 });
 
 type Stored = { workspaceId: string; secretId: string; value: string; version?: number };

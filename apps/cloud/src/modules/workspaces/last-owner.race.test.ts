@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { LoginResponse } from '@multiclaw/protocol';
 import type { InjectOptions, LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type TestUser, testActors } from '../../../test/support/actors.js';
 import { createTestApp } from '../../../test/support/app.js';
 
 /**
@@ -18,7 +19,7 @@ let ctx: Awaited<ReturnType<typeof createTestApp>>;
 /** One argon2 hash of PASSWORD, shared by every user created here (hashing per user would dominate the run). */
 let passwordHash: string;
 
-type User = { id: string; token: string };
+type User = TestUser;
 
 beforeAll(async () => {
   ctx = await createTestApp({ env: { AUTH_RATE_LIMIT_MAX: '100000' } });
@@ -53,26 +54,14 @@ async function user(): Promise<User> {
   return { id: body.user.id, token: body.accessToken };
 }
 
-function as(who: User, options: InjectOptions): Promise<LightMyRequestResponse> {
-  return ctx.app.inject({
-    ...options,
-    headers: { authorization: `Bearer ${who.token}`, ...options.headers },
-  });
-}
+const { send, workspace } = testActors(() => ctx, {
+  address: '203.0.113.60',
+  userAgent: 'last-owner-race/1.0',
+  password: PASSWORD,
+});
 
-async function workspace(owners: User[], members: User[]): Promise<string> {
-  const created = await ctx.app.db.workspace.create({
-    data: {
-      name: `race-${randomBytes(3).toString('hex')}`,
-      memberships: {
-        create: [
-          ...owners.map((u) => ({ userId: u.id, role: 'owner' as const })),
-          ...members.map((u) => ({ userId: u.id, role: 'member' as const })),
-        ],
-      },
-    },
-  });
-  return created.id;
+function as(who: User, options: InjectOptions): Promise<LightMyRequestResponse> {
+  return send({ ...options, token: who.token });
 }
 
 const demote = (actor: User, wid: string, target: User) =>

@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, type TestDatabase } from '../../../../test/database.js';
+import { describe, expect, it } from 'vitest';
+import type { TestDatabase } from '../../../../test/database.js';
 import { LogCapture } from '../../../../test/support/app.js';
+import { useTestDatabaseClient } from '../../../../test/support/database-client.js';
 import { validEnv } from '../../../../test/support/env.js';
 import { buildApp } from '../../../app.js';
 import { loadConfig } from '../../../config.js';
@@ -35,14 +36,8 @@ function manualTimers() {
 
 let database: TestDatabase;
 let db: Database;
-
-beforeAll(async () => {
-  database = await createTestDatabase();
-  db = createPrismaClient(database.url);
-});
-afterAll(async () => {
-  await db?.$disconnect();
-  await database?.drop();
+useTestDatabaseClient((ready) => {
+  ({ database, db } = ready);
 });
 
 describe('login_throttles pruning on a schedule', () => {

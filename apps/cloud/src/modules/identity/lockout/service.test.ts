@@ -1,19 +1,11 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, type TestDatabase } from '../../../../test/database.js';
-import { createPrismaClient, type Database } from '../../../db/client.js';
+import { describe, expect, it } from 'vitest';
+import { useTestDatabaseClient } from '../../../../test/support/database-client.js';
+import type { Database } from '../../../db/client.js';
 import { createLoginThrottle, DEFAULT_LOGIN_THROTTLE_POLICY, type LoginThrottlePolicy } from './service.js';
 
-let database: TestDatabase;
 let db: Database;
-
-beforeAll(async () => {
-  database = await createTestDatabase();
-  db = createPrismaClient(database.url);
-});
-
-afterAll(async () => {
-  await db?.$disconnect();
-  await database?.drop();
+useTestDatabaseClient((ready) => {
+  db = ready.db;
 });
 
 /** A clock the test moves by hand. */
