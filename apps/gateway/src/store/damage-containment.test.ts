@@ -30,17 +30,23 @@ async function damageFirstRecord(path: string): Promise<void> {
   await writeFile(path, bytes);
 }
 
-/** A store with three conversations of two messages each; returns their keys. */
-async function storeWithConversations(storeDir: string): Promise<[string, string, string]> {
+interface Conversation {
+  key: string;
+  /** Its messages file: `messages/<id>.log`. */
+  file: string;
+}
+
+/** A store with three conversations of two messages each. */
+async function storeWithConversations(storeDir: string): Promise<[Conversation, Conversation, Conversation]> {
   const store = await LocalStore.open(storeDir, { warn: () => {} });
-  const keys: string[] = [];
+  const conversations: Conversation[] = [];
   for (const title of ['first', 'second', 'third']) {
     const { key } = await store.createSession('main', title);
     await store.appendMessages(key, [message(`${title} question`), message(`${title} answer`, 'assistant')]);
-    keys.push(key);
+    conversations.push({ key, file: join(storeDir, 'messages', `${store.sessionIdOf(key)}.log`) });
   }
   await store.close();
-  return keys as [string, string, string];
+  return conversations as [Conversation, Conversation, Conversation];
 }
 
 describe('a damaged conversation file stays contained', () => {
@@ -50,7 +56,7 @@ describe('a damaged conversation file stays contained', () => {
     const storeDir = join(stateDir, 'store');
     await first.gateway.close();
     const [healthyA, broken, healthyB] = await storeWithConversations(storeDir);
-    await damageFirstRecord(join(storeDir, 'messages', `${broken}.log`));
+    await damageFirstRecord(broken.file);
 
     const test = await startTestGateway({ stateDir });
     try {
@@ -62,16 +68,16 @@ describe('a damaged conversation file stays contained', () => {
       };
       const byKey = new Map(sessions.sessions.map((session) => [session.key, session]));
       expect(byKey.size).toBe(3);
-      expect(byKey.get(broken)?.damaged).toBe(true);
-      for (const key of [healthyA, healthyB]) {
+      expect(byKey.get(broken.key)?.damaged).toBe(true);
+      for (const { key } of [healthyA, healthyB]) {
         expect(byKey.get(key)?.damaged).toBeUndefined();
         expect(byKey.get(key)?.messageCount).toBe(2);
       }
 
-      const history = await client.request('sessions.history', { sessionKey: broken });
-      expect(history.ok ? 'ok' : history.error.code).toBe('STORE_SESSION_DAMAGED');
-      if (!history.ok) expect(history.error.message).toContain(`${broken}.log`);
-      const healthy = await client.request('sessions.history', { sessionKey: healthyA });
+      const history = await client.request('chat.history', { sessionKey: broken.key });
+      expect(history.ok ? 'ok' : history.error.details?.code).toBe('STORE_SESSION_DAMAGED');
+      if (!history.ok) expect(history.error.message).toContain(broken.file);
+      const healthy = await client.request('chat.history', { sessionKey: healthyA.key });
       expect(healthy.ok).toBe(true);
       client.close();
     } finally {
@@ -87,7 +93,7 @@ describe('doctor and start on a damaged store', () => {
     expect(cli(['token', 'rotate'], env).code).toBe(0);
     const storeDir = join(env.OPENCLAW_STATE_DIR, 'store');
     const [, broken] = await storeWithConversations(storeDir);
-    const brokenLog = join(storeDir, 'messages', `${broken}.log`);
+    const brokenLog = broken.file;
     await damageFirstRecord(brokenLog);
 
     const doctor = cli(['doctor', '--offline'], env);
@@ -127,12 +133,12 @@ describe('findDamagedStoreFiles', () => {
     const idempotencyLog = join(storeDir, 'idempotency.log');
     await writeFile(idempotencyLog, Buffer.concat([encodeRecord({ key: 'a' }), encodeRecord({ key: 'b' })]));
     await damageFirstRecord(idempotencyLog);
-    await damageFirstRecord(join(storeDir, 'messages', `${broken}.log`));
+    await damageFirstRecord(broken.file);
     expect(
       (await findDamagedStoreFiles(storeDir)).map(({ path, blocksStart }) => ({ path, blocksStart })),
     ).toEqual([
       { path: idempotencyLog, blocksStart: true },
-      { path: join(storeDir, 'messages', `${broken}.log`), blocksStart: false },
+      { path: broken.file, blocksStart: false },
     ]);
   });
 });

@@ -45,6 +45,7 @@ async function lane(iterations: number, maxDelayMs: number): Promise<LaneResult>
   const dir = await mkdtemp(join(root, 'store-'));
   const setup = await LocalStore.open(dir, { warn: () => {} });
   const { key } = await setup.createSession('agent', 'crash test');
+  const id = setup.sessionIdOf(key);
   await setup.close();
   const result: LaneResult = { kills: 0, messages: 0, unprinted: 0, tornTails: 0 };
   let count = 0;
@@ -79,7 +80,7 @@ async function lane(iterations: number, maxDelayMs: number): Promise<LaneResult>
         expect(warning).toMatch(/^store: dropped a torn message at the end of session /);
       await expectIntact(store, key, Math.max(1, count - 1), messageCount);
       // Nothing torn is left in the file.
-      const scan = await scanRecordFile(join(dir, 'messages', `${key}.log`));
+      const scan = await scanRecordFile(join(dir, 'messages', `${id}.log`));
       expect(scan.offsets).toHaveLength(messageCount);
       expect(scan.validEnd).toBe(scan.fileSize);
       count = messageCount;

@@ -52,16 +52,18 @@ const drafts = (from: number, count: number) =>
   Array.from({ length: count }, (_, index) => draft(from + index));
 const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, index) => from + index);
 const seqsOf = (messages: { seq: number }[]) => messages.map((message) => message.seq);
-const logPath = (key: string) => join(dir, 'messages', `${key}.log`);
+/** A conversation's messages file: named by the session's id, not its key. */
+const logPath = (id: string) => join(dir, 'messages', `${id}.log`);
 
 /** A store with one session holding `count` messages, closed again. */
-async function sessionWith(count: number): Promise<{ key: string; size: number }> {
+async function sessionWith(count: number): Promise<{ key: string; id: string; size: number }> {
   const store = await open();
   const { key } = await store.createSession('agent', 'title', at(0));
+  const id = store.sessionIdOf(key);
   if (count) await store.appendMessages(key, drafts(1, count));
   await reopen(store).then((again) => again.close());
   opened.length = 0;
-  return { key, size: (await stat(logPath(key))).size };
+  return { key, id, size: (await stat(logPath(id))).size };
 }
 
 /** Every message of the session, checked against what `draft` produced, in one page. */
@@ -94,16 +96,16 @@ describe('torn tails are cut off on open', () => {
 
   for (const [name, tear] of cases) {
     it(name, async () => {
-      const { key, size } = await sessionWith(5);
+      const { key, id, size } = await sessionWith(5);
       const tail = tear(next(key));
-      await appendFile(logPath(key), tail);
+      await appendFile(logPath(id), tail);
 
       let store = await open();
       expect((await store.getSession(key)).messageCount).toBe(5);
       expect(warnings).toEqual([
         `store: dropped a torn message at the end of session ${key} (${tail.length} bytes)`,
       ]);
-      expect((await stat(logPath(key))).size).toBe(size);
+      expect((await stat(logPath(id))).size).toBe(size);
       await expectMessages(store, key, 5);
 
       const [appended] = await store.appendMessages(key, [draft(6)]);
@@ -115,7 +117,7 @@ describe('torn tails are cut off on open', () => {
       const messages = await expectMessages(store, key, 6);
       expect(messages[5]).toEqual(appended);
       expect(warnings).toEqual([]);
-      const scan = await scanRecordFile(logPath(key));
+      const scan = await scanRecordFile(logPath(id));
       expect(scan.offsets).toHaveLength(6);
       expect(scan.validEnd).toBe(scan.fileSize);
     });
@@ -149,28 +151,28 @@ describe('damage in the middle of a message log', () => {
     ['in the checksum', 3],
   ] as const) {
     it(`refuses that conversation with STORE_SESSION_DAMAGED and leaves the file alone (bit flipped ${name})`, async () => {
-      const { key } = await sessionWith(6);
-      const before = await readFile(logPath(key));
-      const { offsets } = await scanRecordFile(logPath(key));
+      const { key, id } = await sessionWith(6);
+      const before = await readFile(logPath(id));
+      const { offsets } = await scanRecordFile(logPath(id));
       const damaged = Buffer.from(before);
       const index = (offsets[2] as number) + where;
       damaged[index] = (damaged[index] as number) ^ 0x02;
-      await writeFile(logPath(key), damaged);
+      await writeFile(logPath(id), damaged);
 
       const store = await open();
       const error = await store.history(key, {}).catch((caught: unknown) => caught);
       expect(error).toBeInstanceOf(ApiError);
       expect(error).toMatchObject({ code: 'STORE_SESSION_DAMAGED' });
-      expect((error as ApiError).message).toContain(logPath(key));
+      expect((error as ApiError).message).toContain(logPath(id));
       // The log says exactly where: the StoreDamagedError's file and byte offset.
       expect(warnings).toContain(
-        `store: conversation ${key} cannot be read: ${new StoreDamagedError(logPath(key), offsets[2] as number).message}`,
+        `store: conversation ${key} cannot be read: ${new StoreDamagedError(logPath(id), offsets[2] as number).message}`,
       );
       await expect(store.appendMessages(key, [draft(7)])).rejects.toMatchObject({
         code: 'STORE_SESSION_DAMAGED',
       });
       await expect(store.getSession(key)).rejects.toMatchObject({ code: 'STORE_SESSION_DAMAGED' });
-      expect(await readFile(logPath(key))).toEqual(damaged);
+      expect(await readFile(logPath(id))).toEqual(damaged);
     });
   }
 });
@@ -293,6 +295,7 @@ describe('listSessions', () => {
     for (let round = 0; round < 2; round++) {
       const all = await store.listSessions({});
       expect(all.nextCursor).toBeUndefined();
+      expect(all.total).toBe(5);
       expect(all.sessions.map((session) => session.key)).toEqual(expected);
       expect(all.sessions.find((session) => session.key === s1.key)).toEqual({
         key: s1.key,
@@ -308,12 +311,14 @@ describe('listSessions', () => {
       });
 
       const alpha = await store.listSessions({ agentId: 'alpha' });
+      expect(alpha.total).toBe(3);
       expect(alpha.sessions.map((session) => session.key)).toEqual(
         expected.filter((key) => key !== s2.key && key !== s5.key),
       );
       expect((await store.listSessions({ agentId: 'gamma' })).sessions).toEqual([]);
 
       const page1 = await store.listSessions({ limit: 2 });
+      expect(page1.total).toBe(5);
       expect(page1.sessions.map((session) => session.key)).toEqual(expected.slice(0, 2));
       expect(page1.nextCursor).toBe(expected[1]);
       const page2 = await store.listSessions({ limit: 2, cursor: page1.nextCursor });

@@ -17,19 +17,21 @@ export type MessageDraft = Omit<StoredMessage, 'seq' | 'sessionKey'>;
  * index of record offsets, so message `seq` n is record n − 1 and any page of
  * history is one positioned read. Appends are serialised and fsync'd before
  * they resolve; a torn tail left by a crash is cut off when the log opens.
+ * The log does not know its conversation's key, which a reset can change:
+ * appends are given it, and reads show it on every message (records written
+ * under an earlier key, or before session keys, hold that one on disk).
  */
 export class MessageLog {
   private tail: Promise<unknown> = Promise.resolve();
 
   private constructor(
     readonly path: string,
-    readonly sessionKey: string,
     private readonly offsets: number[],
     private size: number,
     private lastCreatedAt: string | undefined,
   ) {}
 
-  static async open(path: string, sessionKey: string): Promise<{ log: MessageLog; truncatedBytes: number }> {
+  static async open(path: string): Promise<{ log: MessageLog; truncatedBytes: number }> {
     const handle = await open(path, 'a', 0o600);
     await handle.close();
     const scan = await scanRecordFile(path);
@@ -37,7 +39,7 @@ export class MessageLog {
     const truncatedBytes = scan.fileSize - scan.validEnd;
     if (truncatedBytes > 0) await truncate(path, scan.validEnd);
     const last = scan.lastLine ? (decodeRecord(scan.lastLine) as StoredMessage).createdAt : undefined;
-    return { log: new MessageLog(path, sessionKey, scan.offsets, scan.validEnd, last), truncatedBytes };
+    return { log: new MessageLog(path, scan.offsets, scan.validEnd, last), truncatedBytes };
   }
 
   get count(): number {
@@ -49,17 +51,22 @@ export class MessageLog {
   }
 
   /** Appends messages with the next sequence numbers; resolves once they are on disk. */
-  append(drafts: MessageDraft[]): Promise<StoredMessage[]> {
-    const run = this.tail.then(() => this.write(drafts));
+  append(drafts: MessageDraft[], sessionKey: string): Promise<StoredMessage[]> {
+    const run = this.tail.then(() => this.write(drafts, sessionKey));
     this.tail = run.catch(() => {});
     return run;
   }
 
-  private async write(drafts: MessageDraft[]): Promise<StoredMessage[]> {
+  /** Resolves once every append started so far has ended. */
+  settled(): Promise<void> {
+    return this.tail.then(() => {});
+  }
+
+  private async write(drafts: MessageDraft[], sessionKey: string): Promise<StoredMessage[]> {
     const messages = drafts.map((draft, index) =>
       StoredMessageSchema.parse({
         ...draft,
-        sessionKey: this.sessionKey,
+        sessionKey,
         seq: this.offsets.length + index + 1,
       }),
     );
@@ -76,8 +83,8 @@ export class MessageLog {
     return messages;
   }
 
-  /** Messages with fromSeq ≤ seq ≤ toSeq, in order, in one read. */
-  async read(fromSeq: number, toSeq: number): Promise<StoredMessage[]> {
+  /** Messages with fromSeq ≤ seq ≤ toSeq, in order, in one read, shown under `sessionKey`. */
+  async read(fromSeq: number, toSeq: number, sessionKey: string): Promise<StoredMessage[]> {
     const first = Math.max(1, fromSeq);
     const last = Math.min(this.offsets.length, toSeq);
     if (last < first) return [];
@@ -93,7 +100,7 @@ export class MessageLog {
     const messages: StoredMessage[] = [];
     let lineStart = 0;
     for (let index = buffer.indexOf(0x0a); index !== -1; index = buffer.indexOf(0x0a, lineStart)) {
-      messages.push(decodeRecord(buffer.subarray(lineStart, index)) as StoredMessage);
+      messages.push({ ...(decodeRecord(buffer.subarray(lineStart, index)) as StoredMessage), sessionKey });
       lineStart = index + 1;
     }
     return messages;

@@ -13,6 +13,12 @@ export interface PartialReplyStart {
   type: 'start';
   runId: string;
   sessionKey: string;
+  /**
+   * The conversation's id (local-store.ts), which finds it even if its key
+   * has moved on. Absent in files written before session keys, whose
+   * `sessionKey` is that id.
+   */
+  sessionId?: string;
   /** The id the reply's message gets, whether it finishes or is recovered. */
   messageId: string;
   createdAt: string;
