@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
-import { ChatEvent } from '@multiclaw/protocol';
+import { RunEvent } from '@multiclaw/protocol';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startFakeOpenAI, streamReply } from '../test/fake-providers/index.js';
 import { startTestGateway } from '../test/support/gateway.js';
@@ -58,8 +58,8 @@ describe('logs', () => {
     await client.nextEvent(
       (event) =>
         event.event === 'chat' &&
-        ChatEvent.parse(event.payload).runId === runId &&
-        ChatEvent.parse(event.payload).state !== 'delta',
+        RunEvent.parse(event.payload).runId === runId &&
+        RunEvent.parse(event.payload).state !== 'delta',
     );
     client.close();
     // Invalid edits of the config, which the running gateway reports: a syntax error right after the

@@ -3,20 +3,27 @@ import { ErrorCode, ErrorDetails } from './errors.js';
 import { Id, Timestamp } from './ids.js';
 
 /**
- * The local gateway's WebSocket control protocol, in OpenClaw's frame shapes
- * (DESIGN.md §6): the server opens with a `connect.challenge` event, the
- * client's first frame is a `connect` request, then `req` / `res` / `event`.
+ * The local gateway's WebSocket control protocol: OpenClaw's gateway protocol
+ * v4 (DESIGN.md §6, docs/gateway.md). The server opens with a
+ * `connect.challenge` event, the client's first frame is a `connect` request,
+ * then `req` / `res` / `event`. The shapes follow OpenClaw 2026.9.6's own
+ * schemas (apps/gateway/test/fixtures/openclaw-protocol-v4), which the
+ * gateway's conformance tests check every frame against.
  */
-export const GATEWAY_PROTOCOL_VERSION = 1;
+export const GATEWAY_PROTOCOL_VERSION = 4;
 
 export const GatewayRequestFrame = z.strictObject({
   type: z.literal('req'),
   id: z.string().min(1).max(128),
-  method: z.string().min(1).max(64),
+  method: z.string().min(1).max(128),
   params: z.unknown().optional(),
+  /** W3C trace context and OpenClaw's profile check: accepted, not used. */
+  traceparent: z.string().max(128).optional(),
+  expectedProfileId: z.string().min(1).max(128).optional(),
 });
 export type GatewayRequestFrame = z.infer<typeof GatewayRequestFrame>;
 
+/** Our own error shape, as stored with a failed reply (`StoredMessage.error`) and in HTTP envelopes. */
 export const GatewayErrorShape = z.object({
   code: ErrorCode,
   message: z.string(),
@@ -24,9 +31,38 @@ export const GatewayErrorShape = z.object({
 });
 export type GatewayErrorShape = z.infer<typeof GatewayErrorShape>;
 
+/**
+ * OpenClaw's error codes: the `code` of every error frame. `details.code`
+ * refines it (OpenClaw's own detail codes such as `AUTH_TOKEN_MISMATCH`, or
+ * one of our error codes, docs/errors.md).
+ */
+export const PROTOCOL_ERROR_CODES = [
+  'INVALID_REQUEST',
+  'FORBIDDEN',
+  'NOT_PAIRED',
+  'NOT_LINKED',
+  'UNAVAILABLE',
+  'AGENT_TIMEOUT',
+  'APPROVAL_NOT_FOUND',
+] as const;
+export const ProtocolErrorCode = z.enum(PROTOCOL_ERROR_CODES);
+export type ProtocolErrorCode = z.infer<typeof ProtocolErrorCode>;
+
+export const ProtocolError = z.strictObject({
+  code: ProtocolErrorCode,
+  message: z.string().min(1),
+  details: z
+    .record(z.string(), z.unknown())
+    .and(z.object({ code: z.string().optional() }))
+    .optional(),
+  retryable: z.boolean().optional(),
+  retryAfterMs: z.number().int().nonnegative().optional(),
+});
+export type ProtocolError = z.infer<typeof ProtocolError>;
+
 export const GatewayResponseFrame = z.discriminatedUnion('ok', [
   z.object({ type: z.literal('res'), id: z.string(), ok: z.literal(true), payload: z.unknown() }),
-  z.object({ type: z.literal('res'), id: z.string(), ok: z.literal(false), error: GatewayErrorShape }),
+  z.object({ type: z.literal('res'), id: z.string(), ok: z.literal(false), error: ProtocolError }),
 ]);
 export type GatewayResponseFrame = z.infer<typeof GatewayResponseFrame>;
 
@@ -42,30 +78,110 @@ export type GatewayEventFrame = z.infer<typeof GatewayEventFrame>;
 export const ConnectChallenge = z.object({ nonce: z.string().min(16), ts: z.number().int() });
 export type ConnectChallenge = z.infer<typeof ConnectChallenge>;
 
+/** The client ids and modes OpenClaw's schema allows in `connect`. */
+export const CLIENT_IDS = [
+  'webchat-ui',
+  'openclaw-control-ui',
+  'openclaw-browser-copilot',
+  'openclaw-tui',
+  'webchat',
+  'cli',
+  'gateway-client',
+  'openclaw-macos',
+  'openclaw-linux',
+  'openclaw-ios',
+  'openclaw-watchos',
+  'openclaw-android',
+  'node-host',
+  'openclaw-worker',
+  'test',
+  'fingerprint',
+  'openclaw-probe',
+] as const;
+export const CLIENT_MODES = ['webchat', 'cli', 'ui', 'backend', 'node', 'worker', 'probe', 'test'] as const;
+
+const Text = z.string().min(1);
+
+export const DeviceIdentityParams = z.strictObject({
+  /** SHA-256 (hex) of the raw Ed25519 public key. */
+  id: Text,
+  /** Raw 32-byte Ed25519 public key, base64url. */
+  publicKey: Text,
+  /** Ed25519 signature over the v3 (or v2) connect payload, base64url. */
+  signature: Text,
+  signedAt: z.number().int().nonnegative(),
+  nonce: Text,
+});
+
+/**
+ * `connect`: every field OpenClaw's `ConnectParams` schema defines and nothing
+ * else. Fields for OpenClaw features we do not have (`computerUse`,
+ * `workerRuns`, `modelCatalog`, `pathEnv`, `commands`, `permissions`) are
+ * accepted and ignored, as a gateway without those features would.
+ */
 export const ConnectParams = z.strictObject({
-  minProtocol: z.number().int().positive(),
-  maxProtocol: z.number().int().positive(),
+  minProtocol: z.number().int().min(1),
+  maxProtocol: z.number().int().min(1),
   client: z.strictObject({
-    id: z.string().min(1).max(64),
-    version: z.string().min(1).max(64),
-    platform: z.string().max(64).optional(),
-    mode: z.string().max(64).optional(),
+    id: z.enum(CLIENT_IDS),
+    displayName: Text.optional(),
+    version: Text,
+    buildId: Text.max(96).optional(),
+    platform: Text,
+    deviceFamily: Text.optional(),
+    modelIdentifier: Text.optional(),
+    timeZone: Text.max(64).optional(),
+    mode: z.enum(CLIENT_MODES),
+    instanceId: Text.optional(),
   }),
-  /** The nonce of this connection's `connect.challenge`, echoed back. */
-  nonce: z.string().min(16).max(128),
-  auth: z.strictObject({ token: z.string().min(1).max(512) }),
+  caps: z.array(Text).optional(),
+  commands: z.array(Text).optional(),
+  computerUse: z.unknown().optional(),
+  workerRuns: z.unknown().optional(),
+  permissions: z.record(z.string(), z.boolean()).optional(),
+  pathEnv: z.string().optional(),
+  role: Text.optional(),
+  scopes: z.array(Text).optional(),
+  modelCatalog: z.unknown().optional(),
+  device: DeviceIdentityParams.optional(),
+  auth: z
+    .strictObject({
+      token: z.string().optional(),
+      bootstrapToken: z.string().optional(),
+      deviceToken: z.string().optional(),
+      password: z.string().optional(),
+      approvalRuntimeToken: z.string().optional(),
+      agentRuntimeIdentityToken: z.string().optional(),
+    })
+    .optional(),
+  locale: z.string().optional(),
+  userAgent: z.string().optional(),
 });
 export type ConnectParams = z.infer<typeof ConnectParams>;
 
+/** The parts of OpenClaw's `hello-ok` we send (its schema: HelloOkSchema). */
 export const HelloOk = z.object({
   type: z.literal('hello-ok'),
   protocol: z.number().int(),
-  server: z.object({ version: z.string(), connId: z.string() }),
+  server: z.object({ version: z.string(), connId: z.string(), bootId: z.string().optional() }),
   features: z.object({ methods: z.array(z.string()), events: z.array(z.string()) }),
+  snapshot: z.object({
+    presence: z.array(z.object({ ts: z.number().int() }).loose()),
+    health: z.record(z.string(), z.unknown()),
+    stateVersion: z.object({ presence: z.number().int(), health: z.number().int() }),
+    uptimeMs: z.number().int(),
+    sessionDefaults: z.object({
+      defaultAgentId: z.string(),
+      mainKey: z.string(),
+      mainSessionKey: z.string(),
+    }),
+    authMode: z.enum(['none', 'token', 'password', 'trusted-proxy']),
+  }),
+  auth: z.object({ role: z.string(), scopes: z.array(z.string()), method: z.string().optional() }),
   policy: z.object({
     maxPayload: z.number().int(),
     maxBufferedBytes: z.number().int(),
-    tickIntervalMs: z.number(),
+    tickIntervalMs: z.number().int(),
   }),
 });
 export type HelloOk = z.infer<typeof HelloOk>;
@@ -96,7 +212,27 @@ export type LocalAgent = z.infer<typeof LocalAgent>;
 
 // ---- sessions (conversations) and messages ---------------------------------
 
-export const SessionKey = Id;
+/**
+ * A conversation's address, in OpenClaw's form `agent:<agentId>:<name>`
+ * (`agent:main:main` is the main session). Sessions created before session
+ * keys existed are `agent:<agentId>:<their old id>`, and their old id alone
+ * still finds them (docs/gateway-store.md).
+ */
+export const SessionKey = z
+  .string()
+  .max(512)
+  .regex(/^agent:[a-z0-9][a-z0-9_-]{0,63}:[^\s\p{Cc}]{1,400}$/u, '"agent:<agentId>:<name>"');
+export type SessionKey = z.infer<typeof SessionKey>;
+
+/** The session key of agent `agentId`'s conversation called `name`. */
+export function sessionKeyOf(agentId: string, name: string): string {
+  return `agent:${agentId}:${name}`;
+}
+
+/** The agent a session key belongs to. */
+export function agentIdOfSessionKey(key: string): string {
+  return key.slice('agent:'.length, key.indexOf(':', 'agent:'.length));
+}
 
 export const StoredMessage = z.object({
   id: Id,
@@ -130,68 +266,288 @@ export type SessionSummary = z.infer<typeof SessionSummary>;
 
 // ---- method params and results ---------------------------------------------
 
+/**
+ * Fields OpenClaw's schema defines for a method that this gateway has no
+ * feature for (channels, delivery, workspaces, thinking levels…): accepted,
+ * so OpenClaw's clients can send them, and ignored. docs/gateway.md lists them.
+ */
+function ignoredFields<const Names extends readonly string[]>(names: Names) {
+  return Object.fromEntries(names.map((name) => [name, z.unknown().optional()])) as {
+    [Name in Names[number]]: z.ZodOptional<z.ZodUnknown>;
+  };
+}
+
+/** A session key as a client writes it: a full key, a bare name (`main`: the default agent's), or an old session id. */
+const SessionRef = z.string().min(1).max(512);
 const Empty = z.strictObject({}).optional();
+const IdempotencyKey = z.string().min(1).max(128);
+const Message = z.string().min(1).max(200_000);
+/** OpenClaw sends attachments as an array; this gateway runs text only and refuses any attachment. */
+const NoAttachments = z.array(z.unknown()).max(0, 'attachments are not supported by this gateway').optional();
 
 export const GatewayMethods = {
-  health: { params: Empty },
+  health: { params: z.strictObject({ probe: z.boolean().optional() }).optional() },
+  status: { params: Empty },
   'agents.list': { params: Empty },
-  'agents.get': { params: z.strictObject({ agentId: LocalAgentId }) },
-  'agents.upsert': { params: z.strictObject({ agent: LocalAgent }) },
-  'agents.delete': { params: z.strictObject({ agentId: LocalAgentId }) },
-  'sessions.list': {
-    params: z
-      .strictObject({
-        agentId: LocalAgentId.optional(),
-        limit: z.number().int().min(1).max(200).optional(),
-        cursor: z.string().max(200).optional(),
-      })
-      .optional(),
-  },
-  'sessions.history': {
+  'agents.create': {
     params: z.strictObject({
-      sessionKey: SessionKey,
-      /** Messages with seq < before (newest first page when absent). */
-      before: z.number().int().positive().optional(),
-      limit: z.number().int().min(1).max(1000).optional(),
+      name: z.string().trim().min(1).max(100),
+      /** `provider/model`; the first configured provider's default when absent is not guessed: required here. */
+      model: ModelRef.optional(),
+      ...ignoredFields(['workspace', 'emoji', 'avatar']),
+    }),
+  },
+  'agents.update': {
+    params: z.strictObject({
+      agentId: LocalAgentId,
+      name: z.string().trim().min(1).max(100).optional(),
+      model: ModelRef.optional(),
+      ...ignoredFields(['workspace', 'agentRuntime', 'emoji', 'avatar']),
+    }),
+  },
+  'agents.delete': {
+    params: z.strictObject({ agentId: LocalAgentId, ...ignoredFields(['deleteFiles']) }),
+  },
+  agent: {
+    params: z.strictObject({
+      message: Message,
+      agentId: LocalAgentId.optional(),
+      sessionKey: SessionRef.optional(),
+      idempotencyKey: IdempotencyKey,
+      /** Seconds to wait for the final answer (0: no limit). */
+      timeout: z.number().int().nonnegative().optional(),
+      extraSystemPrompt: z.string().max(100_000).optional(),
+      attachments: NoAttachments,
+      ...ignoredFields([
+        'provider',
+        'model',
+        'to',
+        'replyTo',
+        'sessionId',
+        'expectedExistingSessionId',
+        'thinking',
+        'deliver',
+        'channel',
+        'replyChannel',
+        'accountId',
+        'replyAccountId',
+        'threadId',
+        'groupId',
+        'groupChannel',
+        'groupSpace',
+        'bestEffortDeliver',
+        'lane',
+        'cwd',
+        'cleanupBundleMcpOnRunEnd',
+        'modelRun',
+        'promptMode',
+        'bootstrapContextMode',
+        'bootstrapContextRunKind',
+        'acpTurnSource',
+        'internalRuntimeHandoffId',
+        'internalExecutionIdentityRetry',
+        'internalExecutionIdentityRecoveryAttempt',
+        'execApprovalFollowupExpectedSessionId',
+        'internalEvents',
+        'inputProvenance',
+        'suppressPromptPersistence',
+        'sessionEffects',
+        'sourceReplyDeliveryMode',
+        'disableMessageTool',
+        'swarmCollector',
+        'swarmOutputSchema',
+        'forceRestartSafeTools',
+        'forceCodeModeTools',
+        'voiceWakeTrigger',
+        'label',
+      ]),
+    }),
+  },
+  'agent.wait': {
+    params: z.strictObject({
+      runId: z.string().min(1).max(128),
+      timeoutMs: z.number().int().nonnegative().optional(),
     }),
   },
   'chat.send': {
     params: z.strictObject({
-      agentId: LocalAgentId,
-      /** Continue this session; a new one is created when absent. */
-      sessionKey: SessionKey.optional(),
-      message: z.string().min(1).max(200_000),
-      idempotencyKey: z.string().min(8).max(128),
+      sessionKey: SessionRef,
+      agentId: LocalAgentId.optional(),
+      message: Message,
+      idempotencyKey: IdempotencyKey,
+      attachments: NoAttachments,
+      ...ignoredFields([
+        'sessionId',
+        'mentions',
+        'workContext',
+        'intent',
+        'thinking',
+        'fastMode',
+        'fastAutoOnSeconds',
+        'queueMode',
+        'deliver',
+        'originatingChannel',
+        'originatingTo',
+        'originatingAccountId',
+        'originatingThreadId',
+        'replyToId',
+        'toolBindings',
+        'timeoutMs',
+        'systemInputProvenance',
+        'systemProvenanceReceipt',
+        'suppressCommandInterpretation',
+        'expectedLeafEntryId',
+        'expectedSessionRoutingContract',
+        'expectedPermissionMode',
+        'expectedToolOverrides',
+      ]),
     }),
   },
-  'chat.abort': { params: z.strictObject({ sessionKey: SessionKey, runId: Id.optional() }) },
+  'chat.history': {
+    params: z.strictObject({
+      sessionKey: SessionRef,
+      agentId: LocalAgentId.optional(),
+      limit: z.number().int().min(1).max(1000).optional(),
+      /** Our cursor: messages with seq < before (`nextBefore` of the previous page). */
+      cursor: z
+        .string()
+        .regex(/^[1-9][0-9]{0,15}$/)
+        .optional(),
+      ...ignoredFields([
+        'maxBytes',
+        'offset',
+        'pendingBefore',
+        'inputRunIds',
+        'messageId',
+        'sessionId',
+        'maxChars',
+      ]),
+    }),
+  },
+  'chat.abort': {
+    params: z.strictObject({
+      sessionKey: SessionRef,
+      agentId: LocalAgentId.optional(),
+      runId: z.string().min(1).max(128).optional(),
+      ...ignoredFields(['preserveSideRuns']),
+    }),
+  },
+  'sessions.list': {
+    params: z
+      .strictObject({
+        limit: z.number().int().min(1).max(1000).optional(),
+        offset: z.number().int().nonnegative().optional(),
+        agentId: LocalAgentId.optional(),
+        search: z.string().max(200).optional(),
+        ...ignoredFields([
+          'activeMinutes',
+          'activeOnly',
+          'requireLastInteraction',
+          'sortBy',
+          'includeGlobal',
+          'includeUnknown',
+          'excludeSubagents',
+          'excludeCron',
+          'excludeSystem',
+          'configuredAgentsOnly',
+          'includeDerivedTitles',
+          'includeLastMessage',
+          'includeActivitySummary',
+          'label',
+          'projectId',
+          'workspaceDir',
+          'group',
+          'pinned',
+          'boardFace',
+          'hasBoard',
+          'creatorId',
+          'ownerId',
+          'ownerFirst',
+          'involvingMe',
+          'profileRelation',
+          'involvingProfileId',
+          'includePeople',
+          'spawnedBy',
+          'archived',
+        ]),
+      })
+      .optional(),
+  },
+  /** OpenClaw's transcript read (what its ACP bridge replays a loaded session from). */
+  'sessions.get': {
+    params: z.strictObject({
+      key: SessionRef,
+      agentId: LocalAgentId.optional(),
+      limit: z.number().int().min(1).optional(),
+    }),
+  },
+  'sessions.describe': {
+    params: z.strictObject({
+      key: SessionRef,
+      agentId: LocalAgentId.optional(),
+      ...ignoredFields(['includeDerivedTitles', 'includeLastMessage']),
+    }),
+  },
+  'sessions.delete': {
+    params: z.strictObject({
+      key: SessionRef,
+      agentId: LocalAgentId.optional(),
+      ...ignoredFields([
+        'deleteTranscript',
+        'expectedSessionId',
+        'expectedLifecycleRevision',
+        'expectedSessionUpdatedAt',
+        'emitLifecycleHooks',
+        'archivedOnly',
+      ]),
+    }),
+  },
+  'sessions.reset': {
+    params: z.strictObject({
+      key: SessionRef,
+      agentId: LocalAgentId.optional(),
+      reason: z.enum(['new', 'reset']).optional(),
+      ...ignoredFields(['expectedSessionId']),
+    }),
+  },
+  /** Ours: an agent's whole local definition (system prompt, token limit), which OpenClaw's agent methods do not carry. */
+  'multiclaw.agents.get': { params: z.strictObject({ agentId: LocalAgentId }) },
+  'multiclaw.agents.upsert': { params: z.strictObject({ agent: LocalAgent }) },
 } as const;
 export type GatewayMethod = keyof typeof GatewayMethods;
 export const GATEWAY_METHODS = Object.keys(GatewayMethods) as GatewayMethod[];
 export type GatewayMethodParams<M extends GatewayMethod> = z.infer<(typeof GatewayMethods)[M]['params']>;
 
-export const GATEWAY_EVENTS = ['connect.challenge', 'chat', 'tick'] as const;
+/** The events this gateway sends (OpenClaw's names and shapes). */
+export const GATEWAY_EVENTS = ['connect.challenge', 'agent', 'chat', 'tick', 'shutdown'] as const;
 
+/** What `chat.send` answers, beside OpenClaw's `{runId, status: "started"}`, when the idempotency key was seen. */
 export const ChatSendResult = z.object({
   runId: Id,
   sessionKey: SessionKey,
   /**
-   * `started` for a new run; `in_flight` or `done` when the idempotency key was
-   * seen before; `interrupted` when that run never finished (the gateway stopped
+   * `started` for a new run; `in_flight` or `ok` (finished: its reply is in
+   * `chat.history`) when the idempotency key was seen before, as OpenClaw
+   * answers; `interrupted` when that run never finished (the gateway stopped
    * mid-run) — sending the same key again then starts the reply anew.
    */
-  status: z.enum(['started', 'in_flight', 'done', 'interrupted']),
+  status: z.enum(['started', 'in_flight', 'ok', 'interrupted']),
 });
 export type ChatSendResult = z.infer<typeof ChatSendResult>;
 
-/** Payload of `chat` events: deltas while the run streams, then exactly one terminal state. */
-export const ChatEvent = z.object({
+/**
+ * The run service's own account of a run: deltas while it streams, then
+ * exactly one terminal state. The control protocol turns it into OpenClaw's
+ * `chat` and `agent` events.
+ */
+export const RunEvent = z.object({
   runId: Id,
   sessionKey: SessionKey,
   seq: z.number().int().nonnegative(),
-  state: z.enum(['delta', 'final', 'aborted', 'error']),
+  /** `start` once the request is stored and the model is called; then deltas; then one terminal state. */
+  state: z.enum(['start', 'delta', 'final', 'aborted', 'error']),
   delta: z.string().optional(),
   message: StoredMessage.optional(),
   error: GatewayErrorShape.optional(),
 });
-export type ChatEvent = z.infer<typeof ChatEvent>;
+export type RunEvent = z.infer<typeof RunEvent>;

@@ -2,13 +2,27 @@ import { describe, expect, it } from 'vitest';
 import { METHOD_SCOPES, missingScope, type ScopedMethod, scopeSatisfied } from './method-scopes.js';
 
 // Written out by hand from OpenClaw 2026.9.6's method table, not read from ours.
-const READS = ['health', 'status', 'agents.list', 'chat.history', 'sessions.list', 'sessions.describe'];
+const READS = [
+  'health',
+  'status',
+  'agents.list',
+  'chat.history',
+  'sessions.list',
+  'sessions.describe',
+  'sessions.get',
+];
+// Ours (a `multiclaw.` prefix): reading an agent's definition is a read, replacing it is configuration.
+const OURS = { 'multiclaw.agents.get': 'operator.read', 'multiclaw.agents.upsert': 'operator.admin' };
 const RUNS = ['agent', 'agent.wait', 'chat.send', 'chat.abort'];
 const ADMIN = ['agents.create', 'agents.update', 'agents.delete', 'sessions.delete', 'sessions.reset'];
 
 describe('method scopes', () => {
   it('covers exactly the methods we serve, each with the scope OpenClaw requires', () => {
-    expect(Object.keys(METHOD_SCOPES).sort()).toEqual([...READS, ...RUNS, ...ADMIN].sort());
+    expect(Object.keys(METHOD_SCOPES).sort()).toEqual(
+      [...READS, ...RUNS, ...ADMIN, ...Object.keys(OURS)].sort(),
+    );
+    for (const [method, scope] of Object.entries(OURS))
+      expect(METHOD_SCOPES[method as ScopedMethod]).toBe(scope);
     for (const method of READS) expect(METHOD_SCOPES[method as ScopedMethod], method).toBe('operator.read');
     for (const method of RUNS) expect(METHOD_SCOPES[method as ScopedMethod], method).toBe('operator.write');
     for (const method of ADMIN) expect(METHOD_SCOPES[method as ScopedMethod], method).toBe('operator.admin');

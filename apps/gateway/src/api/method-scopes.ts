@@ -28,8 +28,12 @@ export const METHOD_SCOPES = {
   'chat.history': 'operator.read',
   'sessions.list': 'operator.read',
   'sessions.describe': 'operator.read',
+  'sessions.get': 'operator.read',
   'sessions.delete': 'operator.admin',
   'sessions.reset': 'operator.admin',
+  // Ours, beside OpenClaw's agent methods: the whole local definition (system prompt included).
+  'multiclaw.agents.get': 'operator.read',
+  'multiclaw.agents.upsert': 'operator.admin',
 } as const satisfies Record<string, OperatorScope>;
 export type ScopedMethod = keyof typeof METHOD_SCOPES;
 

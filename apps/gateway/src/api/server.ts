@@ -15,7 +15,8 @@ import { checkHost, checkOrigin, type GuardPolicy } from './guard.js';
 import { registerHttpGuard } from './http-auth.js';
 import { onClientError, rawErrorResponse, registerErrorHandling } from './http-errors.js';
 import { registerOpenAIRoutes } from './openai-routes.js';
-import { DEFAULT_TICK_INTERVAL_MS, handleConnection } from './ws-connection.js';
+import { createRunEventTranslator } from './run-events.js';
+import { ControlConnections, DEFAULT_TICK_INTERVAL_MS, handleConnection } from './ws-connection.js';
 import { createMethodHandlers } from './ws-methods.js';
 
 export interface GatewayServerDeps {
@@ -94,12 +95,7 @@ export async function startGatewayServer(
     onAuthenticated: (socket) => connections.markAuthenticated(socket),
   });
   app.get('/healthz', { config: { public: true } }, async () => ({ status: 'ok' }));
-  app.get('/v1/gateway/status', async () => ({
-    version: deps.version,
-    pid: process.pid,
-    uptimeMs: Date.now() - deps.startedAt,
-    agents: (await deps.config.current()).agents.list.length,
-  }));
+  app.get('/v1/gateway/status', async () => methods.status(undefined));
   registerOpenAIRoutes(app, deps);
 
   const wss = new WebSocketServer({
@@ -108,6 +104,12 @@ export async function startGatewayServer(
     perMessageDeflate: false,
   });
   const methods = createMethodHandlers(deps);
+  const control = new ControlConnections();
+  const bootId = crypto.randomUUID();
+  const translate = createRunEventTranslator();
+  const stopRunEvents = deps.runs.onRunEvent((event) => {
+    for (const { event: name, payload } of translate(event)) control.broadcast(name, payload);
+  });
   const onUpgrade = async (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     socket.on('error', () => socket.destroy());
     try {
@@ -129,10 +131,14 @@ export async function startGatewayServer(
     wss.handleUpgrade(req, socket, head, (ws) =>
       handleConnection(ws, req, {
         config: deps.config,
-        runs: deps.runs,
         limiter: deps.limiter,
         methods,
+        store: deps.store,
+        connections: control,
         version: deps.version,
+        bootId,
+        startedAt: deps.startedAt,
+        origin: req.headers.origin,
         maxPayload: config.gateway.maxPayloadBytes,
         tickIntervalMs: options.tickIntervalMs ?? DEFAULT_TICK_INTERVAL_MS,
         log: deps.log,
@@ -171,6 +177,8 @@ export async function startGatewayServer(
     app,
     openConnections: () => connections.size,
     close: async () => {
+      stopRunEvents();
+      control.shutdown('gateway stopping');
       for (const client of wss.clients) client.close(1001, 'gateway stopping');
       wss.close();
       await Promise.all(

@@ -1,6 +1,7 @@
 import { ErrorEnvelope } from '@multiclaw/protocol';
 import type { GatewayConfig } from '../config/schema.js';
 import { createEgress, type Egress } from '../egress/egress.js';
+import { GatewayCallError, GatewayClient, GatewayUpgradeRefused } from './gateway-client.js';
 
 /** The CLI's way to reach a running gateway: through the egress module, allowed to exactly that loopback origin. */
 export function localGatewayOrigin(config: GatewayConfig): string {
@@ -28,44 +29,77 @@ export type GatewayProbe =
 
 export async function fetchGatewayStatus(config: GatewayConfig, timeoutMs = 2_000): Promise<GatewayProbe> {
   const origin = localGatewayOrigin(config);
-  let response: Response;
+  const url = origin.replace(/^http/, 'ws');
+  let client: GatewayClient | undefined;
   try {
-    response = await localEgress([origin]).fetch(`${origin}/v1/gateway/status`, {
-      headers: { authorization: `Bearer ${config.gateway.auth.token}` },
-      signal: AbortSignal.timeout(timeoutMs),
+    client = await GatewayClient.connect(localEgress([origin]), `${url}/`, {
+      token: config.gateway.auth.token,
+      timeoutMs,
     });
+    const status = (await client.call('status')) as Record<string, unknown>;
+    if (typeof status?.pid === 'number') return { state: 'running', running: true, status };
+    return otherProgram(origin, 'its status answer is not a MultiClaw gateway’s');
   } catch (error) {
-    return {
-      state: 'not running',
-      running: false,
-      reason: `nothing answered on ${origin} (${(error as Error).message})`,
-    };
+    if (error instanceof GatewayCallError) {
+      const code = REFUSAL_CODES[error.detailCode ?? ''] ?? error.detailCode ?? error.error.code;
+      const retryAfter =
+        error.error.retryAfterMs === undefined ? undefined : Math.ceil(error.error.retryAfterMs / 1000);
+      return {
+        state: 'refusing',
+        running: true,
+        code,
+        reason: `${refusalAdvice(code, retryAfter)} (${code}: ${error.message})`,
+      };
+    }
+    if (error instanceof GatewayUpgradeRefused) {
+      const envelope = ErrorEnvelope.safeParse(safeJson(error.body));
+      if (!envelope.success) return otherProgram(origin, `HTTP ${error.status}, not a MultiClaw gateway`);
+      const { code, message } = envelope.data.error;
+      return {
+        state: 'refusing',
+        running: true,
+        code,
+        reason: `${refusalAdvice(code)} (${code}: ${message})`,
+      };
+    }
+    const message = (error as Error).message;
+    if (/ECONNREFUSED|ENOTFOUND|EADDRNOTAVAIL|no answer from/.test(message))
+      return { state: 'not running', running: false, reason: `nothing answered on ${origin} (${message})` };
+    return otherProgram(origin, message);
+  } finally {
+    client?.close();
   }
-  const body: unknown = await response.json().catch(() => undefined);
-  if (response.ok && typeof (body as { pid?: unknown } | undefined)?.pid === 'number')
-    return { state: 'running', running: true, status: body as Record<string, unknown> };
-  const envelope = ErrorEnvelope.safeParse(body);
-  if (!envelope.success)
-    return {
-      state: 'other program',
-      running: false,
-      reason: `${origin} is answered by another program (HTTP ${response.status}, not a MultiClaw gateway)`,
-    };
-  const { code, message } = envelope.data.error;
+}
+
+/** OpenClaw's handshake refusals, in the codes the advice below speaks. */
+const REFUSAL_CODES: Record<string, string> = {
+  AUTH_TOKEN_MISMATCH: 'UNAUTHENTICATED',
+  AUTH_TOKEN_MISSING: 'UNAUTHENTICATED',
+  AUTH_RATE_LIMITED: 'RATE_LIMITED',
+};
+
+function otherProgram(origin: string, why: string): GatewayProbe {
   return {
-    state: 'refusing',
-    running: true,
-    code,
-    reason: `${refusalAdvice(code, response)} (${code}: ${message})`,
+    state: 'other program',
+    running: false,
+    reason: `${origin} is answered by another program (${why})`,
   };
 }
 
-function refusalAdvice(code: string, response: Response): string {
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+function refusalAdvice(code: string, retryAfterSeconds?: number): string {
   switch (code) {
     case 'UNAUTHENTICATED':
       return 'a gateway is running but refuses the token in this openclaw.json: it was started with another config or state directory, or the token was changed by hand; restart it';
     case 'RATE_LIMITED':
-      return `a gateway is running but throttles wrong tokens from this machine; retry in ${response.headers.get('retry-after') ?? 'a minute'} s`;
+      return `a gateway is running but throttles wrong tokens from this machine; retry in ${retryAfterSeconds ?? 60} s`;
     case 'GATEWAY_CONNECTION_LIMIT':
       return 'a gateway is running but has too many open connections (another local program may be flooding it)';
     case 'GATEWAY_HOST_NOT_ALLOWED':

@@ -7,9 +7,12 @@
  * and docs/connections.md).
  */
 import { ApiError } from '@multiclaw/protocol';
+import { type ClientOptions, WebSocket } from 'ws';
 
 export interface Egress {
   fetch(url: string | URL, init?: RequestInit): Promise<Response>;
+  /** A client WebSocket (ws: or wss:) to an allowed origin (its http: or https: twin). Redirects are not followed. */
+  websocket(url: string | URL, options?: ClientOptions): WebSocket;
 }
 
 export interface EgressLogger {
@@ -23,6 +26,7 @@ export interface EgressOptions {
 }
 
 const ALLOWED_PROTOCOLS = new Set(['http:', 'https:']);
+const WEBSOCKET_TWINS: Record<string, string> = { 'ws:': 'http:', 'wss:': 'https:' };
 const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
 
 function parseUrl(value: string | URL, base?: URL): URL | undefined {
@@ -84,6 +88,14 @@ export function createEgress(options: EgressOptions): Egress {
   }
 
   return {
+    websocket(url, options) {
+      const target = parseUrl(url);
+      const twin = target && WEBSOCKET_TWINS[target.protocol];
+      if (twin) target.protocol = twin;
+      const checked = check(twin ? target : undefined, 'origin not on the allowlist');
+      checked.protocol = checked.protocol === 'https:' ? 'wss:' : 'ws:';
+      return new WebSocket(checked, { ...options, followRedirects: false });
+    },
     async fetch(url, init) {
       const target = check(parseUrl(url), 'origin not on the allowlist');
       // Redirects are never followed: a 3xx reaches the caller as it is, and

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { ChatEvent, type GatewayEventFrame, StoredMessage } from '@multiclaw/protocol';
+import { type GatewayEventFrame, RunEvent, StoredMessage } from '@multiclaw/protocol';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   type FakeProvider,
@@ -66,13 +66,13 @@ async function setup() {
 const chatEvents = (client: ControlClient, runId: string) =>
   client.events
     .filter((event) => event.event === 'chat')
-    .map((event) => ChatEvent.parse(event.payload))
+    .map((event) => RunEvent.parse(event.payload))
     .filter((event) => event.runId === runId);
 
 const terminal = (client: ControlClient, runId: string) =>
   client.nextEvent((event: GatewayEventFrame) => {
     if (event.event !== 'chat') return false;
-    const payload = ChatEvent.parse(event.payload);
+    const payload = RunEvent.parse(event.payload);
     return payload.runId === runId && payload.state !== 'delta';
   });
 
@@ -87,7 +87,7 @@ describe('chat.send', () => {
     const { client, openai } = await setup();
     const { runId, sessionKey, status } = await send(client, { agentId: 'writer', message: 'Say hello' });
     expect(status).toBe('started');
-    const final = ChatEvent.parse((await terminal(client, runId)).payload);
+    const final = RunEvent.parse((await terminal(client, runId)).payload);
     expect(final.state).toBe('final');
     expect(final.message?.content).toBe('Hello there');
 
@@ -164,7 +164,7 @@ describe('chat.send', () => {
     const first = await send(client, { agentId: 'writer', message: 'once', idempotencyKey });
     await terminal(client, first.runId);
     const again = await send(client, { agentId: 'writer', message: 'once', idempotencyKey });
-    expect(again).toEqual({ runId: first.runId, sessionKey: first.sessionKey, status: 'done' });
+    expect(again).toEqual({ runId: first.runId, sessionKey: first.sessionKey, status: 'ok' });
     expect(openai.requests).toHaveLength(1);
     const other = await client.request('chat.send', { agentId: 'writer', message: 'twice', idempotencyKey });
     expect(!other.ok && other.error.code).toBe('IDEMPOTENCY_KEY_REUSED');
@@ -181,7 +181,7 @@ describe('chat.send', () => {
     try {
       const { client: again } = await connectControlClient(restarted.url, restarted.token);
       const retry = await send(again, { agentId: 'writer', message: 'persist me', idempotencyKey });
-      expect(retry).toEqual({ runId: first.runId, sessionKey: first.sessionKey, status: 'done' });
+      expect(retry).toEqual({ runId: first.runId, sessionKey: first.sessionKey, status: 'ok' });
       expect(openai.requests).toHaveLength(1);
       const history = (await again.request('sessions.history', { sessionKey: first.sessionKey })) as {
         payload: { messages: StoredMessage[] };
@@ -203,7 +203,7 @@ describe('chat.send', () => {
     );
     const { runId, sessionKey } = await send(client, { agentId: 'writer', message: 'count' });
     await client.nextEvent(
-      (event) => event.event === 'chat' && ChatEvent.parse(event.payload).delta === 'two ',
+      (event) => event.event === 'chat' && RunEvent.parse(event.payload).delta === 'two ',
     );
     const busy = await client.request('chat.send', {
       agentId: 'writer',
@@ -214,7 +214,7 @@ describe('chat.send', () => {
     expect(!busy.ok && busy.error.code).toBe('SESSION_BUSY');
     const aborted = await client.request('chat.abort', { sessionKey, runId });
     expect(aborted).toMatchObject({ ok: true, payload: { aborted: true } });
-    const end = ChatEvent.parse((await terminal(client, runId)).payload);
+    const end = RunEvent.parse((await terminal(client, runId)).payload);
     expect(end.state).toBe('aborted');
     expect(end.message).toMatchObject({ role: 'assistant', content: 'one two ', status: 'aborted' });
     expect(await openai.requests[0]?.closed).toEqual({ completed: false });
@@ -246,7 +246,7 @@ describe('chat.send', () => {
       const { client, openai } = await setup();
       script(openai);
       const { runId, sessionKey } = await send(client, { agentId: 'writer', message: 'hi' });
-      const end = ChatEvent.parse((await terminal(client, runId)).payload);
+      const end = RunEvent.parse((await terminal(client, runId)).payload);
       expect(end.state).toBe('error');
       expect(end.error?.code).toBe(code);
       if (code === 'PROVIDER_RATE_LIMITED') expect(end.error?.details?.retryAfterSeconds).toBe(17);

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type ChatEvent, type ChatSendResult, StoredMessage } from '@multiclaw/protocol';
+import { type ChatSendResult, type RunEvent, StoredMessage } from '@multiclaw/protocol';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type GatewayChild, prepareStateDir, startGatewayChild } from '../../test/crash/gateway-child.js';
@@ -146,7 +146,7 @@ async function wsLane(kills: number) {
       const key = `ws-${round}-${randomUUID()}`;
       const received = new Received();
       client.ws.on('message', (data) => {
-        const frame = JSON.parse(data.toString()) as { event?: string; payload?: ChatEvent };
+        const frame = JSON.parse(data.toString()) as { event?: string; payload?: RunEvent };
         if (frame.event === 'chat' && frame.payload?.state === 'delta')
           received.add(frame.payload.delta ?? '');
       });
@@ -178,8 +178,8 @@ async function finishWsLane(
   await client.nextEvent(
     (event) =>
       event.event === 'chat' &&
-      (event.payload as ChatEvent).runId === result?.runId &&
-      (event.payload as ChatEvent).state === 'final',
+      (event.payload as RunEvent).runId === result?.runId &&
+      (event.payload as RunEvent).state === 'final',
     30_000,
   );
   const messages = await historyOf(client, last.sessionKey as string);

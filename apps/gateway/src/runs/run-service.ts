@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { ApiError, type ChatEvent, type ChatSendResult } from '@multiclaw/protocol';
+import { ApiError, type ChatSendResult, type RunEvent, sessionKeyOf } from '@multiclaw/protocol';
 import type { ConfigFile } from '../config/config-file.js';
 import type { Egress } from '../egress/egress.js';
 import { assertSamplingSupported } from '../providers/sampling.js';
@@ -17,6 +17,10 @@ export { toErrorShape };
 
 /** How much of a session's history is sent to the model with each new message. */
 const HISTORY_TURNS = 200;
+/** A lower-case UUID: the only idempotency keys that can double as run ids. */
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+/** How many ended runs `wait` can still answer for. */
+const FINISHED_RUNS_KEPT = 1000;
 
 export interface RunServiceDeps {
   config: ConfigFile;
@@ -37,7 +41,7 @@ interface ActiveRun {
   settle: (outcome: RunOutcome) => void;
 }
 
-export type ChatEventListener = (event: ChatEvent) => void;
+export type RunEventListener = (event: RunEvent) => void;
 
 /** An OpenAI-compatible completion: the request's own turns, one new session per request. */
 export interface CompletionParams {
@@ -58,7 +62,9 @@ export interface CompletionParams {
  */
 export class RunService {
   private readonly active = new Map<string, ActiveRun>();
-  private readonly listeners = new Set<ChatEventListener>();
+  private readonly listeners = new Set<RunEventListener>();
+  /** How recent runs ended, for `wait` (oldest dropped first). */
+  private readonly finished = new Map<string, RunOutcome>();
   private readonly now: () => Date;
   private stopping = false;
 
@@ -66,20 +72,25 @@ export class RunService {
     this.now = deps.now ?? (() => new Date());
   }
 
-  onChatEvent(listener: ChatEventListener): () => void {
+  onRunEvent(listener: RunEventListener): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
   }
 
+  /**
+   * Starts a run in the session `sessionKey` (created, under that key, when it
+   * does not exist yet) and answers once the request is on disk; the reply
+   * streams as run events.
+   */
   async send(params: {
     agentId: string;
-    sessionKey?: string | undefined;
+    sessionKey: string;
     message: string;
     idempotencyKey: string;
   }): Promise<ChatSendResult> {
-    const requestHash = requestHashOf([params.agentId, params.sessionKey ?? null, params.message]);
+    const requestHash = requestHashOf([params.agentId, params.sessionKey, params.message]);
     const seen = this.seen(params.idempotencyKey, requestHash);
-    let sessionKey = params.sessionKey;
+    let { sessionKey } = params;
     if (seen) {
       const reported = { runId: seen.runId, sessionKey: seen.sessionKey };
       if (this.isActive(seen)) return { ...reported, status: 'in_flight' };
@@ -88,16 +99,17 @@ export class RunService {
         await this.deps.idempotency.setState(seen.key, 'retryable');
         return { ...reported, status: 'interrupted' };
       }
-      if (seen.state !== 'retryable') return { ...reported, status: 'done' };
+      if (seen.state !== 'retryable') return { ...reported, status: 'ok' };
       sessionKey = seen.sessionKey;
     }
 
     const resolved = resolveAgentModel(await this.deps.config.current(), params.agentId);
-    if (sessionKey) {
-      const session = await this.deps.store.getSession(sessionKey);
-      if (session.agentId !== params.agentId) {
+    const existing = await this.deps.store.findSession(sessionKey);
+    if (existing) {
+      sessionKey = existing.key;
+      if (existing.agentId !== params.agentId) {
         throw new ApiError('VALIDATION_FAILED', 'This session belongs to another agent', {
-          issues: [{ path: 'sessionKey', message: `session belongs to agent "${session.agentId}"` }],
+          issues: [{ path: 'sessionKey', message: `session belongs to agent "${existing.agentId}"` }],
         });
       }
     }
@@ -105,6 +117,8 @@ export class RunService {
     // A rerun of an interrupted key: its message is stored already, unless the stop came first.
     const toStore = seen && (await requestStored(this.deps.store, seen)) ? [] : [userMessage];
     const { run, partial } = await this.begin({
+      // OpenClaw's clients find their run's events by the idempotency key they sent: it is the run id when it can be.
+      runId: !seen && UUID.test(params.idempotencyKey) ? params.idempotencyKey : undefined,
       agentId: params.agentId,
       sessionKey,
       title: params.message,
@@ -113,6 +127,7 @@ export class RunService {
     });
     const turns = await this.sessionTurns(run.sessionKey, resolved.agent.systemPrompt);
     const emit = this.emitterFor(run);
+    emit({ state: 'start' });
     void this.execute(run, partial, params.agentId, turns, undefined, (delta) =>
       emit({ state: 'delta', delta }),
     ).then(async (outcome) => {
@@ -131,6 +146,27 @@ export class RunService {
       return outcome;
     });
     return { runId: run.runId, sessionKey: run.sessionKey, status: 'started' };
+  }
+
+  /**
+   * How run `runId` ended, once it has (within `timeoutMs`; undefined when it
+   * is still running then, or is not known to this process: runs are
+   * remembered from their start until a thousand later runs have ended).
+   */
+  async wait(runId: string, timeoutMs: number): Promise<RunOutcome | undefined> {
+    const finished = this.finished.get(runId);
+    if (finished) return finished;
+    const run = [...this.active.values()].find((active) => active.runId === runId);
+    if (!run) return undefined;
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<undefined>((resolve) => {
+      timer = setTimeout(() => resolve(undefined), timeoutMs);
+    });
+    try {
+      return await Promise.race([run.done, timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   /**
@@ -164,7 +200,7 @@ export class RunService {
     const lastUser = [...params.turns].reverse().find((turn) => turn.role === 'user')?.content ?? '';
     const { run, partial } = await this.begin({
       agentId: params.agentId,
-      sessionKey: seen?.sessionKey,
+      sessionKey: seen?.sessionKey ?? sessionKeyOf(params.agentId, `openai:${randomUUID()}`),
       title: lastUser,
       messages: seen && (await requestStored(this.deps.store, seen)) ? [] : params.turns,
       ...(key === undefined ? {} : { idempotency: { key, requestHash } }),
@@ -186,6 +222,11 @@ export class RunService {
     } finally {
       params.signal.removeEventListener('abort', onAbort);
     }
+  }
+
+  /** Whether a run is streaming in this session now. */
+  isBusy(sessionKey: string): boolean {
+    return this.active.has(sessionKey);
   }
 
   /** Aborts the session's active run (or only `runId` when given). True when a run was aborted. */
@@ -218,8 +259,8 @@ export class RunService {
   /** `chat` events of one run, numbered from 0. */
   private emitterFor(run: ActiveRun) {
     let seq = 0;
-    return (event: Omit<ChatEvent, 'runId' | 'sessionKey' | 'seq'>) => {
-      const full: ChatEvent = { runId: run.runId, sessionKey: run.sessionKey, seq: seq++, ...event };
+    return (event: Omit<RunEvent, 'runId' | 'sessionKey' | 'seq'>) => {
+      const full: RunEvent = { runId: run.runId, sessionKey: run.sessionKey, seq: seq++, ...event };
       for (const listener of this.listeners) listener(full);
     };
   }
@@ -242,31 +283,34 @@ export class RunService {
    * all on disk before the caller hears that the run started.
    */
   private async begin(request: {
+    runId?: string | undefined;
     agentId: string;
-    sessionKey: string | undefined;
+    sessionKey: string;
     title: string;
     messages: ChatTurn[];
     idempotency?: { key: string; requestHash: string } | undefined;
   }): Promise<{ run: ActiveRun; partial: PartialReply }> {
     if (this.stopping)
       throw new ApiError('SERVICE_UNAVAILABLE', 'The gateway is stopping; send this again once it is back');
-    let { sessionKey } = request;
-    if (sessionKey && this.active.has(sessionKey))
+    const { sessionKey } = request;
+    if (this.active.has(sessionKey))
       throw new ApiError('SESSION_BUSY', 'A run is already in progress in this session');
-    sessionKey ??= (
-      await this.deps.store.createSession(request.agentId, request.title.slice(0, 80), this.now())
-    ).key;
-    const runId = randomUUID();
-    // Claim the session before the first await that could interleave with another run.
+    const runId = request.runId ?? randomUUID();
+    // Claim the session before the first await, so two runs never interleave in it.
     let settle: (outcome: RunOutcome) => void = () => {};
     const done = new Promise<RunOutcome>((resolve) => {
       settle = resolve;
     });
     const run: ActiveRun = { runId, sessionKey, controller: new AbortController(), done, settle };
-    if (this.active.has(sessionKey))
-      throw new ApiError('SESSION_BUSY', 'A run is already in progress in this session');
     this.active.set(sessionKey, run);
     try {
+      if (!(await this.deps.store.findSession(sessionKey)))
+        await this.deps.store.createSession(
+          request.agentId,
+          request.title.slice(0, 80),
+          this.now(),
+          sessionKey,
+        );
       if (request.idempotency) {
         await this.deps.idempotency.record({
           ...request.idempotency,
@@ -329,6 +373,9 @@ export class RunService {
       return outcome;
     } finally {
       this.active.delete(run.sessionKey);
+      this.finished.set(run.runId, outcome);
+      if (this.finished.size > FINISHED_RUNS_KEPT)
+        this.finished.delete(this.finished.keys().next().value as string);
       run.settle(outcome);
     }
   }

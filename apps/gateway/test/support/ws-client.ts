@@ -85,20 +85,36 @@ export async function openControlSocket(
   };
 }
 
-export function connectParams(token: string, nonce: string) {
+/** Every operator scope: what OpenClaw's own CLI asks for. */
+export const ALL_SCOPES = [
+  'operator.read',
+  'operator.write',
+  'operator.admin',
+  'operator.approvals',
+  'operator.pairing',
+];
+
+/** A `connect` as an OpenClaw v4 client sends it with the gateway token and no device identity. */
+export function connectParams(token: string, options: { scopes?: string[] } = {}) {
   return {
-    minProtocol: 1,
-    maxProtocol: 1,
-    client: { id: 'test-client', version: '0.0.0' },
-    nonce,
+    minProtocol: 4,
+    maxProtocol: 4,
+    client: { id: 'test', version: '0.0.0', platform: 'linux', mode: 'test' },
+    role: 'operator',
+    scopes: options.scopes ?? ALL_SCOPES,
     auth: { token },
   };
 }
 
 /** Opens a socket and completes the handshake; throws if the gateway refuses. */
-export async function connectControlClient(url: string, token: string, headers?: Record<string, string>) {
+export async function connectControlClient(
+  url: string,
+  token: string,
+  headers?: Record<string, string>,
+  options: { scopes?: string[] } = {},
+) {
   const client = await openControlSocket(url, headers ? { headers } : {});
-  const hello = await client.request('connect', connectParams(token, client.nonce));
-  if (!hello.ok) throw new Error(`connect refused: ${hello.error.code}`);
+  const hello = await client.request('connect', connectParams(token, options));
+  if (!hello.ok) throw new Error(`connect refused: ${hello.error.code} ${hello.error.message}`);
   return { client, hello };
 }
