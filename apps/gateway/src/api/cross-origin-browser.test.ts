@@ -1,3 +1,4 @@
+import type { webcrypto } from 'node:crypto';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { CHROMIUM, chromiumMissing, launchChromium, startPageServer } from '@multiclaw/test-support/browser';
@@ -10,7 +11,9 @@ import { startTestGateway, type TestGateway } from '../../test/support/gateway.j
  * browser: a page served from another origin (another port on 127.0.0.1)
  * tries to reach the gateway, even knowing the right token. Only the Origin
  * allowlist stands in the way, so the control case allows that origin and the
- * same page gets through.
+ * same page gets through — once it proves a device identity of its own (an
+ * Ed25519 key made and used with the page's WebCrypto, as OpenClaw's browser
+ * clients do): a page with the token alone is refused.
  */
 
 const SKIP = chromiumMissing('cross-origin-browser.test.ts');
@@ -92,6 +95,8 @@ function watchAnswers(server: Server): Answer[] {
 
 interface PageResult {
   ws: string[];
+  /** The device id the page derived from its own key, when it made one. */
+  deviceId: string | undefined;
   fetchWithToken: string;
   simplePost: string;
 }
@@ -122,8 +127,15 @@ describe.skipIf(SKIP)(`a page on another origin, in real Chromium (${CHROMIUM})`
     return { test, answers: watchAnswers(test.gateway.app.server) };
   }
 
-  /** Opens the page on its own origin and runs the attack from inside it. */
-  async function runInPage(test: TestGateway, options: { connect: boolean }): Promise<PageResult> {
+  /**
+   * Opens the page on its own origin and runs the attack from inside it.
+   * `connect`: whether the page answers the challenge, and with a device
+   * identity signed in the page or with the token alone.
+   */
+  async function runInPage(
+    test: TestGateway,
+    options: { connect: 'no' | 'token' | 'device' },
+  ): Promise<PageResult> {
     const context = await browser.newContext();
     cleanups.push(() => context.close());
     const tab = await context.newPage();
@@ -131,6 +143,73 @@ describe.skipIf(SKIP)(`a page on another origin, in real Chromium (${CHROMIUM})`
     expect(await tab.evaluate('location.origin')).toBe(page.origin);
     return tab.evaluate(
       async ({ port, token, connect }) => {
+        const base64url = (bytes: ArrayBuffer) =>
+          btoa(String.fromCharCode(...new Uint8Array(bytes)))
+            .replace(/\+/g, '-')
+            .replace(/\//g, '_')
+            .replace(/=+$/, '');
+        const hex = (bytes: ArrayBuffer) =>
+          [...new Uint8Array(bytes)].map((byte) => byte.toString(16).padStart(2, '0')).join('');
+        // The device key lives in the page: WebCrypto's Ed25519, the public key's SHA-256 is the device id.
+        const device =
+          connect === 'device'
+            ? await (async () => {
+                const keys = (await crypto.subtle.generateKey({ name: 'Ed25519' }, false, [
+                  'sign',
+                  'verify',
+                ])) as webcrypto.CryptoKeyPair;
+                const raw = await crypto.subtle.exportKey('raw', keys.publicKey);
+                return {
+                  keys,
+                  publicKey: base64url(raw),
+                  id: hex(await crypto.subtle.digest('SHA-256', raw)),
+                };
+              })()
+            : undefined;
+        /** OpenClaw's connect, signed over the v3 payload when the page has a device key. */
+        const connectParams = async (nonce: string) => {
+          const client = {
+            id: 'openclaw-control-ui',
+            version: '0.0.0',
+            platform: 'Web',
+            deviceFamily: 'Browser',
+            mode: 'webchat',
+          };
+          const role = 'operator';
+          const scopes = ['operator.read', 'operator.write'];
+          const params = { minProtocol: 4, maxProtocol: 4, client, role, scopes, auth: { token } };
+          if (!device) return params;
+          const signedAt = Date.now();
+          const lower = (value: string) => value.trim().toLowerCase();
+          const payload = [
+            'v3',
+            device.id,
+            client.id,
+            client.mode,
+            role,
+            scopes.join(','),
+            String(signedAt),
+            token,
+            nonce,
+            lower(client.platform),
+            lower(client.deviceFamily),
+          ].join('|');
+          const signature = await crypto.subtle.sign(
+            { name: 'Ed25519' },
+            device.keys.privateKey,
+            new TextEncoder().encode(payload),
+          );
+          return {
+            ...params,
+            device: {
+              id: device.id,
+              publicKey: device.publicKey,
+              signature: base64url(signature),
+              signedAt,
+              nonce,
+            },
+          };
+        };
         const ws = await new Promise<string[]>((resolve) => {
           const events: string[] = [];
           const socket = new WebSocket(`ws://127.0.0.1:${port}/`);
@@ -145,22 +224,13 @@ describe.skipIf(SKIP)(`a page on another origin, in real Chromium (${CHROMIUM})`
               type: string;
               event?: string;
               payload?: { nonce?: string; type?: string };
+              error?: { code: string; details?: { code?: string } };
             };
-            events.push(`message:${frame.type}:${frame.event ?? frame.payload?.type ?? ''}`);
-            if (frame.event === 'connect.challenge' && connect) {
-              socket.send(
-                JSON.stringify({
-                  type: 'req',
-                  id: 'c1',
-                  method: 'connect',
-                  params: {
-                    minProtocol: 1,
-                    maxProtocol: 1,
-                    client: { id: 'page', version: '0' },
-                    nonce: frame.payload?.nonce,
-                    auth: { token },
-                  },
-                }),
+            const refusal = frame.error && `error:${frame.error.code}:${frame.error.details?.code}`;
+            events.push(`message:${frame.type}:${frame.event ?? frame.payload?.type ?? refusal ?? ''}`);
+            if (frame.event === 'connect.challenge' && connect !== 'no') {
+              void connectParams(frame.payload?.nonce ?? '').then((params) =>
+                socket.send(JSON.stringify({ type: 'req', id: 'c1', method: 'connect', params })),
               );
             } else {
               socket.close(1000);
@@ -193,7 +263,7 @@ describe.skipIf(SKIP)(`a page on another origin, in real Chromium (${CHROMIUM})`
             body: JSON.stringify({ model: 'x', messages: [{ role: 'user', content: 'hi' }] }),
           }),
         );
-        return { ws, fetchWithToken, simplePost };
+        return { ws, deviceId: device?.id, fetchWithToken, simplePost };
       },
       { port: test.port, token: test.token, connect: options.connect },
     );
@@ -201,7 +271,7 @@ describe.skipIf(SKIP)(`a page on another origin, in real Chromium (${CHROMIUM})`
 
   it('cannot open a WebSocket or call the HTTP API, even with the right token: the gateway answers 403', async () => {
     const { test, answers } = await gateway([]);
-    const result = await runInPage(test, { connect: true });
+    const result = await runInPage(test, { connect: 'device' });
 
     // The socket never opens and never sees a frame.
     expect(result.ws).not.toContain('open');
@@ -248,16 +318,22 @@ describe.skipIf(SKIP)(`a page on another origin, in real Chromium (${CHROMIUM})`
     expect(completed.map((line) => (line.res as { statusCode: number }).statusCode)).toEqual([403, 403]);
   });
 
-  it('control: the same page on an allowed origin opens the WebSocket, gets the challenge and completes the handshake', async () => {
+  it('control: the same page on an allowed origin opens the WebSocket, gets the challenge and completes the handshake with a device key of its own', async () => {
     const { test, answers } = await gateway([page.origin]);
-    const result = await runInPage(test, { connect: true });
+    const result = await runInPage(test, { connect: 'device' });
 
-    expect(result.ws.slice(0, 3)).toEqual([
+    expect(result.ws).toEqual([
       'open',
       'message:event:connect.challenge',
       'message:res:hello-ok',
+      // The page closes once it has its answer.
+      'close:1000',
     ]);
-    expect(result.ws).not.toContain('error');
+    // The gateway took the page's key: the connection is logged under the id the page derived.
+    expect(result.deviceId).toMatch(/^[0-9a-f]{64}$/);
+    expect(test.logs.filter((line) => line.msg === 'control client connected')).toEqual([
+      expect.objectContaining({ client: 'openclaw-control-ui', device: result.deviceId }),
+    ]);
     const upgrades = answers.filter((answer) => answer.kind === 'upgrade');
     expect(upgrades).toEqual([
       { kind: 'upgrade', method: 'GET', url: '/', origin: page.origin, status: 101, code: undefined },
@@ -268,9 +344,22 @@ describe.skipIf(SKIP)(`a page on another origin, in real Chromium (${CHROMIUM})`
     );
   });
 
+  it('refuses the same page on an allowed origin that brings the token but no device identity', async () => {
+    const { test } = await gateway([page.origin]);
+    const result = await runInPage(test, { connect: 'token' });
+
+    expect(result.ws).toEqual([
+      'open',
+      'message:event:connect.challenge',
+      'message:res:error:NOT_PAIRED:DEVICE_IDENTITY_REQUIRED',
+      'close:1008',
+    ]);
+    expect(test.logs.filter((line) => line.msg === 'control client connected')).toEqual([]);
+  });
+
   it('control: an allowed origin that is not the page’s own still refuses the page', async () => {
     const { test, answers } = await gateway(['http://127.0.0.1:1420']);
-    const result = await runInPage(test, { connect: false });
+    const result = await runInPage(test, { connect: 'no' });
     expect(result.ws).not.toContain('open');
     expect(answers.filter((answer) => answer.kind === 'upgrade')).toEqual([
       {

@@ -5,6 +5,7 @@ import { connect as netConnect } from 'node:net';
 import { ErrorEnvelope } from '@multiclaw/protocol';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
+import { newDevice, signConnect } from '../../test/support/device.js';
 import { startTestGateway, type TestGateway } from '../../test/support/gateway.js';
 import { connectControlClient, connectParams, openControlSocket } from '../../test/support/ws-client.js';
 import { generateGatewayToken } from '../config/schema.js';
@@ -152,6 +153,30 @@ function outcome(reply: { status: number; body: string }): string {
   expect(envelope.error.message.length).toBeGreaterThan(0);
   expect(envelope.error.requestId.length).toBeGreaterThan(0);
   return `${reply.status} ${envelope.error.code}`;
+}
+
+/**
+ * A `connect` over the control socket with this token: what the gateway
+ * answered (OpenClaw's code / our detail code) and how it closed, or `ok`.
+ */
+async function wsConnect(
+  url: string,
+  token: string | undefined,
+): Promise<{ answer: string; error?: Record<string, unknown>; close?: number }> {
+  const socket = await openControlSocket(url);
+  const params = connectParams(token ?? '');
+  const { auth: _auth, ...withoutToken } = params;
+  const reply = await socket.request('connect', token === undefined ? withoutToken : params);
+  if (reply.ok) {
+    socket.close();
+    return { answer: 'ok' };
+  }
+  const { code } = await socket.closed;
+  return {
+    answer: `${reply.error.code} ${reply.error.details?.code}`,
+    error: reply.error,
+    close: code,
+  };
 }
 
 const OpenAIError = z.object({
@@ -316,9 +341,15 @@ describe('the Host / Origin / token matrix', () => {
     }
   });
 
-  it('lets an allowed browser origin complete the handshake', async () => {
-    const { client, hello } = await connectControlClient(test.url, test.token, { origin: ALLOWED_ORIGIN });
-    expect(hello.ok).toBe(true);
+  it('lets an allowed browser origin complete the handshake with a device identity of its own', async () => {
+    const client = await openControlSocket(test.url, { headers: { origin: ALLOWED_ORIGIN } });
+    const params = connectParams(test.token);
+    const hello = await client.request('connect', {
+      ...params,
+      device: signConnect(newDevice(), params, client.nonce),
+    });
+    expect(hello.ok ? hello.payload : hello.error).toMatchObject({ type: 'hello-ok' });
+    expect((await client.request('health')).ok).toBe(true);
     client.close();
   });
 
@@ -382,11 +413,13 @@ describe('the Host / Origin / token matrix', () => {
   });
 
   it('never takes the WebSocket token from the URL either', async () => {
-    const socket = await openControlSocket(`${test.url}/?token=${test.token}&access_token=${test.token}`);
-    const answer = await socket.request('health');
-    expect(answer.ok).toBe(false);
-    if (!answer.ok) expect(answer.error.code).toBe('UNAUTHENTICATED');
-    expect((await socket.closed).code).toBe(1008);
+    const url = `${test.url}/?token=${test.token}&access_token=${test.token}`;
+    // A connect without a token of its own is refused as tokenless, whatever the URL carries.
+    expect(await wsConnect(url, undefined)).toMatchObject({
+      answer: 'INVALID_REQUEST AUTH_TOKEN_MISSING',
+      close: 1008,
+    });
+    expect(await wsConnect(url, test.token)).toEqual({ answer: 'ok' });
   });
 });
 
@@ -458,11 +491,11 @@ describe('rate-limited authentication failures: guessing is throttled, the token
     const { client } = await connectControlClient(test.url, test.token);
     expect((await client.request('health')).ok).toBe(true);
     client.close();
-    // A wrong token over WebSocket is throttled too, with the same budget.
-    const socket = await openControlSocket(test.url);
-    const answer = await socket.request('connect', connectParams(wrong, socket.nonce));
-    expect(answer.ok ? 'ok' : answer.error.code).toBe('RATE_LIMITED');
-    expect((await socket.closed).code).toBe(1008);
+    // A wrong token over WebSocket is throttled too, with the same budget, in OpenClaw's terms.
+    const throttledWs = await wsConnect(test.url, wrong);
+    expect(throttledWs).toMatchObject({ answer: 'INVALID_REQUEST AUTH_RATE_LIMITED', close: 1008 });
+    expect(throttledWs.error).toMatchObject({ retryable: true, retryAfterMs: 60_000 });
+    expect(await wsConnect(test.url, test.token)).toEqual({ answer: 'ok' });
   });
 
   it('refuses requests with no credential (401) without counting them: 50 of them, then a wrong token is still a plain 401', async () => {
@@ -531,12 +564,11 @@ describe('rate-limited authentication failures: guessing is throttled, the token
   it('counts failed WebSocket connects in the same budget as HTTP; the right token still connects', async () => {
     const { test, get, wrong, failures } = await setup();
     for (let i = 0; i < 5; i += 1) expect(outcome(await get('127.0.0.1', wrong))).toBe('401 UNAUTHENTICATED');
-    for (let i = 0; i < 5; i += 1) {
-      const socket = await openControlSocket(test.url);
-      const answer = await socket.request('connect', connectParams(wrong, socket.nonce));
-      expect(answer.ok ? 'ok' : answer.error.code).toBe('UNAUTHENTICATED');
-      expect((await socket.closed).code).toBe(1008);
-    }
+    for (let i = 0; i < 5; i += 1)
+      expect(await wsConnect(test.url, wrong)).toMatchObject({
+        answer: 'INVALID_REQUEST AUTH_TOKEN_MISMATCH',
+        close: 1008,
+      });
     expect(failures).toHaveLength(10);
     expect(outcome(await get('127.0.0.1', wrong))).toBe('429 RATE_LIMITED');
     const { client } = await connectControlClient(test.url, test.token);
@@ -560,13 +592,11 @@ describe('token rotation', () => {
   async function expectRotated(oldToken: string, newToken: string) {
     expect(outcome(await get(oldToken))).toBe('401 UNAUTHENTICATED');
     expect(outcome(await get(newToken))).toBe('200');
-    const socket = await openControlSocket(test.url);
-    const answer = await socket.request('connect', connectParams(oldToken, socket.nonce));
-    expect(answer.ok ? 'ok' : answer.error.code).toBe('UNAUTHENTICATED');
-    expect((await socket.closed).code).toBe(1008);
-    const { client, hello } = await connectControlClient(test.url, newToken);
-    expect(hello.ok).toBe(true);
-    client.close();
+    expect(await wsConnect(test.url, oldToken)).toMatchObject({
+      answer: 'INVALID_REQUEST AUTH_TOKEN_MISMATCH',
+      close: 1008,
+    });
+    expect(await wsConnect(test.url, newToken)).toEqual({ answer: 'ok' });
   }
 
   it('refuses the old token at once after ConfigFile.update rotates it', async () => {

@@ -2,12 +2,10 @@ import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import {
   ConnectChallenge,
-  GATEWAY_METHODS,
   GATEWAY_PROTOCOL_VERSION,
   GatewayEventFrame,
   GatewayResponseFrame,
   HelloOk,
-  StoredMessage,
 } from '@multiclaw/protocol';
 import { afterEach, describe, expect, it } from 'vitest';
 import type WebSocket from 'ws';
@@ -19,16 +17,15 @@ import {
   openControlSocket,
 } from '../../test/support/ws-client.js';
 import type { GatewayConfig } from '../config/schema.js';
-
-/** The same string with its last character replaced by a different one (never the same string). */
-function lastCharacterChanged(value: string): string {
-  return `${value.slice(0, -1)}${value.endsWith('x') ? 'y' : 'x'}`;
-}
+import { GATEWAY_VERSION } from '../version.js';
 
 /**
- * The WebSocket control protocol end to end over real sockets: the
- * challenge, the connect handshake, frame validation with its
- * one-warning-then-close policy, payload limits and the methods.
+ * The WebSocket control protocol (OpenClaw protocol v4) end to end over real
+ * sockets, for what the conformance suite (openclaw-interop/conformance.test.ts)
+ * does not check: the challenge, frame order, the frame-validation policy
+ * (one warning then close after connect, no second chance before it), payload
+ * limits, each method's effect on the config file and the local store, and
+ * ticks. Refused connects and scopes are the conformance suite's.
  */
 
 let cleanups: (() => Promise<void> | void)[] = [];
@@ -37,8 +34,11 @@ afterEach(async () => {
   cleanups = [];
 });
 
-async function gateway(configure?: (config: GatewayConfig) => GatewayConfig): Promise<TestGateway> {
-  const test = await startTestGateway(configure ? { configure } : {});
+async function gateway(
+  configure?: (config: GatewayConfig) => GatewayConfig,
+  options: { tickIntervalMs?: number } = {},
+): Promise<TestGateway> {
+  const test = await startTestGateway({ ...(configure ? { configure } : {}), ...options });
   cleanups.push(() => test.close());
   return test;
 }
@@ -72,14 +72,15 @@ function record(ws: WebSocket) {
   });
   return {
     frames,
-    /** The next response with this id (or any response). */
-    response: (id?: string) =>
+    responses: () => frames.filter((frame): frame is GatewayResponseFrame => frame.type === 'res'),
+    /** The response with this id. */
+    response: (id: string) =>
       new Promise<GatewayResponseFrame>((resolve, reject) => {
-        const predicate = (frame: GatewayResponseFrame) => id === undefined || frame.id === id;
+        const predicate = (frame: GatewayResponseFrame) => frame.id === id;
         const seen = frames.find(
           (frame): frame is GatewayResponseFrame => frame.type === 'res' && predicate(frame),
         );
-        if (seen && id !== undefined) return resolve(seen);
+        if (seen) return resolve(seen);
         if (ws.readyState !== ws.OPEN) return reject(new Error('socket already closed'));
         waiters.push({ predicate, resolve, reject });
       }),
@@ -95,6 +96,9 @@ function payloadOf<T = Record<string, unknown>>(frame: GatewayResponseFrame): T 
   if (!frame.ok) throw new Error(`expected a success response, got ${JSON.stringify(frame.error)}`);
   return frame.payload as T;
 }
+
+/** Our error code, which OpenClaw's error shape carries in `details.code`. */
+const detailCodeOf = (frame: GatewayResponseFrame) => errorOf(frame).details?.code;
 
 async function connected(test: TestGateway): Promise<ControlClient> {
   const { client } = await connectControlClient(test.url, test.token);
@@ -136,31 +140,6 @@ describe('connect.challenge', () => {
 });
 
 describe('the connect handshake', () => {
-  it('answers a valid connect with hello-ok describing the protocol, methods, events and policy', async () => {
-    const test = await gateway();
-    const client = await openControlSocket(test.url);
-    cleanups.push(() => client.close());
-    const id = randomUUID();
-    const recorder = record(client.ws);
-    client.sendRaw(
-      JSON.stringify({ type: 'req', id, method: 'connect', params: connectParams(test.token, client.nonce) }),
-    );
-    const frame = await recorder.response(id);
-    expect(frame).toMatchObject({ type: 'res', id, ok: true });
-    const hello = HelloOk.parse(payloadOf(frame));
-    expect(hello.type).toBe('hello-ok');
-    expect(hello.protocol).toBe(GATEWAY_PROTOCOL_VERSION);
-    expect(hello.server.version.length).toBeGreaterThan(0);
-    expect(hello.server.connId.length).toBeGreaterThan(0);
-    expect(hello.features.methods).toEqual(expect.arrayContaining([...GATEWAY_METHODS]));
-    expect(hello.features.methods).not.toContain('connect');
-    expect(hello.features.events).toEqual(expect.arrayContaining(['connect.challenge', 'chat', 'tick']));
-    expect(hello.policy.maxPayload).toBe(test.gateway.config.cached().gateway.maxPayloadBytes);
-    expect(hello.policy.maxBufferedBytes).toBeGreaterThan(0);
-    expect(hello.policy.tickIntervalMs).toBeGreaterThan(0);
-    await stillServes(client);
-  });
-
   it('gives each connection its own connId', async () => {
     const test = await gateway();
     const a = await connectControlClient(test.url, test.token);
@@ -170,94 +149,36 @@ describe('the connect handshake', () => {
       () => b.client.close(),
     );
     const connId = (hello: GatewayResponseFrame) => HelloOk.parse(payloadOf(hello)).server.connId;
+    expect(connId(a.hello).length).toBeGreaterThan(0);
     expect(connId(a.hello)).not.toBe(connId(b.hello));
   });
 
-  it.each([
-    [
-      'a wrong token',
-      (test: TestGateway, nonce: string) => connectParams(lastCharacterChanged(test.token), nonce),
-    ],
-    [
-      'a wrong nonce',
-      (test: TestGateway, nonce: string) => connectParams(test.token, lastCharacterChanged(nonce)),
-    ],
-    ['a made-up nonce', (test: TestGateway) => connectParams(test.token, 'a'.repeat(32))],
-  ])('refuses %s with UNAUTHENTICATED and closes with 1008', async (_label, params) => {
+  it('negotiates protocol 4 from any range that includes it, and refuses a range above it with 1002', async () => {
     const test = await gateway();
-    const client = await openControlSocket(test.url);
-    const answer = await client.request('connect', params(test, client.nonce));
-    expect(errorOf(answer).code).toBe('UNAUTHENTICATED');
-    expect((await client.closed).code).toBe(1008);
-  });
-
-  it('refuses the nonce of another connection (no replay of a captured connect frame)', async () => {
-    const test = await gateway();
-    const other = await openControlSocket(test.url);
-    cleanups.push(() => other.close());
-    const client = await openControlSocket(test.url);
-    const answer = await client.request('connect', connectParams(test.token, other.nonce));
-    expect(errorOf(answer).code).toBe('UNAUTHENTICATED');
-    expect((await client.closed).code).toBe(1008);
-  });
-
-  it('refuses an unsupported protocol range with PROTOCOL_UNSUPPORTED_VERSION', async () => {
-    const test = await gateway();
-    for (const range of [
-      { minProtocol: GATEWAY_PROTOCOL_VERSION + 1, maxProtocol: GATEWAY_PROTOCOL_VERSION + 3 },
-      { minProtocol: 1, maxProtocol: Math.max(1, GATEWAY_PROTOCOL_VERSION - 1) },
-    ].filter(
-      (range) => range.minProtocol > GATEWAY_PROTOCOL_VERSION || range.maxProtocol < GATEWAY_PROTOCOL_VERSION,
-    )) {
-      const client = await openControlSocket(test.url);
-      const answer = await client.request('connect', {
-        ...connectParams(test.token, client.nonce),
-        ...range,
-      });
-      const error = errorOf(answer);
-      expect(error.code).toBe('PROTOCOL_UNSUPPORTED_VERSION');
-      expect(error.message).toContain(String(GATEWAY_PROTOCOL_VERSION));
-      expect((await client.closed).code).toBe(1008);
-    }
-  });
-
-  it('accepts a range that includes this protocol', async () => {
-    const test = await gateway();
-    const client = await openControlSocket(test.url);
-    cleanups.push(() => client.close());
-    const answer = await client.request('connect', {
-      ...connectParams(test.token, client.nonce),
+    const wide = await openControlSocket(test.url);
+    cleanups.push(() => wide.close());
+    const answer = await wide.request('connect', {
+      ...connectParams(test.token),
       minProtocol: 1,
       maxProtocol: GATEWAY_PROTOCOL_VERSION + 5,
     });
     expect(HelloOk.parse(payloadOf(answer)).protocol).toBe(GATEWAY_PROTOCOL_VERSION);
-  });
 
-  it('closes when the first frame is not connect, and runs nothing', async () => {
-    const test = await gateway();
-    for (const method of ['health', 'agents.list', 'no.such.method']) {
-      const client = await openControlSocket(test.url);
-      const answer = await client.request(method);
-      expect(errorOf(answer).code).toBe('UNAUTHENTICATED');
-      expect(answer.ok).toBe(false);
-      expect((await client.closed).code).toBe(1008);
-    }
-  });
-
-  it('refuses invalid connect params with VALIDATION_FAILED naming the paths, and closes on the second violation', async () => {
-    const test = await gateway();
-    const client = await openControlSocket(test.url);
-    const { auth: _auth, ...withoutAuth } = connectParams(test.token, client.nonce);
-    const first = errorOf(await client.request('connect', { ...withoutAuth, minProtocol: 0 }));
-    expect(first.code).toBe('VALIDATION_FAILED');
-    const paths = ((first.details?.issues ?? []) as { path: string }[]).map((issue) => issue.path);
-    expect(paths).toEqual(expect.arrayContaining(['auth', 'minProtocol']));
-    expect(isOpen(client)).toBe(true);
-    const second = errorOf(
-      await client.request('connect', { ...connectParams(test.token, client.nonce), extra: true }),
-    );
-    expect(second.code).toBe('VALIDATION_FAILED');
-    expect((await client.closed).code).toBe(1008);
+    const newer = await openControlSocket(test.url);
+    const refused = await newer.request('connect', {
+      ...connectParams(test.token),
+      minProtocol: GATEWAY_PROTOCOL_VERSION + 1,
+      maxProtocol: GATEWAY_PROTOCOL_VERSION + 3,
+    });
+    expect(errorOf(refused)).toMatchObject({
+      code: 'INVALID_REQUEST',
+      details: {
+        code: 'PROTOCOL_MISMATCH',
+        clientMinProtocol: GATEWAY_PROTOCOL_VERSION + 1,
+        expectedProtocol: GATEWAY_PROTOCOL_VERSION,
+      },
+    });
+    expect((await newer.closed).code).toBe(1002);
   });
 
   it('handles frames in order: a request sent right behind connect, without waiting for hello, is served', async () => {
@@ -265,12 +186,7 @@ describe('the connect handshake', () => {
     const client = await openControlSocket(test.url);
     cleanups.push(() => client.close());
     const recorder = record(client.ws);
-    const connect = {
-      type: 'req',
-      id: 'c1',
-      method: 'connect',
-      params: connectParams(test.token, client.nonce),
-    };
+    const connect = { type: 'req', id: 'c1', method: 'connect', params: connectParams(test.token) };
     const health = { type: 'req', id: 'h1', method: 'health' };
     const list = { type: 'req', id: 'l1', method: 'agents.list' };
     for (const frame of [connect, health, list]) client.sendRaw(JSON.stringify(frame));
@@ -280,166 +196,237 @@ describe('the connect handshake', () => {
       recorder.response('l1'),
     ]);
     expect(answers.map((answer) => answer.ok)).toEqual([true, true, true]);
-    expect(
-      recorder.frames.filter((frame) => frame.type === 'res').map((frame) => (frame as { id: string }).id),
-    ).toEqual(['c1', 'h1', 'l1']);
+    expect(recorder.responses().map((frame) => frame.id)).toEqual(['c1', 'h1', 'l1']);
     expect(isOpen(client)).toBe(true);
   });
 
-  it('does not serve a request pipelined behind a refused connect', async () => {
+  it('advertises every method it serves and serves every method it advertises; the old names are gone', async () => {
     const test = await gateway();
-    const client = await openControlSocket(test.url);
-    const recorder = record(client.ws);
-    const wrong = connectParams(lastCharacterChanged(test.token), client.nonce);
-    client.sendRaw(JSON.stringify({ type: 'req', id: 'c1', method: 'connect', params: wrong }));
-    client.sendRaw(
-      JSON.stringify({
-        type: 'req',
-        id: 'c2',
-        method: 'connect',
-        params: connectParams(test.token, client.nonce),
-      }),
-    );
-    client.sendRaw(JSON.stringify({ type: 'req', id: 'h1', method: 'health' }));
-    expect(errorOf(await recorder.response('c1')).code).toBe('UNAUTHENTICATED');
-    expect((await client.closed).code).toBe(1008);
-    expect(recorder.frames.filter((frame) => frame.type === 'res' && frame.ok)).toEqual([]);
-  });
-
-  it('lets a client that made one mistake still connect', async () => {
-    const test = await gateway();
-    const client = await openControlSocket(test.url);
+    const { client, hello } = await connectControlClient(test.url, test.token);
     cleanups.push(() => client.close());
-    expect(errorOf(await client.request('connect', {})).code).toBe('VALIDATION_FAILED');
-    HelloOk.parse(payloadOf(await client.request('connect', connectParams(test.token, client.nonce))));
-    await stillServes(client);
-  });
-});
-
-describe('frame validation', () => {
-  it('answers invalid JSON once with an error and stays open; a second time closes with 1008', async () => {
-    const test = await gateway();
-    const client = await connected(test);
-    const recorder = record(client.ws);
-    client.sendRaw('{not json');
-    const first = await recorder.response('unknown');
-    expect(errorOf(first).code).toBe('PROTOCOL_INVALID_FRAME');
-    await stillServes(client);
-    client.sendRaw('still not json');
-    expect(errorOf(await recorder.response('unknown')).code).toBe('PROTOCOL_INVALID_FRAME');
-    expect((await client.closed).code).toBe(1008);
-  });
-
-  it('counts invalid JSON before connect as well', async () => {
-    const test = await gateway();
-    const client = await openControlSocket(test.url);
-    const recorder = record(client.ws);
-    client.sendRaw('][');
-    expect(errorOf(await recorder.response()).code).toBe('PROTOCOL_INVALID_FRAME');
+    const { methods } = HelloOk.parse(payloadOf(hello)).features;
+    expect(methods).not.toContain('connect');
+    expect(methods).toEqual(
+      expect.arrayContaining(['multiclaw.agents.upsert', 'multiclaw.agents.get', 'chat.history']),
+    );
+    // `{}` is valid params for the read-only methods and invalid for the rest: nothing changes.
+    for (const method of methods) {
+      const answer = await client.request(method, {});
+      expect(answer.ok || detailCodeOf(answer) !== 'UNKNOWN_METHOD', method).toBe(true);
+    }
+    for (const old of ['agents.upsert', 'agents.get', 'sessions.history']) {
+      expect(methods).not.toContain(old);
+      expect(detailCodeOf(await client.request(old, {})), old).toBe('UNKNOWN_METHOD');
+    }
     expect(isOpen(client)).toBe(true);
-    client.sendRaw('');
-    expect(errorOf(await recorder.response()).code).toBe('PROTOCOL_INVALID_FRAME');
-    expect((await client.closed).code).toBe(1008);
   });
 
   it.each([
-    ['a response frame', { type: 'res', id: 'r1', ok: true, payload: {} }],
-    ['an event frame', { type: 'event', event: 'tick', payload: {} }],
-    ['a request without a method', { type: 'req', id: 'r1' }],
-    ['a request with an empty id', { type: 'req', id: '', method: 'health' }],
-    ['a request with an over-long id', { type: 'req', id: 'x'.repeat(129), method: 'health' }],
-    ['a request with a numeric id', { type: 'req', id: 1, method: 'health' }],
-    ['a request with an unknown key', { type: 'req', id: 'r1', method: 'health', extra: 1 }],
-    ['a request with an over-long method', { type: 'req', id: 'r1', method: 'm'.repeat(65) }],
-    ['a JSON array', [{ type: 'req', id: 'r1', method: 'health' }]],
-    ['a JSON string', 'health'],
-    ['JSON null', null],
-  ])('refuses %s with PROTOCOL_INVALID_FRAME as a violation', async (_label, frame) => {
-    const test = await gateway();
-    const client = await connected(test);
-    const recorder = record(client.ws);
-    client.sendRaw(JSON.stringify(frame));
-    const answer = await recorder.response();
-    expect(errorOf(answer).code).toBe('PROTOCOL_INVALID_FRAME');
-    const echoed = (frame as { id?: unknown } | null)?.id;
-    expect(answer.id).toBe(
-      typeof echoed === 'string' && echoed.length > 0 && echoed.length <= 128 ? echoed : 'unknown',
-    );
-    await stillServes(client);
-    client.sendRaw(JSON.stringify(frame));
-    expect((await client.closed).code).toBe(1008);
-  });
+    { label: 'invalid JSON (no id to answer)', frame: '{not json', answer: undefined },
+    {
+      label: 'a response frame',
+      frame: JSON.stringify({ type: 'res', id: 'r1', ok: true, payload: {} }),
+      answer: { id: 'r1', detail: 'INVALID_FRAME' },
+    },
+    {
+      label: 'a request other than connect',
+      frame: JSON.stringify({ type: 'req', id: 'r1', method: 'health' }),
+      answer: { id: 'r1', detail: 'CONNECT_REQUIRED' },
+    },
+    {
+      label: 'an unknown method',
+      frame: JSON.stringify({ type: 'req', id: 'r1', method: 'no.such.method' }),
+      answer: { id: 'r1', detail: 'CONNECT_REQUIRED' },
+    },
+    {
+      label: 'a connect with invalid params',
+      frame: (token: string) =>
+        JSON.stringify({
+          type: 'req',
+          id: 'r1',
+          method: 'connect',
+          params: {
+            ...connectParams(token),
+            minProtocol: 0,
+            client: { ...connectParams(token).client, mode: 'bogus' },
+          },
+        }),
+      answer: { id: 'r1', detail: 'INVALID_CONNECT_PARAMS', paths: ['minProtocol', 'client.mode'] },
+    },
+  ])(
+    'before connect, $label is answered and closes with 1008 at once: no second chance',
+    async ({ frame, answer }) => {
+      const test = await gateway();
+      const client = await openControlSocket(test.url);
+      const recorder = record(client.ws);
+      client.sendRaw(typeof frame === 'string' ? frame : frame(test.token));
+      // A good connect and a request right behind it: neither is served.
+      client.sendRaw(
+        JSON.stringify({ type: 'req', id: 'c2', method: 'connect', params: connectParams(test.token) }),
+      );
+      client.sendRaw(JSON.stringify({ type: 'req', id: 'h1', method: 'health' }));
+      expect((await client.closed).code).toBe(1008);
+      const responses = recorder.responses();
+      if (!answer) {
+        expect(responses).toEqual([]);
+        return;
+      }
+      expect(responses).toHaveLength(1);
+      const [refusal] = responses as [GatewayResponseFrame];
+      expect(refusal.id).toBe(answer.id);
+      expect(errorOf(refusal)).toMatchObject({ code: 'INVALID_REQUEST', details: { code: answer.detail } });
+      if (answer.paths) {
+        const issues = (errorOf(refusal).details?.issues ?? []) as { path: string }[];
+        expect(issues.map((issue) => issue.path)).toEqual(expect.arrayContaining(answer.paths));
+      }
+    },
+  );
+});
 
-  it('refuses invalid method params with VALIDATION_FAILED and the issue paths, counted as a violation', async () => {
-    const test = await gateway();
-    const client = await connected(test);
-    const first = errorOf(await client.request('agents.get', { agentId: 'Not An Id!' }));
-    expect(first.code).toBe('VALIDATION_FAILED');
-    expect(first.details?.issues).toEqual([expect.objectContaining({ path: 'agentId' })]);
-    await stillServes(client);
-    const second = errorOf(
-      await client.request('agents.upsert', { agent: { id: 'ok', name: '', model: 'no-slash', extra: 1 } }),
-    );
-    expect(second.code).toBe('VALIDATION_FAILED');
-    const paths = ((second.details?.issues ?? []) as { path: string }[]).map((issue) => issue.path);
-    expect(paths).toEqual(expect.arrayContaining(['agent.name', 'agent.model', 'agent']));
-    expect((await client.closed).code).toBe(1008);
-  });
+describe('frame validation after connect', () => {
+  type Malformed = { label: string; send: (client: ControlClient, token: string) => void; id: string };
+  const raw =
+    (frame: unknown): Malformed['send'] =>
+    (client) =>
+      client.sendRaw(JSON.stringify(frame));
+  const malformed: Malformed[] = [
+    { label: 'invalid JSON', send: (client) => client.sendRaw('{not json'), id: 'unknown' },
+    { label: 'an empty frame', send: (client) => client.sendRaw(''), id: 'unknown' },
+    {
+      label: 'a binary frame (even holding a valid request)',
+      send: (client) =>
+        client.ws.send(Buffer.from(JSON.stringify({ type: 'req', id: 'bin-1', method: 'health' })), {
+          binary: true,
+        }),
+      id: 'unknown',
+    },
+    {
+      label: 'a second connect',
+      send: (client, token) =>
+        client.sendRaw(
+          JSON.stringify({ type: 'req', id: 'again', method: 'connect', params: connectParams(token) }),
+        ),
+      id: 'again',
+    },
+    { label: 'a response frame', send: raw({ type: 'res', id: 'r1', ok: true, payload: {} }), id: 'r1' },
+    { label: 'an event frame', send: raw({ type: 'event', event: 'tick', payload: {} }), id: 'unknown' },
+    { label: 'a request without a method', send: raw({ type: 'req', id: 'r1' }), id: 'r1' },
+    {
+      label: 'a request with an empty id',
+      send: raw({ type: 'req', id: '', method: 'health' }),
+      id: 'unknown',
+    },
+    {
+      label: 'a request with an over-long id',
+      send: raw({ type: 'req', id: 'x'.repeat(129), method: 'health' }),
+      id: 'unknown',
+    },
+    {
+      label: 'a request with a numeric id',
+      send: raw({ type: 'req', id: 1, method: 'health' }),
+      id: 'unknown',
+    },
+    {
+      label: 'a request with an unknown key',
+      send: raw({ type: 'req', id: 'r1', method: 'health', extra: 1 }),
+      id: 'r1',
+    },
+    {
+      label: 'a request with an over-long method',
+      send: raw({ type: 'req', id: 'r1', method: 'm'.repeat(129) }),
+      id: 'r1',
+    },
+    { label: 'a JSON array', send: raw([{ type: 'req', id: 'r1', method: 'health' }]), id: 'unknown' },
+    { label: 'a JSON string', send: raw('health'), id: 'unknown' },
+    { label: 'JSON null', send: raw(null), id: 'unknown' },
+  ];
 
-  it('refuses params on a method that takes none', async () => {
-    const test = await gateway();
-    const client = await connected(test);
-    expect(errorOf(await client.request('health', { verbose: true })).code).toBe('VALIDATION_FAILED');
-    await stillServes(client);
-  });
+  it.each(malformed)(
+    'answers $label with PROTOCOL_INVALID_FRAME once, and closes with 1008 the second time',
+    async ({ send, id }) => {
+      const test = await gateway();
+      const client = await connected(test);
+      const recorder = record(client.ws);
+      send(client, test.token);
+      const answer = await recorder.response(id);
+      expect(errorOf(answer)).toMatchObject({
+        code: 'INVALID_REQUEST',
+        details: { code: 'PROTOCOL_INVALID_FRAME' },
+      });
+      await stillServes(client);
+      send(client, test.token);
+      expect((await client.closed).code).toBe(1008);
+    },
+  );
 
-  it('refuses an unknown method, counted as a violation', async () => {
-    const test = await gateway();
-    const client = await connected(test);
-    for (const method of ['no.such.method', '__proto__', 'toString', 'constructor']) {
-      const reconnect = method === 'no.such.method' ? client : await connected(test);
-      const error = errorOf(await reconnect.request(method));
-      expect(error.code, method).toBe('PROTOCOL_INVALID_FRAME');
-      expect(error.message, method).toContain('Unknown method');
-      expect(isOpen(reconnect), method).toBe(true);
-    }
-    await stillServes(client);
-    errorOf(await client.request('agents.explode'));
-    expect((await client.closed).code).toBe(1008);
+  type Answered = {
+    label: string;
+    request: (client: ControlClient) => Promise<GatewayResponseFrame>;
+    error: Record<string, unknown>;
+  };
+  const unknownMethod = (method: string): Answered => ({
+    label: `an unknown method "${method}"`,
+    request: (client) => client.request(method),
+    error: {
+      code: 'INVALID_REQUEST',
+      message: `unknown method: ${method}`,
+      details: { code: 'UNKNOWN_METHOD' },
+    },
   });
+  const answered: Answered[] = [
+    ...['no.such.method', '__proto__', 'toString', 'constructor', 'hasOwnProperty'].map(unknownMethod),
+    {
+      label: 'an invalid agent id',
+      request: (client) => client.request('multiclaw.agents.get', { agentId: 'Not An Id!' }),
+      error: {
+        code: 'INVALID_REQUEST',
+        details: { code: 'VALIDATION_FAILED', issues: [expect.objectContaining({ path: 'agentId' })] },
+      },
+    },
+    {
+      label: 'an invalid agent, naming each wrong path',
+      request: (client) =>
+        client.request('multiclaw.agents.upsert', {
+          agent: { id: 'ok', name: '', model: 'no-slash', extra: 1 },
+        }),
+      error: {
+        code: 'INVALID_REQUEST',
+        details: {
+          code: 'VALIDATION_FAILED',
+          issues: expect.arrayContaining(
+            ['agent.name', 'agent.model', 'agent'].map((path) => expect.objectContaining({ path })),
+          ),
+        },
+      },
+    },
+    {
+      label: 'a parameter the method does not define',
+      request: (client) => client.request('health', { verbose: true }),
+      error: { code: 'INVALID_REQUEST', details: { code: 'VALIDATION_FAILED' } },
+    },
+    {
+      label: 'a failed method (an application error)',
+      request: (client) => client.request('multiclaw.agents.get', { agentId: 'nobody' }),
+      error: { code: 'INVALID_REQUEST', details: { code: 'NOT_FOUND' } },
+    },
+  ];
 
-  it('refuses a binary frame, counted as a violation', async () => {
-    const test = await gateway();
-    const client = await connected(test);
-    const recorder = record(client.ws);
-    const valid = JSON.stringify({ type: 'req', id: 'bin-1', method: 'health' });
-    client.ws.send(Buffer.from(valid), { binary: true });
-    const answer = await recorder.response();
-    expect(errorOf(answer).code).toBe('PROTOCOL_INVALID_FRAME');
-    expect(errorOf(answer).message).toContain('Binary');
-    await stillServes(client);
-    client.ws.send(Buffer.from(valid), { binary: true });
-    expect((await client.closed).code).toBe(1008);
-  });
-
-  it('treats a second connect after hello as a violation', async () => {
-    const test = await gateway();
-    const client = await connected(test);
-    const again = errorOf(await client.request('connect', connectParams(test.token, client.nonce)));
-    expect(again.code).toBe('PROTOCOL_INVALID_FRAME');
-    await stillServes(client);
-    errorOf(await client.request('connect', connectParams(test.token, client.nonce)));
-    expect((await client.closed).code).toBe(1008);
-  });
-
-  it('does not count a failed method (an application error) as a violation', async () => {
-    const test = await gateway();
-    const client = await connected(test);
-    for (let i = 0; i < 3; i += 1) {
-      expect(errorOf(await client.request('agents.get', { agentId: 'nobody' })).code).toBe('NOT_FOUND');
-    }
-    await stillServes(client);
-  });
+  it.each(answered)(
+    'answers $label every time without counting it as a violation',
+    async ({ request, error }) => {
+      const test = await gateway();
+      const client = await connected(test);
+      for (let i = 0; i < 3; i += 1) expect(errorOf(await request(client))).toMatchObject(error);
+      expect(isOpen(client)).toBe(true);
+      // Not counted: the next malformed frame is still only the first warning.
+      const recorder = record(client.ws);
+      client.sendRaw('{not json');
+      expect(detailCodeOf(await recorder.response('unknown'))).toBe('PROTOCOL_INVALID_FRAME');
+      await stillServes(client);
+      client.sendRaw('{still not json');
+      expect((await client.closed).code).toBe(1008);
+    },
+  );
 });
 
 describe('payload limits', () => {
@@ -463,13 +450,13 @@ describe('payload limits', () => {
       type: 'req',
       id: 'big',
       method: 'chat.send',
-      params: { agentId: 'nobody', message, idempotencyKey: randomUUID() },
+      params: { sessionKey: 'main', agentId: 'nobody', message, idempotencyKey: randomUUID() },
     });
     expect(Buffer.byteLength(frame)).toBeLessThan(16_384);
     const recorder = record(client.ws);
     client.sendRaw(frame);
     // Parsed, validated and run: the agent does not exist.
-    expect(errorOf(await recorder.response('big')).code).toBe('NOT_FOUND');
+    expect(detailCodeOf(await recorder.response('big'))).toBe('NOT_FOUND');
     await stillServes(client);
   });
 
@@ -492,26 +479,43 @@ describe('payload limits', () => {
 
 describe('methods after hello', () => {
   const PROVIDER = { api: 'openai-completions' as const, baseUrl: 'http://127.0.0.1:9/v1' };
+  const readDisk = async (test: TestGateway) =>
+    JSON.parse(await readFile(test.gateway.config.paths.configPath, 'utf8')) as GatewayConfig;
 
-  it('health reports the gateway', async () => {
+  it('health and status describe an empty gateway', async () => {
     const test = await gateway();
     const client = await connected(test);
-    expect(payloadOf(await client.request('health'))).toMatchObject({ ok: true, agents: 0, providers: 0 });
-    expect(payloadOf(await client.request('health', {}))).toMatchObject({ ok: true });
+    expect(payloadOf(await client.request('health'))).toMatchObject({
+      ok: true,
+      defaultAgentId: 'main',
+      agents: [],
+      sessions: { path: test.gateway.store.dir, count: 0, recent: [] },
+    });
+    expect(payloadOf(await client.request('health', { probe: true }))).toMatchObject({ ok: true });
+    const status = payloadOf(await client.request('status'));
+    expect(status).toMatchObject({
+      version: GATEWAY_VERSION,
+      pid: process.pid,
+      agents: 0,
+      providers: 0,
+      sessions: 0,
+    });
+    expect(status.uptimeMs).toBeGreaterThanOrEqual(0);
   });
 
-  it('agents.upsert needs a configured provider', async () => {
+  it('multiclaw.agents.upsert needs a configured provider', async () => {
     const test = await gateway();
     const client = await connected(test);
     const agent = { id: 'helper', name: 'Helper', model: 'local/llama' };
-    expect(errorOf(await client.request('agents.upsert', { agent })).code).toBe('AGENT_PROVIDER_MISSING');
-    expect(payloadOf(await client.request('agents.list'))).toEqual({ agents: [] });
-    const onDisk = JSON.parse(await readFile(test.gateway.config.paths.configPath, 'utf8')) as GatewayConfig;
-    expect(onDisk.agents.list).toEqual([]);
+    expect(detailCodeOf(await client.request('multiclaw.agents.upsert', { agent }))).toBe(
+      'AGENT_PROVIDER_MISSING',
+    );
+    expect(payloadOf(await client.request('agents.list'))).toMatchObject({ agents: [] });
+    expect((await readDisk(test)).agents.list).toEqual([]);
     await stillServes(client);
   });
 
-  it('agents.upsert, list, get and delete work end to end and persist to the config file', async () => {
+  it('multiclaw.agents.upsert, agents.list, multiclaw.agents.get and agents.delete work end to end and persist to the config file', async () => {
     const test = await gateway((config) => ({
       ...config,
       models: {
@@ -523,42 +527,101 @@ describe('methods after hello', () => {
       },
     }));
     const client = await connected(test);
-    const readDisk = async () =>
-      JSON.parse(await readFile(test.gateway.config.paths.configPath, 'utf8')) as GatewayConfig;
+    const listed = async () => payloadOf(await client.request('agents.list'));
+    const row = (agent: { id: string; name: string; model: string }) => ({
+      id: agent.id,
+      name: agent.name,
+      model: { primary: agent.model },
+    });
 
     const helper = { id: 'helper', name: 'Helper', model: 'local/llama', systemPrompt: 'Be brief.' };
     const keeper = { id: 'keeper', name: 'Keeper', model: 'other/qwen' };
-    expect(payloadOf(await client.request('agents.upsert', { agent: helper }))).toEqual({ agent: helper });
-    expect(payloadOf(await client.request('agents.upsert', { agent: keeper }))).toEqual({ agent: keeper });
-    expect(payloadOf(await client.request('agents.list'))).toEqual({ agents: [helper, keeper] });
-    expect(payloadOf(await client.request('agents.get', { agentId: 'keeper' }))).toEqual({ agent: keeper });
-    expect((await readDisk()).agents.list).toEqual([helper, keeper]);
+    expect(payloadOf(await client.request('multiclaw.agents.upsert', { agent: helper }))).toEqual({
+      agent: helper,
+    });
+    expect(payloadOf(await client.request('multiclaw.agents.upsert', { agent: keeper }))).toEqual({
+      agent: keeper,
+    });
+    expect(await listed()).toMatchObject({ defaultId: 'helper', agents: [row(helper), row(keeper)] });
+    // The whole local definition, system prompt included, which agents.list does not carry.
+    expect(payloadOf(await client.request('multiclaw.agents.get', { agentId: 'helper' }))).toEqual({
+      agent: helper,
+    });
+    expect((await readDisk(test)).agents.list).toEqual([helper, keeper]);
 
     // Upsert replaces in place.
     const renamed = { ...helper, name: 'Helper 2' };
-    await client.request('agents.upsert', { agent: renamed });
-    expect(payloadOf(await client.request('agents.list'))).toEqual({ agents: [renamed, keeper] });
-    expect(payloadOf(await client.request('health'))).toMatchObject({ agents: 2, providers: 3 });
+    await client.request('multiclaw.agents.upsert', { agent: renamed });
+    expect((await listed()).agents).toEqual([row(renamed), row(keeper)]);
+    expect(payloadOf(await client.request('status'))).toMatchObject({ agents: 2, providers: 3 });
 
     expect(payloadOf(await client.request('agents.delete', { agentId: 'helper' }))).toEqual({
-      deleted: true,
+      ok: true,
+      agentId: 'helper',
+      removedBindings: 2,
     });
-    expect(errorOf(await client.request('agents.get', { agentId: 'helper' })).code).toBe('NOT_FOUND');
-    expect(errorOf(await client.request('agents.delete', { agentId: 'helper' })).code).toBe('NOT_FOUND');
-    expect(payloadOf(await client.request('agents.list'))).toEqual({ agents: [keeper] });
+    expect(detailCodeOf(await client.request('multiclaw.agents.get', { agentId: 'helper' }))).toBe(
+      'NOT_FOUND',
+    );
+    expect(detailCodeOf(await client.request('agents.delete', { agentId: 'helper' }))).toBe('NOT_FOUND');
+    expect(await listed()).toMatchObject({ defaultId: 'keeper', agents: [row(keeper)] });
 
-    const disk = await readDisk();
+    const disk = await readDisk(test);
     expect(disk.agents.list).toEqual([keeper]);
     // The grants of the deleted agent are withdrawn from every provider; the others keep theirs.
     expect(disk.models.providers.local?.allowedAgents).toEqual(['keeper']);
     expect(disk.models.providers.other?.allowedAgents).toEqual(['keeper']);
     expect(disk.models.providers.unrelated?.allowedAgents).toEqual([]);
     // A new agent with the old id starts with no grant.
-    await client.request('agents.upsert', { agent: helper });
-    expect((await readDisk()).models.providers.local?.allowedAgents).toEqual(['keeper']);
+    await client.request('multiclaw.agents.upsert', { agent: helper });
+    expect((await readDisk(test)).models.providers.local?.allowedAgents).toEqual(['keeper']);
   });
 
-  it('sessions.list and sessions.history read the local store', async () => {
+  it('agents.create and agents.update write the config file, and refuse what they cannot do', async () => {
+    const test = await gateway((config) => ({
+      ...config,
+      models: { providers: { local: { ...PROVIDER, allowedAgents: [] } } },
+    }));
+    const client = await connected(test);
+    const agents = async () => (await readDisk(test)).agents.list;
+
+    expect(
+      payloadOf(await client.request('agents.create', { name: 'Helper Bot', model: 'local/llama' })),
+    ).toMatchObject({ ok: true, agentId: 'helper-bot', name: 'Helper Bot', model: 'local/llama' });
+    expect(await agents()).toEqual([{ id: 'helper-bot', name: 'Helper Bot', model: 'local/llama' }]);
+
+    // The same id again, no model, no usable id, an unconfigured provider: refused, nothing written.
+    const refusals = [
+      [{ name: 'helper bot!', model: 'local/llama' }, 'VALIDATION_FAILED'],
+      [{ name: 'Other' }, 'VALIDATION_FAILED'],
+      [{ name: '!!!', model: 'local/llama' }, 'VALIDATION_FAILED'],
+      [{ name: 'Other', model: 'remote/llama' }, 'AGENT_PROVIDER_MISSING'],
+    ] as const;
+    for (const [params, code] of refusals)
+      expect(detailCodeOf(await client.request('agents.create', params)), JSON.stringify(params)).toBe(code);
+    expect(await agents()).toHaveLength(1);
+
+    // agents.update changes what it is given and keeps the rest (here a system prompt).
+    await client.request('multiclaw.agents.upsert', {
+      agent: { id: 'helper-bot', name: 'Helper Bot', model: 'local/llama', systemPrompt: 'Be brief.' },
+    });
+    expect(
+      payloadOf(await client.request('agents.update', { agentId: 'helper-bot', name: 'Helper' })),
+    ).toEqual({ ok: true, agentId: 'helper-bot' });
+    await client.request('agents.update', { agentId: 'helper-bot', model: 'local/qwen' });
+    expect(await agents()).toEqual([
+      { id: 'helper-bot', name: 'Helper', model: 'local/qwen', systemPrompt: 'Be brief.' },
+    ]);
+    expect(detailCodeOf(await client.request('agents.update', { agentId: 'nobody', name: 'X' }))).toBe(
+      'NOT_FOUND',
+    );
+    expect(
+      detailCodeOf(await client.request('agents.update', { agentId: 'helper-bot', model: 'remote/x' })),
+    ).toBe('AGENT_PROVIDER_MISSING');
+    expect((await agents())[0]?.model).toBe('local/qwen');
+  });
+
+  it('sessions.list, chat.history and health read the local store', async () => {
     const test = await gateway((config) => ({
       ...config,
       agents: {
@@ -570,14 +633,23 @@ describe('methods after hello', () => {
       models: { providers: { local: { ...PROVIDER, allowedAgents: [] } } },
     }));
     const client = await connected(test);
-    expect(payloadOf(await client.request('sessions.list'))).toMatchObject({ sessions: [] });
+    expect(payloadOf(await client.request('sessions.list'))).toMatchObject({
+      sessions: [],
+      totalCount: 0,
+      hasMore: false,
+    });
 
     const store = test.gateway.store;
-    const session = await store.createSession('helper', 'First chat', new Date('2025-01-01T00:00:00Z'));
-    await store.createSession('other', 'Elsewhere', new Date('2025-01-02T00:00:00Z'));
+    const work = await store.createSession(
+      'helper',
+      'First chat',
+      new Date('2025-01-01T00:00:00Z'),
+      'agent:helper:work',
+    );
+    const elsewhere = await store.createSession('other', 'Elsewhere', new Date('2025-01-02T00:00:00Z'));
     const createdAt = new Date('2025-01-01T00:00:01Z').toISOString();
     await store.appendMessages(
-      session.key,
+      work.key,
       Array.from({ length: 5 }, (_, i) => ({
         id: randomUUID(),
         role: i % 2 === 0 ? ('user' as const) : ('assistant' as const),
@@ -587,35 +659,107 @@ describe('methods after hello', () => {
       })),
     );
 
-    const all = payloadOf<{ sessions: { key: string; agentId: string }[] }>(
-      await client.request('sessions.list'),
-    );
-    expect(all.sessions.map((summary) => summary.agentId)).toEqual(['other', 'helper']);
-    const mine = payloadOf<{ sessions: { key: string; messageCount: number; title: string }[] }>(
-      await client.request('sessions.list', { agentId: 'helper' }),
-    );
+    type Listed = {
+      sessions: { key: string; sessionId: string; agentId: string }[];
+      totalCount: number;
+      hasMore: boolean;
+      nextOffset?: number;
+    };
+    const list = async (params?: object) => payloadOf<Listed>(await client.request('sessions.list', params));
+    const all = await list();
+    expect(all.sessions.map((session) => session.key)).toEqual([elsewhere.key, 'agent:helper:work']);
+    expect(all).toMatchObject({ totalCount: 2, hasMore: false });
+    const mine = await list({ agentId: 'helper' });
     expect(mine.sessions).toEqual([
-      expect.objectContaining({ key: session.key, messageCount: 5, title: 'First chat' }),
+      expect.objectContaining({
+        key: 'agent:helper:work',
+        agentId: 'helper',
+        label: 'First chat',
+        messageCount: 5,
+        createdAt: Date.parse('2025-01-01T00:00:00Z'),
+      }),
+    ]);
+    const sessionId = mine.sessions[0]?.sessionId;
+    expect(sessionId).toEqual(expect.any(String));
+    expect(await list({ limit: 1 })).toMatchObject({
+      sessions: [{ key: elsewhere.key }],
+      totalCount: 2,
+      hasMore: true,
+      nextOffset: 1,
+    });
+    expect(await list({ limit: 1, offset: 1 })).toMatchObject({
+      sessions: [{ key: 'agent:helper:work' }],
+      hasMore: false,
+    });
+    expect((await list({ search: 'elsewhere' })).sessions.map((session) => session.key)).toEqual([
+      elsewhere.key,
     ]);
 
-    const page = payloadOf<{ messages: unknown[]; nextBefore?: number }>(
-      await client.request('sessions.history', { sessionKey: session.key, limit: 2 }),
-    );
-    const messages = page.messages.map((message) => StoredMessage.parse(message));
-    expect(messages.map((message) => message.seq)).toEqual([4, 5]);
-    expect(messages.map((message) => message.content)).toEqual(['message 4', 'message 5']);
-    expect(page.nextBefore).toBe(4);
-    const earlier = payloadOf<{ messages: { seq: number }[]; nextBefore?: number }>(
-      await client.request('sessions.history', { sessionKey: session.key, before: 4 }),
-    );
+    // A bare name is the default agent's (the first configured: helper).
+    type History = {
+      sessionKey: string;
+      sessionId?: string;
+      messages: { seq: number; role: string; content: unknown }[];
+      nextCursor?: string;
+    };
+    const history = async (params: object) =>
+      payloadOf<History>(await client.request('chat.history', params));
+    const page = await history({ sessionKey: 'work', limit: 2 });
+    expect(page).toMatchObject({ sessionKey: 'agent:helper:work', sessionId, nextCursor: '4' });
+    expect(page.messages).toMatchObject([
+      { seq: 4, role: 'assistant', content: [{ type: 'text', text: 'message 4' }] },
+      { seq: 5, role: 'user', content: 'message 5' },
+    ]);
+    const earlier = await history({ sessionKey: 'agent:helper:work', cursor: page.nextCursor });
     expect(earlier.messages.map((message) => message.seq)).toEqual([1, 2, 3]);
-    expect(earlier.nextBefore).toBeUndefined();
+    expect(earlier.nextCursor).toBeUndefined();
 
-    expect(errorOf(await client.request('sessions.history', { sessionKey: randomUUID() })).code).toBe(
-      'NOT_FOUND',
-    );
-    expect(errorOf(await client.request('sessions.history', { sessionKey: 'not-a-uuid' })).code).toBe(
-      'VALIDATION_FAILED',
-    );
+    // A session that does not exist yet has no history; a malformed or foreign reference is refused.
+    expect(await history({ sessionKey: 'agent:helper:nobody' })).toEqual({
+      sessionKey: 'agent:helper:nobody',
+      messages: [],
+    });
+    expect(
+      detailCodeOf(await client.request('chat.history', { sessionKey: 'has space', agentId: 'helper' })),
+    ).toBe('VALIDATION_FAILED');
+    expect(
+      errorOf(await client.request('chat.history', { sessionKey: 'agent:helper:work', agentId: 'other' })),
+    ).toMatchObject({ details: { code: 'VALIDATION_FAILED', issues: [{ path: 'agentId' }] } });
+
+    expect(payloadOf(await client.request('health'))).toMatchObject({
+      defaultAgentId: 'helper',
+      agents: [
+        {
+          agentId: 'helper',
+          isDefault: true,
+          sessions: { count: 1, recent: [{ key: 'agent:helper:work' }] },
+        },
+        { agentId: 'other', isDefault: false, sessions: { count: 1, recent: [{ key: elsewhere.key }] } },
+      ],
+      sessions: { count: 2 },
+    });
+    expect(payloadOf(await client.request('status'))).toMatchObject({ sessions: 2 });
+  });
+});
+
+describe('ticks', () => {
+  it('sends a tick every tickIntervalMs, as hello-ok announces, to connected clients only', async () => {
+    const test = await gateway(undefined, { tickIntervalMs: 100 });
+    const stranger = await openControlSocket(test.url);
+    cleanups.push(() => stranger.close());
+    const { client, hello } = await connectControlClient(test.url, test.token);
+    cleanups.push(() => client.close());
+    expect(HelloOk.parse(payloadOf(hello)).policy.tickIntervalMs).toBe(100);
+
+    const ticks = () => client.events.filter((event) => event.event === 'tick');
+    await client.nextEvent(() => ticks().length >= 3);
+    const [first, second, third] = ticks() as [GatewayEventFrame, GatewayEventFrame, GatewayEventFrame];
+    const tsOf = (tick: GatewayEventFrame) => (tick.payload as { ts: number }).ts;
+    // Timers never fire much early; late is fine on a loaded machine.
+    expect(tsOf(second) - tsOf(first)).toBeGreaterThanOrEqual(90);
+    expect(tsOf(third) - tsOf(second)).toBeGreaterThanOrEqual(90);
+    expect((second.seq ?? 0) > (first.seq ?? 0)).toBe(true);
+    // The socket that never connected got its challenge and nothing else.
+    expect(stranger.events.map((event) => event.event)).toEqual(['connect.challenge']);
   });
 });
