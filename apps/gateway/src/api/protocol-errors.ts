@@ -28,12 +28,21 @@ export class ProtocolRefusal extends Error {
   }
 }
 
-/** OpenClaw's code for each HTTP status our errors carry. */
-function protocolCodeOf(status: number): ProtocolErrorCode {
+/** What a retry can fix: a busy session, throttling, a timeout, a server-side failure. */
+function retryable(code: string, status: number): boolean {
+  return code === 'SESSION_BUSY' || status === 408 || status === 429 || status >= 500;
+}
+
+/**
+ * OpenClaw's code for one of our errors: refusals by permission are
+ * FORBIDDEN, timeouts AGENT_TIMEOUT, what a retry or the provider's side
+ * could fix UNAVAILABLE; everything about the request itself (including a
+ * conflict with the configuration, which retrying cannot change) INVALID_REQUEST.
+ */
+function protocolCodeOf(code: string, status: number): ProtocolErrorCode {
   if (status === 403) return 'FORBIDDEN';
   if (status === 408 || status === 504) return 'AGENT_TIMEOUT';
-  if (status === 409 || status === 423 || status === 424 || status === 429 || status >= 500)
-    return 'UNAVAILABLE';
+  if (status === 424 || retryable(code, status)) return 'UNAVAILABLE';
   return 'INVALID_REQUEST';
 }
 
@@ -43,13 +52,13 @@ export function toProtocolError(error: unknown): ProtocolError {
   const apiError =
     error instanceof ApiError ? error : new ApiError('INTERNAL', 'The request failed unexpectedly');
   const { status } = ERROR_CODES[apiError.code];
-  const code = protocolCodeOf(status);
+  const code = protocolCodeOf(apiError.code, status);
   const retryAfterSeconds = apiError.details?.retryAfterSeconds;
   return {
     code,
     message: apiError.message || apiError.code,
     details: { ...apiError.details, code: apiError.code },
-    ...(code === 'UNAVAILABLE' ? { retryable: true } : {}),
+    ...(retryable(apiError.code, status) ? { retryable: true } : {}),
     ...(typeof retryAfterSeconds === 'number' ? { retryAfterMs: retryAfterSeconds * 1000 } : {}),
   };
 }

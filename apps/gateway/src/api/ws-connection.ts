@@ -125,9 +125,15 @@ export function handleConnection(ws: WebSocket, req: IncomingMessage, deps: Conn
   const handshakeTimer = setTimeout(() => ws.close(CLOSE_POLICY, 'connect timeout'), HANDSHAKE_TIMEOUT_MS);
   const tick = setInterval(async () => {
     if (!session) return;
-    const { token } = (await deps.config.current()).gateway.auth;
-    if (!tokensMatch(session.token, token)) ws.close(CLOSE_CREDENTIALS_CHANGED, 'gateway token rotated');
-    else sendEvent('tick', { ts: now() });
+    try {
+      const { token } = (await deps.config.current()).gateway.auth;
+      if (!tokensMatch(session.token, token)) ws.close(CLOSE_CREDENTIALS_CHANGED, 'gateway token rotated');
+      else sendEvent('tick', { ts: now() });
+    } catch (error) {
+      // The config could not be read (the running gateway keeps its last good one): keep the client, say why.
+      deps.log.warn({ err: error, connId }, 'tick: could not re-check the token');
+      sendEvent('tick', { ts: now() });
+    }
   }, deps.tickIntervalMs);
   ws.on('close', () => {
     clearTimeout(handshakeTimer);
