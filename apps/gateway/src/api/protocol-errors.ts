@@ -10,7 +10,12 @@ export class ProtocolRefusal extends Error {
     readonly code: ProtocolErrorCode,
     message: string,
     readonly detailCode: string,
-    readonly extra: { details?: Record<string, unknown>; retryAfterMs?: number } = {},
+    readonly extra: {
+      details?: Record<string, unknown>;
+      retryAfterMs?: number;
+      /** For a refused handshake: the close code that follows the answer (1008 unless said). */
+      closeCode?: number;
+    } = {},
   ) {
     super(message);
     this.name = 'ProtocolRefusal';
