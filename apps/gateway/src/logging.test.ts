@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
-import { RunEvent } from '@multiclaw/protocol';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startFakeOpenAI, streamReply } from '../test/fake-providers/index.js';
 import { startTestGateway } from '../test/support/gateway.js';
@@ -51,16 +50,19 @@ describe('logs', () => {
     provider.setScript({ kind: 'error', status: 401 });
     const sent = await client.request('chat.send', {
       agentId: 'a',
+      sessionKey: 'main',
       message: 'x',
       idempotencyKey: randomUUID(),
     });
     const runId = sent.ok ? (sent.payload as { runId: string }).runId : '';
-    await client.nextEvent(
+    const chat = (payload: unknown) => payload as { runId: string; state: string };
+    const end = await client.nextEvent(
       (event) =>
         event.event === 'chat' &&
-        RunEvent.parse(event.payload).runId === runId &&
-        RunEvent.parse(event.payload).state !== 'delta',
+        chat(event.payload).runId === runId &&
+        chat(event.payload).state !== 'delta',
     );
+    expect(chat(end.payload).state).toBe('error');
     client.close();
     // Invalid edits of the config, which the running gateway reports: a syntax error right after the
     // token (V8's JSON errors quote the text around the error) and a schema error.

@@ -2,12 +2,20 @@ import { randomUUID } from 'node:crypto';
 import { StoredMessage } from '@multiclaw/protocol';
 import OpenAI from 'openai';
 import { afterEach, describe, expect, it } from 'vitest';
+import { z } from 'zod';
 import { startFakeOpenAI, streamReply } from '../../test/fake-providers/index.js';
 import { startTestGateway } from '../../test/support/gateway.js';
 import { connectControlClient } from '../../test/support/ws-client.js';
 
 /** The official `openai` npm client, pointed at the gateway, talking to a local agent. */
 const PROVIDER_KEY = `sk-upstream-${randomUUID()}`;
+/** A message as `chat.history` answers it (assistant text as OpenClaw's content parts). */
+const HistoryMessage = z.object({
+  role: StoredMessage.shape.role,
+  content: z.union([z.string(), z.array(z.strictObject({ type: z.literal('text'), text: z.string() }))]),
+  status: StoredMessage.shape.status,
+});
+
 let cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {
   for (const cleanup of cleanups.reverse()) await cleanup();
@@ -69,18 +77,21 @@ describe('OpenAI-compatible API with the official openai client', () => {
 
     const { client: control } = await connectControlClient(test.url, test.token);
     const list = (await control.request('sessions.list', { agentId: 'helper' })) as {
-      payload: { sessions: { key: string; messageCount: number }[] };
+      payload: { sessions: { key: string; agentId: string; messageCount: number }[] };
     };
     expect(list.payload.sessions).toHaveLength(1);
-    const history = (await control.request('sessions.history', {
-      sessionKey: list.payload.sessions[0]?.key,
-    })) as {
-      payload: { messages: unknown[] };
+    const session = list.payload.sessions[0];
+    // A session of its own, named so it is never mistaken for one a chat client opened.
+    expect(session).toMatchObject({ agentId: 'helper', messageCount: 2 });
+    expect(session?.key).toMatch(/^agent:helper:openai:[0-9a-f-]{36}$/);
+    const history = (await control.request('chat.history', { sessionKey: session?.key })) as {
+      payload: { sessionKey: string; messages: unknown[] };
     };
-    const messages = history.payload.messages.map((message) => StoredMessage.parse(message));
+    expect(history.payload.sessionKey).toBe(session?.key);
+    const messages = history.payload.messages.map((message) => HistoryMessage.parse(message));
     expect(messages.map((m) => [m.role, m.content, m.status])).toEqual([
       ['user', 'What is the answer?', undefined],
-      ['assistant', 'The answer is 42', 'complete'],
+      ['assistant', [{ type: 'text', text: 'The answer is 42' }], 'complete'],
     ]);
     control.close();
   });

@@ -149,14 +149,18 @@ describe('provider failures through the official openai client, retries on', () 
     const { client: control } = await connectControlClient(test.url, test.token);
     const list = await control.request('sessions.list', {});
     const key = list.ok ? (list.payload as { sessions: { key: string }[] }).sessions[0]?.key : undefined;
-    const history = await control.request('sessions.history', { sessionKey: key });
+    const history = await control.request('chat.history', { sessionKey: key });
     control.close();
     const messages = history.ok
-      ? (history.payload as { messages: { content: string; status?: string }[] }).messages
+      ? (
+          history.payload as {
+            messages: { content: string | { type: string; text: string }[]; status?: string }[];
+          }
+        ).messages
       : [];
     expect(messages.map((message) => [message.content, message.status])).toEqual([
       ['What is it?', undefined],
-      ['par', 'error'],
+      [[{ type: 'text', text: 'par' }], 'error'],
     ]);
   });
 });

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { type ChatSendResult, StoredMessage } from '@multiclaw/protocol';
 import OpenAI from 'openai';
 import { afterEach, describe, expect, it } from 'vitest';
+import { z } from 'zod';
 import { type FakeProvider, startFakeOpenAI, streamReply } from '../../test/fake-providers/index.js';
 import { startTestGateway, type TestGateway } from '../../test/support/gateway.js';
 import { type ControlClient, connectControlClient } from '../../test/support/ws-client.js';
@@ -37,12 +38,25 @@ async function startGateway(provider: FakeProvider, stateDir: string): Promise<T
   });
 }
 
+/** A message as `chat.history` answers it (assistant text as OpenClaw's content parts). */
+const HistoryMessage = z.object({
+  role: StoredMessage.shape.role,
+  content: z.union([z.string(), z.array(z.strictObject({ type: z.literal('text'), text: z.string() }))]),
+  status: StoredMessage.shape.status,
+});
+
+/** A session's messages as `chat.history` answers them: assistant text as content parts, made plain here. */
 async function historyOf(client: ControlClient, sessionKey: string | undefined) {
-  const response = await client.request('sessions.history', { sessionKey });
+  const response = await client.request('chat.history', { sessionKey });
   if (!response.ok) throw new Error(response.error.message);
-  return (response.payload as { messages: unknown[] }).messages.map((message) =>
-    StoredMessage.parse(message),
-  );
+  return (response.payload as { messages: unknown[] }).messages.map((message) => {
+    const { role, content, status } = HistoryMessage.parse(message);
+    return {
+      role,
+      status,
+      content: typeof content === 'string' ? content : content.map((part) => part.text).join(''),
+    };
+  });
 }
 
 describe('stopping the gateway mid-reply', () => {
@@ -57,11 +71,16 @@ describe('stopping the gateway mid-reply', () => {
     const { client } = await connectControlClient(first.url, first.token);
     const sent = await client.request('chat.send', {
       agentId: 'writer',
+      sessionKey: 'drain',
       message: 'go on',
       idempotencyKey: 'drain-test-key',
     });
     const { sessionKey } = sent.ok ? (sent.payload as ChatSendResult) : { sessionKey: undefined };
-    const wsDeltas = () => client.events.filter((event) => event.event === 'chat').length;
+    expect(sessionKey).toBe('agent:writer:drain');
+    const wsDeltas = () =>
+      client.events.filter(
+        (event) => event.event === 'chat' && (event.payload as { state: string }).state === 'delta',
+      ).length;
 
     const openai = new OpenAI({ baseURL: `${first.url}/v1`, apiKey: first.token, maxRetries: 0 });
     const stream = await openai.chat.completions.create({
@@ -95,7 +114,9 @@ describe('stopping the gateway mid-reply', () => {
 
     const list = await after.request('sessions.list', {});
     const sessions = list.ok ? (list.payload as { sessions: { key: string }[] }).sessions : [];
+    expect(sessions).toHaveLength(2);
     const openaiSession = sessions.find((session) => session.key !== sessionKey);
+    expect(openaiSession?.key).toMatch(/^agent:writer:openai:[0-9a-f-]{36}$/);
     const openaiMessages = await historyOf(after, openaiSession?.key);
     expect(openaiMessages.map((message) => [message.role, message.status])).toEqual([
       ['user', undefined],
@@ -105,6 +126,7 @@ describe('stopping the gateway mid-reply', () => {
 
     const again = await after.request('chat.send', {
       agentId: 'writer',
+      sessionKey: 'drain',
       message: 'go on',
       idempotencyKey: 'drain-test-key',
     });

@@ -2,9 +2,10 @@ import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type ChatSendResult, type RunEvent, StoredMessage } from '@multiclaw/protocol';
+import { type ChatSendResult, StoredMessage } from '@multiclaw/protocol';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { z } from 'zod';
 import { type GatewayChild, prepareStateDir, startGatewayChild } from '../../test/crash/gateway-child.js';
 import { allLanes, delay } from '../../test/crash/harness.js';
 import { type FakeProvider, startFakeOpenAI, streamReply } from '../../test/fake-providers/index.js';
@@ -64,6 +65,7 @@ class Received {
 }
 
 interface Killed {
+  /** The session the WebSocket lane sent in (the OpenAI lane's are new per request). */
   sessionKey?: string;
   key: string;
   message: string;
@@ -77,21 +79,41 @@ async function control(gateway: GatewayChild, token: string) {
   return client;
 }
 
-async function historyOf(client: Awaited<ReturnType<typeof control>>, sessionKey: string) {
-  const response = await client.request('sessions.history', { sessionKey });
+/** A message as `chat.history` answers it (assistant text as OpenClaw's content parts). */
+const HistoryMessage = z.object({
+  role: StoredMessage.shape.role,
+  content: z.union([z.string(), z.array(z.strictObject({ type: z.literal('text'), text: z.string() }))]),
+  status: StoredMessage.shape.status,
+});
+type Message = { role: StoredMessage['role']; content: string; status: StoredMessage['status'] };
+
+/** A session's messages, their text made plain. */
+async function historyOf(
+  client: Awaited<ReturnType<typeof control>>,
+  sessionKey: string,
+): Promise<Message[]> {
+  const response = await client.request('chat.history', { sessionKey });
   if (!response.ok) throw new Error(response.error.message);
-  return (response.payload as { messages: unknown[] }).messages.map((message) =>
-    StoredMessage.parse(message),
-  );
+  return (response.payload as { messages: unknown[] }).messages.map((message) => {
+    const { role, content, status } = HistoryMessage.parse(message);
+    return {
+      role,
+      status,
+      content: typeof content === 'string' ? content : content.map((part) => part.text).join(''),
+    };
+  });
 }
 
+/** The parts of OpenClaw's `chat` event the lanes read. */
+type ChatEvent = { runId: string; state: string; deltaText?: string };
+
 /** The interrupted reply after a restart: a prefix of the provider's text, holding what was durable. */
-function expectInterrupted(messages: StoredMessage[], killed: Killed): StoredMessage {
+function expectInterrupted(messages: Message[], killed: Killed): Message {
   expect(messages.map((message) => [message.role, message.status])).toEqual([
     ['user', undefined],
     ['assistant', 'interrupted'],
   ]);
-  const [user, reply] = messages as [StoredMessage, StoredMessage];
+  const [user, reply] = messages as [Message, Message];
   expect(user.content).toBe(killed.message);
   expect(FULL.startsWith(reply.content), reply.content).toBe(true);
   expect(reply.content.startsWith(killed.durable), `${reply.content} / ${killed.durable}`).toBe(true);
@@ -133,6 +155,7 @@ async function wsLane(kills: number) {
         // The same key, after the restart, reports exactly what happened.
         const again = await client.request('chat.send', {
           agentId: 'writer',
+          sessionKey: previous.sessionKey,
           message: previous.message,
           idempotencyKey: previous.key,
         });
@@ -146,13 +169,19 @@ async function wsLane(kills: number) {
       const key = `ws-${round}-${randomUUID()}`;
       const received = new Received();
       client.ws.on('message', (data) => {
-        const frame = JSON.parse(data.toString()) as { event?: string; payload?: RunEvent };
+        const frame = JSON.parse(data.toString()) as { event?: string; payload?: ChatEvent };
         if (frame.event === 'chat' && frame.payload?.state === 'delta')
-          received.add(frame.payload.delta ?? '');
+          received.add(frame.payload.deltaText ?? '');
       });
-      const sent = await client.request('chat.send', { agentId: 'writer', message, idempotencyKey: key });
+      const sent = await client.request('chat.send', {
+        agentId: 'writer',
+        sessionKey: `ws-${round}`,
+        message,
+        idempotencyKey: key,
+      });
       if (!sent.ok) throw new Error(sent.error.message);
       const { sessionKey } = sent.payload as ChatSendResult;
+      expect(sessionKey).toBe(`agent:writer:ws-${round}`);
       previous = { sessionKey, key, message, ...(await killMidReply(gateway, received)) };
       client.close();
     }
@@ -170,6 +199,7 @@ async function finishWsLane(
 ) {
   const retried = await client.request('chat.send', {
     agentId: 'writer',
+    sessionKey: last.sessionKey,
     message: last.message,
     idempotencyKey: last.key,
   });
@@ -178,8 +208,8 @@ async function finishWsLane(
   await client.nextEvent(
     (event) =>
       event.event === 'chat' &&
-      (event.payload as RunEvent).runId === result?.runId &&
-      (event.payload as RunEvent).state === 'final',
+      (event.payload as ChatEvent).runId === result?.runId &&
+      (event.payload as ChatEvent).state === 'final',
     30_000,
   );
   const messages = await historyOf(client, last.sessionKey as string);
@@ -208,6 +238,7 @@ async function openAILane(kills: number) {
       const listed = sessions.ok ? (sessions.payload as { sessions: { key: string }[] }).sessions : [];
       // One session per request, as the OpenAI API is stateless.
       expect(listed).toHaveLength(round);
+      for (const session of listed) expect(session.key).toMatch(/^agent:writer:openai:[0-9a-f-]{36}$/);
       if (previous) {
         const reply = expectInterrupted(await historyOf(client, listed[0]?.key as string), previous);
         kept += reply.content.length ? 1 : 0;
