@@ -1,4 +1,4 @@
-import { agentIdOfSessionKey, type RunEvent } from '@multiclaw/protocol';
+import { agentIdOfSessionKey, ERROR_CODES, type ErrorCode, type RunEvent } from '@multiclaw/protocol';
 
 /** One event frame's name and payload. */
 export type ProtocolEvent = { event: 'agent' | 'chat'; payload: Record<string, unknown> };
@@ -60,33 +60,57 @@ export function createRunEventTranslator(now: () => number = Date.now) {
       }
       case 'aborted': {
         const text = event.message?.content ?? progress.text;
+        // Cut off by the gateway stopping, or aborted by a client: the stored reply says which.
+        const stopReason = event.message?.status === 'interrupted' ? 'interrupted' : 'aborted';
         agent('lifecycle', {
           phase: 'end',
           startedAt: progress.startedAt,
           endedAt: now(),
           aborted: true,
-          stopReason: 'aborted',
+          stopReason,
         });
-        chat({
-          state: 'aborted',
-          stopReason: 'aborted',
-          ...(text ? { message: assistantMessage(text) } : {}),
-        });
+        chat({ state: 'aborted', stopReason, ...(text ? { message: assistantMessage(text) } : {}) });
         break;
       }
       case 'error': {
         const errorMessage = event.error?.message || 'The run failed';
+        const text = event.message?.content ?? progress.text;
         agent('lifecycle', {
           phase: 'error',
           startedAt: progress.startedAt,
           endedAt: now(),
           error: errorMessage,
         });
-        chat({ state: 'error', errorMessage });
+        chat({
+          state: 'error',
+          errorMessage,
+          ...errorKindOf(event.error?.code),
+          ...(text ? { message: assistantMessage(text) } : {}),
+        });
         break;
       }
     }
     if (event.state !== 'start' && event.state !== 'delta') runs.delete(runId);
     return out;
+  };
+}
+
+/**
+ * OpenClaw's classification of a failed run (`errorKind`), and in
+ * `errorDetail` the HTTP status our error stands for and, for a provider's
+ * failure, our code for it (docs/errors.md).
+ */
+function errorKindOf(code: ErrorCode | undefined) {
+  if (!code) return { errorKind: 'unknown' };
+  const httpStatus: number = ERROR_CODES[code].status;
+  const errorKind =
+    code === 'PROVIDER_RATE_LIMITED'
+      ? 'rate_limit'
+      : httpStatus === 408 || httpStatus === 504
+        ? 'timeout'
+        : 'unknown';
+  return {
+    errorKind,
+    errorDetail: { httpStatus, ...(code.startsWith('PROVIDER_') ? { providerErrorType: code } : {}) },
   };
 }

@@ -80,6 +80,8 @@ const ChatEvent = z.strictObject({
     .optional(),
   stopReason: z.string().optional(),
   errorMessage: z.string().optional(),
+  errorKind: z.enum(['rate_limit', 'timeout', 'unknown']).optional(),
+  errorDetail: z.strictObject({ httpStatus: z.number().int(), providerErrorType: z.string() }).optional(),
 });
 type ChatEvent = z.infer<typeof ChatEvent>;
 
@@ -362,6 +364,9 @@ describe('chat.send', () => {
       expect(stored).toMatchObject({ role: 'assistant', status: 'error', error: { code } });
       expect(end.errorMessage).toBe(stored?.error?.message);
       expect(end.errorMessage?.length).toBeGreaterThan(0);
+      // Which failure it was, in OpenClaw's terms: a rate limit is one a client may wait out.
+      expect(end.errorKind).toBe(code === 'PROVIDER_RATE_LIMITED' ? 'rate_limit' : 'unknown');
+      expect(end.errorDetail?.providerErrorType).toBe(code);
       if (code === 'PROVIDER_RATE_LIMITED') expect(stored?.error?.details?.retryAfterSeconds).toBe(17);
       expect(JSON.stringify(end)).not.toContain(OPENAI_KEY);
       const history = await historyOf(client, sessionKey);
