@@ -1,13 +1,12 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type ChatSendResult, StoredMessage } from '@multiclaw/protocol';
+import type { ChatSendResult } from '@multiclaw/protocol';
 import OpenAI from 'openai';
 import { afterEach, describe, expect, it } from 'vitest';
-import { z } from 'zod';
 import { type FakeProvider, startFakeOpenAI, streamReply } from '../../test/fake-providers/index.js';
 import { startTestGateway, type TestGateway } from '../../test/support/gateway.js';
-import { type ControlClient, connectControlClient } from '../../test/support/ws-client.js';
+import { connectControlClient, plainHistory } from '../../test/support/ws-client.js';
 
 /**
  * Stopping the gateway (what SIGTERM does) while replies stream on both APIs:
@@ -35,27 +34,6 @@ async function startGateway(provider: FakeProvider, stateDir: string): Promise<T
         },
       },
     }),
-  });
-}
-
-/** A message as `chat.history` answers it (assistant text as OpenClaw's content parts). */
-const HistoryMessage = z.object({
-  role: StoredMessage.shape.role,
-  content: z.union([z.string(), z.array(z.strictObject({ type: z.literal('text'), text: z.string() }))]),
-  status: StoredMessage.shape.status,
-});
-
-/** A session's messages as `chat.history` answers them: assistant text as content parts, made plain here. */
-async function historyOf(client: ControlClient, sessionKey: string | undefined) {
-  const response = await client.request('chat.history', { sessionKey });
-  if (!response.ok) throw new Error(response.error.message);
-  return (response.payload as { messages: unknown[] }).messages.map((message) => {
-    const { role, content, status } = HistoryMessage.parse(message);
-    return {
-      role,
-      status,
-      content: typeof content === 'string' ? content : content.map((part) => part.text).join(''),
-    };
   });
 }
 
@@ -104,7 +82,7 @@ describe('stopping the gateway mid-reply', () => {
     const second = await startGateway(provider, stateDir);
     cleanups.push(() => second.gateway.close());
     const { client: after } = await connectControlClient(second.url, second.token);
-    const wsMessages = await historyOf(after, sessionKey);
+    const wsMessages = await plainHistory(after, sessionKey);
     expect(wsMessages.map((message) => [message.role, message.status])).toEqual([
       ['user', undefined],
       ['assistant', 'interrupted'],
@@ -117,7 +95,7 @@ describe('stopping the gateway mid-reply', () => {
     expect(sessions).toHaveLength(2);
     const openaiSession = sessions.find((session) => session.key !== sessionKey);
     expect(openaiSession?.key).toMatch(/^agent:writer:openai:[0-9a-f-]{36}$/);
-    const openaiMessages = await historyOf(after, openaiSession?.key);
+    const openaiMessages = await plainHistory(after, openaiSession?.key);
     expect(openaiMessages.map((message) => [message.role, message.status])).toEqual([
       ['user', undefined],
       ['assistant', 'interrupted'],

@@ -2,14 +2,13 @@ import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type ChatSendResult, StoredMessage } from '@multiclaw/protocol';
+import type { ChatSendResult } from '@multiclaw/protocol';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { z } from 'zod';
 import { type GatewayChild, prepareStateDir, startGatewayChild } from '../../test/crash/gateway-child.js';
 import { allLanes, delay } from '../../test/crash/harness.js';
 import { type FakeProvider, startFakeOpenAI, streamReply } from '../../test/fake-providers/index.js';
-import { connectControlClient } from '../../test/support/ws-client.js';
+import { connectControlClient, type PlainMessage, plainHistory } from '../../test/support/ws-client.js';
 
 /**
  * A real gateway process, SIGKILLed while a reply streams from a slow provider
@@ -79,41 +78,16 @@ async function control(gateway: GatewayChild, token: string) {
   return client;
 }
 
-/** A message as `chat.history` answers it (assistant text as OpenClaw's content parts). */
-const HistoryMessage = z.object({
-  role: StoredMessage.shape.role,
-  content: z.union([z.string(), z.array(z.strictObject({ type: z.literal('text'), text: z.string() }))]),
-  status: StoredMessage.shape.status,
-});
-type Message = { role: StoredMessage['role']; content: string; status: StoredMessage['status'] };
-
-/** A session's messages, their text made plain. */
-async function historyOf(
-  client: Awaited<ReturnType<typeof control>>,
-  sessionKey: string,
-): Promise<Message[]> {
-  const response = await client.request('chat.history', { sessionKey });
-  if (!response.ok) throw new Error(response.error.message);
-  return (response.payload as { messages: unknown[] }).messages.map((message) => {
-    const { role, content, status } = HistoryMessage.parse(message);
-    return {
-      role,
-      status,
-      content: typeof content === 'string' ? content : content.map((part) => part.text).join(''),
-    };
-  });
-}
-
 /** The parts of OpenClaw's `chat` event the lanes read. */
 type ChatEvent = { runId: string; state: string; deltaText?: string };
 
 /** The interrupted reply after a restart: a prefix of the provider's text, holding what was durable. */
-function expectInterrupted(messages: Message[], killed: Killed): Message {
+function expectInterrupted(messages: PlainMessage[], killed: Killed): PlainMessage {
   expect(messages.map((message) => [message.role, message.status])).toEqual([
     ['user', undefined],
     ['assistant', 'interrupted'],
   ]);
-  const [user, reply] = messages as [Message, Message];
+  const [user, reply] = messages as [PlainMessage, PlainMessage];
   expect(user.content).toBe(killed.message);
   expect(FULL.startsWith(reply.content), reply.content).toBe(true);
   expect(reply.content.startsWith(killed.durable), `${reply.content} / ${killed.durable}`).toBe(true);
@@ -149,7 +123,7 @@ async function wsLane(kills: number) {
       const gateway = await startGatewayChild(stateDir);
       const client = await control(gateway, token);
       if (previous?.sessionKey) {
-        const reply = expectInterrupted(await historyOf(client, previous.sessionKey), previous);
+        const reply = expectInterrupted(await plainHistory(client, previous.sessionKey), previous);
         kept += reply.content.length ? 1 : 0;
         durableChecks += previous.durable ? 1 : 0;
         // The same key, after the restart, reports exactly what happened.
@@ -212,7 +186,7 @@ async function finishWsLane(
       (event.payload as ChatEvent).state === 'final',
     30_000,
   );
-  const messages = await historyOf(client, last.sessionKey as string);
+  const messages = await plainHistory(client, last.sessionKey as string);
   expect(messages.map((message) => [message.role, message.status])).toEqual([
     ['user', undefined],
     ['assistant', 'interrupted'],
@@ -240,7 +214,7 @@ async function openAILane(kills: number) {
       expect(listed).toHaveLength(round);
       for (const session of listed) expect(session.key).toMatch(/^agent:writer:openai:[0-9a-f-]{36}$/);
       if (previous) {
-        const reply = expectInterrupted(await historyOf(client, listed[0]?.key as string), previous);
+        const reply = expectInterrupted(await plainHistory(client, listed[0]?.key as string), previous);
         kept += reply.content.length ? 1 : 0;
         durableChecks += previous.durable ? 1 : 0;
       }
@@ -311,7 +285,7 @@ async function finishOpenAILane(
     const newest = sessions.ok
       ? (sessions.payload as { sessions: { key: string }[] }).sessions[0]
       : undefined;
-    const messages = await historyOf(client, newest?.key as string);
+    const messages = await plainHistory(client, newest?.key as string);
     expect(messages.map((message) => [message.role, message.content, message.status])).toEqual([
       ['user', 'stopped politely', undefined],
       ['assistant', expect.any(String), 'interrupted'],

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import type { GatewayEventFrame, GatewayResponseFrame } from '@multiclaw/protocol';
+import { type GatewayEventFrame, type GatewayResponseFrame, StoredMessage } from '@multiclaw/protocol';
 import WebSocket from 'ws';
+import { z } from 'zod';
 
 /**
  * A real WebSocket client for the control protocol, for tests: waits for the
@@ -117,4 +118,26 @@ export async function connectControlClient(
   const hello = await client.request('connect', connectParams(token, options));
   if (!hello.ok) throw new Error(`connect refused: ${hello.error.code} ${hello.error.message}`);
   return { client, hello };
+}
+
+/** A message as `chat.history` answers it (assistant text as OpenClaw's content parts). */
+const HistoryMessage = z.object({
+  role: StoredMessage.shape.role,
+  content: z.union([z.string(), z.array(z.strictObject({ type: z.literal('text'), text: z.string() }))]),
+  status: StoredMessage.shape.status,
+});
+export type PlainMessage = { role: StoredMessage['role']; content: string; status: StoredMessage['status'] };
+
+/** A session's messages from `chat.history`, their text made plain. */
+export async function plainHistory(client: Pick<ControlClient, 'request'>, sessionKey: string | undefined) {
+  const response = await client.request('chat.history', { sessionKey });
+  if (!response.ok) throw new Error(response.error.message);
+  return (response.payload as { messages: unknown[] }).messages.map((message): PlainMessage => {
+    const { role, content, status } = HistoryMessage.parse(message);
+    return {
+      role,
+      status,
+      content: typeof content === 'string' ? content : content.map((part) => part.text).join(''),
+    };
+  });
 }
