@@ -1,21 +1,52 @@
-import { randomUUID } from 'node:crypto';
-import Fastify, { type FastifyInstance, LogController } from 'fastify';
-import { serializerCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
+import Fastify, { type FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { Logger } from 'pino';
 import type { Config } from './config.js';
+import type { Database } from './db/client.js';
 import { createMailer } from './mail/mailer.js';
+import { agentRoutes } from './modules/agents/routes.js';
+import { createAgentService } from './modules/agents/service.js';
+import { createAuditRecorder } from './modules/audit/recorder.js';
+import { auditRoutes } from './modules/audit/routes.js';
 import { healthRoutes } from './modules/health/routes.js';
+import { createAccountService } from './modules/identity/accounts.js';
+import { createEmailTokens } from './modules/identity/email-tokens.js';
 import { identityModule } from './modules/identity/index.js';
-import type { IntervalTimers } from './modules/identity/lockout/pruning.js';
+import { type IntervalTimers, pruningPlugin } from './modules/identity/lockout/pruning.js';
+import { createLoginThrottle } from './modules/identity/lockout/service.js';
+import { parseOidcProviders } from './modules/identity/oidc/config.js';
+import { createOidcService } from './modules/identity/oidc/service.js';
+import { createPasswordHasher } from './modules/identity/passwords/hashing.js';
+import { checkPasswordPolicy } from './modules/identity/passwords/policy.js';
+import { createPrivacyService } from './modules/identity/privacy.js';
+import { createPasswordRecovery } from './modules/identity/recovery.js';
+import { createSessionService } from './modules/identity/sessions/service.js';
+import { createAccessTokens } from './modules/identity/tokens/access-tokens.js';
+import { refreshKeyFromMasterKey } from './modules/identity/tokens/refresh-tokens.js';
+import { createEmailVerification } from './modules/identity/verification.js';
 import { metaRoutes } from './modules/meta/routes.js';
-import { workspacesModule } from './modules/workspaces/index.js';
-import { answerClientError } from './plugins/client-errors.js';
-import { type Database, databasePlugin } from './plugins/database.js';
-import { answerFrameworkError, errorsPlugin } from './plugins/errors.js';
+import { createVaultCrypto } from './modules/vault/crypto.js';
+import { secretRoutes } from './modules/vault/routes.js';
+import { createSecretService } from './modules/vault/secrets-service.js';
+import {
+  createWorkspaceAccess,
+  refuseWorkspaceRoutesOutsideTheScope,
+  WORKSPACE_PREFIX,
+} from './modules/workspaces/access.js';
+import { workspaceEntryRoutes } from './modules/workspaces/entry-routes.js';
+import { createInvitationService } from './modules/workspaces/invitations.js';
+import { workspaceRoutes } from './modules/workspaces/routes.js';
+import { createWorkspaceService } from './modules/workspaces/service.js';
+import { authPlugin } from './plugins/auth.js';
+import { databasePlugin } from './plugins/database.js';
+import { errorsPlugin } from './plugins/errors.js';
+import { mailerPlugin } from './plugins/mailer.js';
 import { openapiPlugin } from './plugins/openapi.js';
 import { rateLimitPlugin } from './plugins/rate-limit.js';
+import { requestIdPlugin } from './plugins/request-id.js';
 import { securityPlugin } from './plugins/security.js';
-import { inputValidatorCompiler } from './plugins/validation.js';
+import { validationPlugin } from './plugins/validation.js';
+import { serverOptions } from './server-options.js';
 
 export type BuildAppOptions = {
   config: Config;
@@ -29,79 +60,166 @@ export type BuildAppOptions = {
 
 export type App = FastifyInstance;
 
-/** Node's own timers for slow headers and bodies, checked every second rather than every 30 s. */
-function serverTimeouts(config: Config) {
+/**
+ * Every service and what it depends on. Each is a factory taking only the
+ * dependencies it uses; one audit recorder and one mailer serve them all.
+ */
+function createServices({ config, db, logger, now }: Required<Omit<BuildAppOptions, 'timers'>>) {
+  const { auth, publicUrl } = config;
+  const audit = createAuditRecorder({ db, now });
+  const mailer = createMailer({ transport: config.mail.transport, from: config.mail.from, logger });
+
+  // Identity.
+  const tokens = createAccessTokens({
+    keyring: config.signingKeys,
+    issuer: publicUrl,
+    ttlSeconds: auth.accessTokenTtlSeconds,
+    now,
+  });
+  const activeMasterKey = config.masterKeys[0]?.key;
+  if (!activeMasterKey) throw new Error('no master key configured');
+  const sessions = createSessionService({
+    db,
+    tokens,
+    audit,
+    now,
+    // Refresh-token successors are HMACs under a key derived from the active
+    // (highest-version) master key by HKDF-SHA256 (refreshKeyFromMasterKey).
+    // Deliberately not a key of its own: every existing deployment would lack
+    // the new variable and refuse to start, and every server already shares
+    // the master keys. Rotating the master key changes it, which only matters
+    // to a lost-response retry (reuse grace, seconds) straddling the restart:
+    // that client signs in again.
+    refreshDerivationKey: refreshKeyFromMasterKey(activeMasterKey),
+    policy: {
+      idleTtlSeconds: auth.sessionIdleTtlSeconds,
+      absoluteTtlSeconds: auth.sessionAbsoluteTtlSeconds,
+      reuseGraceSeconds: auth.refreshReuseGraceSeconds,
+    },
+  });
+  const hasher = createPasswordHasher(auth.argon2);
+  // One lockout for every password check: sign-in, password change, account deletion.
+  const throttle = createLoginThrottle({ db, now, policy: auth.lockout });
+  const emailTokens = createEmailTokens({ db, now });
+  const mailing = { db, tokens: emailTokens, mailer, audit, publicUrl, now };
+  const verification = createEmailVerification(mailing);
+  const identity = {
+    sessions,
+    verification,
+    accounts: createAccountService({
+      db,
+      hasher,
+      throttle,
+      policy: checkPasswordPolicy,
+      sessions,
+      audit,
+      verification,
+    }),
+    privacy: createPrivacyService({ db, hasher, throttle, audit, now }),
+    recovery: createPasswordRecovery({ ...mailing, hasher, policy: checkPasswordPolicy, sessions, throttle }),
+    // Parsing OIDC_PROVIDERS here stops a bad provider list at start-up, naming the bad path.
+    oidc: createOidcService({
+      providers: parseOidcProviders(auth.oidcProviders),
+      publicUrl,
+      db,
+      sessions,
+      audit,
+      now,
+    }),
+  };
+
+  // Workspaces, and what lives in one.
+  const workspace = {
+    workspaces: createWorkspaceService({ db, audit, now }),
+    invitations: createInvitationService({ db, audit, now, mailer, publicUrl }),
+    agents: createAgentService({ db, now, audit }),
+    secrets: createSecretService({
+      db,
+      now,
+      audit,
+      crypto: createVaultCrypto({ masterKeys: config.masterKeys, now }),
+      keepVersions: config.vaultKeepVersions,
+    }),
+  };
+
   return {
-    headersTimeout: config.timeouts.headersMs,
-    requestTimeout: config.timeouts.requestMs,
-    connectionsCheckingInterval: 1000,
+    mailer,
+    tokens,
+    identity,
+    workspace,
+    access: createWorkspaceAccess({ db, audit }),
+    // Rows keyed by what clients send (emails tried, codes mailed) expire: deleted on a schedule.
+    pruning: [
+      { name: 'login_throttles', run: () => throttle.prune() },
+      { name: 'email_tokens', run: () => emailTokens.prune() },
+    ],
   };
 }
 
-/** Builds the whole cloud API. It never listens: server.ts (or a test) does. */
+/**
+ * The composition root: builds the whole cloud API and never listens
+ * (server.ts or a test does). Infrastructure is `fastify-plugin`, shared by
+ * every route; each feature is an encapsulated plugin under the prefix it
+ * owns, so what a route can use is what its scope registered.
+ */
 export async function buildApp({ config, db, logger, now = () => new Date(), timers }: BuildAppOptions) {
-  const app = Fastify({
-    loggerInstance: logger,
-    bodyLimit: config.bodyLimitBytes,
-    trustProxy: config.trustProxy.length > 0 ? [...config.trustProxy] : false,
-    // Request ids are always ours: a client-chosen id could forge log lines.
-    genReqId: () => randomUUID(),
-    logController: new LogController({ requestIdLogLabel: 'requestId' }),
-    return503OnClosing: true,
-    // A client that trickles its headers or body cannot hold a connection open:
-    // past these limits it gets REQUEST_TIMEOUT in the envelope (answerClientError).
-    requestTimeout: config.timeouts.requestMs,
-    http: serverTimeouts(config),
-    clientErrorHandler: answerClientError,
-    frameworkErrors: answerFrameworkError,
-    ...(config.tls
-      ? {
-          https: {
-            cert: config.tls.cert,
-            key: config.tls.key,
-            minVersion: 'TLSv1.2' as const,
-            ...serverTimeouts(config),
-          },
-        }
-      : {}),
-  }).withTypeProvider<ZodTypeProvider>();
+  const services = createServices({ config, db, logger, now });
+  const { identity, access } = services;
+  const app = Fastify(serverOptions(config, logger)).withTypeProvider<ZodTypeProvider>();
 
-  app.setValidatorCompiler(inputValidatorCompiler);
-  app.setSerializerCompiler(serializerCompiler);
-  app.addHook('onRequest', async (request, reply) => {
-    reply.header('x-request-id', request.id);
-  });
-
+  // Infrastructure.
+  await app.register(validationPlugin);
+  await app.register(requestIdPlugin);
   await app.register(errorsPlugin);
   await app.register(databasePlugin, { db });
   await app.register(securityPlugin, { corsOrigins: config.corsOrigins });
   await app.register(openapiPlugin, { publicUrl: config.publicUrl });
-
-  await app.register(rateLimitPlugin, {
+  const authBudget = {
     max: config.auth.rateLimit.max,
     timeWindowMs: config.auth.rateLimit.windowSeconds * 1000,
-    budgets: {
-      auth: { max: config.auth.rateLimit.max, timeWindowMs: config.auth.rateLimit.windowSeconds * 1000 },
-    },
-    now,
-  });
+  };
+  await app.register(rateLimitPlugin, { ...authBudget, budgets: { auth: authBudget }, now });
+  await app.register(mailerPlugin, { mailer: services.mailer });
+  await app.register(authPlugin, { tokens: services.tokens, sessions: identity.sessions });
+  // A workspace route anywhere but in the workspace scope below stops the app at start-up.
+  app.addHook('onRoute', refuseWorkspaceRoutesOutsideTheScope);
 
-  const mailer = createMailer({ transport: config.mail.transport, from: config.mail.from, logger });
-  app.decorate('mailer', mailer);
-  // Deliveries still in flight finish before the server goes away.
-  app.addHook('onClose', () => mailer.close());
-
-  await app.register(healthRoutes);
-  await app.register(metaRoutes, { contact: config.securityContact, publicUrl: config.publicUrl, now });
-  await app.register(identityModule, { config, db, now, mailer, ...(timers ? { timers } : {}) });
-  await app.register(workspacesModule, {
-    db,
-    now,
-    mailer,
+  // Features.
+  await app.register(healthRoutes); // /healthz, /readyz
+  await app.register(metaRoutes, {
+    prefix: '/.well-known',
+    contact: config.securityContact,
     publicUrl: config.publicUrl,
-    masterKeys: config.masterKeys,
-    keepVersions: config.vaultKeepVersions,
+    now,
+    jwks: () => services.tokens.jwks(),
   });
+  await app.register(identityModule, { prefix: '/v1', ...identity }); // /v1/auth/*, /v1/me
+  const { workspaces, invitations, agents, secrets } = services.workspace;
+  // /v1/workspaces, /v1/invitations/accept
+  await app.register(workspaceEntryRoutes, { prefix: '/v1', workspaces, invitations });
+
+  // One workspace, /v1/workspaces/:wid. Every route in here declares its
+  // action (or the app refuses to start); a request to one is signed in (401),
+  // then a member of :wid whose role allows that action (404 / 403), and only
+  // then validated (400) and handled.
+  await app.register(
+    async (scope) => {
+      scope.decorateRequest('membership', null);
+      scope.addHook('onRoute', access.declaration);
+      scope.addHook('onRequest', scope.authenticate);
+      scope.addHook('preValidation', access.authorize);
+      await scope.register(workspaceRoutes, { workspaces, invitations }); // itself, /members, /invitations
+      await scope.register(agentRoutes, { prefix: '/agents', agents });
+      await scope.register(secretRoutes, { prefix: '/secrets', secrets });
+      await scope.register(auditRoutes, { prefix: '/audit', db });
+    },
+    { prefix: WORKSPACE_PREFIX },
+  );
+  // What the scope guards, as `METHOD url`: the access-matrix test walks it.
+  app.decorate('workspaceRouteTable', access.routeTable);
+
+  // Background work.
+  await app.register(pruningPlugin, { tasks: services.pruning, timers });
 
   return app;
 }

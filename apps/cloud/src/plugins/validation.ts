@@ -1,6 +1,12 @@
 import { ApiError } from '@multiclaw/protocol';
-import type { FastifySchema, FastifySchemaCompiler, FastifySchemaValidationError } from 'fastify';
-import { validatorCompiler } from 'fastify-type-provider-zod';
+import type {
+  FastifyInstance,
+  FastifySchema,
+  FastifySchemaCompiler,
+  FastifySchemaValidationError,
+} from 'fastify';
+import fp from 'fastify-plugin';
+import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 
 /** Where the first U+0000 in a parsed value is, as a dotted path; undefined when there is none. */
 export function nulCharacterPath(value: unknown, path: string[] = []): string[] | undefined {
@@ -47,3 +53,12 @@ export const inputValidatorCompiler: FastifySchemaCompiler<FastifySchema> = (rou
     };
   };
 };
+
+/** Every route's input validator (above) and zod's response serializer, for the whole app. */
+export const validationPlugin = fp(
+  async (app: FastifyInstance) => {
+    app.setValidatorCompiler(inputValidatorCompiler);
+    app.setSerializerCompiler(serializerCompiler);
+  },
+  { name: 'validation' },
+);

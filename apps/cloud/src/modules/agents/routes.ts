@@ -17,13 +17,15 @@ const NoContent = z.null().describe('No content');
 const common = { tags: ['agents'], security: [{ bearer: [] }] };
 
 /**
- * `/v1/workspaces/:wid/agents`: every member reads, owners change. The access
- * hook has checked the caller's role for the declared action before a handler
- * runs; the handlers scope every query by the workspace of that membership.
+ * `/v1/workspaces/:wid/agents`, inside the workspace scope (app.ts): every
+ * member reads, owners change. The scope's hooks have checked the caller's role
+ * for the declared action before a handler runs; the handlers scope every
+ * query by the workspace of that membership. Paths are relative to the
+ * prefix; '' is the collection itself ('/' would also answer a trailing slash).
  */
 export const agentRoutes: FastifyPluginAsyncZod<{ agents: AgentService }> = async (app, { agents }) => {
   app.get(
-    '/v1/workspaces/:wid/agents',
+    '',
     {
       config: { action: 'agents.list' },
       schema: { ...common, params: WorkspaceParams, querystring: PageQuery, response: { 200: Page(Agent) } },
@@ -32,7 +34,7 @@ export const agentRoutes: FastifyPluginAsyncZod<{ agents: AgentService }> = asyn
   );
 
   app.post(
-    '/v1/workspaces/:wid/agents',
+    '',
     {
       config: { action: 'agents.create', errors: ['AGENT_NAME_TAKEN'] },
       schema: { ...common, params: WorkspaceParams, body: CreateAgentRequest, response: { 201: Agent } },
@@ -44,7 +46,7 @@ export const agentRoutes: FastifyPluginAsyncZod<{ agents: AgentService }> = asyn
   );
 
   app.get(
-    '/v1/workspaces/:wid/agents/:aid',
+    '/:aid',
     {
       config: { action: 'agents.read' },
       schema: { ...common, params: AgentParams, response: { 200: Agent } },
@@ -53,7 +55,7 @@ export const agentRoutes: FastifyPluginAsyncZod<{ agents: AgentService }> = asyn
   );
 
   app.patch(
-    '/v1/workspaces/:wid/agents/:aid',
+    '/:aid',
     {
       config: { action: 'agents.update', errors: ['AGENT_NAME_TAKEN', 'AGENT_VERSION_CONFLICT'] },
       schema: { ...common, params: AgentParams, body: UpdateAgentRequest, response: { 200: Agent } },
@@ -63,7 +65,7 @@ export const agentRoutes: FastifyPluginAsyncZod<{ agents: AgentService }> = asyn
   );
 
   app.delete(
-    '/v1/workspaces/:wid/agents/:aid',
+    '/:aid',
     {
       config: { action: 'agents.delete' },
       schema: { ...common, params: AgentParams, response: { 204: NoContent } },

@@ -35,12 +35,14 @@ function hex(bytes: Uint8Array | null): string | null {
 }
 
 /**
- * `GET /v1/workspaces/:wid/audit`: the workspace's own entries only, newest
- * first (by seq, the chain order), read-only. No route updates or deletes an entry.
+ * `GET /v1/workspaces/:wid/audit`, inside the workspace scope (app.ts): the
+ * workspace's own entries only, newest first (by seq, the chain order),
+ * read-only. No route updates or deletes an entry. Registered under its
+ * prefix, so its one path is ''.
  */
 export const auditRoutes: FastifyPluginAsyncZod<{ db: Database }> = async (app, { db }) => {
   app.get(
-    '/v1/workspaces/:wid/audit',
+    '',
     {
       config: { action: 'audit.read' },
       schema: {

@@ -16,8 +16,9 @@ const NoContent = z.null().describe('No content');
 
 /**
  * What a mailbox proves: `/v1/auth/email/*` (verify the address) and
- * `/v1/auth/password/{forgot,reset}` (recover the account). None of these
- * needs a bearer token except resend: the code in the mail is the credential.
+ * `/v1/auth/password/{forgot,reset}` (recover the account), registered under
+ * `/v1`. None of these needs a bearer token except resend: the code in the
+ * mail is the credential.
  */
 export const emailRoutes: FastifyPluginAsyncZod<{
   verification: EmailVerification;
@@ -26,7 +27,7 @@ export const emailRoutes: FastifyPluginAsyncZod<{
   const limited = rateLimited('auth');
 
   app.post(
-    '/v1/auth/email/verify',
+    '/auth/email/verify',
     {
       config: { ...limited, errors: ['EMAIL_VERIFICATION_TOKEN_INVALID'] },
       schema: {
@@ -39,7 +40,7 @@ export const emailRoutes: FastifyPluginAsyncZod<{
   );
 
   app.post(
-    '/v1/auth/email/resend',
+    '/auth/email/resend',
     {
       config: limited,
       onRequest: app.authenticate,
@@ -53,7 +54,7 @@ export const emailRoutes: FastifyPluginAsyncZod<{
   );
 
   app.post(
-    '/v1/auth/password/forgot',
+    '/auth/password/forgot',
     {
       config: limited,
       schema: {
@@ -71,7 +72,7 @@ export const emailRoutes: FastifyPluginAsyncZod<{
   );
 
   app.post(
-    '/v1/auth/password/reset',
+    '/auth/password/reset',
     {
       config: { ...limited, errors: ['PASSWORD_RESET_TOKEN_INVALID'] },
       schema: { tags: ['identity'], body: ResetPasswordRequest, response: { 204: NoContent } },

@@ -23,22 +23,20 @@ import { rateLimited } from '../../plugins/rate-limit.js';
 import type { AccountService } from './accounts.js';
 import type { PrivacyService } from './privacy.js';
 import type { SessionService } from './sessions/service.js';
-import type { AccessTokens } from './tokens/access-tokens.js';
 
 const NoContent = z.null().describe('No content');
 
-/** `/v1/auth/*` and `/v1/me`: accounts, sign-in, sessions. */
+/** `/v1/auth/*` and `/v1/me` (registered under `/v1`): accounts, sign-in, sessions. */
 export const identityRoutes: FastifyPluginAsyncZod<{
   accounts: AccountService;
   sessions: SessionService;
-  tokens: AccessTokens;
   privacy: PrivacyService;
-}> = async (app, { accounts, sessions, tokens, privacy }) => {
+}> = async (app, { accounts, sessions, privacy }) => {
   // Every auth endpoint draws on the per-client `auth` budget, separate from the per-account lockout.
   const limited = rateLimited('auth');
 
   app.post(
-    '/v1/auth/register',
+    '/auth/register',
     {
       config: { ...limited, errors: ['AUTH_EMAIL_TAKEN'] },
       schema: { tags: ['identity'], body: RegisterRequest, response: { 201: RegisterResponse } },
@@ -54,7 +52,7 @@ export const identityRoutes: FastifyPluginAsyncZod<{
   );
 
   app.post(
-    '/v1/auth/login',
+    '/auth/login',
     {
       config: { ...limited, errors: ['AUTH_INVALID_CREDENTIALS'] },
       schema: { tags: ['identity'], body: LoginRequest, response: { 200: LoginResponse } },
@@ -66,7 +64,7 @@ export const identityRoutes: FastifyPluginAsyncZod<{
   );
 
   app.post(
-    '/v1/auth/refresh',
+    '/auth/refresh',
     {
       config: { ...limited, errors: ['AUTH_REFRESH_TOKEN_INVALID', 'AUTH_REFRESH_TOKEN_REUSED'] },
       schema: { tags: ['identity'], body: RefreshRequest, response: { 200: TokenResponse } },
@@ -75,7 +73,7 @@ export const identityRoutes: FastifyPluginAsyncZod<{
   );
 
   app.post(
-    '/v1/auth/logout',
+    '/auth/logout',
     {
       config: limited,
       onRequest: app.authenticate,
@@ -89,7 +87,7 @@ export const identityRoutes: FastifyPluginAsyncZod<{
   );
 
   app.get(
-    '/v1/auth/sessions',
+    '/auth/sessions',
     {
       config: limited,
       onRequest: app.authenticate,
@@ -111,7 +109,7 @@ export const identityRoutes: FastifyPluginAsyncZod<{
   );
 
   app.delete(
-    '/v1/auth/sessions/:id',
+    '/auth/sessions/:id',
     {
       config: { ...limited, errors: ['NOT_FOUND'] },
       onRequest: app.authenticate,
@@ -136,7 +134,7 @@ export const identityRoutes: FastifyPluginAsyncZod<{
   );
 
   app.post(
-    '/v1/auth/password',
+    '/auth/password',
     {
       config: { ...limited, errors: ['AUTH_INVALID_CREDENTIALS'] },
       onRequest: app.authenticate,
@@ -154,7 +152,7 @@ export const identityRoutes: FastifyPluginAsyncZod<{
   );
 
   app.get(
-    '/v1/me',
+    '/me',
     {
       onRequest: app.authenticate,
       schema: { tags: ['identity'], security: [{ bearer: [] }], response: { 200: MeResponse } },
@@ -163,7 +161,7 @@ export const identityRoutes: FastifyPluginAsyncZod<{
   );
 
   app.get(
-    '/v1/me/export',
+    '/me/export',
     {
       config: limited,
       onRequest: app.authenticate,
@@ -176,7 +174,7 @@ export const identityRoutes: FastifyPluginAsyncZod<{
   );
 
   app.delete(
-    '/v1/me',
+    '/me',
     {
       config: { ...limited, errors: ['AUTH_INVALID_CREDENTIALS', 'ACCOUNT_SOLE_OWNER'] },
       onRequest: app.authenticate,
@@ -190,20 +188,6 @@ export const identityRoutes: FastifyPluginAsyncZod<{
     async (request, reply) => {
       await privacy.deleteAccount(principalOf(request), request.body.password);
       return reply.status(204).send(null);
-    },
-  );
-
-  app.get(
-    '/.well-known/jwks.json',
-    {
-      schema: {
-        tags: ['identity'],
-        response: { 200: z.object({ keys: z.array(z.record(z.string(), z.unknown())) }) },
-      },
-    },
-    async (_request, reply) => {
-      reply.header('cache-control', 'public, max-age=300');
-      return tokens.jwks();
     },
   );
 };

@@ -1,5 +1,6 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import type { AccessTokens } from '../identity/tokens/access-tokens.js';
 
 const SECURITY_TXT_VALIDITY_DAYS = 180;
 
@@ -16,13 +17,20 @@ export function renderSecurityTxt(options: { contact: string; publicUrl: string;
   ].join('\n');
 }
 
+/**
+ * `/.well-known/*` (registered under that prefix): what the server publishes
+ * about itself, the security contact and the public keys its access tokens
+ * are signed with.
+ */
 export const metaRoutes: FastifyPluginAsyncZod<{
   contact: string;
   publicUrl: string;
   now: () => Date;
+  /** The public half of the access-token keyring. */
+  jwks: AccessTokens['jwks'];
 }> = async (app, options) => {
   app.get(
-    '/.well-known/security.txt',
+    '/security.txt',
     { schema: { tags: ['operations'], response: { 200: z.string() } } },
     async (_request, reply) => {
       reply.type('text/plain; charset=utf-8');
@@ -31,6 +39,20 @@ export const metaRoutes: FastifyPluginAsyncZod<{
         publicUrl: options.publicUrl,
         now: options.now(),
       });
+    },
+  );
+
+  app.get(
+    '/jwks.json',
+    {
+      schema: {
+        tags: ['identity'],
+        response: { 200: z.object({ keys: z.array(z.record(z.string(), z.unknown())) }) },
+      },
+    },
+    async (_request, reply) => {
+      reply.header('cache-control', 'public, max-age=300');
+      return options.jwks();
     },
   );
 };

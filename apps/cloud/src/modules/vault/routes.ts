@@ -18,15 +18,16 @@ const NoContent = z.null().describe('No content');
 const common = { tags: ['vault'], security: [{ bearer: [] }] };
 
 /**
- * `/v1/workspaces/:wid/secrets`: every member lists names and metadata;
- * owners create, change, delete and reveal. The access hook has checked the
- * caller's role for the declared action before a handler runs; handlers scope
- * every query by the workspace of that membership. Only `reveal` answers
- * with a value, marked `no-store`.
+ * `/v1/workspaces/:wid/secrets`, inside the workspace scope (app.ts): every
+ * member lists names and metadata; owners create, change, delete and reveal.
+ * The scope's hooks have checked the caller's role for the declared action
+ * before a handler runs; handlers scope every query by the workspace of that
+ * membership. Only `reveal` answers with a value, marked `no-store`. Paths are
+ * relative to the prefix; '' is the collection itself.
  */
 export const secretRoutes: FastifyPluginAsyncZod<{ secrets: SecretService }> = async (app, { secrets }) => {
   app.get(
-    '/v1/workspaces/:wid/secrets',
+    '',
     {
       config: { action: 'secrets.list' },
       schema: { ...common, params: WorkspaceParams, querystring: PageQuery, response: { 200: Page(Secret) } },
@@ -35,7 +36,7 @@ export const secretRoutes: FastifyPluginAsyncZod<{ secrets: SecretService }> = a
   );
 
   app.post(
-    '/v1/workspaces/:wid/secrets',
+    '',
     {
       config: { action: 'secrets.create', errors: ['SECRET_NAME_TAKEN'] },
       schema: { ...common, params: WorkspaceParams, body: CreateSecretRequest, response: { 201: Secret } },
@@ -47,7 +48,7 @@ export const secretRoutes: FastifyPluginAsyncZod<{ secrets: SecretService }> = a
   );
 
   app.get(
-    '/v1/workspaces/:wid/secrets/:sid',
+    '/:sid',
     {
       config: { action: 'secrets.list' },
       schema: { ...common, params: SecretParams, response: { 200: Secret } },
@@ -56,7 +57,7 @@ export const secretRoutes: FastifyPluginAsyncZod<{ secrets: SecretService }> = a
   );
 
   app.put(
-    '/v1/workspaces/:wid/secrets/:sid',
+    '/:sid',
     {
       config: { action: 'secrets.update', errors: ['SECRET_NAME_TAKEN'] },
       schema: { ...common, params: SecretParams, body: UpdateSecretRequest, response: { 200: Secret } },
@@ -66,7 +67,7 @@ export const secretRoutes: FastifyPluginAsyncZod<{ secrets: SecretService }> = a
   );
 
   app.delete(
-    '/v1/workspaces/:wid/secrets/:sid',
+    '/:sid',
     {
       config: { action: 'secrets.delete' },
       schema: { ...common, params: SecretParams, response: { 204: NoContent } },
@@ -78,7 +79,7 @@ export const secretRoutes: FastifyPluginAsyncZod<{ secrets: SecretService }> = a
   );
 
   app.post(
-    '/v1/workspaces/:wid/secrets/:sid/reveal',
+    '/:sid/reveal',
     {
       config: { action: 'secrets.reveal', errors: ['VAULT_INTEGRITY_FAILED'] },
       schema: { ...common, params: SecretParams, response: { 200: RevealSecretResponse } },

@@ -1,8 +1,6 @@
 import {
-  AcceptInvitationRequest,
   CreateInvitationRequest,
   CreateInvitationResponse,
-  CreateWorkspaceRequest,
   Invitation,
   InvitationParams,
   Member,
@@ -13,12 +11,10 @@ import {
   UpdateWorkspaceRequest,
   Workspace,
   WorkspaceParams,
-  WorkspaceRole,
 } from '@multiclaw/protocol';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { actorOf } from '../../plugins/actor.js';
-import { principalOf } from '../../plugins/auth.js';
 import { membershipOf } from './access.js';
 import type { InvitationService } from './invitations.js';
 import type { WorkspaceService } from './service.js';
@@ -27,34 +23,25 @@ const NoContent = z.null().describe('No content');
 const tags = ['workspaces'];
 const security = [{ bearer: [] }];
 
-const iso = <T extends { createdAt: Date }>(row: T) => ({ ...row, createdAt: row.createdAt.toISOString() });
+/** A workspace row as the API shows it: its creation time in ISO 8601. */
+export const iso = <T extends { createdAt: Date }>(row: T) => ({
+  ...row,
+  createdAt: row.createdAt.toISOString(),
+});
 
-/** `/v1/workspaces`, members and invitations. Authorisation is the access hook's job (config.action). */
+/**
+ * One workspace, its members and invitations: `/v1/workspaces/:wid`, registered
+ * inside the workspace scope (app.ts), whose hooks have signed the caller in and
+ * checked their role for the route's `config.action` before a handler runs.
+ * Paths are relative to the scope; '' is the workspace itself ('/' would also
+ * answer a second, trailing-slash URL).
+ */
 export const workspaceRoutes: FastifyPluginAsyncZod<{
   workspaces: WorkspaceService;
   invitations: InvitationService;
 }> = async (app, { workspaces, invitations }) => {
-  app.post(
-    '/v1/workspaces',
-    {
-      onRequest: app.authenticate,
-      schema: { tags, security, body: CreateWorkspaceRequest, response: { 201: Workspace } },
-    },
-    async (request, reply) =>
-      reply.status(201).send(iso(await workspaces.create(actorOf(request), request.body.name))),
-  );
-
   app.get(
-    '/v1/workspaces',
-    { onRequest: app.authenticate, schema: { tags, security, response: { 200: Page(Workspace) } } },
-    async (request) => ({
-      items: (await workspaces.listMine(principalOf(request).userId)).map(iso),
-      nextCursor: null,
-    }),
-  );
-
-  app.get(
-    '/v1/workspaces/:wid',
+    '',
     {
       config: { action: 'workspace.read' },
       schema: { tags, security, params: WorkspaceParams, response: { 200: Workspace } },
@@ -63,7 +50,7 @@ export const workspaceRoutes: FastifyPluginAsyncZod<{
   );
 
   app.patch(
-    '/v1/workspaces/:wid',
+    '',
     {
       config: { action: 'workspace.update' },
       schema: {
@@ -86,7 +73,7 @@ export const workspaceRoutes: FastifyPluginAsyncZod<{
   );
 
   app.delete(
-    '/v1/workspaces/:wid',
+    '',
     {
       config: { action: 'workspace.delete' },
       schema: { tags, security, params: WorkspaceParams, response: { 204: NoContent } },
@@ -98,7 +85,7 @@ export const workspaceRoutes: FastifyPluginAsyncZod<{
   );
 
   app.get(
-    '/v1/workspaces/:wid/members',
+    '/members',
     {
       config: { action: 'members.list' },
       schema: { tags, security, params: WorkspaceParams, response: { 200: Page(Member) } },
@@ -113,7 +100,7 @@ export const workspaceRoutes: FastifyPluginAsyncZod<{
   );
 
   app.patch(
-    '/v1/workspaces/:wid/members/:uid',
+    '/members/:uid',
     {
       config: { action: 'members.update', errors: ['WORKSPACE_LAST_OWNER'] },
       schema: {
@@ -138,7 +125,7 @@ export const workspaceRoutes: FastifyPluginAsyncZod<{
   );
 
   app.delete(
-    '/v1/workspaces/:wid/members/:uid',
+    '/members/:uid',
     {
       // Removing oneself is leaving, which every member may do.
       config: {
@@ -157,7 +144,7 @@ export const workspaceRoutes: FastifyPluginAsyncZod<{
   );
 
   app.post(
-    '/v1/workspaces/:wid/invitations',
+    '/invitations',
     {
       config: { action: 'invitations.create', errors: ['MEMBER_ALREADY'] },
       schema: {
@@ -181,7 +168,7 @@ export const workspaceRoutes: FastifyPluginAsyncZod<{
   );
 
   app.get(
-    '/v1/workspaces/:wid/invitations',
+    '/invitations',
     {
       config: { action: 'invitations.list' },
       schema: { tags, security, params: WorkspaceParams, response: { 200: Page(Invitation) } },
@@ -197,7 +184,7 @@ export const workspaceRoutes: FastifyPluginAsyncZod<{
   );
 
   app.delete(
-    '/v1/workspaces/:wid/invitations/:iid',
+    '/invitations/:iid',
     {
       config: { action: 'invitations.revoke' },
       schema: { tags, security, params: InvitationParams, response: { 204: NoContent } },
@@ -205,24 +192,6 @@ export const workspaceRoutes: FastifyPluginAsyncZod<{
     async (request, reply) => {
       await invitations.revoke(actorOf(request), request.params.wid, request.params.iid);
       return reply.status(204).send(null);
-    },
-  );
-
-  app.post(
-    '/v1/invitations/accept',
-    {
-      config: { errors: ['INVITATION_INVALID', 'INVITATION_EMAIL_MISMATCH', 'MEMBER_ALREADY'] },
-      onRequest: app.authenticate,
-      schema: {
-        tags,
-        security,
-        body: AcceptInvitationRequest,
-        response: { 200: z.object({ workspaceId: z.uuid(), role: WorkspaceRole }) },
-      },
-    },
-    async (request) => {
-      const { workspaceId, role } = await invitations.accept(actorOf(request), request.body.token);
-      return { workspaceId, role };
     },
   );
 };

@@ -1,10 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { ErrorEnvelope } from '@multiclaw/protocol';
-import type { InjectOptions, LightMyRequestResponse } from 'fastify';
+import Fastify, { type InjectOptions, type LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp } from '../../../test/support/app.js';
-import { verifyAuditChain } from '../audit/index.js';
+import { createAuditRecorder, verifyAuditChain } from '../audit/index.js';
+import { createWorkspaceAccess, WORKSPACE_PREFIX } from './access.js';
 import { renderPermissionsDoc } from './permissions-doc.js';
 
 const PASSWORD = 'workspace test passphrase 1';
@@ -19,6 +20,7 @@ afterAll(async () => {
 });
 
 type User = { id: string; email: string; token: string };
+type TestApp = typeof ctx.app;
 
 async function user(): Promise<User> {
   const email = `ws-${randomBytes(5).toString('hex')}@example.com`;
@@ -354,14 +356,61 @@ describe('invitations', () => {
 });
 
 describe('the permission matrix', () => {
-  it('refuses to start when a workspace route declares no action', async () => {
+  /** The scope's declaration hook on a bare server: does a route in it get past start-up? */
+  async function startScopeWith(config: Record<string, unknown>) {
+    const access = createWorkspaceAccess({
+      db: ctx.app.db,
+      audit: createAuditRecorder({ db: ctx.app.db, now: () => clock }),
+    });
+    const app = Fastify();
+    await app.register(
+      async (scope) => {
+        scope.addHook('onRoute', access.declaration);
+        scope.get('/unguarded', { config }, async () => ({}));
+      },
+      { prefix: WORKSPACE_PREFIX },
+    );
+    await app.ready();
+    await app.close();
+    return access.routeTable;
+  }
+
+  it('refuses to start when a route in the workspace scope declares no action, or an unknown one', async () => {
+    await expect(startScopeWith({})).rejects.toThrow(/declares no permission action/);
+    await expect(startScopeWith({ action: 'workspace.own' })).rejects.toThrow(
+      /unknown action "workspace.own"/,
+    );
+    expect(await startScopeWith({ action: 'workspace.read' })).toEqual([`GET ${WORKSPACE_PREFIX}/unguarded`]);
+  });
+
+  it('refuses to start when a workspace route is registered outside the workspace scope', async () => {
+    const startWith = (addRoute: (app: TestApp) => void | Promise<void>) =>
+      createTestApp({ databaseUrl: ctx.databaseUrl, beforeReady: addRoute });
     await expect(
-      createTestApp({
-        beforeReady: async (app) => {
-          app.get('/v1/workspaces/:wid/unguarded', async () => ({}));
-        },
+      startWith((app) => void app.get('/v1/workspaces/:wid/unguarded', async () => ({}))),
+    ).rejects.toThrow(
+      /GET \/v1\/workspaces\/:wid\/unguarded is a workspace route registered outside the workspace scope/,
+    );
+    // Declaring an action does not help: outside the scope nothing enforces it.
+    await expect(
+      startWith(
+        (app) =>
+          void app.get('/v1/workspaces/:wid', { config: { action: 'workspace.read' } }, async () => ({})),
+      ),
+    ).rejects.toThrow(/outside the workspace scope/);
+    // Nor does a plugin of its own under the same prefix.
+    await expect(
+      startWith(async (app) => {
+        await app.register(async (elsewhere) => void elsewhere.get('/unguarded', async () => ({})), {
+          prefix: WORKSPACE_PREFIX,
+        });
       }),
-    ).rejects.toThrow(/declares no permission action/);
+    ).rejects.toThrow(/outside the workspace scope/);
+    await expect(
+      startWith(
+        (app) => void app.get('/v1/elsewhere', { config: { action: 'workspace.read' } }, async () => ({})),
+      ),
+    ).rejects.toThrow(/declares a permission action outside the workspace scope/);
   });
 
   it('docs/permissions.md matches the matrix (run `pnpm --filter @multiclaw/cloud docs:permissions`)', () => {

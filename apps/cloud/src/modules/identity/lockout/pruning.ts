@@ -1,4 +1,4 @@
-import type { FastifyBaseLogger } from 'fastify';
+import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 
 /** How often expired identity rows are deleted. */
 export const PRUNE_INTERVAL_MS = 5 * 60 * 1000;
@@ -61,4 +61,21 @@ export function schedulePruning(deps: {
       await running;
     },
   };
+}
+
+/**
+ * The schedule for as long as the app runs: started when it is ready, stopped
+ * (waiting for a run in progress) when it closes.
+ */
+export async function pruningPlugin(
+  app: FastifyInstance,
+  { tasks, timers }: { tasks: readonly PruneTask[]; timers?: IntervalTimers | undefined },
+): Promise<void> {
+  let schedule: ReturnType<typeof schedulePruning> | undefined;
+  app.addHook('onReady', async () => {
+    schedule = schedulePruning({ logger: app.log, tasks, ...(timers ? { timers } : {}) });
+  });
+  app.addHook('onClose', async () => {
+    await schedule?.stop();
+  });
 }

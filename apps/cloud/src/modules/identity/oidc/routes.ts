@@ -23,14 +23,14 @@ function noStore(reply: FastifyReply): void {
   reply.header('referrer-policy', 'no-referrer');
 }
 
-/** `/v1/auth/oidc/*`: single sign-on for the desktop app (see service.ts for the flow). */
+/** `/v1/auth/oidc/*` (registered under that prefix): single sign-on for the desktop app (see service.ts for the flow). */
 export const oidcRoutes: FastifyPluginAsyncZod<{ oidc: OidcService }> = async (app, { oidc }) => {
   const limited = rateLimited('auth');
   // Errors included: these answers are about one sign-in and must not be cached or leak a Referer.
   app.addHook('onRequest', async (_request, reply) => noStore(reply));
 
   app.get(
-    '/v1/auth/oidc/providers',
+    '/providers',
     {
       config: limited,
       schema: { tags: ['identity'], response: { 200: Page(OidcProviderInfo) } },
@@ -39,7 +39,7 @@ export const oidcRoutes: FastifyPluginAsyncZod<{ oidc: OidcService }> = async (a
   );
 
   app.get(
-    '/v1/auth/oidc/:provider/start',
+    '/:provider/start',
     {
       config: {
         ...limited,
@@ -67,7 +67,7 @@ export const oidcRoutes: FastifyPluginAsyncZod<{ oidc: OidcService }> = async (a
   );
 
   app.get(
-    '/v1/auth/oidc/:provider/callback',
+    '/:provider/callback',
     {
       config: {
         ...limited,
@@ -98,7 +98,7 @@ export const oidcRoutes: FastifyPluginAsyncZod<{ oidc: OidcService }> = async (a
   );
 
   app.post(
-    '/v1/auth/oidc/token',
+    '/token',
     {
       config: { ...limited, errors: ['OIDC_EXCHANGE_CODE_INVALID'] },
       schema: {

@@ -1,4 +1,4 @@
-import { createHash, createHmac, randomBytes } from 'node:crypto';
+import { createHash, createHmac, hkdfSync, type KeyObject, randomBytes } from 'node:crypto';
 
 /**
  * Refresh tokens are 256 random bits, opaque to clients, and stored only as
@@ -9,6 +9,19 @@ import { createHash, createHmac, randomBytes } from 'node:crypto';
  */
 export function newRefreshToken(): string {
   return randomBytes(32).toString('base64url');
+}
+
+/**
+ * The key `successorOf` uses: HKDF-SHA256 over the active master key, with an
+ * empty salt and the info "multiclaw refresh-token rotation", 32 bytes. Every
+ * server must use the same key (a retried refresh may reach another one), so
+ * it cannot be drawn at start-up; why it is derived rather than configured is
+ * said where it is wired (app.ts).
+ */
+export function refreshKeyFromMasterKey(masterKey: KeyObject): Buffer {
+  return Buffer.from(
+    hkdfSync('sha256', masterKey.export(), Buffer.alloc(0), 'multiclaw refresh-token rotation', 32),
+  );
 }
 
 export function successorOf(parentToken: string, derivationKey: Buffer): string {
