@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHmac, hkdfSync, randomBytes } from 'node:crypto';
 import { ErrorEnvelope, LoginResponse } from '@multiclaw/protocol';
 import type { InjectOptions, LightMyRequestResponse } from 'fastify';
 import { createLocalJWKSet, jwtVerify } from 'jose';
@@ -230,6 +230,42 @@ describe('session tokens over the API', () => {
     expect(replay.statusCode).toBe(401);
     expect(codeOf(replay)).toBe('AUTH_REFRESH_TOKEN_REUSED');
     expect((await send({ method: 'GET', url: '/v1/me', token: next.accessToken })).statusCode).toBe(401);
+  });
+
+  it('derives a successor from the highest-version master key, as docs/security-model.md says', async () => {
+    const older = randomBytes(32);
+    const active = randomBytes(32);
+    // Listed oldest first: the active key is the highest version, not the first listed.
+    const app = await createTestApp({
+      databaseUrl: ctx.databaseUrl,
+      env: {
+        MULTICLAW_MASTER_KEYS: `1:${older.toString('base64')},2:${active.toString('base64')}`,
+        AUTH_RATE_LIMIT_MAX: '1000',
+      },
+    });
+    try {
+      const email = uniqueEmail();
+      const payload = { email, password: PASSWORD };
+      await app.app.inject({ method: 'POST', url: '/v1/auth/register', payload });
+      const parent = (await app.app.inject({ method: 'POST', url: '/v1/auth/login', payload })).json()
+        .refreshToken;
+      const refresh = await app.app.inject({
+        method: 'POST',
+        url: '/v1/auth/refresh',
+        payload: { refreshToken: parent },
+      });
+      expect(refresh.statusCode, refresh.body).toBe(200);
+      const key = Buffer.from(
+        hkdfSync('sha256', active, Buffer.alloc(0), 'multiclaw refresh-token rotation', 32),
+      );
+      const successor = createHmac('sha256', key)
+        .update('multiclaw refresh rotation v1\0')
+        .update(parent)
+        .digest('base64url');
+      expect(refresh.json().refreshToken).toBe(successor);
+    } finally {
+      await app.app.close();
+    }
   });
 
   it('logout takes effect on the very next request', async () => {
