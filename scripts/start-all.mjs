@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 // `pnpm start`: the whole product on its embedded defaults — MultiClaw Cloud
 // (127.0.0.1:8080, embedded PostgreSQL unless DATABASE_URL is set) and the
-// local gateway (127.0.0.1:18789, state in ~/.openclaw). Each line of output
-// is prefixed with its component; Ctrl-C stops both; if one stops, so does the other.
+// local gateway (127.0.0.1:18789, state in ~/.openclaw), both compiled (`pnpm start`
+// builds them first). Each line of output is prefixed with its component; Ctrl-C stops
+// both; if one stops, so does the other.
 import { spawn } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -10,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const components = [
-  { name: 'cloud', cwd: join(root, 'apps/cloud'), args: ['--import', 'tsx', 'src/server.ts'] },
+  { name: 'cloud', cwd: join(root, 'apps/cloud'), args: ['dist/server.js'] },
   { name: 'gateway', cwd: join(root, 'apps/gateway'), args: ['bin/multiclaw-gateway.mjs', 'start'] },
 ];
 
