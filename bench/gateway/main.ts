@@ -1,22 +1,33 @@
 /**
- * Gateway benchmark: cold start to listening and idle RSS (against a bare
- * Node HTTP server started the same way), and reading a 100,000-message
- * conversation through the store (against reading and parsing the same
- * file raw). Prints one JSON object.
+ * Gateway benchmark: cold start to listening and idle RSS of `multiclaw-gateway start`, run
+ * from its TypeScript source (tsx) and compiled (dist/), against a bare Node HTTP server
+ * started the same way; and reading a 100,000-message conversation through the store
+ * (against reading and parsing the same file raw). Prints one JSON object.
  */
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { dirname, join } from 'node:path';
 import { LocalStore } from '@multiclaw/gateway';
 import { envNumber } from '../lib/measure.js';
 
-const GATEWAY_BIN = fileURLToPath(new URL('../../apps/gateway/bin/multiclaw-gateway.mjs', import.meta.url));
+/** The `multiclaw-gateway` binary, found through the package's own manifest. */
+const GATEWAY_BIN = (() => {
+  const manifestPath = createRequire(import.meta.url).resolve('@multiclaw/gateway/package.json');
+  const manifest = JSON.parse(readFileSync(manifestPath, 'utf8')) as { bin: Record<string, string> };
+  return join(dirname(manifestPath), manifest.bin['multiclaw-gateway'] as string);
+})();
 const BARE_SERVER = `require('node:http').createServer((q,s)=>s.end('ok')).listen(0,'127.0.0.1',()=>console.log('listening on http://127.0.0.1'))`;
 const RUNS = envNumber('BENCH_START_RUNS', 5);
 const MESSAGES = envNumber('BENCH_MESSAGES', 100_000);
+/** Which gateway code to start (the binary's MULTICLAW_GATEWAY_RUN): `pnpm bench` builds dist/ first. */
+const VARIANTS = (process.env.BENCH_GATEWAY_RUN ?? 'source,compiled').split(',');
+for (const variant of VARIANTS)
+  if (variant !== 'source' && variant !== 'compiled')
+    throw new Error(`BENCH_GATEWAY_RUN: "${variant}" is neither source nor compiled`);
 
 const median = (values: number[]) =>
   [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] as number;
@@ -35,6 +46,9 @@ async function startAndMeasure(
       output += data.toString();
       if (output.includes('listening on')) resolve(performance.now() - started);
     });
+    child.stderr.on('data', (data: Buffer) => {
+      output += data.toString();
+    });
     child.on('exit', (code) => reject(new Error(`exited ${code}: ${output}`)));
   });
   await new Promise((resolve) => setTimeout(resolve, 1000));
@@ -46,36 +60,44 @@ async function startAndMeasure(
   return { ms, rssMb: rssKb / 1024 };
 }
 
+/** Each run starts every variant and the bare server in turn, so machine load falls on all alike. */
 async function startup() {
-  const gateway: { ms: number; rssMb: number }[] = [];
-  const firstRun: number[] = [];
+  const runs = new Map(
+    VARIANTS.map((variant) => [
+      variant,
+      { first: [] as number[], again: [] as { ms: number; rssMb: number }[] },
+    ]),
+  );
   const bare: { ms: number; rssMb: number }[] = [];
   for (let run = 0; run < RUNS; run++) {
-    const stateDir = await mkdtemp(join(tmpdir(), 'mc-bench-gw-'));
-    const env = { ...process.env, OPENCLAW_STATE_DIR: stateDir, LOG_LEVEL: 'info' };
-    firstRun.push((await startAndMeasure([GATEWAY_BIN, 'start', '--port', '0'], env)).ms);
-    gateway.push(await startAndMeasure([GATEWAY_BIN, 'start', '--port', '0'], env));
+    for (const [variant, results] of runs) {
+      const stateDir = await mkdtemp(join(tmpdir(), 'mc-bench-gw-'));
+      const env = {
+        ...process.env,
+        OPENCLAW_STATE_DIR: stateDir,
+        LOG_LEVEL: 'info',
+        MULTICLAW_GATEWAY_RUN: variant,
+      };
+      results.first.push((await startAndMeasure([GATEWAY_BIN, 'start', '--port', '0'], env)).ms);
+      results.again.push(await startAndMeasure([GATEWAY_BIN, 'start', '--port', '0'], env));
+      await rm(stateDir, { recursive: true, force: true });
+    }
     bare.push(await startAndMeasure(['-e', BARE_SERVER], process.env));
-    await rm(stateDir, { recursive: true, force: true });
   }
-  const gatewayMs = median(gateway.map((r) => r.ms));
   const bareMs = median(bare.map((r) => r.ms));
-  const gatewayRss = median(gateway.map((r) => r.rssMb));
   const bareRss = median(bare.map((r) => r.rssMb));
-  return {
-    coldStart: {
-      runs: RUNS,
-      gatewayMs: round(gatewayMs),
-      gatewayFirstEverStartMs: round(median(firstRun)),
-      bareNodeHttpMs: round(bareMs),
-      ratio: round(gatewayMs / bareMs, 2),
-    },
-    idleRss: {
-      gatewayMb: round(gatewayRss),
-      bareNodeHttpMb: round(bareRss),
-      ratio: round(gatewayRss / bareRss, 2),
-    },
-  };
+  const coldStart: Record<string, number> = { runs: RUNS, bareNodeHttpMs: round(bareMs) };
+  const idleRss: Record<string, number> = { bareNodeHttpMb: round(bareRss) };
+  for (const [variant, results] of runs) {
+    const ms = median(results.again.map((r) => r.ms));
+    const rss = median(results.again.map((r) => r.rssMb));
+    coldStart[`${variant}Ms`] = round(ms);
+    coldStart[`${variant}FirstEverStartMs`] = round(median(results.first));
+    coldStart[`${variant}Ratio`] = round(ms / bareMs, 2);
+    idleRss[`${variant}Mb`] = round(rss);
+    idleRss[`${variant}Ratio`] = round(rss / bareRss, 2);
+  }
+  return { coldStart, idleRss };
 }
 
 async function history() {
@@ -96,7 +118,11 @@ async function history() {
       );
     }
     await store.close();
-    const file = join(dir, 'messages', `${session.key}.log`);
+    // The one conversation's file (named by the store's internal id, not by the session key).
+    const [name, ...others] = await readdir(join(dir, 'messages'));
+    if (!name || others.length > 0)
+      throw new Error(`expected one messages file, found ${others.length + (name ? 1 : 0)}`);
+    const file = join(dir, 'messages', name);
 
     // Raw: read the file and parse every line's JSON, nothing else.
     const rawStart = performance.now();
