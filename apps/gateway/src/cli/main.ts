@@ -1,3 +1,4 @@
+import { pathToFileURL } from 'node:url';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { resolveGatewayPaths } from '../config/paths.js';
 import { writeCrashLog } from '../crash-log.js';
@@ -116,7 +117,10 @@ export function runCli(argv: string[], env: NodeJS.ProcessEnv = process.env): Pr
   });
 }
 
-if (import.meta.url === `file://${process.argv[1]}` || process.argv[1]?.endsWith('multiclaw-gateway.mjs')) {
+if (
+  (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) ||
+  process.argv[1]?.endsWith('multiclaw-gateway.mjs')
+) {
   runCli(process.argv.slice(2)).then(
     (code) => process.exit(code),
     (error: unknown) => {
