@@ -6,6 +6,7 @@ export * from './errors.js';
 export * from './gateway.js';
 export * from './ids.js';
 export * from './oidc.js';
+export * from './openai.js';
 export * from './pagination.js';
 export * from './vault.js';
 export * from './workspaces.js';
