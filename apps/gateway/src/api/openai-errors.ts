@@ -4,13 +4,9 @@
  * as it would OpenAI's own; `code` is our stable code (docs/errors.md) and the
  * status and `retry-after` are the ones every other route would send.
  */
-import { type ApiError, ERROR_CODES } from '@multiclaw/protocol';
+import { type ApiError, ERROR_CODES, type OpenAIErrorBody } from '@multiclaw/protocol';
 import type { FastifyInstance } from 'fastify';
 import { handleErrors } from './http-errors.js';
-
-export interface OpenAIErrorBody {
-  error: { message: string; type: string; param: string | null; code: string };
-}
 
 /** OpenAI's error `type` vocabulary, by HTTP status. */
 function typeOf(status: number): string {

@@ -1,35 +1,13 @@
 /**
- * The body of `POST /v1/chat/completions`, parsed strictly: every parameter
- * the gateway accepts is passed on to the provider; anything else (`n` > 1,
- * `tools`, `seed`…) is refused with a 400 that names it, never ignored.
+ * The body of `POST /v1/chat/completions` (ChatCompletionRequest in
+ * @multiclaw/protocol, which the route declares) read into what the run
+ * service takes. The schema is strict: every parameter the gateway accepts is
+ * passed on to the provider; anything else (`n` > 1, `tools`, `seed`…) is
+ * refused with a 400 that names it, never ignored.
  */
-import { ApiError, issuesOf } from '@multiclaw/protocol';
-import { z } from 'zod';
+import { ApiError, type ChatCompletionRequest } from '@multiclaw/protocol';
 import type { ChatTurn, Sampling } from '../providers/types.js';
-
-const ContentPart = z.strictObject({ type: z.literal('text'), text: z.string() });
-
-const ChatCompletionRequest = z.strictObject({
-  model: z.string().min(1),
-  messages: z
-    .array(
-      z.strictObject({
-        role: z.enum(['system', 'developer', 'user', 'assistant']),
-        content: z.union([z.string(), z.array(ContentPart)]),
-      }),
-    )
-    .min(1),
-  stream: z.boolean().nullish(),
-  stream_options: z.strictObject({ include_usage: z.boolean().optional() }).nullish(),
-  temperature: z.number().min(0).max(2).nullish(),
-  top_p: z.number().min(0).max(1).nullish(),
-  max_tokens: z.number().int().positive().nullish(),
-  max_completion_tokens: z.number().int().positive().nullish(),
-  stop: z.union([z.string().min(1), z.array(z.string().min(1)).min(1).max(4)]).nullish(),
-  n: z
-    .literal(1, { error: 'the gateway returns one choice per request: send n: 1 or leave it out' })
-    .nullish(),
-});
+import type { Refusal } from './route-schemas.js';
 
 export interface ParsedCompletionRequest {
   agentId: string;
@@ -44,18 +22,17 @@ export function agentIdOf(model: string): string {
   return model.startsWith('openclaw/') ? model.slice('openclaw/'.length) : model;
 }
 
-export function parseCompletionRequest(body: unknown): ParsedCompletionRequest {
-  const parsed = ChatCompletionRequest.safeParse(body);
-  if (!parsed.success) {
-    const issues = issuesOf(parsed.error);
-    const list = issues.map((issue) => `${issue.path || 'body'}: ${issue.message}`).join('; ');
-    throw new ApiError(
-      'VALIDATION_FAILED',
-      `Invalid chat completion request (${list}). Parameters the gateway cannot pass to the model provider are refused, not ignored.`,
-      { issues },
-    );
-  }
-  const request = parsed.data;
+/** A request that does not match its schema, every problem named (OpenAI's `param` is the first path). */
+export const refuseOpenAIRequest: Refusal = (issues) => {
+  const list = issues.map((issue) => `${issue.path || 'body'}: ${issue.message}`).join('; ');
+  return new ApiError(
+    'VALIDATION_FAILED',
+    `Invalid chat completion request (${list}). Parameters the gateway cannot pass to the model provider are refused, not ignored.`,
+    { issues },
+  );
+};
+
+export function readCompletionRequest(request: ChatCompletionRequest): ParsedCompletionRequest {
   if (request.max_tokens != null && request.max_completion_tokens != null) {
     throw new ApiError('VALIDATION_FAILED', 'Send max_tokens or max_completion_tokens, not both', {
       issues: [{ path: 'max_completion_tokens', message: 'max_tokens is set too' }],

@@ -1,80 +1,75 @@
 import { randomUUID } from 'node:crypto';
-import { ApiError } from '@multiclaw/protocol';
+import {
+  ApiError,
+  ChatCompletion,
+  type ChatCompletionChunk,
+  ChatCompletionRequest,
+  type ChatCompletionUsage,
+  OpenAIModel,
+  OpenAIModelList,
+  OpenAIModelParams,
+} from '@multiclaw/protocol';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { ConfigFile } from '../config/config-file.js';
 import { findAgent } from '../runs/credentials.js';
-import type { RunOutcome, RunService } from '../runs/run-service.js';
+import type { CompletionParams, RunOutcome, RunService } from '../runs/run-service.js';
 import { openAIErrorBody, useOpenAIErrors } from './openai-errors.js';
-import { agentIdOf, type ParsedCompletionRequest, parseCompletionRequest } from './openai-request.js';
+import { agentIdOf, readCompletionRequest, refuseOpenAIRequest } from './openai-request.js';
+import { useZodSchemas, type ZodTypeProvider } from './route-schemas.js';
 
 /**
  * The OpenAI-compatible surface: local agents appear as models, and a chat
  * completion runs the agent through the run service, so each request is
  * stored as its own session (its messages, then the reply as it streams) and
- * SIGTERM drains it like any other run. Errors take OpenAI's shape.
+ * SIGTERM drains it like any other run. Errors take OpenAI's shape, the
+ * refusals of the declared schemas included.
  */
 export function registerOpenAIRoutes(
   app: FastifyInstance,
   deps: { config: ConfigFile; runs: RunService },
 ): void {
-  app.register(async (scope) => {
-    useOpenAIErrors(scope);
+  app.register(async (openAIScope) => {
+    useOpenAIErrors(openAIScope);
+    useZodSchemas(openAIScope, refuseOpenAIRequest);
+    const scope = openAIScope.withTypeProvider<ZodTypeProvider>();
 
-    scope.get('/v1/models', async () => {
+    scope.get('/v1/models', { schema: { response: { 200: OpenAIModelList } } }, async () => {
       const agents = (await deps.config.current()).agents.list;
-      return { object: 'list', data: agents.map((agent) => modelOf(agent.id)) };
+      return { object: 'list' as const, data: agents.map((agent) => modelOf(agent.id)) };
     });
 
-    scope.get<{ Params: { id: string } }>('/v1/models/:id', async (request) => {
-      const agent = findAgent(await deps.config.current(), agentIdOf(request.params.id));
-      return modelOf(agent.id);
-    });
+    scope.get(
+      '/v1/models/:id',
+      { schema: { params: OpenAIModelParams, response: { 200: OpenAIModel } } },
+      async (request) => {
+        const agent = findAgent(await deps.config.current(), agentIdOf(request.params.id));
+        return modelOf(agent.id);
+      },
+    );
 
-    scope.post('/v1/chat/completions', async (request, reply) => {
-      const body = parseCompletionRequest(request.body);
-      const idempotencyKey = idempotencyKeyOf(request.headers['idempotency-key']);
-      const controller = new AbortController();
-      // The client hanging up aborts the run (and the provider request with it).
-      reply.raw.on('close', () => {
-        if (!reply.raw.writableFinished)
-          controller.abort(new DOMException('client disconnected', 'AbortError'));
-      });
-      const completion = { id: `chatcmpl-${randomUUID()}`, created: Math.floor(Date.now() / 1000) };
-      if (!body.stream) {
-        const outcome = await deps.runs.complete({
-          ...body,
-          idempotencyKey,
-          signal: controller.signal,
-          onDelta: () => {},
-        });
-        if (outcome.replayed) reply.header('idempotent-replayed', 'true');
-        return completionOf(completion, body, requireComplete(outcome));
-      }
-      const stream = new CompletionStream(reply, completion, body, request.id);
-      try {
-        const outcome = await deps.runs.complete({
-          ...body,
-          idempotencyKey,
-          signal: controller.signal,
-          onDelta: (delta) => stream.delta(delta),
-        });
-        if (outcome.replayed) stream.delta(outcome.text);
-        if (outcome.status === 'complete') stream.finish(outcome);
-        // An error before the first chunk is still an ordinary HTTP error, with its own status.
-        else if (!stream.started) requireComplete(outcome);
-        else if (outcome.status !== 'aborted') stream.fail(failureOf(outcome));
-      } catch (error) {
-        if (!stream.started) throw error;
-        stream.fail(
-          error instanceof ApiError ? error : new ApiError('INTERNAL', 'The run failed unexpectedly'),
-        );
-      }
-      stream.end();
-    });
+    scope.post(
+      '/v1/chat/completions',
+      { schema: { body: ChatCompletionRequest, response: { 200: ChatCompletion } } },
+      async (request, reply) => {
+        const completion = readCompletionRequest(request.body);
+        const run: CompletionRun = {
+          ...completion,
+          idempotencyKey: idempotencyKeyOf(request.headers['idempotency-key']),
+          signal: abortedOnHangUp(reply),
+        };
+        const ids = completionIds(completion.agentId);
+        if (!completion.stream) return answer(deps.runs, run, ids, reply);
+        const stream = new CompletionStream(reply, ids, completion.includeUsage, request.id);
+        await streamAnswer(deps.runs, run, stream);
+      },
+    );
   });
 }
 
-function modelOf(id: string) {
+/** One completion's run, before it is told where its deltas go. */
+type CompletionRun = Omit<CompletionParams, 'onDelta'>;
+
+function modelOf(id: string): OpenAIModel {
   return { id, object: 'model', created: Math.floor(Date.now() / 1000), owned_by: 'multiclaw' };
 }
 
@@ -88,6 +83,46 @@ function idempotencyKeyOf(header: string | string[] | undefined): string | undef
     });
   }
   return value;
+}
+
+/** The client hanging up aborts the run (and the provider request with it). */
+function abortedOnHangUp(reply: FastifyReply): AbortSignal {
+  const controller = new AbortController();
+  reply.raw.on('close', () => {
+    if (!reply.raw.writableFinished) controller.abort(new DOMException('client disconnected', 'AbortError'));
+  });
+  return controller.signal;
+}
+
+/** Without `stream`: the whole reply as one `chat.completion`, or the HTTP error the run ended with. */
+async function answer(
+  runs: RunService,
+  run: CompletionRun,
+  ids: CompletionIds,
+  reply: FastifyReply,
+): Promise<ChatCompletion> {
+  const outcome = await runs.complete({ ...run, onDelta: () => {} });
+  if (outcome.replayed) reply.header('idempotent-replayed', 'true');
+  return completionOf(ids, requireComplete(outcome));
+}
+
+/**
+ * With `stream`: server-sent chunks as the reply arrives. A failure before the
+ * first chunk is still an ordinary HTTP error, with its own status; after it,
+ * an `error` event in the stream.
+ */
+async function streamAnswer(runs: RunService, run: CompletionRun, stream: CompletionStream): Promise<void> {
+  try {
+    const outcome = await runs.complete({ ...run, onDelta: (delta) => stream.delta(delta) });
+    if (outcome.replayed) stream.delta(outcome.text);
+    if (outcome.status === 'complete') stream.finish(outcome);
+    else if (!stream.started) requireComplete(outcome);
+    else if (outcome.status !== 'aborted') stream.fail(failureOf(outcome));
+  } catch (error) {
+    if (!stream.started) throw error;
+    stream.fail(error instanceof ApiError ? error : new ApiError('INTERNAL', 'The run failed unexpectedly'));
+  }
+  stream.end();
 }
 
 /** A run that did not complete as the HTTP error it ended with. */
@@ -106,7 +141,7 @@ function failureOf(outcome: RunOutcome): ApiError {
   );
 }
 
-function usageOf(usage: RunOutcome['usage']) {
+function usageOf(usage: RunOutcome['usage']): ChatCompletionUsage | undefined {
   return usage
     ? {
         prompt_tokens: usage.inputTokens,
@@ -116,16 +151,21 @@ function usageOf(usage: RunOutcome['usage']) {
     : undefined;
 }
 
+/** What every chunk of one completion, or the completion itself, starts with. */
 interface CompletionIds {
   id: string;
   created: number;
+  model: string;
 }
 
-function completionOf(ids: CompletionIds, body: ParsedCompletionRequest, outcome: RunOutcome) {
+function completionIds(agentId: string): CompletionIds {
+  return { id: `chatcmpl-${randomUUID()}`, created: Math.floor(Date.now() / 1000), model: agentId };
+}
+
+function completionOf(ids: CompletionIds, outcome: RunOutcome): ChatCompletion {
   return {
     ...ids,
     object: 'chat.completion',
-    model: body.agentId,
     choices: [
       {
         index: 0,
@@ -147,7 +187,7 @@ class CompletionStream {
   constructor(
     private readonly reply: FastifyReply,
     private readonly ids: CompletionIds,
-    private readonly body: ParsedCompletionRequest,
+    private readonly includeUsage: boolean,
     private readonly requestId: string,
   ) {}
 
@@ -160,8 +200,7 @@ class CompletionStream {
     this.start();
     this.write(this.chunk({}, outcome.finishReason ?? 'stop'));
     // OpenAI sends usage only when asked, in a last chunk with no choices.
-    if (this.body.includeUsage)
-      this.write({ ...this.base(), choices: [], usage: usageOf(outcome.usage) ?? null });
+    if (this.includeUsage) this.write({ ...this.base(), choices: [], usage: usageOf(outcome.usage) ?? null });
     this.reply.raw.write('data: [DONE]\n\n');
   }
 
@@ -188,14 +227,17 @@ class CompletionStream {
   }
 
   private base() {
-    return { ...this.ids, object: 'chat.completion.chunk', model: this.body.agentId };
+    return { ...this.ids, object: 'chat.completion.chunk' as const };
   }
 
-  private chunk(delta: object, finishReason: string | null) {
+  private chunk(
+    delta: ChatCompletionChunk['choices'][number]['delta'],
+    finishReason: string | null,
+  ): ChatCompletionChunk {
     return { ...this.base(), choices: [{ index: 0, delta, finish_reason: finishReason }] };
   }
 
-  private write(event: object): void {
+  private write(event: ChatCompletionChunk | ReturnType<typeof openAIErrorBody>): void {
     if (!this.reply.raw.writableEnded) this.reply.raw.write(`data: ${JSON.stringify(event)}\n\n`);
   }
 }
