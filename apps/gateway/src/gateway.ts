@@ -2,7 +2,8 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { AuthFailureLimiter } from './api/auth-failure-limiter.js';
 import type { ConnectionLimits } from './api/connection-limits.js';
-import { type ListeningGateway, startGatewayServer } from './api/server.js';
+import { type ListeningGateway, listen } from './api/listen.js';
+import { buildServer } from './api/server.js';
 import { ConfigFile } from './config/config-file.js';
 import type { GatewayPaths } from './config/paths.js';
 import { enforcePrivatePermissions } from './config/permissions.js';
@@ -39,33 +40,20 @@ export interface RunningGateway extends ListeningGateway {
   store: LocalStore;
   runs: RunService;
   egress: Egress;
-  url: string;
 }
 
-/** Opens the config and the store, then serves the localhost API. Works with no cloud at all. */
+/**
+ * The composition root: opens the config and the store, builds the run
+ * service on them (outbound requests only through egress), then builds the
+ * localhost API and listens. Works with no cloud at all. Closing drains the
+ * runs first, then stops serving, then closes the store.
+ */
 export async function startGateway(options: StartGatewayOptions): Promise<RunningGateway> {
   const { paths, log } = options;
-  const config = await ConfigFile.open(paths, {
-    strict: options.strict ?? false,
-    warn: (message) => log.warn(message),
-    onCreated: (path) => log.info({ path }, 'created a new gateway config with a fresh gateway token'),
-    onReloadError: (error) =>
-      log.error({ problems: error.message }, 'ignoring an invalid edit of the config'),
-  });
-  await enforcePrivatePermissions(paths, {
-    strict: options.strict ?? false,
-    warn: (message) => log.warn(message),
-  });
-  const current = config.cached();
-  if (current.gateway.bind !== 'loopback') {
-    log.warn(
-      { bind: current.gateway.bind },
-      'the gateway is listening on a non-loopback address (gateway.allowNonLoopback)',
-    );
-  }
+  const config = await openConfig(paths, log, options.strict ?? false);
+  const { gateway } = config.cached();
   const store = await LocalStore.open(paths.storeDir, { warn: (message) => log.warn(message) });
   try {
-    const idempotency = await IdempotencyLog.open(join(paths.storeDir, 'idempotency.log'));
     const egress = createEgress({
       allowedOrigins: () => [
         ...originsFromProviders(config.cached().models.providers),
@@ -76,13 +64,12 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
     const runs = new RunService({
       config,
       store,
-      idempotency,
+      idempotency: await IdempotencyLog.open(join(paths.storeDir, 'idempotency.log')),
       egress,
       streamCompletion: options.streamCompletion ?? defaultStreamCompletion,
       log,
     });
-    const startedAt = Date.now();
-    const server = await startGatewayServer(
+    const server = buildServer(
       {
         config,
         store,
@@ -90,27 +77,25 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
         limiter: options.limiter ?? new AuthFailureLimiter(),
         log,
         version: GATEWAY_VERSION,
-        startedAt,
+        startedAt: Date.now(),
       },
       {
-        port: options.port ?? current.gateway.port,
-        bind: current.gateway.bind,
+        bind: gateway.bind,
+        port: options.port ?? gateway.port,
         tickIntervalMs: options.tickIntervalMs,
-        connectionLimits: { ...current.gateway.connections, ...options.connectionLimits },
+        connectionLimits: { ...gateway.connections, ...options.connectionLimits },
       },
     );
-    const host = current.gateway.bind === 'loopback' ? '127.0.0.1' : current.gateway.bind;
-    const url = `http://${host.includes(':') ? `[${host}]` : host}:${server.port}`;
+    const listening = await listen(server);
     return {
-      ...server,
+      ...listening,
       config,
       store,
       runs,
       egress,
-      url,
       close: async () => {
         await runs.drain();
-        await server.close();
+        await listening.close();
         await store.close();
       },
     };
@@ -118,4 +103,21 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
     await store.close();
     throw error;
   }
+}
+
+/** The config file (created with a fresh token on first start), its permissions checked, a non-loopback bind warned about. */
+async function openConfig(paths: GatewayPaths, log: Logger, strict: boolean): Promise<ConfigFile> {
+  const config = await ConfigFile.open(paths, {
+    strict,
+    warn: (message) => log.warn(message),
+    onCreated: (path) => log.info({ path }, 'created a new gateway config with a fresh gateway token'),
+    onReloadError: (error) =>
+      log.error({ problems: error.message }, 'ignoring an invalid edit of the config'),
+  });
+  await enforcePrivatePermissions(paths, { strict, warn: (message) => log.warn(message) });
+  const { bind } = config.cached().gateway;
+  if (bind !== 'loopback') {
+    log.warn({ bind }, 'the gateway is listening on a non-loopback address (gateway.allowNonLoopback)');
+  }
+  return config;
 }

@@ -1,10 +1,12 @@
+import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type RequestListener, type Server } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { ApiError } from '@multiclaw/protocol';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { WebSocketServer } from 'ws';
+import { z } from 'zod';
 import type { ConfigFile } from '../config/config-file.js';
 import type { GatewayConfig } from '../config/schema.js';
 import type { RunService } from '../runs/run-service.js';
@@ -15,6 +17,7 @@ import { checkHost, checkOrigin, type GuardPolicy } from './guard.js';
 import { registerHttpGuard } from './http-auth.js';
 import { onClientError, rawErrorResponse, registerErrorHandling } from './http-errors.js';
 import { registerOpenAIRoutes } from './openai-routes.js';
+import { useZodSchemas } from './route-schemas.js';
 import { createRunEventTranslator } from './run-events.js';
 import { ControlConnections, DEFAULT_TICK_INTERVAL_MS, handleConnection } from './ws-connection.js';
 import { createMethodHandlers } from './ws-methods.js';
@@ -29,98 +32,139 @@ export interface GatewayServerDeps {
   startedAt: number;
 }
 
-export interface ListeningGateway {
+export interface GatewayServerOptions {
+  /** `gateway.bind`: `loopback` (127.0.0.1 and ::1) or the one address of an allowed non-loopback bind. */
+  bind: string;
+  /** 0: a free port, picked when listening. */
   port: number;
-  /** Every address actually listened on, e.g. ['127.0.0.1', '::1']. */
-  addresses: string[];
+  tickIntervalMs?: number | undefined;
+  connectionLimits?: Partial<ConnectionLimits> | undefined;
+}
+
+/** The localhost API, built and wired but not listening (listen.ts serves it). */
+export interface GatewayServer {
+  /** The HTTP routes. `app.server` is the first listener; `app.inject()` needs none. */
   app: FastifyInstance;
+  /** Where requests must say they are going (the Host guard); the port is set once a listener has one. */
+  readonly address: { readonly bind: string; port: number };
+  /** Another listener for the same API: the same routes, upgrades, connection limits and client-error answers. */
+  createListener(): Server;
   /** Connections open right now, across every listener (what the caps count). */
   openConnections(): number;
-  close(): Promise<void>;
+  /** Run events stop; each control client gets OpenClaw's `shutdown` event, then close 1012. */
+  closeControl(reason: string): void;
 }
 
 /**
- * The localhost API: one Fastify app for HTTP and one WebSocketServer for the
- * control protocol, served by a plain HTTP listener per bind address
- * (127.0.0.1 and ::1 for `loopback`). The same guard runs for requests and upgrades.
+ * One Fastify app for HTTP and one WebSocketServer for the control protocol,
+ * served by plain node:http listeners that all count against the same
+ * connection limits. The same Host and Origin guard runs for requests and
+ * upgrades.
  */
-export async function startGatewayServer(
-  deps: GatewayServerDeps,
-  options: {
-    port: number;
-    bind: string;
-    tickIntervalMs?: number | undefined;
-    connectionLimits?: Partial<ConnectionLimits> | undefined;
-  },
-): Promise<ListeningGateway> {
-  const config = deps.config.cached();
-  let handler: RequestListener | undefined;
-  const servers: Server[] = [];
+export function buildServer(deps: GatewayServerDeps, options: GatewayServerOptions): GatewayServer {
+  const { maxPayloadBytes } = deps.config.cached().gateway;
+  const address = { bind: options.bind, port: options.port };
+  // Read per request: the port is known once listening, origins follow config reloads.
+  const policyFor = (current: GatewayConfig): GuardPolicy => ({
+    port: address.port,
+    extraHosts: address.bind === 'loopback' ? [] : [hostAuthority(address.bind, address.port)],
+    allowedOrigins: current.gateway.allowedOrigins,
+  });
   const connections = new ConnectionLimiter(
     { ...DEFAULT_CONNECTION_LIMITS, ...options.connectionLimits },
     deps.log,
   );
-  /** Every listener gets the same limits and the same enveloped answer to malformed or slow requests. */
-  const listener = (requestHandler: RequestListener | undefined) => {
-    const server = createServer(requestHandler);
+  const methods = createMethodHandlers(deps);
+  const control = controlProtocol(deps, {
+    methods,
+    policyFor,
+    maxPayload: maxPayloadBytes,
+    tickIntervalMs: options.tickIntervalMs ?? DEFAULT_TICK_INTERVAL_MS,
+    onAuthenticated: (socket) => connections.markAuthenticated(socket),
+  });
+
+  let routes: RequestListener | undefined;
+  const createListener = () => {
+    const server = createServer(routes);
     connections.attach(server);
     server.on('clientError', onClientError);
+    server.on('upgrade', control.onUpgrade);
     return server;
   };
   const app = Fastify({
     loggerInstance: deps.log as FastifyBaseLogger,
-    bodyLimit: config.gateway.maxPayloadBytes,
-    genReqId: () => crypto.randomUUID(),
+    bodyLimit: maxPayloadBytes,
+    genReqId: () => randomUUID(),
     clientErrorHandler: onClientError,
-    serverFactory: (fastifyHandler) => {
-      handler = fastifyHandler;
-      const server = listener(fastifyHandler);
-      servers.push(server);
-      return server;
+    serverFactory: (handler) => {
+      routes = handler;
+      return createListener();
     },
-  });
-  let port = options.port;
-  // Read at request time: `port` is only known once listening, origins follow config reloads.
-  const policyFor = (current: GatewayConfig): GuardPolicy => ({
-    port,
-    extraHosts: options.bind === 'loopback' ? [] : [hostAuthority(options.bind, port)],
-    allowedOrigins: current.gateway.allowedOrigins,
   });
 
   registerErrorHandling(app);
+  useZodSchemas(app);
   registerHttpGuard(app, {
     config: deps.config,
     limiter: deps.limiter,
     policyFor,
     onAuthenticated: (socket) => connections.markAuthenticated(socket),
   });
-  app.get('/healthz', { config: { public: true } }, async () => ({ status: 'ok' }));
+  app.get(
+    '/healthz',
+    { config: { public: true }, schema: { response: { 200: z.object({ status: z.literal('ok') }) } } },
+    async () => ({ status: 'ok' }),
+  );
   app.get('/v1/gateway/status', async () => methods.status(undefined));
   registerOpenAIRoutes(app, deps);
 
+  return {
+    app,
+    address,
+    createListener,
+    openConnections: () => connections.size,
+    closeControl: control.close,
+  };
+}
+
+/**
+ * OpenClaw's control protocol over WebSocket at `/`. An upgrade passes the
+ * Host and Origin guard; the token comes in the `connect` frame, where the
+ * limiter decides (ws-connection.ts). Run events go to every client allowed
+ * to read them.
+ */
+function controlProtocol(
+  deps: GatewayServerDeps,
+  options: {
+    methods: ReturnType<typeof createMethodHandlers>;
+    policyFor: (config: GatewayConfig) => GuardPolicy;
+    maxPayload: number;
+    tickIntervalMs: number;
+    onAuthenticated: (socket: Socket) => void;
+  },
+) {
   const wss = new WebSocketServer({
     noServer: true,
-    maxPayload: config.gateway.maxPayloadBytes,
+    maxPayload: options.maxPayload,
     perMessageDeflate: false,
   });
-  const methods = createMethodHandlers(deps);
-  const control = new ControlConnections();
-  const bootId = crypto.randomUUID();
+  const clients = new ControlConnections();
+  const bootId = randomUUID();
   const translate = createRunEventTranslator();
   const stopRunEvents = deps.runs.onRunEvent((event) => {
-    for (const { event: name, payload } of translate(event)) control.broadcast(name, payload);
+    for (const { event: name, payload } of translate(event)) clients.broadcast(name, payload);
   });
+
   const onUpgrade = async (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     socket.on('error', () => socket.destroy());
     try {
-      const current = policyFor(await deps.config.current());
+      const current = options.policyFor(await deps.config.current());
       const refused =
         checkHost(req, current) ??
         checkOrigin(req, current) ??
         (new URL(req.url ?? '/', 'http://gateway').pathname === '/'
           ? undefined
           : new ApiError('NOT_FOUND', 'No such route'));
-      // No token check here: it comes in the `connect` frame, where the limiter decides.
       if (refused) return refuseUpgrade(socket, refused);
     } catch (error) {
       return refuseUpgrade(
@@ -132,62 +176,28 @@ export async function startGatewayServer(
       handleConnection(ws, req, {
         config: deps.config,
         limiter: deps.limiter,
-        methods,
+        methods: options.methods,
         store: deps.store,
-        connections: control,
+        connections: clients,
         version: deps.version,
         bootId,
         startedAt: deps.startedAt,
         origin: req.headers.origin,
-        maxPayload: config.gateway.maxPayloadBytes,
-        tickIntervalMs: options.tickIntervalMs ?? DEFAULT_TICK_INTERVAL_MS,
+        maxPayload: options.maxPayload,
+        tickIntervalMs: options.tickIntervalMs,
         log: deps.log,
-        onAuthenticated: () => connections.markAuthenticated(req.socket as Socket),
+        onAuthenticated: () => options.onAuthenticated(req.socket as Socket),
       }),
     );
   };
 
-  const hosts = options.bind === 'loopback' ? ['127.0.0.1', '::1'] : [options.bind];
-  const [first, ...rest] = hosts as [string, ...string[]];
-  await app.listen({ host: first, port });
-  const primary = servers[0] as Server;
-  primary.on('upgrade', onUpgrade);
-  port = (primary.address() as AddressInfo).port;
-  const addresses = [first];
-  for (const host of rest) {
-    const server = listener(handler);
-    server.on('upgrade', onUpgrade);
-    const listened = await new Promise<boolean>((resolve) => {
-      server.once('error', (error: NodeJS.ErrnoException) => {
-        // A machine without IPv6 loopback still serves on 127.0.0.1.
-        if (error.code === 'EADDRNOTAVAIL' || error.code === 'EAFNOSUPPORT') resolve(false);
-        else resolve(Promise.reject(error) as never);
-      });
-      server.listen({ host, port }, () => resolve(true));
-    });
-    if (listened) {
-      servers.push(server);
-      addresses.push(host);
-    }
-  }
-
-  return {
-    port,
-    addresses,
-    app,
-    openConnections: () => connections.size,
-    close: async () => {
-      stopRunEvents();
-      control.shutdown('gateway stopping');
-      for (const client of wss.clients) client.close(1001, 'gateway stopping');
-      wss.close();
-      await Promise.all(
-        servers.slice(1).map((server) => new Promise<void>((resolve) => server.close(() => resolve()))),
-      );
-      for (const server of servers) server.closeAllConnections();
-      await app.close();
-    },
+  const close = (reason: string) => {
+    stopRunEvents();
+    clients.shutdown(reason);
+    for (const client of wss.clients) client.close(1001, reason);
+    wss.close();
   };
+  return { onUpgrade, close };
 }
 
 function hostAuthority(bind: string, port: number): string {
