@@ -23,34 +23,42 @@ export interface ListeningGateway {
 export async function listen(server: GatewayServer): Promise<ListeningGateway> {
   const { app } = server;
   const [first, ...rest] = hostsOf(server.address.bind);
-  await app.listen({ host: first, port: server.address.port });
-  const port = (app.server.address() as AddressInfo).port;
-  server.address.port = port;
-  const addresses = [first];
+  const addresses: string[] = [];
   const others: Server[] = [];
-  for (const host of rest) {
-    const listener = server.createListener();
-    if (await listenOn(listener, host, port)) {
-      others.push(listener);
-      addresses.push(host);
-    }
-  }
+  const close = async () => {
+    server.closeControl('gateway stopping');
+    await Promise.all(
+      others.map((listener) => new Promise<void>((resolve) => listener.close(() => resolve()))),
+    );
+    for (const listener of [app.server, ...others]) listener.closeAllConnections();
+    // Fastify closes its own listener, the first.
+    await app.close();
+  };
 
+  try {
+    await app.listen({ host: first, port: server.address.port });
+    server.address.port = (app.server.address() as AddressInfo).port;
+    addresses.push(first);
+    for (const host of rest) {
+      const listener = server.createListener();
+      if (await listenOn(listener, host, server.address.port)) {
+        others.push(listener);
+        addresses.push(host);
+      }
+    }
+  } catch (error) {
+    // An address taken by someone else: what did listen stops listening again.
+    await close().catch(() => {});
+    throw error;
+  }
+  const { port } = server.address;
   return {
     port,
     addresses,
     url: `http://${first.includes(':') ? `[${first}]` : first}:${port}`,
     app,
     openConnections: server.openConnections,
-    close: async () => {
-      server.closeControl('gateway stopping');
-      await Promise.all(
-        others.map((listener) => new Promise<void>((resolve) => listener.close(() => resolve()))),
-      );
-      for (const listener of [app.server, ...others]) listener.closeAllConnections();
-      // Fastify closes its own listener, the first.
-      await app.close();
-    },
+    close,
   };
 }
 
