@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import { AuthFailureLimiter } from './api/auth-failure-limiter.js';
 import type { ConnectionLimits } from './api/connection-limits.js';
 import { type ListeningGateway, listen } from './api/listen.js';
-import { buildServer } from './api/server.js';
+import { buildServer, type GatewayServer } from './api/server.js';
 import { ConfigFile } from './config/config-file.js';
 import type { GatewayPaths } from './config/paths.js';
 import { enforcePrivatePermissions } from './config/permissions.js';
@@ -35,6 +35,17 @@ export interface StartGatewayOptions {
   connectionLimits?: Partial<ConnectionLimits>;
 }
 
+/** Every service of the gateway, wired, and its localhost API built but not listening. */
+export interface BuiltGateway {
+  config: ConfigFile;
+  store: LocalStore;
+  runs: RunService;
+  egress: Egress;
+  server: GatewayServer;
+  /** Drains the runs, closes the API, then the store. */
+  close(): Promise<void>;
+}
+
 export interface RunningGateway extends ListeningGateway {
   config: ConfigFile;
   store: LocalStore;
@@ -43,12 +54,12 @@ export interface RunningGateway extends ListeningGateway {
 }
 
 /**
- * The composition root: opens the config and the store, builds the run
- * service on them (outbound requests only through egress), then builds the
- * localhost API and listens. Works with no cloud at all. Closing drains the
- * runs first, then stops serving, then closes the store.
+ * The composition root: the config, the store, outbound requests (only
+ * through egress, only to configured providers), the runs on them, and the
+ * localhost API. Builds and never listens (startGateway, or a test, does).
+ * Works with no cloud at all.
  */
-export async function startGateway(options: StartGatewayOptions): Promise<RunningGateway> {
+export async function buildGateway(options: StartGatewayOptions): Promise<BuiltGateway> {
   const { paths, log } = options;
   const config = await openConfig(paths, log, options.strict ?? false);
   const { gateway } = config.cached();
@@ -86,16 +97,15 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
         connectionLimits: { ...gateway.connections, ...options.connectionLimits },
       },
     );
-    const listening = await listen(server);
     return {
-      ...listening,
       config,
       store,
       runs,
       egress,
+      server,
       close: async () => {
         await runs.drain();
-        await listening.close();
+        await server.close();
         await store.close();
       },
     };
@@ -103,6 +113,29 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
     await store.close();
     throw error;
   }
+}
+
+/** Builds the gateway and serves it on its bind address(es). */
+export async function startGateway(options: StartGatewayOptions): Promise<RunningGateway> {
+  const built = await buildGateway(options);
+  const listening = await listen(built.server).catch(async (error: unknown) => {
+    await built.close();
+    throw error;
+  });
+  const { config, store, runs, egress } = built;
+  return {
+    ...listening,
+    config,
+    store,
+    runs,
+    egress,
+    // Each run's reply is stored whole before serving stops; the store closes last.
+    close: async () => {
+      await runs.drain();
+      await listening.close();
+      await store.close();
+    },
+  };
 }
 
 /** The config file (created with a fresh token on first start), its permissions checked, a non-loopback bind warned about. */

@@ -32,7 +32,7 @@ export async function listen(server: GatewayServer): Promise<ListeningGateway> {
     );
     for (const listener of [app.server, ...others]) listener.closeAllConnections();
     // Fastify closes its own listener, the first.
-    await app.close();
+    await server.close();
   };
 
   try {
@@ -47,7 +47,7 @@ export async function listen(server: GatewayServer): Promise<ListeningGateway> {
       }
     }
   } catch (error) {
-    // An address taken by someone else: what did listen stops listening again.
+    // An address someone else holds: whatever is listening already is closed again.
     await close().catch(() => {});
     throw error;
   }

@@ -51,8 +51,10 @@ export interface GatewayServer {
   createListener(): Server;
   /** Connections open right now, across every listener (what the caps count). */
   openConnections(): number;
-  /** Run events stop; each control client gets OpenClaw's `shutdown` event, then close 1012. */
+  /** Run events stop; each control client gets OpenClaw's `shutdown` event, then close 1012. Once. */
   closeControl(reason: string): void;
+  /** The control protocol, then the app (and its listener, when listening). Once. */
+  close(): Promise<void>;
 }
 
 /**
@@ -118,12 +120,20 @@ export function buildServer(deps: GatewayServerDeps, options: GatewayServerOptio
   app.get('/v1/gateway/status', async () => methods.status(undefined));
   registerOpenAIRoutes(app, deps);
 
+  let closed: Promise<void> | undefined;
   return {
     app,
     address,
     createListener,
     openConnections: () => connections.size,
     closeControl: control.close,
+    close: () => {
+      closed ??= (async () => {
+        control.close('gateway stopping');
+        await app.close();
+      })();
+      return closed;
+    },
   };
 }
 
@@ -191,7 +201,10 @@ function controlProtocol(
     );
   };
 
+  let closed = false;
   const close = (reason: string) => {
+    if (closed) return;
+    closed = true;
     stopRunEvents();
     clients.shutdown(reason);
     for (const client of wss.clients) client.close(1001, reason);
