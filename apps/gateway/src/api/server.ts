@@ -98,6 +98,7 @@ export function buildServer(deps: GatewayServerDeps, options: GatewayServerOptio
     bodyLimit: maxPayloadBytes,
     genReqId: () => randomUUID(),
     clientErrorHandler: onClientError,
+    // Fastify's own server is the first listener; listen.ts adds one per further address.
     serverFactory: (handler) => {
       routes = handler;
       return createListener();
