@@ -8,6 +8,8 @@ import { agentRoutes } from './modules/agents/routes.js';
 import { createAgentService } from './modules/agents/service.js';
 import { createAuditRecorder } from './modules/audit/recorder.js';
 import { auditRoutes } from './modules/audit/routes.js';
+import { gatewayEnrollRoutes, gatewayRoutes } from './modules/gateways/routes.js';
+import { createGatewayService } from './modules/gateways/service.js';
 import { healthRoutes } from './modules/health/routes.js';
 import { createAccountService } from './modules/identity/accounts.js';
 import { createEmailTokens } from './modules/identity/email-tokens.js';
@@ -133,6 +135,7 @@ function createServices({ config, db, logger, now }: Required<Omit<BuildAppOptio
     workspaces: createWorkspaceService({ db, audit, now }),
     invitations: createInvitationService({ db, audit, now, mailer, publicUrl }),
     agents: createAgentService({ db, now, audit }),
+    gateways: createGatewayService({ db, now, audit }),
     secrets: createSecretService({
       db,
       now,
@@ -194,9 +197,11 @@ export async function buildApp({ config, db, logger, now = () => new Date(), tim
     jwks: () => services.tokens.jwks(),
   });
   await app.register(identityModule, { prefix: '/v1', ...identity }); // /v1/auth/*, /v1/me
-  const { workspaces, invitations, agents, secrets } = services.workspace;
+  const { workspaces, invitations, agents, secrets, gateways } = services.workspace;
   // /v1/workspaces, /v1/invitations/accept
   await app.register(workspaceEntryRoutes, { prefix: '/v1', workspaces, invitations });
+  // /v1/gateways/enroll: no bearer, the one-time enrollment code is the credential.
+  await app.register(gatewayEnrollRoutes, { prefix: '/v1/gateways', gateways });
 
   // One workspace, /v1/workspaces/:wid. Every route in here declares its
   // action (or the app refuses to start); a request to one is signed in (401),
@@ -212,6 +217,7 @@ export async function buildApp({ config, db, logger, now = () => new Date(), tim
       await scope.register(agentRoutes, { prefix: '/agents', agents });
       await scope.register(secretRoutes, { prefix: '/secrets', secrets });
       await scope.register(auditRoutes, { prefix: '/audit', db });
+      await scope.register(gatewayRoutes, { gateways }); // /gateway-enrollments, /gateways
     },
     { prefix: WORKSPACE_PREFIX },
   );

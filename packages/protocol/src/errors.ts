@@ -174,6 +174,11 @@ export const ERROR_CODES = {
     description:
       'A gateway asked for secret values it may not have: it is not enrolled in this workspace, it was revoked, or the person who enrolled it is no longer a member.',
   },
+  GATEWAY_ENROLLMENT_INVALID: {
+    status: 400,
+    description:
+      'The gateway enrollment code is unknown, already used or expired (10 minutes), or the person who created it is no longer a member of the workspace (deliberately indistinguishable). Create a new code and link again.',
+  },
   GATEWAY_HOST_NOT_ALLOWED: {
     status: 403,
     description:

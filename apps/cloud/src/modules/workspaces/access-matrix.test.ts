@@ -11,7 +11,7 @@ import type { Action, Role } from './permissions.js';
  * app registers but this table lacks fails the coverage test below.
  */
 
-type Kind = 'workspace' | 'member' | 'invitation' | 'agent' | 'secret';
+type Kind = 'workspace' | 'member' | 'invitation' | 'agent' | 'secret' | 'gateway';
 type Caller = 'anonymous' | 'owner' | 'member' | 'ownerOfOther' | 'memberOfOther' | 'outsider';
 type Variant = 'own' | 'foreign' | 'missing';
 type Fixture = {
@@ -174,6 +174,31 @@ const ROUTES: RouteCase[] = [
     action: 'secrets.reveal',
     success: 200,
   },
+  {
+    method: 'POST',
+    url: '/v1/workspaces/:wid/gateway-enrollments',
+    kind: 'workspace',
+    action: 'gateways.enroll',
+    success: 201,
+    body: () => ({ name: 'matrix gateway' }),
+  },
+  {
+    method: 'GET',
+    url: '/v1/workspaces/:wid/gateways',
+    kind: 'workspace',
+    action: 'gateways.list_own',
+    success: 200,
+  },
+  {
+    method: 'DELETE',
+    url: '/v1/workspaces/:wid/gateways/:gid',
+    kind: 'gateway',
+    // The own target is the owner's gateway: for the member, revoking it is revoking another's.
+    // A foreign or missing gateway is not found before whose it is matters.
+    action: (caller, variant) =>
+      caller === 'member' && variant === 'own' ? 'gateways.revoke_any' : 'gateways.revoke_own',
+    success: 204,
+  },
 ];
 
 const CALLERS: Caller[] = ['anonymous', 'owner', 'member', 'ownerOfOther', 'memberOfOther', 'outsider'];
@@ -250,7 +275,22 @@ async function fixture(): Promise<Fixture> {
     const secret = await db.secret.create({
       data: { id: secretId, workspaceId: ws.id, name: 'MATRIX_SECRET', ...sealed },
     });
-    return { wid: ws.id, member, invitation: invitation.id, agent: agent.id, secret: secret.id };
+    const gateway = await db.gateway.create({
+      data: {
+        workspaceId: ws.id,
+        ownerUserId: owner,
+        name: 'matrix',
+        publicKey: new Uint8Array(randomBytes(32)),
+      },
+    });
+    return {
+      wid: ws.id,
+      member,
+      invitation: invitation.id,
+      agent: agent.id,
+      secret: secret.id,
+      gateway: gateway.id,
+    };
   };
   const a = await make(users.owner.id, users.member.id);
   const b = await make(users.ownerOfOther.id, users.memberOfOther.id);
@@ -262,6 +302,7 @@ async function fixture(): Promise<Fixture> {
       invitation: { own: a.invitation, foreign: b.invitation },
       agent: { own: a.agent, foreign: b.agent },
       secret: { own: a.secret, foreign: b.secret },
+      gateway: { own: a.gateway, foreign: b.gateway },
     },
   };
 }
@@ -284,6 +325,9 @@ const MEMBERS_MAY: ReadonlySet<Action> = new Set<Action>([
   'agents.list',
   'agents.read',
   'secrets.list',
+  'gateways.enroll',
+  'gateways.list_own',
+  'gateways.revoke_own',
 ]);
 const expectedToAllow = (role: Role, action: Action) => role === 'owner' || MEMBERS_MAY.has(action);
 
@@ -308,7 +352,7 @@ function urlFor(route: RouteCase, f: Fixture, variant: Variant): string {
       : { own: f.resources[route.kind].own, foreign: f.resources[route.kind].foreign, missing: randomUUID() }[
           variant
         ];
-  return route.url.replace(':wid', wid).replace(/:(uid|iid|aid|sid)/, resource);
+  return route.url.replace(':wid', wid).replace(/:(uid|iid|aid|sid|gid)/, resource);
 }
 
 describe('access matrix', () => {

@@ -36,6 +36,14 @@ export const PERMISSIONS = {
   },
   'secrets.delete': { roles: ['owner'], description: 'Delete a secret' },
   'secrets.reveal': { roles: ['owner'], description: "Reveal a secret's value (audited)" },
+  'gateways.enroll': {
+    roles: ['owner', 'member'],
+    description: "Create a one-time code to enroll (link) one's own gateway",
+  },
+  'gateways.list_own': { roles: ['owner', 'member'], description: 'List the gateways one enrolled' },
+  'gateways.list_any': { roles: ['owner'], description: "List everyone's gateways" },
+  'gateways.revoke_own': { roles: ['owner', 'member'], description: 'Revoke a gateway one enrolled' },
+  'gateways.revoke_any': { roles: ['owner'], description: "Revoke anyone's gateway" },
   'audit.read': { roles: ['owner'], description: 'Read the audit log' },
 } as const satisfies Record<string, Rule>;
 
