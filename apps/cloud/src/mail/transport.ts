@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
+import { writePrivateFileAtomic } from '@multiclaw/runtime/atomic-write';
 import nodemailer from 'nodemailer';
 import type { Logger } from 'pino';
-import { writePrivateFileAtomic } from '../fs-secure.js';
 
 /** Where mail goes: an SMTP server, or (outside production, with no SMTP_URL) files in an outbox directory. */
 export type MailTransportConfig =
@@ -54,7 +54,7 @@ export function createMailTransport(
       const info = await composer.sendMail(envelopeOf(message));
       const stamp = new Date().toISOString().replace(/[:.]/g, '-');
       const file = join(config.directory, `${stamp}-${message.kind}-${randomBytes(4).toString('hex')}.eml`);
-      writePrivateFileAtomic(file, (info.message as Buffer).toString('utf8'));
+      await writePrivateFileAtomic(file, (info.message as Buffer).toString('utf8'));
       logger.info(
         { mail: message.kind, file },
         'no SMTP_URL is configured: mail written to the outbox file instead of being sent',

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
+import { inspectFileLock } from '@multiclaw/runtime/file-lock';
 import { readConfigFile } from '../config/config-file.js';
-import { inspectFileLock } from '../config/file-lock.js';
 import type { GatewayPaths } from '../config/paths.js';
 import { findLoosePermissions, octal } from '../config/permissions.js';
 import { ConfigError, type GatewayConfig } from '../config/schema.js';

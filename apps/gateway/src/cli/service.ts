@@ -3,7 +3,7 @@ import { mkdir, unlink } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { writeFileAtomic } from '../config/atomic-write.js';
+import { writeFileAtomic } from '@multiclaw/runtime/atomic-write';
 import { EXIT } from './exit-codes.js';
 
 export type ServicePlatform = 'linux' | 'darwin';

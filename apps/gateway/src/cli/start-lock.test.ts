@@ -7,7 +7,7 @@ import { cli, home, startDaemon, track } from '../../test/support/cli.js';
 /**
  * Issue 11: a stale store.lock whose pid now belongs to an unrelated process
  * blocked `start`. The lock names its owner by more than a pid
- * (config/file-lock.ts), so start takes such a lock over.
+ * (@multiclaw/runtime/file-lock), so start takes such a lock over.
  */
 /** What `doctor` says about store.lock. */
 function storeLockCheck(env: NodeJS.ProcessEnv): string | undefined {

@@ -1,9 +1,9 @@
 import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { writeFileAtomic } from '@multiclaw/runtime/atomic-write';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { spawnTs } from '../../test/crash/harness.js';
-import { writeFileAtomic } from './atomic-write.js';
 import { ConfigFile, lockPathOf, readConfigFile, serializeConfig } from './config-file.js';
 import { type GatewayPaths, resolveGatewayPaths } from './paths.js';
 import { ConfigError, DEFAULT_GATEWAY_PORT, type GatewayConfig } from './schema.js';

@@ -1,6 +1,6 @@
 import { mkdir, readFile, stat } from 'node:fs/promises';
-import { removeStaleTempFiles, writeFileAtomic } from './atomic-write.js';
-import { withFileLock } from './file-lock.js';
+import { removeStaleTempFiles, writeFileAtomic } from '@multiclaw/runtime/atomic-write';
+import { withFileLock } from '@multiclaw/runtime/file-lock';
 import type { GatewayPaths } from './paths.js';
 import { privateDirectories } from './paths.js';
 import { ConfigError, defaultGatewayConfig, GatewayConfig, parseGatewayConfig } from './schema.js';

@@ -1,5 +1,5 @@
 import { lstat, readFile, realpath, stat } from 'node:fs/promises';
-import { writeFileAtomic } from './atomic-write.js';
+import { writeFileAtomic } from '@multiclaw/runtime/atomic-write';
 import type { GatewayPaths } from './paths.js';
 import { octal } from './permissions.js';
 

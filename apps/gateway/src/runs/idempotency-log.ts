@@ -1,4 +1,4 @@
-import { writeFileAtomic } from '../config/atomic-write.js';
+import { writeFileAtomic } from '@multiclaw/runtime/atomic-write';
 import { appendRecordsAt, encodeRecord, loadRecordFile } from '../store/record-file.js';
 
 /**

@@ -1,4 +1,4 @@
-import { acquireFileLock, type FileLock, LockHeldError } from '../config/file-lock.js';
+import { acquireFileLock, type FileLock, LockHeldError } from '@multiclaw/runtime/file-lock';
 
 /** Another live gateway process (or this one) holds the store: `store.lock`, docs/gateway-store.md. */
 export class StoreLockedError extends Error {
@@ -8,7 +8,7 @@ export class StoreLockedError extends Error {
   }
 }
 
-/** The store locks this process holds, by path (config/file-lock.ts: the gateway's one lock mechanism). */
+/** The store locks this process holds, by path (@multiclaw/runtime/file-lock: the one lock mechanism). */
 const heldLocks = new Map<string, FileLock>();
 
 /** Fails at once when another live gateway (or this process) holds the store; takes over a stale lock. */

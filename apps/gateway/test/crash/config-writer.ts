@@ -1,11 +1,11 @@
 /**
- * Child for the atomic-write kill test: `node --import tsx config-writer.ts <target> <a.json> <b.json> <mode>`.
+ * Child for the config-write kill test (src/config/config-write.crash.test.ts): `node --import tsx config-writer.ts <target> <a.json> <b.json> <mode>`.
  * Rewrites <target> in a tight loop, alternating the texts of a.json and b.json, until it is killed.
  * mode `atomic` uses writeFileAtomic; mode `in-place` uses a plain truncating fs.writeFile (the control).
  */
 import { readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
-import { writeFileAtomic } from '../../src/config/atomic-write.js';
+import { writeFileAtomic } from '@multiclaw/runtime/atomic-write';
 
 const [target, aPath, bPath, mode] = process.argv.slice(2);
 if (!target || !aPath || !bPath || (mode !== 'atomic' && mode !== 'in-place')) {

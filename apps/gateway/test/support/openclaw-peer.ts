@@ -5,7 +5,7 @@ import { mkdir, mkdtemp, readdir, realpath, rm, writeFile } from 'node:fs/promis
 import { homedir, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
-import { withFileLock } from '../../src/config/file-lock.js';
+import { withFileLock } from '@multiclaw/runtime/file-lock';
 
 /**
  * OpenClaw itself, as a real peer for the interoperability tests: the npm

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { open, readFile, stat, unlink } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { isRunning } from './atomic-write.js';
+import { isRunning } from './process.js';
 
 /** An empty lock file older than this is stale (its owner died before writing who it is). */
 const UNREADABLE_STALE_MS = 5_000;
@@ -34,9 +34,9 @@ export interface FileLock {
 }
 
 /**
- * The one cross-process lock file of the gateway (O_EXCL create holding the
- * owner's pid, instance id and process start time), for the config's short
- * read-modify-write cycles and the store's whole-lifetime lock alike. A lock
+ * The one cross-process lock file (O_EXCL create holding the owner's pid,
+ * instance id and process start time): the gateway's config takes it for its
+ * short read-modify-write cycles, its store for its whole lifetime. A lock
  * whose owner is gone — dead, or its pid now belongs to a later process — is
  * taken over, under a takeover lock so that two waiters never both take it.
  * `waitMs: 0` fails at once with LockHeldError when a live owner holds it.

@@ -17,7 +17,7 @@ afterEach(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-/** A live process that is not a gateway: what a reused pid points at. */
+/** A live process that is not the lock's owner: what a reused pid points at. */
 function unrelatedProcess(): number {
   const child = spawn('sleep', ['60'], { stdio: 'ignore' });
   children.push(child);

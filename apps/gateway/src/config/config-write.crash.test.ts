@@ -1,9 +1,14 @@
-import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+/**
+ * The config's atomic writes (@multiclaw/runtime/atomic-write, tested there on its own) under
+ * SIGKILL of a real writer process: every kill leaves one complete config, never a torn one.
+ */
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { removeStaleTempFiles, writeFileAtomic } from '@multiclaw/runtime/atomic-write';
+import { isRunning } from '@multiclaw/runtime/process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { allLanes, delay, spawnTs } from '../../test/crash/harness.js';
-import { isRunning, removeStaleTempFiles, writeFileAtomic } from './atomic-write.js';
 import { serializeConfig } from './config-file.js';
 import { defaultGatewayConfig, type GatewayConfig, parseGatewayConfig } from './schema.js';
 
@@ -15,54 +20,6 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await rm(root, { recursive: true, force: true });
-});
-
-const modeOf = async (path: string) => (await stat(path)).mode & 0o777;
-
-describe('writeFileAtomic', () => {
-  it('replaces the file, 0600, leaving no temp file behind', async () => {
-    const dir = await mkdtemp(join(root, 'basic-'));
-    const path = join(dir, 'openclaw.json');
-    await writeFile(path, 'old', { mode: 0o644 });
-    await writeFileAtomic(path, 'new text');
-    expect(await readFile(path, 'utf8')).toBe('new text');
-    expect(await modeOf(path)).toBe(0o600);
-    await writeFileAtomic(path, Buffer.from([1, 2, 3]));
-    expect([...(await readFile(path))]).toEqual([1, 2, 3]);
-    expect(await readdir(dir)).toEqual(['openclaw.json']);
-  });
-
-  it('leaves the old file and no temp file when the write fails', async () => {
-    const dir = await mkdtemp(join(root, 'fail-'));
-    const path = join(dir, 'openclaw.json');
-    await writeFileAtomic(path, 'old');
-    await mkdir(join(dir, 'sub'));
-    // Renaming a file over a directory fails after the temp file was written.
-    await expect(writeFileAtomic(join(dir, 'sub'), 'x')).rejects.toThrow();
-    expect(await readFile(path, 'utf8')).toBe('old');
-    expect((await readdir(dir)).sort()).toEqual(['openclaw.json', 'sub']);
-  });
-});
-
-describe('removeStaleTempFiles', () => {
-  it('removes temp files of writers that no longer run, and keeps those of live ones', async () => {
-    const dir = await mkdtemp(join(root, 'stale-'));
-    const path = join(dir, 'openclaw.json');
-    const dead = spawnTs('store-holder.ts', []);
-    await dead.exited;
-    expect(isRunning(dead.pid)).toBe(false);
-    expect(isRunning(process.pid)).toBe(true);
-    const names = {
-      dead: `.openclaw.json.${dead.pid}.abcdef012345.tmp`,
-      live: `.openclaw.json.${process.pid}.abcdef012345.tmp`,
-      garbled: '.openclaw.json.notapid.tmp',
-      other: `.other.json.${dead.pid}.abcdef012345.tmp`,
-    };
-    for (const name of Object.values(names)) await writeFile(join(dir, name), 'partial');
-    await writeFile(path, '{}');
-    expect((await removeStaleTempFiles(path)).sort()).toEqual([names.dead, names.garbled].sort());
-    expect((await readdir(dir)).sort()).toEqual(['openclaw.json', names.live, names.other].sort());
-  });
 });
 
 /** A config of about 1 MB (a long agent list), so one write takes measurable time. */
