@@ -1,4 +1,6 @@
 // The cloud as a library: what the benchmarks (and tools that embed the API) import.
+
+export { createLogger } from '@multiclaw/runtime/logger';
 export { type BuildAppOptions, buildApp } from './app.js';
 export { type Config, loadConfig } from './config.js';
 export { createPrismaClient, type Database } from './db/client.js';
@@ -7,4 +9,3 @@ export { applyMigrations } from './db/migrate.js';
 export { createAuditRecorder } from './modules/audit/recorder.js';
 export { createVaultCrypto } from './modules/vault/crypto.js';
 export { createSecretService } from './modules/vault/secrets-service.js';
-export { createLogger } from './plugins/logger.js';

@@ -3,9 +3,9 @@ import { once } from 'node:events';
 import { mkdtempSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { ExitCode } from '@multiclaw/runtime/shutdown';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createTestDatabase } from '../test/database.js';
-import { ExitCode } from './lifecycle.js';
 
 const serverEntry = new URL('./server.ts', import.meta.url).pathname;
 const children: ChildProcess[] = [];

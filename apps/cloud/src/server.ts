@@ -1,15 +1,18 @@
+import { createLogger } from '@multiclaw/runtime/logger';
+import { createShutdown, ExitCode, shutdownOnSignals } from '@multiclaw/runtime/shutdown';
 import { buildApp } from './app.js';
 import { type Config, ConfigError, loadConfig } from './config.js';
 import { createPrismaClient } from './db/client.js';
 import { applyMigrations } from './db/migrate.js';
 import { prepareDevelopmentState } from './dev-state.js';
-import { createShutdown, ExitCode } from './lifecycle.js';
-import { createLogger } from './plugins/logger.js';
 
 const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 const requestedLevel = process.env.LOG_LEVEL ?? 'info';
 // config.ts validates LOG_LEVEL properly; this only keeps start-up logging alive until then.
-const logger = createLogger({ level: LEVELS.includes(requestedLevel) ? requestedLevel : 'info' });
+const logger = createLogger({
+  service: 'multiclaw-cloud',
+  level: LEVELS.includes(requestedLevel) ? requestedLevel : 'info',
+});
 
 async function main(): Promise<number> {
   let development: Awaited<ReturnType<typeof prepareDevelopmentState>>;
@@ -76,15 +79,7 @@ async function main(): Promise<number> {
     timeoutMs: config.shutdownTimeoutMs,
     afterClose: [() => development.stop()],
   });
-  return new Promise<number>((resolve) => {
-    for (const signal of ['SIGTERM', 'SIGINT'] as const) {
-      process.once(signal, () => {
-        // A second signal while draining means "now".
-        process.once(signal, () => resolve(ExitCode.SOFTWARE));
-        shutdown(signal).then(resolve);
-      });
-    }
-  });
+  return shutdownOnSignals(shutdown);
 }
 
 main().then(

@@ -2,10 +2,10 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createLogger } from '@multiclaw/runtime/logger';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LogCapture } from '../../test/support/app.js';
 import { codeIn, parseMail, type SmtpPeer, startSmtpPeer } from '../../test/support/smtp-peer.js';
-import { createLogger } from '../plugins/logger.js';
 import { createMailer } from './mailer.js';
 import { emailVerificationMail } from './messages.js';
 
@@ -33,7 +33,7 @@ describe('mail over SMTP', () => {
     const mailer = createMailer({
       transport: { kind: 'smtp', url: smtp.url, requireTls: false },
       from: FROM,
-      logger: createLogger({ level: 'info', stream: logs }),
+      logger: createLogger({ level: 'info', destination: logs }),
     });
     const { token, message } = verificationFor('ada@example.com');
     mailer.send(message);
@@ -57,7 +57,7 @@ describe('mail over SMTP', () => {
     const mailer = createMailer({
       transport: { kind: 'smtp', url: closed.url, requireTls: false },
       from: FROM,
-      logger: createLogger({ level: 'info', stream: logs }),
+      logger: createLogger({ level: 'info', destination: logs }),
     });
     const { token, message } = verificationFor('bob@example.com');
     mailer.send(message);
@@ -76,7 +76,7 @@ describe('mail to the outbox (no SMTP_URL, outside production)', () => {
     const mailer = createMailer({
       transport: { kind: 'outbox', directory: outbox },
       from: FROM,
-      logger: createLogger({ level: 'info', stream: logs }),
+      logger: createLogger({ level: 'info', destination: logs }),
     });
     const { token, message } = verificationFor('carol@example.com');
     mailer.send(message);

@@ -1,9 +1,9 @@
 import { Writable } from 'node:stream';
+import { createLogger } from '@multiclaw/runtime/logger';
 import { afterAll, beforeAll } from 'vitest';
 import { type BuildAppOptions, buildApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
 import { createPrismaClient } from '../../src/db/client.js';
-import { createLogger } from '../../src/plugins/logger.js';
 import { createTestDatabase } from '../database.js';
 import { validEnv } from './env.js';
 
@@ -35,7 +35,7 @@ export async function createTestApp(options: TestAppOptions = {}) {
   const databaseUrl = options.databaseUrl ?? (database as { url: string }).url;
   const config = loadConfig(validEnv({ DATABASE_URL: databaseUrl, LOG_LEVEL: 'info', ...options.env }));
   const logs = new LogCapture();
-  const logger = createLogger({ level: config.logLevel, stream: logs });
+  const logger = createLogger({ service: 'multiclaw-cloud', level: config.logLevel, destination: logs });
   const app = await buildApp({
     config,
     db: createPrismaClient(databaseUrl),

@@ -1,10 +1,11 @@
+import { createLogger } from '@multiclaw/runtime/logger';
+import { createShutdown, shutdownOnSignals } from '@multiclaw/runtime/shutdown';
 import type { GatewayPaths } from '../config/paths.js';
 import { PermissionError } from '../config/permissions.js';
 import { ConfigError } from '../config/schema.js';
 import { ConfigSymlinkError } from '../config/symlinked-config.js';
 import { installCrashHandler, writeCrashLog } from '../crash-log.js';
 import { startGateway } from '../gateway.js';
-import { createLogger } from '../logger.js';
 import { StoreLockedError } from '../store/local-store.js';
 import { StoreDamagedError } from '../store/record-file.js';
 import { EXIT } from './exit-codes.js';
@@ -15,7 +16,7 @@ export async function runStart(
   options: { strict: boolean; port?: number | undefined },
 ): Promise<number> {
   installCrashHandler(paths.crashDir);
-  const log = createLogger();
+  const log = createLogger({ service: 'multiclaw-gateway' });
   let gateway: Awaited<ReturnType<typeof startGateway>>;
   try {
     gateway = await startGateway({ paths, log, strict: options.strict, port: options.port });
@@ -53,21 +54,6 @@ export async function runStart(
     { url: gateway.url, addresses: gateway.addresses, config: paths.configPath },
     `MultiClaw gateway listening on ${gateway.url}`,
   );
-  return new Promise<number>((resolve) => {
-    const stop = (signal: string) => {
-      log.info({ signal }, 'stopping the gateway');
-      gateway.close().then(
-        () => {
-          log.info('gateway stopped');
-          resolve(EXIT.OK);
-        },
-        (error: unknown) => {
-          log.error({ err: error }, 'error while stopping');
-          resolve(EXIT.SOFTWARE);
-        },
-      );
-    };
-    process.once('SIGINT', () => stop('SIGINT'));
-    process.once('SIGTERM', () => stop('SIGTERM'));
-  });
+  // No timeout: closing drains the runs, whose replies are stored before the store closes.
+  return shutdownOnSignals(createShutdown({ app: gateway, logger: log }));
 }

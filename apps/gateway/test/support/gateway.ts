@@ -1,13 +1,13 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createLogger } from '@multiclaw/runtime/logger';
 import type { AuthFailureLimiter } from '../../src/api/auth-failure-limiter.js';
 import type { ConnectionLimits } from '../../src/api/connection-limits.js';
 import { ConfigFile } from '../../src/config/config-file.js';
 import { resolveGatewayPaths } from '../../src/config/paths.js';
 import type { GatewayConfig } from '../../src/config/schema.js';
 import { type RunningGateway, startGateway } from '../../src/gateway.js';
-import { createLogger } from '../../src/logger.js';
 
 export interface TestGateway {
   gateway: RunningGateway;
@@ -43,6 +43,7 @@ export async function startTestGateway(
   const logs: Record<string, unknown>[] = [];
   // The product's own logger (redaction, serializers), writing into `logs`.
   const log = createLogger({
+    service: 'multiclaw-gateway',
     level: 'debug',
     destination: { write: (line: string) => logs.push(JSON.parse(line) as Record<string, unknown>) },
   });

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { createLogger } from '@multiclaw/runtime/logger';
 import { describe, expect, it } from 'vitest';
 import type { TestDatabase } from '../../../../test/database.js';
 import { LogCapture } from '../../../../test/support/app.js';
@@ -7,7 +8,6 @@ import { validEnv } from '../../../../test/support/env.js';
 import { buildApp } from '../../../app.js';
 import { loadConfig } from '../../../config.js';
 import { createPrismaClient, type Database } from '../../../db/client.js';
-import { createLogger } from '../../../plugins/logger.js';
 import { type IntervalTimers, PRUNE_INTERVAL_MS, schedulePruning } from './pruning.js';
 import { createLoginThrottle } from './service.js';
 
@@ -94,7 +94,7 @@ describe('schedulePruning', () => {
     let flaky = 0;
     const ran: string[] = [];
     const schedule = schedulePruning({
-      logger: createLogger({ level: 'debug', stream: logs }),
+      logger: createLogger({ level: 'debug', destination: logs }),
       timers: manual.timers,
       tasks: [
         {

@@ -1,9 +1,9 @@
 import { request } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { createShutdown, ExitCode } from '@multiclaw/runtime/shutdown';
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { createTestApp } from '../test/support/app.js';
-import { createShutdown, ExitCode } from './lifecycle.js';
 
 function get(port: number, path: string): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
