@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
+import { answerClientError } from '@multiclaw/runtime/http-errors';
 import { LogController } from 'fastify';
 import type { Logger } from 'pino';
 import type { Config } from './config.js';
-import { answerClientError } from './plugins/client-errors.js';
 import { answerFrameworkError } from './plugins/errors.js';
 
 /** Node's own timers for slow headers and bodies, checked every second rather than every 30 s. */

@@ -1,8 +1,8 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { ApiError, ERROR_CODES } from '@multiclaw/protocol';
+import { rawErrorResponse } from '@multiclaw/runtime/http-errors';
 import { clientKey } from './guard.js';
-import { rawErrorResponse } from './http-errors.js';
 
 export interface ConnectionLimits {
   /** Open connections in total, across every listener. */
