@@ -3,15 +3,27 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { type Browser, chromium } from 'playwright-core';
 
-/** Debian's Chromium, driven by playwright-core: the real browser the attack tests run in. */
-export const CHROMIUM = '/usr/bin/chromium';
+/**
+ * The real browser the attack tests run in, driven by playwright-core: Debian's Chromium,
+ * or any Chromium or Chrome binary MULTICLAW_CHROMIUM names.
+ */
+export const CHROMIUM = process.env.MULTICLAW_CHROMIUM || '/usr/bin/chromium';
 
-/** Skipped on a developer machine without Chromium; in CI (which installs it) a missing browser fails the test. */
+/** What to do without one; scripts/check-browser.mjs says the same before `pnpm test` starts. */
+export const CHROMIUM_NEEDED = `Chromium is needed for the browser tests and ${CHROMIUM} does not exist: sudo apt-get install chromium (Debian), or set MULTICLAW_CHROMIUM to a Chromium or Chrome binary, or MULTICLAW_SKIP_BROWSER=1 to skip them`;
+
+/**
+ * Whether to skip a browser test file: only when MULTICLAW_SKIP_BROWSER=1 asks, and
+ * then loudly. A missing browser is never a silent skip: the file fails with
+ * CHROMIUM_NEEDED.
+ */
 export function chromiumMissing(testFile: string): boolean {
-  const skip = !existsSync(CHROMIUM) && !process.env.CI;
-  if (skip)
-    console.warn(`${testFile} skipped: ${CHROMIUM} does not exist (apt-get install chromium to run it)`);
-  return skip;
+  if (process.env.MULTICLAW_SKIP_BROWSER === '1') {
+    console.warn(`${testFile} skipped: MULTICLAW_SKIP_BROWSER=1`);
+    return true;
+  }
+  if (!existsSync(CHROMIUM)) throw new Error(CHROMIUM_NEEDED);
+  return false;
 }
 
 export function launchChromium(): Promise<Browser> {
