@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -121,6 +121,26 @@ describe('embedded PostgreSQL', { timeout: 120_000 }, () => {
     );
     expect(rows.rows).toEqual([{ value: 'before the crash' }]);
     await server.stop();
+  });
+
+  it('refuses a data directory another live process holds, before initialising anything', async () => {
+    const dir = join(directory, 'held');
+    // The lock of another process that is still running (an earlier version's bare-pid lock),
+    // for instance a second cloud starting on the same state directory a moment earlier.
+    const holder = spawn('sleep', ['60'], { stdio: 'ignore' });
+    try {
+      writeFileSync(`${dir}.owner`, `${holder.pid}\n`);
+      // Were it to start, afterAll stops it.
+      const outcome = await startEmbeddedPostgres({ dataDir: dir }).then(
+        (server) => running.push(server) && 'started',
+        (error: Error) => error.message,
+      );
+      expect(outcome).toContain(`is in use by process ${holder.pid}`);
+      expect(existsSync(dir), 'nothing was initialised').toBe(false);
+      expect(readFileSync(`${dir}.owner`, 'utf8')).toBe(`${holder.pid}\n`);
+    } finally {
+      holder.kill('SIGKILL');
+    }
   });
 
   it('refuses a data directory that holds something else', async () => {

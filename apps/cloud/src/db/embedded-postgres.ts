@@ -1,12 +1,14 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { mkdir, rename, rm, rmdir } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
 import { basename, dirname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { writePrivateFileAtomic } from '@multiclaw/runtime/atomic-write';
+import { acquireFileLock, type FileLock, LockHeldError } from '@multiclaw/runtime/file-lock';
+import { isRunning } from '@multiclaw/runtime/process';
 import pg from 'pg';
 
 /**
@@ -175,41 +177,46 @@ async function initialise(
   await rename(staging, dataDir);
 }
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 async function waitForExit(pid: number, timeoutMs: number): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    if (!isAlive(pid)) return true;
+    if (!isRunning(pid)) return true;
     await new Promise((r) => setTimeout(r, 100));
   }
-  return !isAlive(pid);
+  return !isRunning(pid);
 }
 
-/** Records which process runs the server, to tell a leftover from a server in use. */
+/**
+ * The lock file (@multiclaw/runtime/file-lock) of the process that runs the
+ * server on a data directory: one process at a time, and a lock whose owner is
+ * dead, or whose pid now belongs to another program, is taken over.
+ */
 function ownerPath(dataDir: string): string {
   return join(dirname(dataDir), `${basename(dataDir)}.owner`);
 }
 
+async function lockDataDir(dataDir: string): Promise<FileLock> {
+  try {
+    return await acquireFileLock(ownerPath(dataDir), { waitMs: 0 });
+  } catch (error) {
+    if (!(error instanceof LockHeldError)) throw error;
+    throw new Error(
+      `the embedded PostgreSQL in ${dataDir} is in use by process ${error.owner?.pid ?? '(unknown)'}; stop that process first`,
+    );
+  }
+}
+
 /**
  * A server whose parent was killed keeps running and holds the data directory.
- * Stop it, but only when /proc proves it is a postgres on this very directory
- * (the PID in a stale postmaster.pid may belong to anything by now), and only
- * when the process that started it is gone; a server another live process
- * uses is refused instead.
+ * Called with the directory's lock held, so its starter is gone: stop it, but
+ * only when /proc proves it is a postgres on this very directory (the PID in a
+ * stale postmaster.pid may belong to anything by now).
  */
 async function stopLeftoverServer(dataDir: string, log: (line: string) => void): Promise<void> {
   const pidFile = join(dataDir, 'postmaster.pid');
   if (!existsSync(pidFile)) return;
   const pid = Number.parseInt(readFileSync(pidFile, 'utf8').split('\n')[0] ?? '', 10);
-  if (!Number.isInteger(pid) || pid <= 0 || !isAlive(pid)) return;
+  if (!Number.isInteger(pid) || pid <= 0 || !isRunning(pid)) return;
   let cmdline: string[];
   try {
     cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
@@ -218,14 +225,6 @@ async function stopLeftoverServer(dataDir: string, log: (line: string) => void):
   }
   const isOurs = basename(cmdline[0] ?? '') === 'postgres' && cmdline.includes(dataDir);
   if (!isOurs) return;
-  const owner = existsSync(ownerPath(dataDir))
-    ? Number.parseInt(readFileSync(ownerPath(dataDir), 'utf8'), 10)
-    : Number.NaN;
-  if (Number.isInteger(owner) && isAlive(owner)) {
-    throw new Error(
-      `the embedded PostgreSQL in ${dataDir} is in use by process ${owner}; stop that process first`,
-    );
-  }
   log(`stopping PostgreSQL left running by an earlier process (pid ${pid})`);
   process.kill(pid, 'SIGINT');
   if (!(await waitForExit(pid, STOP_TIMEOUT_MS))) {
@@ -320,18 +319,27 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
   const prefix = commandPrefix();
   if (prefix.length > 0) log('running as root: starting PostgreSQL in an unprivileged user namespace');
 
-  if (!existsSync(join(dataDir, 'PG_VERSION'))) await initialise(dataDir, binaries, prefix, log);
-  const secretPath = passwordPath(dataDir);
-  if (!existsSync(secretPath)) {
-    throw new Error(
-      `${secretPath} is missing: without it the embedded database at ${dataDir} cannot be opened`,
-    );
+  // One process at a time initialises, starts and serves a data directory.
+  await mkdir(dirname(dataDir), { recursive: true, mode: 0o700 });
+  const lock = await lockDataDir(dataDir);
+  let password: string;
+  let started: Started;
+  try {
+    if (!existsSync(join(dataDir, 'PG_VERSION'))) await initialise(dataDir, binaries, prefix, log);
+    const secretPath = passwordPath(dataDir);
+    if (!existsSync(secretPath)) {
+      throw new Error(
+        `${secretPath} is missing: without it the embedded database at ${dataDir} cannot be opened`,
+      );
+    }
+    password = readFileSync(secretPath, 'utf8').trim();
+    await stopLeftoverServer(dataDir, log);
+    started = await startServer(dataDir, binaries, prefix, log);
+  } catch (error) {
+    await lock.release();
+    throw error;
   }
-  const password = readFileSync(secretPath, 'utf8').trim();
-
-  await stopLeftoverServer(dataDir, log);
-  const { child, port } = await startServer(dataDir, binaries, prefix, log);
-  writeFileSync(ownerPath(dataDir), `${process.pid}\n`);
+  const { child, port } = started;
 
   const exited = new Promise<void>((resolvePromise) => {
     if (child.exitCode !== null || child.signalCode !== null) resolvePromise();
@@ -353,7 +361,7 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
         await exited;
         clearTimeout(timer);
       }
-      rmSync(ownerPath(dataDir), { force: true });
+      await lock.release();
     })();
     return stopping;
   };
