@@ -45,25 +45,31 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0)) await cleanup();
 });
 
+/** A listening Fastify app whose GET /slow stays in flight until `release` (also at the test's end). */
+async function appWithSlowRoute() {
+  const entered = deferred();
+  const release = deferred();
+  const app = Fastify();
+  cleanups.push(
+    () => release.resolve(),
+    () => app.close(),
+  );
+  app.get('/slow', async () => {
+    entered.resolve();
+    await release.promise;
+    return { finished: true };
+  });
+  app.get('/fast', async () => ({ fast: true }));
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  const { port } = app.server.address() as AddressInfo;
+  return { app, port, entered: entered.promise, release: () => release.resolve() };
+}
+
 describe('createShutdown', () => {
   it('stops accepting, finishes the request in flight, then cleans up in order, once', async () => {
-    const entered = deferred();
-    const release = deferred();
+    const { app, port, entered, release } = await appWithSlowRoute();
     const steps: string[] = [];
     const { logger, lines } = memoryLogger();
-    const app = Fastify();
-    cleanups.push(
-      () => release.resolve(),
-      () => app.close(),
-    );
-    app.get('/slow', async () => {
-      entered.resolve();
-      await release.promise;
-      return { finished: true };
-    });
-    app.get('/fast', async () => ({ fast: true }));
-    await app.listen({ host: '127.0.0.1', port: 0 });
-    const { port } = app.server.address() as AddressInfo;
     const shutdown = createShutdown({
       app: { close: () => app.close().then(() => steps.push('app closed')) },
       logger,
@@ -79,7 +85,7 @@ describe('createShutdown', () => {
     });
 
     const inFlight = get(port, '/slow');
-    await entered.promise;
+    await entered;
     const exitCode = shutdown('SIGTERM');
     // The listener is closed: a new connection is refused while the old request is still running.
     await expect
@@ -92,7 +98,7 @@ describe('createShutdown', () => {
       .toBe('ECONNREFUSED');
     expect(steps).toEqual([]);
 
-    release.resolve();
+    release();
     expect(await inFlight).toEqual({ status: 200, body: '{"finished":true}' });
     expect(await exitCode).toBe(ExitCode.OK);
     expect(steps).toEqual(['app closed', 'first cleanup', 'second cleanup']);
@@ -102,18 +108,23 @@ describe('createShutdown', () => {
     expect(steps).toHaveLength(3);
   });
 
-  it('exits with EX_SOFTWARE when closing outlives the timeout, and still cleans up', async () => {
+  it('exits with EX_SOFTWARE when a request outlives the timeout, and still cleans up', async () => {
+    const { app, port, entered, release } = await appWithSlowRoute();
     const { logger, lines } = memoryLogger();
     const cleaned: string[] = [];
+    const stuck = get(port, '/slow').catch(() => undefined);
+    await entered;
     const code = await createShutdown({
-      app: { close: () => new Promise(() => {}) },
+      app,
       logger,
-      timeoutMs: 50,
+      timeoutMs: 200,
       afterClose: [async () => void cleaned.push('database stopped')],
     })('SIGTERM');
     expect(code).toBe(ExitCode.SOFTWARE);
     expect(cleaned).toEqual(['database stopped']);
-    expect(lines.some((line) => line.level === 50 && line.timeoutMs === 50)).toBe(true);
+    expect(lines.some((line) => line.level === 50 && line.timeoutMs === 200)).toBe(true);
+    release();
+    await stuck;
   });
 
   it('waits as long as closing takes when there is no timeout', async () => {

@@ -11,25 +11,10 @@ const loggingRoute: FastifyPluginAsyncZod = async (app) => {
   });
 };
 
-const SECRETS = {
-  password: 'pw-Correct-Horse-1',
-  currentPassword: 'pw-Old-Battery-2',
-  newPassword: 'pw-New-Staple-3',
-  token: 'tok-4f9a',
-  accessToken: 'eyJhbGciOiJFZERTQSJ9.access',
-  refreshToken: 'rt-7c1d9e',
-  secret: 'sec-very-private',
-  clientSecret: 'oidc-client-secret-55',
-  apiKey: 'sk-live-123456',
-  privateKey: '-----BEGIN PRIVATE KEY-----abc',
-  key: 'raw-key-material',
-  value: 'vault-plaintext-value',
-  code: 'enroll-code-ABCD-EFGH',
-  assertion: 'eyJhbGciOiJFZERTQSJ9.assertion',
-};
 const AUTHORIZATION = 'Bearer hdr-bearer-token-xyz';
-const COOKIE = 'session=cookie-secret-value';
 
+// Every secret field and header, at every depth, is tested where the logger lives
+// (packages/runtime/src/logger.test.ts); here, that the app's request lines go through it.
 describe('log redaction', () => {
   const ctx = useTestApp({
     beforeReady: async (app) => {
@@ -37,45 +22,30 @@ describe('log redaction', () => {
     },
   });
 
-  it('removes every secret field and credential header from the log, at any depth', async () => {
+  it("passes the app's request lines through the shared redaction", async () => {
     const response = await ctx().app.inject({
       method: 'POST',
       url: '/probe/log',
-      headers: {
-        authorization: AUTHORIZATION,
-        cookie: COOKIE,
-        'x-api-key': 'hdr-api-key-999',
-        'user-agent': 'redaction-test/1.0',
-      },
-      payload: { ...SECRETS, nested: { ...SECRETS }, deeper: { again: { ...SECRETS } } },
+      headers: { authorization: AUTHORIZATION, 'user-agent': 'redaction-test/1.0' },
+      payload: { password: 'pw-Correct-Horse-1', nested: { refreshToken: 'rt-7c1d9e' }, name: 'Ada' },
     });
     expect(response.statusCode).toBe(200);
 
-    const log = ctx().logs.raw.join('');
     const line = ctx().logs.lines.find((l) => l.msg === 'probe body') as {
-      body: Record<string, unknown> & {
-        nested: Record<string, unknown>;
-        deeper: { again: Record<string, unknown> };
-      };
+      service: string;
+      body: { password: string; nested: { refreshToken: string }; name: string };
       req: { headers: Record<string, string> };
     };
     expect(line, 'the probe line was logged').toBeDefined();
+    expect(line.service).toBe('multiclaw-cloud');
     // The request was really logged, headers included: redaction is not just absence.
     expect(line.req.headers['user-agent']).toBe('redaction-test/1.0');
+    expect(line.body.name).toBe('Ada');
     expect(line.req.headers.authorization).toBe('[REDACTED]');
-    expect(line.req.headers.cookie).toBe('[REDACTED]');
-    for (const field of Object.keys(SECRETS)) {
-      expect(line.body[field], field).toBe('[REDACTED]');
-      expect(line.body.nested[field], `nested.${field}`).toBe('[REDACTED]');
-      expect(line.body.deeper.again[field], `deeper.again.${field}`).toBe('[REDACTED]');
-    }
-    for (const secret of [
-      ...Object.values(SECRETS),
-      AUTHORIZATION,
-      'hdr-bearer-token-xyz',
-      'cookie-secret-value',
-      'hdr-api-key-999',
-    ]) {
+    expect(line.body.password).toBe('[REDACTED]');
+    expect(line.body.nested.refreshToken).toBe('[REDACTED]');
+    const log = ctx().logs.raw.join('');
+    for (const secret of ['hdr-bearer-token-xyz', 'pw-Correct-Horse-1', 'rt-7c1d9e']) {
       expect(log, `log leaks ${secret}`).not.toContain(secret);
     }
   });
