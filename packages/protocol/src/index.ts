@@ -4,6 +4,7 @@ export * from './auth.js';
 export * from './email.js';
 export * from './errors.js';
 export * from './gateway.js';
+export * from './gateway-methods.js';
 export * from './gateways.js';
 export * from './ids.js';
 export * from './oidc.js';
