@@ -179,6 +179,40 @@ export const ERROR_CODES = {
     description:
       'The gateway enrollment code is unknown, already used or expired (10 minutes), or the person who created it is no longer a member of the workspace (deliberately indistinguishable). Create a new code and link again.',
   },
+  LINK_VERSION_UNSUPPORTED: {
+    status: 426,
+    description:
+      'Gateway link: the gateway and the cloud speak no link protocol version in common; `details.gateway` and `details.cloud` list the versions of each. Update the older side.',
+  },
+  LINK_AUTH_INVALID: {
+    status: 401,
+    description:
+      'Gateway link: the assertion is missing, malformed, expired, lives longer than 60 s, names another audience, is signed by a key not registered for this gateway, or its `jti` was already used (on any cloud instance).',
+  },
+  LINK_GATEWAY_REVOKED: {
+    status: 403,
+    description:
+      'Gateway link: this gateway was revoked, or the person who linked it is no longer a member of the workspace. It will not be let back in; link again with a new code.',
+  },
+  LINK_NOT_LINKED: {
+    status: 409,
+    description:
+      'Local gateway: the action needs a link to a MultiClaw Cloud workspace and this gateway has none. Run `multiclaw-gateway link --cloud URL --code CODE`.',
+  },
+  LINK_CLOUD_URL_INSECURE: {
+    status: 400,
+    description:
+      'Local gateway: the cloud URL is not https and its host is not loopback (127.0.0.1, ::1, localhost). Use the https URL of your MultiClaw Cloud.',
+  },
+  GATEWAY_WORKSPACE_AGENT_UNAVAILABLE: {
+    status: 503,
+    description:
+      "Local gateway: a workspace agent cannot run now: the gateway is not (or no longer) linked to its workspace, the agent's credential has not arrived over the link, or none is granted to it.",
+  },
+  CONVERSATION_NOT_FOUND: {
+    status: 404,
+    description: 'No such synced conversation in this workspace, or it is not yours to read.',
+  },
   GATEWAY_HOST_NOT_ALLOWED: {
     status: 403,
     description:
