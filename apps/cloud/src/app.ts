@@ -48,6 +48,7 @@ import { rateLimitPlugin } from './plugins/rate-limit.js';
 import { requestIdPlugin } from './plugins/request-id.js';
 import { securityPlugin } from './plugins/security.js';
 import { validationPlugin } from './plugins/validation.js';
+import { websocketPlugin } from './plugins/websocket.js';
 import { serverOptions } from './server-options.js';
 
 export type BuildAppOptions = {
@@ -183,6 +184,7 @@ export async function buildApp({ config, db, logger, now = () => new Date(), tim
   };
   await app.register(rateLimitPlugin, { ...authBudget, budgets: { auth: authBudget }, now });
   await app.register(mailerPlugin, { mailer: services.mailer });
+  await app.register(websocketPlugin);
   await app.register(authPlugin, { tokens: services.tokens, sessions: identity.sessions });
   // A workspace route anywhere but in the workspace scope below stops the app at start-up.
   app.addHook('onRoute', refuseWorkspaceRoutesOutsideTheScope);
