@@ -12,6 +12,9 @@ const errors = createErrorHandling({
 /** Installs a scope's error handler with the body shape it speaks: our envelope, or OpenAI's on its routes. */
 export const { handleErrors } = errors;
 
+/** For Fastify's `frameworkErrors`: what is refused before routing (a malformed path) gets the envelope too. */
+export const { answerFrameworkError } = errors;
+
 export function registerErrorHandling(app: FastifyInstance): void {
   errors.handleErrors(app);
   errors.handleNotFound(app);

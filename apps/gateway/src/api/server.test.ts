@@ -56,6 +56,18 @@ describe('buildServer', () => {
     expect(app.server.listening).toBe(false);
     expect(server.openConnections()).toBe(0);
   });
+
+  it('a path that is not valid percent-encoding gets the envelope, as every other refusal does', async () => {
+    const { server } = await builtServer({ port: 18789, cleanups });
+    const response = await server.app.inject({
+      url: '/v1/models/%E0%A4%A',
+      headers: { host: '127.0.0.1:18789' },
+    });
+    expect(response.statusCode).toBe(400);
+    expect(response.json()).toEqual({
+      error: expect.objectContaining({ code: 'BAD_REQUEST', requestId: expect.any(String) }),
+    });
+  });
 });
 
 describe('listen', () => {

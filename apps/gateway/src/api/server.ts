@@ -15,7 +15,7 @@ import type { AuthFailureLimiter } from './auth-failure-limiter.js';
 import { ConnectionLimiter, type ConnectionLimits, DEFAULT_CONNECTION_LIMITS } from './connection-limits.js';
 import { checkHost, checkOrigin, type GuardPolicy } from './guard.js';
 import { registerHttpGuard } from './http-auth.js';
-import { onClientError, rawErrorResponse, registerErrorHandling } from './http-errors.js';
+import { answerFrameworkError, onClientError, rawErrorResponse, registerErrorHandling } from './http-errors.js';
 import { registerOpenAIRoutes } from './openai-routes.js';
 import { useZodSchemas } from './route-schemas.js';
 import { createRunEventTranslator } from './run-events.js';
@@ -98,6 +98,7 @@ export function buildServer(deps: GatewayServerDeps, options: GatewayServerOptio
     bodyLimit: maxPayloadBytes,
     genReqId: () => randomUUID(),
     clientErrorHandler: onClientError,
+    frameworkErrors: answerFrameworkError,
     // Fastify's own server is the first listener; listen.ts adds one per further address.
     serverFactory: (handler) => {
       routes = handler;
