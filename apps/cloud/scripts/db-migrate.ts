@@ -4,6 +4,7 @@
  * Exit codes (as the server, docs/operations.md): 0 done, 64 bad usage, 69 the database
  * could not be migrated (unreachable, or history refused), 78 DATABASE_URL missing.
  */
+import { ExitCode } from '@multiclaw/runtime/exit-codes';
 import { applyMigrations, describeDatabase } from '../src/db/migrate.js';
 
 const databaseUrl = process.env.DATABASE_URL;
@@ -13,11 +14,11 @@ if (!databaseUrl) {
       '  DATABASE_URL=postgresql://multiclaw:<password>@127.0.0.1:5432/multiclaw pnpm db:migrate\n' +
       '(Outside production the cloud migrates its embedded database by itself.)',
   );
-  process.exit(78);
+  process.exit(ExitCode.CONFIG);
 }
 if (process.argv.slice(2).some((arg) => arg !== '--')) {
   console.error('usage: DATABASE_URL=… pnpm db:migrate');
-  process.exit(64);
+  process.exit(ExitCode.USAGE);
 }
 
 try {
@@ -28,5 +29,5 @@ try {
   );
 } catch (error) {
   console.error(`db:migrate: ${(error as Error).message}`);
-  process.exit(69);
+  process.exit(ExitCode.UNAVAILABLE);
 }

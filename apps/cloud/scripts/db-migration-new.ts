@@ -3,7 +3,9 @@
  * change to prisma/schema.prisma since the newest migration. Offline; needs no
  * database. See docs/database.md.
  */
+
 import { relative } from 'node:path';
+import { ExitCode } from '@multiclaw/runtime/exit-codes';
 import { createMigration, MigrationFilesError, SCHEMA_PATH } from '../src/db/migrations.js';
 
 // pnpm may pass the `--` separator through.
@@ -11,7 +13,7 @@ const args = process.argv.slice(2).filter((arg) => arg !== '--');
 if (args.length !== 1 || args[0] === '--help' || args[0] === '-h') {
   console.error('usage: pnpm db:migration:new -- <name>    (snake_case, e.g. add_agent_tags)');
   console.error(`Writes the next migration from the changes to ${relative(process.cwd(), SCHEMA_PATH)}.`);
-  process.exit(args.length === 1 ? 0 : 64);
+  process.exit(args.length === 1 ? ExitCode.OK : ExitCode.USAGE);
 }
 
 try {
@@ -22,7 +24,7 @@ try {
 } catch (error) {
   if (error instanceof MigrationFilesError) {
     console.error(`db:migration:new: ${error.message}`);
-    process.exit(65);
+    process.exit(ExitCode.DATAERR);
   }
   throw error;
 }

@@ -6,6 +6,7 @@
  * Exit codes (as db:migrate): 0 done, 1 a stored value failed its integrity
  * check, 64 bad usage, 69 database error, 78 configuration missing or invalid.
  */
+import { ExitCode } from '@multiclaw/runtime/exit-codes';
 import { ConfigError, loadConfig } from '../src/config.js';
 import { createPrismaClient } from '../src/db/client.js';
 import { VaultIntegrityError } from '../src/modules/vault/contract.js';
@@ -27,13 +28,13 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 function usage(): never {
   console.error(USAGE);
-  process.exit(64);
+  process.exit(ExitCode.USAGE);
 }
 
 const args = process.argv.slice(2).filter((arg) => arg !== '--');
 if (args.includes('--help') || args.includes('-h')) {
   console.log(USAGE);
-  process.exit(0);
+  process.exit(ExitCode.OK);
 }
 let workspace: string | undefined;
 let batchSize = 100;
@@ -61,15 +62,15 @@ try {
   console.error(
     `vault:reencrypt: ${error instanceof ConfigError ? error.message : (error as Error).message}`,
   );
-  process.exit(78);
+  process.exit(ExitCode.CONFIG);
 }
 
 const db = createPrismaClient(config.databaseUrl);
-let code = 0;
+let code: number = ExitCode.OK;
 try {
   if (!(await db.workspace.findUnique({ where: { id: workspaceId }, select: { id: true } }))) {
     console.error(`vault:reencrypt: workspace ${workspaceId} does not exist`);
-    code = 64;
+    code = ExitCode.USAGE;
   } else {
     const result = await reencryptWorkspace(
       db,
@@ -88,7 +89,7 @@ try {
   }
 } catch (error) {
   console.error(`vault:reencrypt: ${(error as Error).message}`);
-  code = error instanceof VaultIntegrityError ? 1 : 69;
+  code = error instanceof VaultIntegrityError ? 1 : ExitCode.UNAVAILABLE;
 } finally {
   await db.$disconnect();
 }

@@ -6,6 +6,7 @@
  * 64 bad usage, 69 database error, 78 configuration missing or invalid
  * (including a master key version still in use but not loaded).
  */
+import { ExitCode } from '@multiclaw/runtime/exit-codes';
 import { ConfigError, loadConfig } from '../src/config.js';
 import { createPrismaClient } from '../src/db/client.js';
 import { VaultIntegrityError } from '../src/modules/vault/contract.js';
@@ -26,11 +27,11 @@ Exit codes: 0 done · 1 integrity failure · 64 bad usage · 69 database error �
 const args = process.argv.slice(2).filter((arg) => arg !== '--');
 if (args.includes('--help') || args.includes('-h')) {
   console.log(USAGE);
-  process.exit(0);
+  process.exit(ExitCode.OK);
 }
 if (args.some((arg) => arg !== '--dry-run')) {
   console.error(USAGE);
-  process.exit(64);
+  process.exit(ExitCode.USAGE);
 }
 const dryRun = args.includes('--dry-run');
 
@@ -39,7 +40,7 @@ try {
   config = loadConfig(process.env);
 } catch (error) {
   console.error(`vault:rotate: ${error instanceof ConfigError ? error.message : (error as Error).message}`);
-  process.exit(78);
+  process.exit(ExitCode.CONFIG);
 }
 const loaded = new Set(config.masterKeys.map((k) => k.version));
 const newest = Math.max(...loaded);
@@ -53,7 +54,7 @@ function report(usage: Array<{ masterKeyVersion: number; dataKeys: number }>) {
 }
 
 const db = createPrismaClient(config.databaseUrl);
-let code = 0;
+let code: number = ExitCode.OK;
 try {
   const before = await dataKeysByMasterKey(db);
   report(before);
@@ -63,7 +64,7 @@ try {
       `vault:rotate: data keys are wrapped by master key ${missing.join(', ')}, which MULTICLAW_MASTER_KEYS does not load; ` +
         'add it (them) back next to the new key and run again',
     );
-    code = 78;
+    code = ExitCode.CONFIG;
   } else if (!dryRun) {
     console.log(`rewrapping under master key v${newest}`);
     const result = await rewrapAll(db, config.masterKeys, {
@@ -92,7 +93,7 @@ try {
     code = 1;
   } else {
     console.error(`vault:rotate: ${(error as Error).message}`);
-    code = 69;
+    code = ExitCode.UNAVAILABLE;
   }
 } finally {
   await db.$disconnect();

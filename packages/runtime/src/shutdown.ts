@@ -1,15 +1,7 @@
+import { ExitCode } from './exit-codes.js';
 import type { Logger } from 'pino';
 
-/** Exit codes that mean something to an operator or a supervisor (sysexits.h). */
-export const ExitCode = {
-  OK: 0,
-  /** A dependency (database, port) was unavailable at start-up. */
-  UNAVAILABLE: 69,
-  /** Unexpected failure, or shutdown did not finish within its timeout. */
-  SOFTWARE: 70,
-  /** The configuration was refused; the log names each problem. */
-  CONFIG: 78,
-} as const;
+export { ExitCode };
 
 export interface ShutdownOptions {
   /** What serves: its close stops listening and waits for the work in flight (Fastify's close, a gateway's). */

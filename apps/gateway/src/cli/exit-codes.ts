@@ -1,18 +1,14 @@
+import { ExitCode } from '@multiclaw/runtime/exit-codes';
+
 /** Exit codes of `multiclaw-gateway` (sysexits.h where one fits), listed in every --help. */
 export const EXIT = {
-  OK: 0,
+  ...ExitCode,
   /** doctor found a problem. */
   PROBLEMS: 1,
   /** status: the gateway is not running (the LSB code for "program is not running"). */
   NOT_RUNNING: 3,
   /** status: a gateway answers on the port but refuses this CLI (the reason is printed). */
   REFUSED: 4,
-  USAGE: 64,
-  /** start: the port is taken or another gateway uses the state directory. */
-  UNAVAILABLE: 69,
-  SOFTWARE: 70,
-  /** openclaw.json is invalid or its permissions are refused (--strict). */
-  CONFIG: 78,
 } as const;
 
 export const EXIT_CODES_HELP = `

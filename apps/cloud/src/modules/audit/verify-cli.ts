@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import { Id } from '@multiclaw/protocol';
+import { ExitCode } from '@multiclaw/runtime/exit-codes';
 import { createPrismaClient } from '../../db/client.js';
 import { verifyAuditChain } from './verify.js';
 
@@ -28,21 +29,21 @@ export async function auditVerifyCli(argv: string[], env: NodeJS.ProcessEnv, out
     }).values;
   } catch {
     out.error(AUDIT_VERIFY_USAGE);
-    return 64;
+    return ExitCode.USAGE;
   }
   if (options.help) {
     out.log(AUDIT_VERIFY_USAGE);
-    return 0;
+    return ExitCode.OK;
   }
   const workspace = options.workspace === undefined ? undefined : Id.safeParse(options.workspace);
   if (workspace && !workspace.success) {
     out.error(AUDIT_VERIFY_USAGE);
-    return 64;
+    return ExitCode.USAGE;
   }
   const databaseUrl = env.DATABASE_URL;
   if (!databaseUrl) {
     out.error('audit:verify: DATABASE_URL is not set. Set it to the PostgreSQL database to check.');
-    return 78;
+    return ExitCode.CONFIG;
   }
 
   const db = createPrismaClient(databaseUrl);
@@ -55,7 +56,7 @@ export async function auditVerifyCli(argv: string[], env: NodeJS.ProcessEnv, out
     });
     if (result.ok) {
       out.log(`audit log intact: ${result.checked} entries checked`);
-      return 0;
+      return ExitCode.OK;
     }
     const where = result.workspaceId
       ? `workspace ${result.workspaceId}`
@@ -64,7 +65,7 @@ export async function auditVerifyCli(argv: string[], env: NodeJS.ProcessEnv, out
     return 1;
   } catch (error) {
     out.error(`audit:verify: ${(error as Error).message}`);
-    return 69;
+    return ExitCode.UNAVAILABLE;
   } finally {
     await db.$disconnect();
   }
