@@ -196,14 +196,26 @@ function scanSource(file: string, source: string): Violation[] {
   return violations;
 }
 
-/** Every non-test TypeScript source file under src/, relative to apps/gateway with '/' separators. */
-function gatewaySourceFiles(): string[] {
-  const entries = readdirSync(join(GATEWAY_ROOT, 'src'), { recursive: true, withFileTypes: true });
+/**
+ * The workspace packages the gateway runs with (bundled into its build): their
+ * code runs in the gateway's process, so the same rule holds for them.
+ */
+const RUNTIME_PACKAGES = ['../../packages/protocol/src', '../../packages/runtime/src'];
+const TEST_PEERS = new Set(['@multiclaw/test-support', '@multiclaw/cloud']);
+
+/** Every non-test TypeScript source file under `dir`, relative to apps/gateway with '/' separators. */
+function sourceFilesUnder(dir: string): string[] {
+  const entries = readdirSync(join(GATEWAY_ROOT, dir), { recursive: true, withFileTypes: true });
   return entries
     .filter((entry) => entry.isFile() && /\.[cm]?tsx?$/.test(entry.name))
     .filter((entry) => !/\.test\.[cm]?tsx?$/.test(entry.name) && !entry.name.endsWith('.d.ts'))
     .map((entry) => relative(GATEWAY_ROOT, join(entry.parentPath, entry.name)).split(sep).join('/'))
     .sort();
+}
+
+/** The gateway's own sources and those of the packages it runs with. */
+function gatewaySourceFiles(): string[] {
+  return ['src', ...RUNTIME_PACKAGES].flatMap(sourceFilesUnder);
 }
 
 function scanFile(file: string): Violation[] {
@@ -216,8 +228,18 @@ describe('no direct egress', () => {
     // Not vacuous: the scan covers the real tree, the egress module and the provider adapters included.
     expect(files).toContain(EGRESS_MODULE);
     expect(files).toContain('src/providers/openai-completions.ts');
+    expect(files).toContain('../../packages/runtime/src/http-errors.ts');
     const violations = files.filter((file) => file !== EGRESS_MODULE).flatMap(scanFile);
     expect(violations).toEqual([]);
+  });
+
+  it('every workspace package the gateway runs with is scanned', () => {
+    const manifest = JSON.parse(readFileSync(join(GATEWAY_ROOT, 'package.json'), 'utf8'));
+    const workspacePackages = Object.keys({ ...manifest.dependencies, ...manifest.devDependencies })
+      // Test peers (the helpers, a real cloud to link to) never run inside the gateway.
+      .filter((name) => name.startsWith('@multiclaw/') && !TEST_PEERS.has(name))
+      .map((name) => `../../packages/${name.slice('@multiclaw/'.length)}/src`);
+    expect(RUNTIME_PACKAGES).toEqual(expect.arrayContaining(workspacePackages));
   });
 
   it('the scanner sees the fetch call in the egress module itself (which is the one exemption)', () => {
