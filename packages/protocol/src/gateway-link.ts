@@ -139,6 +139,19 @@ export const LinkSecretValue = z.strictObject({
 export const SecretsValue = z.strictObject({ secrets: z.array(LinkSecretValue) });
 export type SecretsValue = z.infer<typeof SecretsValue>;
 
+// ---- the link as the gateway reports it (`status --json`) -------------------
+
+export const LINK_STATES = ['not linked', 'connecting', 'online', 'offline', 'revoked'] as const;
+export const LinkStatus = z.object({
+  state: z.enum(LINK_STATES),
+  /** Why it is offline or revoked, in words a person can act on. */
+  reason: z.string().optional(),
+  cloudUrl: z.string().optional(),
+  workspaceId: Id.optional(),
+  gatewayId: Id.optional(),
+});
+export type LinkStatus = z.infer<typeof LinkStatus>;
+
 // ---- the catalogs ----------------------------------------------------------
 
 /** Frames the gateway sends. Requests carry an envelope `id`; the reply carries the same `id`. */

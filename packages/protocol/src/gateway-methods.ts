@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { LinkStatus } from './gateway-link.js';
 import {
   GatewayErrorShape,
   LocalAgent,
@@ -266,6 +267,20 @@ export type GatewayMethodParams<M extends GatewayMethod> = z.infer<(typeof Gatew
 
 /** The events this gateway sends (OpenClaw's names and shapes). */
 export const GATEWAY_EVENTS = ['connect.challenge', 'agent', 'chat', 'tick', 'shutdown'] as const;
+
+/** What `status` (and `GET /v1/gateway/status`) answers. */
+export const GatewayStatus = z.object({
+  runtimeVersion: z.string(),
+  version: z.string(),
+  pid: z.number().int(),
+  uptimeMs: z.number().nonnegative(),
+  agents: z.number().int().nonnegative(),
+  providers: z.number().int().nonnegative(),
+  sessions: z.number().int().nonnegative(),
+  /** The link to MultiClaw Cloud (absent only from gateways older than the link). */
+  link: LinkStatus.optional(),
+});
+export type GatewayStatus = z.infer<typeof GatewayStatus>;
 
 /** What `chat.send` answers, beside OpenClaw's `{runId, status: "started"}`, when the idempotency key was seen. */
 export const ChatSendResult = z.object({

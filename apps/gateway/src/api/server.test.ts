@@ -2,6 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { GatewayStatus } from '@multiclaw/protocol';
 import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { builtServer } from '../../test/support/built-server.js';
@@ -51,6 +52,13 @@ describe('buildServer', () => {
     // The guard: Host names the port the server was built for, then the token.
     const otherPort = await app.inject({ url: '/healthz', headers: { host: '127.0.0.1:18790' } });
     expect(otherPort.json().error.code).toBe('GATEWAY_HOST_NOT_ALLOWED');
+    const status = await app.inject({
+      url: '/v1/gateway/status',
+      headers: { host, authorization: `Bearer ${token}` },
+    });
+    expect(status.statusCode).toBe(200);
+    // Parsed by the same schema the route declares and the CLI reads.
+    expect(GatewayStatus.parse(status.json())).toMatchObject({ agents: 1, providers: 1, sessions: 0 });
     const noToken = await app.inject({ url: '/v1/gateway/status', headers: { host } });
     expect(noToken.statusCode).toBe(401);
     expect(app.server.listening).toBe(false);

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type RequestListener, type Server } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { ApiError } from '@multiclaw/protocol';
+import { ApiError, GatewayStatus } from '@multiclaw/protocol';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { WebSocketServer } from 'ws';
@@ -119,7 +119,9 @@ export function buildServer(deps: GatewayServerDeps, options: GatewayServerOptio
     { config: { public: true }, schema: { response: { 200: z.object({ status: z.literal('ok') }) } } },
     async () => ({ status: 'ok' }),
   );
-  app.get('/v1/gateway/status', async () => methods.status(undefined));
+  app.get('/v1/gateway/status', { schema: { response: { 200: GatewayStatus } } }, async () =>
+    methods.status(undefined),
+  );
   registerOpenAIRoutes(app, deps);
 
   let closed: Promise<void> | undefined;
