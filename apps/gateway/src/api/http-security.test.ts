@@ -3,6 +3,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { request } from 'node:http';
 import { connect as netConnect } from 'node:net';
 import { ErrorEnvelope } from '@multiclaw/protocol';
+import { manualClock } from '@multiclaw/test-support/clock';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { newDevice, signConnect } from '../../test/support/device.js';
@@ -434,7 +435,7 @@ describe('rate-limited authentication failures: guessing is throttled, the token
 
   /** A gateway whose limiter runs on a clock the test moves; records the budget key of every failure. */
   async function setup(options: { bind?: string } = {}) {
-    let now = 1_700_000_000_000;
+    const clock = manualClock(1_700_000_000_000);
     const failures: string[] = [];
     class RecordingLimiter extends AuthFailureLimiter {
       override recordFailure(key: string): void {
@@ -442,7 +443,7 @@ describe('rate-limited authentication failures: guessing is throttled, the token
         super.recordFailure(key);
       }
     }
-    const limiter = new RecordingLimiter(10, WINDOW_MS, () => now);
+    const limiter = new RecordingLimiter(10, WINDOW_MS, clock.nowMs);
     const test = await startTestGateway({
       limiter,
       ...(options.bind
@@ -474,9 +475,7 @@ describe('rate-limited authentication failures: guessing is throttled, the token
       failures,
       get,
       wrong,
-      advance: (ms: number) => {
-        now += ms;
-      },
+      advanceMs: clock.advanceMs,
     };
   }
 
@@ -551,13 +550,13 @@ describe('rate-limited authentication failures: guessing is throttled, the token
   });
 
   it('lets wrong tokens be answered 401 again once the window has passed', async () => {
-    const { get, wrong, advance } = await setup();
+    const { get, wrong, advanceMs } = await setup();
     for (let i = 0; i < 10; i += 1) await get('127.0.0.1', wrong);
-    advance(WINDOW_MS - 1_000);
+    advanceMs(WINDOW_MS - 1_000);
     const throttled = await get('127.0.0.1', wrong);
     expect(outcome(throttled)).toBe('429 RATE_LIMITED');
     expect(throttled.headers['retry-after']).toBe('1');
-    advance(1_000);
+    advanceMs(1_000);
     expect(outcome(await get('127.0.0.1', wrong))).toBe('401 UNAUTHENTICATED');
   });
 
