@@ -1,17 +1,9 @@
 import { ApiError } from '@multiclaw/protocol';
+import { manualClock } from '@multiclaw/test-support/clock';
 import { describe, expect, it } from 'vitest';
 import { AuthFailureLimiter, budgetKey } from './auth-failure-limiter.js';
 
-/** A clock the test moves by hand. */
-function fakeClock(start = 1_700_000_000_000) {
-  let now = start;
-  return {
-    now: () => now,
-    advance: (ms: number) => {
-      now += ms;
-    },
-  };
-}
+const START_MS = 1_700_000_000_000;
 
 function refusal(limiter: AuthFailureLimiter, client: string): ApiError | undefined {
   const error = limiter.refusal(client);
@@ -25,14 +17,14 @@ const MISSING = 'send the token';
 
 describe('AuthFailureLimiter.authenticate: throttles guessing, never the holder of the token', () => {
   it('never refuses the right token, however many wrong ones came before from the same address', () => {
-    const limiter = new AuthFailureLimiter(3, 60_000, fakeClock().now);
+    const limiter = new AuthFailureLimiter(3, 60_000, manualClock(START_MS).nowMs);
     for (let i = 0; i < 50; i += 1) limiter.authenticate('127.0.0.1', WRONG, RIGHT, MISSING);
     expect(limiter.authenticate('127.0.0.1', WRONG, RIGHT, MISSING)?.code).toBe('RATE_LIMITED');
     expect(limiter.authenticate('127.0.0.1', RIGHT, RIGHT, MISSING)).toBeUndefined();
   });
 
   it('refuses a request without any credential with 401, and does not count it', () => {
-    const limiter = new AuthFailureLimiter(3, 60_000, fakeClock().now);
+    const limiter = new AuthFailureLimiter(3, 60_000, manualClock(START_MS).nowMs);
     for (let i = 0; i < 100; i += 1) {
       const error = limiter.authenticate('127.0.0.1', undefined, RIGHT, MISSING);
       expect([error?.code, error?.message]).toEqual(['UNAUTHENTICATED', MISSING]);
@@ -43,7 +35,7 @@ describe('AuthFailureLimiter.authenticate: throttles guessing, never the holder 
   });
 
   it('spends one budget for all of loopback: rotating 127.x.y.z or ::1 does not multiply it', () => {
-    const limiter = new AuthFailureLimiter(10, 60_000, fakeClock().now);
+    const limiter = new AuthFailureLimiter(10, 60_000, manualClock(START_MS).nowMs);
     const sources = ['127.0.0.1', '127.0.0.2', '127.1.2.3', '::1', '::ffff:127.9.9.9', '127.255.255.254'];
     const codes = Array.from(
       { length: 12 },
@@ -70,12 +62,12 @@ describe('budgetKey', () => {
 
 describe('AuthFailureLimiter', () => {
   it('allows a client with no failures', () => {
-    const limiter = new AuthFailureLimiter(3, 60_000, fakeClock().now);
+    const limiter = new AuthFailureLimiter(3, 60_000, manualClock(START_MS).nowMs);
     expect(refusal(limiter, '127.0.0.1')).toBeUndefined();
   });
 
   it('allows up to max - 1 failures and blocks at max', () => {
-    const limiter = new AuthFailureLimiter(3, 60_000, fakeClock().now);
+    const limiter = new AuthFailureLimiter(3, 60_000, manualClock(START_MS).nowMs);
     for (let i = 0; i < 2; i += 1) {
       limiter.recordFailure('127.0.0.1');
       expect(refusal(limiter, '127.0.0.1')).toBeUndefined();
@@ -86,52 +78,52 @@ describe('AuthFailureLimiter', () => {
   });
 
   it('keeps blocking while the window lasts, however often the client asks', () => {
-    const clock = fakeClock();
-    const limiter = new AuthFailureLimiter(2, 60_000, clock.now);
+    const clock = manualClock(START_MS);
+    const limiter = new AuthFailureLimiter(2, 60_000, clock.nowMs);
     limiter.recordFailure('c');
     limiter.recordFailure('c');
     for (let i = 0; i < 5; i += 1) {
       expect(refusal(limiter, 'c')?.code).toBe('RATE_LIMITED');
-      clock.advance(10_000);
+      clock.advanceMs(10_000);
     }
     // 50 s into the window: still blocked; asking did not extend or shorten it.
     expect(refusal(limiter, 'c')?.code).toBe('RATE_LIMITED');
   });
 
   it('tells the client how many seconds remain, rounded up', () => {
-    const clock = fakeClock();
-    const limiter = new AuthFailureLimiter(1, 60_000, clock.now);
+    const clock = manualClock(START_MS);
+    const limiter = new AuthFailureLimiter(1, 60_000, clock.nowMs);
     limiter.recordFailure('c');
     expect(refusal(limiter, 'c')?.details?.retryAfterSeconds).toBe(60);
-    clock.advance(1);
+    clock.advanceMs(1);
     expect(refusal(limiter, 'c')?.details?.retryAfterSeconds).toBe(60);
-    clock.advance(999);
+    clock.advanceMs(999);
     expect(refusal(limiter, 'c')?.details?.retryAfterSeconds).toBe(59);
-    clock.advance(58_500);
+    clock.advanceMs(58_500);
     expect(refusal(limiter, 'c')?.details?.retryAfterSeconds).toBe(1);
-    clock.advance(499);
+    clock.advanceMs(499);
     expect(refusal(limiter, 'c')?.details?.retryAfterSeconds).toBe(1);
   });
 
   it('counts the window from the first failure, not the last', () => {
-    const clock = fakeClock();
-    const limiter = new AuthFailureLimiter(3, 60_000, clock.now);
+    const clock = manualClock(START_MS);
+    const limiter = new AuthFailureLimiter(3, 60_000, clock.nowMs);
     limiter.recordFailure('c');
-    clock.advance(50_000);
+    clock.advanceMs(50_000);
     limiter.recordFailure('c');
     limiter.recordFailure('c');
     expect(refusal(limiter, 'c')?.details?.retryAfterSeconds).toBe(10);
-    clock.advance(10_000);
+    clock.advanceMs(10_000);
     expect(refusal(limiter, 'c')).toBeUndefined();
   });
 
   it('lets the client in again once the window has passed, and starts a fresh count', () => {
-    const clock = fakeClock();
-    const limiter = new AuthFailureLimiter(3, 60_000, clock.now);
+    const clock = manualClock(START_MS);
+    const limiter = new AuthFailureLimiter(3, 60_000, clock.nowMs);
     for (let i = 0; i < 3; i += 1) limiter.recordFailure('c');
-    clock.advance(59_999);
+    clock.advanceMs(59_999);
     expect(refusal(limiter, 'c')?.code).toBe('RATE_LIMITED');
-    clock.advance(1);
+    clock.advanceMs(1);
     expect(refusal(limiter, 'c')).toBeUndefined();
     // The old failures are gone: it takes the full count again to be blocked.
     limiter.recordFailure('c');
@@ -143,18 +135,18 @@ describe('AuthFailureLimiter', () => {
   });
 
   it('forgets failures older than the window even below the limit', () => {
-    const clock = fakeClock();
-    const limiter = new AuthFailureLimiter(3, 60_000, clock.now);
+    const clock = manualClock(START_MS);
+    const limiter = new AuthFailureLimiter(3, 60_000, clock.nowMs);
     limiter.recordFailure('c');
     limiter.recordFailure('c');
-    clock.advance(60_000);
+    clock.advanceMs(60_000);
     limiter.recordFailure('c');
     limiter.recordFailure('c');
     expect(refusal(limiter, 'c')).toBeUndefined();
   });
 
   it('counts each client on its own', () => {
-    const limiter = new AuthFailureLimiter(2, 60_000, fakeClock().now);
+    const limiter = new AuthFailureLimiter(2, 60_000, manualClock(START_MS).nowMs);
     limiter.recordFailure('127.0.0.1');
     limiter.recordFailure('127.0.0.1');
     limiter.recordFailure('::1');
@@ -166,35 +158,35 @@ describe('AuthFailureLimiter', () => {
   });
 
   it('gives each client its own window', () => {
-    const clock = fakeClock();
-    const limiter = new AuthFailureLimiter(1, 60_000, clock.now);
+    const clock = manualClock(START_MS);
+    const limiter = new AuthFailureLimiter(1, 60_000, clock.nowMs);
     limiter.recordFailure('a');
-    clock.advance(30_000);
+    clock.advanceMs(30_000);
     limiter.recordFailure('b');
-    clock.advance(30_000);
+    clock.advanceMs(30_000);
     expect(refusal(limiter, 'a')).toBeUndefined();
     expect(refusal(limiter, 'b')?.details?.retryAfterSeconds).toBe(30);
   });
 
   it('defaults to 10 failures per minute', () => {
-    const clock = fakeClock();
-    const limiter = new AuthFailureLimiter(undefined, undefined, clock.now);
+    const clock = manualClock(START_MS);
+    const limiter = new AuthFailureLimiter(undefined, undefined, clock.nowMs);
     for (let i = 0; i < 9; i += 1) limiter.recordFailure('c');
     expect(refusal(limiter, 'c')).toBeUndefined();
     limiter.recordFailure('c');
     expect(refusal(limiter, 'c')?.details?.retryAfterSeconds).toBe(60);
-    clock.advance(60_000);
+    clock.advanceMs(60_000);
     expect(refusal(limiter, 'c')).toBeUndefined();
   });
 
   it('keeps working when very many clients fail (pruning keeps blocked clients blocked)', () => {
-    const clock = fakeClock();
-    const limiter = new AuthFailureLimiter(1, 60_000, clock.now);
+    const clock = manualClock(START_MS);
+    const limiter = new AuthFailureLimiter(1, 60_000, clock.nowMs);
     limiter.recordFailure('victim');
     for (let i = 0; i < 10_050; i += 1) limiter.recordFailure(`client-${i}`);
     expect(refusal(limiter, 'victim')?.code).toBe('RATE_LIMITED');
     expect(refusal(limiter, 'client-10049')?.code).toBe('RATE_LIMITED');
-    clock.advance(60_000);
+    clock.advanceMs(60_000);
     expect(refusal(limiter, 'victim')).toBeUndefined();
   });
 });
