@@ -21,6 +21,17 @@ export const GATEWAY_LINK_PATH = '/v1/gateway-link';
 
 /** An assertion lives at most this long (`exp - iat`); the cloud refuses longer ones. */
 export const LINK_ASSERTION_MAX_SECONDS = 60;
+/** The only signature algorithm of an assertion (Ed25519); the cloud pins it. */
+export const LINK_ASSERTION_ALG = 'EdDSA';
+/**
+ * The assertion's `typ` header (explicit typing, RFC 8725 §3.11): a JWT made
+ * for anything else, even signed by the same key, is never a link assertion.
+ */
+export const LINK_ASSERTION_TYPE = 'multiclaw-link+jwt';
+/** How far apart the two clocks may be: `iat` this far ahead, `exp` this far behind, still accepted. */
+export const LINK_ASSERTION_CLOCK_SKEW_SECONDS = 5;
+/** A `jti`: 16 to 128 characters of base64url's alphabet (a UUID qualifies). */
+export const LINK_ASSERTION_JTI = /^[A-Za-z0-9_-]{16,128}$/;
 /** The gateway sends `auth.refresh` this long before its current assertion expires. */
 export const LINK_REAUTH_MARGIN_SECONDS = 15;
 /** Both ends send `link.heartbeat` this often; silence for 3 intervals ends the socket. */
@@ -46,6 +57,24 @@ export const LINK_CLOSE = {
   /** A newer connection of the same gateway replaced this one. */
   REPLACED: 4409,
 } as const;
+
+/**
+ * The link's URL, which is also the `aud` of every assertion, from the
+ * cloud's base URL (the `--cloud` URL a gateway was linked with; the cloud's
+ * PUBLIC_URL). WHATWG URL normalisation (scheme and host lower-cased, default
+ * port dropped), `http:` → `ws:`, `https:` → `wss:`, the path kept without
+ * trailing slashes, then GATEWAY_LINK_PATH; credentials, query and fragment
+ * are dropped. So `https://Cloud.example.com:443/` and
+ * `https://cloud.example.com` both give `wss://cloud.example.com/v1/gateway-link`,
+ * and `http://127.0.0.1:8080/mc/` gives `ws://127.0.0.1:8080/mc/v1/gateway-link`.
+ * An assertion made for one cloud (or one path) is worthless at another.
+ */
+export function linkAudience(cloudBaseUrl: string): string {
+  const url = new URL(cloudBaseUrl);
+  const scheme = { 'http:': 'ws:', 'https:': 'wss:' }[url.protocol];
+  if (!scheme) throw new TypeError(`linkAudience: ${url.protocol} is not http: or https:`);
+  return `${scheme}//${url.host}${url.pathname.replace(/\/+$/, '')}${GATEWAY_LINK_PATH}`;
+}
 
 // ---- shared shapes ---------------------------------------------------------
 
