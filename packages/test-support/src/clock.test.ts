@@ -20,6 +20,17 @@ describe('manualClock', () => {
     expect(clock.now().getTime()).toBe(1_002_251);
   });
 
+  it('holds whole milliseconds, as a Date does: a fraction of a millisecond is dropped at each step', () => {
+    const clock = manualClock(0);
+    clock.advanceSeconds(0.0015);
+    expect(clock.nowMs()).toBe(1);
+    clock.advanceMs(0.9);
+    expect(clock.nowMs()).toBe(1);
+    expect(clock.now().getTime()).toBe(clock.nowMs());
+    clock.set(2.7);
+    expect(clock.nowMs()).toBe(2);
+  });
+
   it('stands still until moved, and set jumps to any time, backwards too', () => {
     const clock = manualClock();
     expect(clock.nowMs()).toBe(clock.nowMs());

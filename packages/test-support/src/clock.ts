@@ -2,7 +2,8 @@
  * A clock a test moves by hand, for the code under test that takes an injected `now`.
  * Its members are arrow functions, so `clock.now` and `clock.nowMs` can be handed over
  * unbound. The units are in the names because some callers think in seconds and
- * others in milliseconds.
+ * others in milliseconds. Like a Date it holds whole milliseconds: a step's fraction of
+ * a millisecond is dropped, so `nowMs()` always equals `now().getTime()`.
  */
 export interface ManualClock {
   /** The current time, a fresh Date each call: a caller that mutates it cannot move the clock. */
@@ -22,10 +23,10 @@ export function manualClock(start: string | number | Date = DEFAULT_CLOCK_START)
     now: () => new Date(currentMs),
     nowMs: () => currentMs,
     advanceMs: (ms) => {
-      currentMs += finite(ms, 'advanceMs');
+      currentMs = Math.trunc(currentMs + finite(ms, 'advanceMs'));
     },
     advanceSeconds: (seconds) => {
-      currentMs += finite(seconds, 'advanceSeconds') * 1000;
+      currentMs = Math.trunc(currentMs + finite(seconds, 'advanceSeconds') * 1000);
     },
     set: (time) => {
       currentMs = toMs(time);
@@ -35,7 +36,7 @@ export function manualClock(start: string | number | Date = DEFAULT_CLOCK_START)
 
 function toMs(time: string | number | Date): number {
   const ms = typeof time === 'number' ? time : new Date(time).getTime();
-  return finite(ms, `manualClock time ${String(time)}`);
+  return Math.trunc(finite(ms, `manualClock time ${String(time)}`));
 }
 
 // A NaN would silently poison every later reading; fail where the bad value came in.
