@@ -301,6 +301,9 @@ export const ErrorDetails = z.object({
   issues: z.array(ValidationIssue).optional(),
   /** Set with rate-limit errors when the server (or an upstream) said how long to wait. */
   retryAfterSeconds: z.number().int().nonnegative().optional(),
+  /** LINK_VERSION_UNSUPPORTED: the link protocol versions the gateway stated, and those the cloud speaks. */
+  gateway: z.array(z.number().int()).optional(),
+  cloud: z.array(z.number().int()).optional(),
 });
 export type ErrorDetails = z.infer<typeof ErrorDetails>;
 
