@@ -20,7 +20,7 @@ export type AgentServiceDeps = {
   audit: { record(entry: AuditEntry, tx: AuditTx): Promise<void> };
 };
 
-const agentSelect = {
+export const agentSelect = {
   id: true,
   name: true,
   description: true,
@@ -50,7 +50,7 @@ type AgentRow = {
   secretGrants: { secretId: string }[];
 };
 
-function toAgent(row: AgentRow): Agent {
+export function toAgent(row: AgentRow): Agent {
   return {
     id: row.id,
     name: row.name,
