@@ -3,6 +3,8 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { Logger } from 'pino';
 import type { Config } from './config.js';
 import type { Database } from './db/client.js';
+import { createEventBus } from './events/create-event-bus.js';
+import { eventBusPlugin } from './events/plugin.js';
 import { createMailer } from './mail/mailer.js';
 import { agentRoutes } from './modules/agents/routes.js';
 import { createAgentService } from './modules/agents/service.js';
@@ -70,7 +72,11 @@ export type App = FastifyInstance;
 function createServices({ config, db, logger, now }: Required<Omit<BuildAppOptions, 'timers'>>) {
   const { auth, publicUrl } = config;
   const audit = createAuditRecorder({ db, now });
+  // What this instance tells every instance (real-time events, ended sessions, revoked gateways).
+  const bus = createEventBus({ config, logger });
   const mailer = createMailer({ transport: config.mail.transport, from: config.mail.from, logger });
+  // One envelope encryption for every value at rest (secrets, transcript content), one key cache.
+  const vault = createVaultCrypto({ masterKeys: config.masterKeys, now });
 
   // Identity.
   const tokens = createAccessTokens({
@@ -118,7 +124,7 @@ function createServices({ config, db, logger, now }: Required<Omit<BuildAppOptio
       audit,
       verification,
     }),
-    privacy: createPrivacyService({ db, hasher, throttle, audit, now }),
+    privacy: createPrivacyService({ db, hasher, throttle, audit, crypto: vault, now }),
     recovery: createPasswordRecovery({ ...mailing, hasher, policy: checkPasswordPolicy, sessions, throttle }),
     // Parsing OIDC_PROVIDERS here stops a bad provider list at start-up, naming the bad path.
     oidc: createOidcService({
@@ -141,12 +147,13 @@ function createServices({ config, db, logger, now }: Required<Omit<BuildAppOptio
       db,
       now,
       audit,
-      crypto: createVaultCrypto({ masterKeys: config.masterKeys, now }),
+      crypto: vault,
       keepVersions: config.vaultKeepVersions,
     }),
   };
 
   return {
+    bus,
     mailer,
     tokens,
     identity,
@@ -184,6 +191,7 @@ export async function buildApp({ config, db, logger, now = () => new Date(), tim
   };
   await app.register(rateLimitPlugin, { ...authBudget, budgets: { auth: authBudget }, now });
   await app.register(mailerPlugin, { mailer: services.mailer });
+  await app.register(eventBusPlugin, { bus: services.bus });
   await app.register(websocketPlugin);
   await app.register(authPlugin, { tokens: services.tokens, sessions: identity.sessions });
   // A workspace route anywhere but in the workspace scope below stops the app at start-up.

@@ -277,6 +277,23 @@ describe('loadConfig', () => {
     expect(problems.join('\n')).not.toContain('Hunter2-secret');
   });
 
+  it('chooses the event bus: PostgreSQL by default, NATS at NATS_URL, or memory', () => {
+    expect(loadConfig(validEnv()).eventBus).toEqual({ kind: 'postgres', natsUrl: 'nats://127.0.0.1:4222' });
+    const nats = loadConfig(validEnv({ EVENT_BUS: 'nats', NATS_URL: 'tls://nats.internal:4222' }));
+    expect(nats.eventBus).toEqual({ kind: 'nats', natsUrl: 'tls://nats.internal:4222' });
+    expect(loadConfig(validEnv({ EVENT_BUS: 'memory' })).eventBus.kind).toBe('memory');
+  });
+
+  it('refuses an unknown EVENT_BUS or a malformed NATS_URL without echoing the value', () => {
+    const problems = problemsOf(
+      validEnv({ EVENT_BUS: 'redis', NATS_URL: 'http://bus:Hunter2-secret@nats.example.com' }),
+    );
+    expect(problems).toHaveLength(2);
+    expect(problems[0]).toMatch(/^EVENT_BUS: /);
+    expect(problems[1]).toBe('NATS_URL: must be a nats:// or tls:// URL, e.g. nats://127.0.0.1:4222');
+    expect(problems.join('\n')).not.toContain('Hunter2-secret');
+  });
+
   it('treats empty values as unset', () => {
     const config = loadConfig(validEnv({ TLS_CERT_FILE: '', TLS_KEY_FILE: '', CORS_ORIGINS: '', PORT: '' }));
     expect(config.tls).toBeUndefined();

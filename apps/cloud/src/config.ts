@@ -73,6 +73,12 @@ const SmtpUrl = z.string().refine((raw) => {
   return url !== undefined && ['smtp:', 'smtps:'].includes(url.protocol) && url.hostname !== '';
 }, 'must be an smtp:// or smtps:// URL, e.g. smtps://user:password@mail.example.com:465');
 
+/** Never echoes the value: a NATS URL may carry a user and password. */
+const NatsUrl = z.string().refine((raw) => {
+  const url = parseUrl(raw);
+  return url !== undefined && ['nats:', 'tls:'].includes(url.protocol) && url.hostname !== '';
+}, 'must be a nats:// or tls:// URL, e.g. nats://127.0.0.1:4222');
+
 function isLoopbackHost(hostname: string): boolean {
   return hostname === 'localhost' || hostname === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(hostname);
 }
@@ -129,6 +135,8 @@ const EnvSchema = z
       .string()
       .refine((v) => MAIL_FROM_SHAPE.test(v), 'must be an address, or a name and <address>')
       .optional(),
+    EVENT_BUS: z.enum(['postgres', 'nats', 'memory']).default('postgres'),
+    NATS_URL: NatsUrl.default('nats://127.0.0.1:4222'),
   })
   // Cross-variable rules run even when other variables failed, so one start
   // reports every problem; hence the defensive reads of possibly-invalid fields.
@@ -246,6 +254,12 @@ export type Config = Readonly<{
   /** Superseded values kept per secret; older ones are deleted. */
   vaultKeepVersions: number;
   mail: Readonly<{ transport: MailTransportConfig; from: string }>;
+  /**
+   * How instances tell each other what changed (real-time events, ended
+   * sessions): PostgreSQL LISTEN/NOTIFY on DATABASE_URL, NATS at natsUrl, or
+   * in memory (a single instance only).
+   */
+  eventBus: Readonly<{ kind: 'postgres' | 'nats' | 'memory'; natsUrl: string }>;
   auth: Readonly<{
     /** Raw OIDC_PROVIDERS JSON; the OIDC module validates it at start-up. */
     oidcProviders: string | undefined;
@@ -367,6 +381,7 @@ export function loadConfig(rawSource: NodeJS.ProcessEnv): Config {
       transport: mailTransport(env.SMTP_URL, env.NODE_ENV, source),
       from: env.MAIL_FROM ?? DEV_MAIL_FROM,
     },
+    eventBus: { kind: env.EVENT_BUS, natsUrl: env.NATS_URL },
     auth: {
       oidcProviders: env.OIDC_PROVIDERS,
       accessTokenTtlSeconds: env.AUTH_ACCESS_TOKEN_TTL_SECONDS,

@@ -25,5 +25,12 @@ export interface EventBus {
   publish(message: BusMessage): Promise<void>;
   /** Returns the unsubscribe function. */
   subscribe(listener: BusListener): () => void;
+  /**
+   * Called after the transport came back from a break (a dropped LISTEN
+   * connection, a NATS reconnect): messages sent meanwhile are lost, so a
+   * subscriber that caches what messages invalidate re-reads it. Returns the
+   * unsubscribe function.
+   */
+  onReconnect(listener: () => void): () => void;
   close(): Promise<void>;
 }
