@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { ErrorEnvelope, LoginResponse, MeResponse } from '@multiclaw/protocol';
+import { manualClock } from '@multiclaw/test-support/clock';
 import type { InjectOptions, LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp } from '../../../test/support/app.js';
@@ -13,10 +14,7 @@ import { codeIn, type SmtpPeer, startSmtpPeer } from '../../../test/support/smtp
  */
 
 const PASSWORD = 'correct horse battery staple 7';
-let clock = new Date('2026-11-30T12:00:00Z');
-const advance = (seconds: number) => {
-  clock = new Date(clock.getTime() + seconds * 1000);
-};
+const clock = manualClock('2026-11-30T12:00:00Z');
 
 let smtp: SmtpPeer;
 let ctx: Awaited<ReturnType<typeof createTestApp>>;
@@ -25,7 +23,7 @@ let addressCounter = 0;
 beforeAll(async () => {
   smtp = await startSmtpPeer();
   ctx = await createTestApp({
-    now: () => clock,
+    now: clock.now,
     env: { SMTP_URL: smtp.url, MAIL_FROM: 'MultiClaw <no-reply@example.com>', AUTH_RATE_LIMIT_MAX: '100000' },
   });
 });
@@ -112,7 +110,7 @@ describe('email verification', () => {
   it('a code stops working after 24 hours', async () => {
     const { email } = await register();
     const code = codeIn(await smtp.next(email));
-    advance(24 * 3600 + 1);
+    clock.advanceSeconds(24 * 3600 + 1);
     const late = await send({ method: 'POST', url: '/v1/auth/email/verify', payload: { token: code } });
     expect(codeOf(late)).toBe('EMAIL_VERIFICATION_TOKEN_INVALID');
   });
@@ -126,7 +124,7 @@ describe('email verification', () => {
     expect(codeOf(tooSoon)).toBe('RATE_LIMITED');
     expect(tooSoon.headers['retry-after']).toBe('60');
 
-    advance(61);
+    clock.advanceSeconds(61);
     const resent = await send({ method: 'POST', url: '/v1/auth/email/resend', token: session.accessToken });
     expect(resent.statusCode).toBe(204);
     const code = codeIn(await smtp.next(email));
@@ -134,7 +132,7 @@ describe('email verification', () => {
       (await send({ method: 'POST', url: '/v1/auth/email/verify', payload: { token: code } })).statusCode,
     ).toBe(200);
 
-    advance(61);
+    clock.advanceSeconds(61);
     const done = await send({ method: 'POST', url: '/v1/auth/email/resend', token: session.accessToken });
     expect(done.statusCode).toBe(204);
     await ctx.app.mailer.idle();
@@ -147,7 +145,7 @@ describe('email verification', () => {
     const session = await login(email);
     const statuses: number[] = [];
     for (let i = 0; i < 6; i++) {
-      advance(61);
+      clock.advanceSeconds(61);
       statuses.push(
         (await send({ method: 'POST', url: '/v1/auth/email/resend', token: session.accessToken })).statusCode,
       );
@@ -235,7 +233,7 @@ describe('password reset', () => {
     await smtp.next(email);
     await forgot(email);
     const code = codeIn(await smtp.next(email));
-    advance(30 * 60 + 1);
+    clock.advanceSeconds(30 * 60 + 1);
     const late = await send({
       method: 'POST',
       url: '/v1/auth/password/reset',
@@ -254,7 +252,7 @@ describe('password reset', () => {
     expect(statuses).toEqual([204, 204, 204, 204, 204, 204]);
     await ctx.app.mailer.idle();
     expect(smtp.take(email)).toHaveLength(3);
-    advance(3601);
+    clock.advanceSeconds(3601);
     await forgot(email);
     expect((await smtp.next(email)).subject).toBe('Reset your MultiClaw password');
   });
@@ -277,7 +275,7 @@ describe('password reset of an account that never proved its address', () => {
         workspaceId: workspace.id,
         createdById: id,
         codeHash: new Uint8Array(randomBytes(32)),
-        expiresAt: new Date(clock.getTime() + 600_000),
+        expiresAt: new Date(clock.nowMs() + 600_000),
       },
     });
 
