@@ -1,4 +1,5 @@
 import { ErrorEnvelope } from '@multiclaw/protocol';
+import { manualClock } from '@multiclaw/test-support/clock';
 import { describe, expect, it } from 'vitest';
 import { testActors } from '../../../test/support/actors.js';
 import { useTestApp } from '../../../test/support/app.js';
@@ -10,13 +11,10 @@ import { useTestApp } from '../../../test/support/app.js';
  */
 
 const PASSWORD = 'deletion lockout passphrase 1';
-let clock = new Date('2030-01-01T00:00:00Z');
-const advance = (seconds: number) => {
-  clock = new Date(clock.getTime() + seconds * 1000);
-};
+const clock = manualClock('2030-01-01T00:00:00Z');
 
 const app = useTestApp({
-  now: () => clock,
+  now: clock.now,
   env: { AUTH_RATE_LIMIT_MAX: '100000', AUTH_LOCKOUT_THRESHOLD: '5', AUTH_LOCKOUT_BASE_SECONDS: '60' },
 });
 const { send, signUp } = testActors(app, {
@@ -51,7 +49,7 @@ describe('DELETE /v1/me and the sign-in lockout', () => {
     });
     expect(lockouts).toBe(1);
 
-    advance(61);
+    clock.advanceSeconds(61);
     expect((await deleteAccount(person.token, PASSWORD)).statusCode).toBe(204);
     expect(await app().app.db.user.findUnique({ where: { id: person.id } })).toBeNull();
   });
@@ -69,7 +67,7 @@ describe('DELETE /v1/me and the sign-in lockout', () => {
     }
     expect((await deleteAccount(person.token, PASSWORD)).statusCode).toBe(401);
     expect(await app().app.db.user.findUnique({ where: { id: person.id } })).not.toBeNull();
-    advance(61);
+    clock.advanceSeconds(61);
     expect((await deleteAccount(person.token, PASSWORD)).statusCode).toBe(204);
   });
 
