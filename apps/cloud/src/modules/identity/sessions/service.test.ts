@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { ApiError } from '@multiclaw/protocol';
+import { manualClock } from '@multiclaw/test-support/clock';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase } from '../../../../test/database.js';
 import { validEnv } from '../../../../test/support/env.js';
@@ -27,8 +28,8 @@ afterAll(async () => {
 async function setup(
   policy = { idleTtlSeconds: 24 * HOUR, absoluteTtlSeconds: 72 * HOUR, reuseGraceSeconds: 10 },
 ) {
-  let clock = new Date('2026-11-24T12:00:00Z');
-  const now = () => clock;
+  const clock = manualClock('2026-11-24T12:00:00Z');
+  const now = clock.now;
   const config = loadConfig(validEnv());
   const tokens = createAccessTokens({
     keyring: config.signingKeys,
@@ -50,9 +51,7 @@ async function setup(
     sessions,
     tokens,
     userId: user.id,
-    advance(seconds: number) {
-      clock = new Date(clock.getTime() + seconds * 1000);
-    },
+    advanceSeconds: clock.advanceSeconds,
   };
 }
 
@@ -84,15 +83,15 @@ describe('refresh token rotation', () => {
   });
 
   it('rotate three times, replay the first token: the whole session is revoked', async () => {
-    const { sessions, userId, advance } = await setup();
+    const { sessions, userId, advanceSeconds } = await setup();
     const t0 = await sessions.start(userId, client);
-    advance(60);
+    advanceSeconds(60);
     const t1 = await sessions.refresh(t0.refreshToken, client);
-    advance(60);
+    advanceSeconds(60);
     const t2 = await sessions.refresh(t1.refreshToken, client);
-    advance(60);
+    advanceSeconds(60);
     const t3 = await sessions.refresh(t2.refreshToken, client);
-    advance(60);
+    advanceSeconds(60);
     expect(await codeOf(sessions.refresh(t0.refreshToken, client))).toBe('AUTH_REFRESH_TOKEN_REUSED');
     // Every descendant is dead, including the newest, and so are its access tokens.
     expect(await codeOf(sessions.refresh(t3.refreshToken, client))).toBe('AUTH_REFRESH_TOKEN_INVALID');
@@ -108,10 +107,10 @@ describe('refresh token rotation', () => {
   });
 
   it('an immediate retry of the just-used token (a lost response) returns the same successor', async () => {
-    const { sessions, userId, advance } = await setup();
+    const { sessions, userId, advanceSeconds } = await setup();
     const t0 = await sessions.start(userId, client);
     const t1 = await sessions.refresh(t0.refreshToken, client);
-    advance(3);
+    advanceSeconds(3);
     const retry = await sessions.refresh(t0.refreshToken, client);
     expect(retry.refreshToken).toBe(t1.refreshToken);
     expect(await liveTokens(t0.sessionId)).toBe(1);
@@ -121,19 +120,19 @@ describe('refresh token rotation', () => {
   });
 
   it('the grace ends once the successor has been used', async () => {
-    const { sessions, userId, advance } = await setup();
+    const { sessions, userId, advanceSeconds } = await setup();
     const t0 = await sessions.start(userId, client);
     const t1 = await sessions.refresh(t0.refreshToken, client);
     await sessions.refresh(t1.refreshToken, client);
-    advance(1);
+    advanceSeconds(1);
     expect(await codeOf(sessions.refresh(t0.refreshToken, client))).toBe('AUTH_REFRESH_TOKEN_REUSED');
   });
 
   it('the grace ends after its window', async () => {
-    const { sessions, userId, advance } = await setup();
+    const { sessions, userId, advanceSeconds } = await setup();
     const t0 = await sessions.start(userId, client);
     await sessions.refresh(t0.refreshToken, client);
-    advance(11);
+    advanceSeconds(11);
     expect(await codeOf(sessions.refresh(t0.refreshToken, client))).toBe('AUTH_REFRESH_TOKEN_REUSED');
   });
 
@@ -166,31 +165,31 @@ describe('refresh token rotation', () => {
 
 describe('session lifetimes', () => {
   it('ends a session left idle longer than the idle lifetime', async () => {
-    const { sessions, userId, advance } = await setup({
+    const { sessions, userId, advanceSeconds } = await setup({
       idleTtlSeconds: HOUR,
       absoluteTtlSeconds: 10 * HOUR,
       reuseGraceSeconds: 10,
     });
     const t0 = await sessions.start(userId, client);
-    advance(HOUR - 1);
+    advanceSeconds(HOUR - 1);
     const t1 = await sessions.refresh(t0.refreshToken, client);
-    advance(HOUR + 1);
+    advanceSeconds(HOUR + 1);
     expect(await codeOf(sessions.refresh(t1.refreshToken, client))).toBe('AUTH_REFRESH_TOKEN_INVALID');
     expect(await codeOf(sessions.assertActive(t0.sessionId, userId))).toBe('UNAUTHENTICATED');
   });
 
   it('ends a session at its absolute lifetime however often it is refreshed', async () => {
-    const { sessions, userId, advance } = await setup({
+    const { sessions, userId, advanceSeconds } = await setup({
       idleTtlSeconds: HOUR,
       absoluteTtlSeconds: 3 * HOUR,
       reuseGraceSeconds: 10,
     });
     let current = (await sessions.start(userId, client)).refreshToken;
     for (let i = 0; i < 5; i++) {
-      advance(HOUR / 2);
+      advanceSeconds(HOUR / 2);
       current = (await sessions.refresh(current, client)).refreshToken;
     }
-    advance(HOUR / 2 + 1);
+    advanceSeconds(HOUR / 2 + 1);
     expect(await codeOf(sessions.refresh(current, client))).toBe('AUTH_REFRESH_TOKEN_INVALID');
   });
 });
