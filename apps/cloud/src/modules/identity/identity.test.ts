@@ -1,5 +1,6 @@
 import { createHmac, hkdfSync, randomBytes } from 'node:crypto';
 import { ErrorEnvelope, LoginResponse } from '@multiclaw/protocol';
+import { manualClock } from '@multiclaw/test-support/clock';
 import type { InjectOptions, LightMyRequestResponse } from 'fastify';
 import { createLocalJWKSet, jwtVerify } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -7,10 +8,7 @@ import { createTestApp } from '../../../test/support/app.js';
 import { createAccessTokens } from './tokens/access-tokens.js';
 
 const PASSWORD = 'correct horse battery staple 7';
-let clock = new Date('2026-11-24T12:00:00Z');
-const advance = (seconds: number) => {
-  clock = new Date(clock.getTime() + seconds * 1000);
-};
+const clock = manualClock('2026-11-24T12:00:00Z');
 
 let ctx: Awaited<ReturnType<typeof createTestApp>>;
 let addressCounter = 0;
@@ -19,7 +17,7 @@ const freshAddress = () => `198.51.100.${(addressCounter++ % 250) + 1}`;
 
 beforeAll(async () => {
   ctx = await createTestApp({
-    now: () => clock,
+    now: clock.now,
     env: {
       AUTH_LOCKOUT_THRESHOLD: '5',
       AUTH_LOCKOUT_BASE_SECONDS: '60',
@@ -169,7 +167,7 @@ describe('sign-in', () => {
     for (let i = 0; i < 5; i++) {
       await send({ method: 'POST', url: '/v1/auth/login', payload: { email, password: `nope-${i}-nope` } });
     }
-    advance(30);
+    clock.advanceSeconds(30);
     const whileLocked = await send({
       method: 'POST',
       url: '/v1/auth/login',
@@ -177,7 +175,7 @@ describe('sign-in', () => {
     });
     expect(whileLocked.statusCode).toBe(401);
     // Locked for 60 s from the fifth failure; the attempt at +30 s did not push it out.
-    advance(31);
+    clock.advanceSeconds(31);
     await login(email);
   });
 
@@ -202,7 +200,7 @@ describe('sign-in', () => {
       (await send({ method: 'POST', url: '/v1/auth/login', payload: { email, password: PASSWORD } }))
         .statusCode,
     ).toBe(401);
-    advance(61);
+    clock.advanceSeconds(61);
     await login(email);
   });
 });
@@ -211,7 +209,7 @@ describe('session tokens over the API', () => {
   it('refreshes, and a replayed refresh token revokes the session with a distinct code', async () => {
     const { email } = await register();
     const t0 = await login(email);
-    advance(20);
+    clock.advanceSeconds(20);
     const t1 = await send({
       method: 'POST',
       url: '/v1/auth/refresh',
@@ -219,9 +217,9 @@ describe('session tokens over the API', () => {
     });
     expect(t1.statusCode).toBe(200);
     const next = t1.json();
-    advance(20);
+    clock.advanceSeconds(20);
     await send({ method: 'POST', url: '/v1/auth/refresh', payload: { refreshToken: next.refreshToken } });
-    advance(20);
+    clock.advanceSeconds(20);
     const replay = await send({
       method: 'POST',
       url: '/v1/auth/refresh',
@@ -393,7 +391,7 @@ describe('session tokens over the API', () => {
       where: { action: 'auth.lockout', actorId: session.user.id },
     });
     expect(events).toHaveLength(1);
-    advance(61);
+    clock.advanceSeconds(61);
     expect((await change(PASSWORD)).statusCode).toBe(204);
   });
 
@@ -411,7 +409,7 @@ describe('session tokens over the API', () => {
     });
     expect(refused.statusCode).toBe(401);
     expect(codeOf(refused)).toBe('AUTH_INVALID_CREDENTIALS');
-    advance(61);
+    clock.advanceSeconds(61);
   });
 
   it('publishes a JWKS that verifies the access tokens', async () => {
@@ -422,7 +420,7 @@ describe('session tokens over the API', () => {
     const { payload } = await jwtVerify(tokens.accessToken, createLocalJWKSet(jwks.json()), {
       audience: 'multiclaw-api',
       issuer: ctx.config.publicUrl,
-      currentDate: clock,
+      currentDate: clock.now(),
     });
     expect(payload.sid).toBeTypeOf('string');
   });
@@ -548,7 +546,7 @@ describe('argon2id parameter upgrades', () => {
     // The operator raises the time cost: a second app on the same database.
     const upgraded = await createTestApp({
       databaseUrl: ctx.databaseUrl,
-      now: () => clock,
+      now: clock.now,
       env: { AUTH_ARGON2_TIME_COST: '3' },
     });
     try {
@@ -582,7 +580,7 @@ describe('deleting an account without a password', () => {
     const tokens = await login(email);
     // Turn it into a single-sign-on-only account.
     await ctx.app.db.passwordCredential.delete({ where: { userId: user.id } });
-    advance(6 * 60);
+    clock.advanceSeconds(6 * 60);
     const stale = await send({
       method: 'DELETE',
       url: '/v1/me',
@@ -595,17 +593,17 @@ describe('deleting an account without a password', () => {
     const recent = await ctx.app.db.session.create({
       data: {
         userId: user.id,
-        createdAt: clock,
-        lastUsedAt: clock,
-        idleExpiresAt: new Date(clock.getTime() + 3_600_000),
-        absoluteExpiresAt: new Date(clock.getTime() + 7_200_000),
+        createdAt: clock.now(),
+        lastUsedAt: clock.now(),
+        idleExpiresAt: new Date(clock.nowMs() + 3_600_000),
+        absoluteExpiresAt: new Date(clock.nowMs() + 7_200_000),
       },
     });
     const signer = createAccessTokens({
       keyring: ctx.config.signingKeys,
       issuer: ctx.config.publicUrl,
       ttlSeconds: 600,
-      now: () => clock,
+      now: clock.now,
     });
     const accessToken = await signer.sign({ userId: user.id, sessionId: recent.id });
     const deleted = await send({ method: 'DELETE', url: '/v1/me', token: accessToken, payload: {} });
