@@ -1,5 +1,6 @@
 import { createPublicKey, generateKeyPairSync, randomBytes } from 'node:crypto';
 import { ApiError } from '@multiclaw/protocol';
+import { manualClock } from '@multiclaw/test-support/clock';
 import { createLocalJWKSet, decodeJwt, decodeProtectedHeader, jwtVerify, SignJWT } from 'jose';
 import { describe, expect, it } from 'vitest';
 import { validEnv } from '../../../../test/support/env.js';
@@ -20,10 +21,10 @@ function keyringOf(entries: string) {
 function setup(options: { keys?: string; now?: () => Date } = {}) {
   const keys = options.keys ?? `current:${seed()},previous:${seed()}`;
   const keyring = keyringOf(keys);
-  let clock = new Date('2026-11-24T12:00:00Z');
-  const now = options.now ?? (() => clock);
+  const clock = manualClock('2026-11-24T12:00:00Z');
+  const now = options.now ?? clock.now;
   const tokens = createAccessTokens({ keyring, issuer, ttlSeconds: 600, now });
-  return { tokens, keyring, keys, advance: (s: number) => (clock = new Date(clock.getTime() + s * 1000)) };
+  return { tokens, keyring, keys, advanceSeconds: clock.advanceSeconds };
 }
 
 async function refused(promise: Promise<unknown>): Promise<string> {
@@ -55,11 +56,11 @@ describe('access tokens', () => {
   });
 
   it('refuses an expired token', async () => {
-    const { tokens, advance } = setup();
+    const { tokens, advanceSeconds } = setup();
     const token = await tokens.sign(claims);
-    advance(599);
+    advanceSeconds(599);
     expect(await tokens.verify(token)).toEqual(claims);
-    advance(2);
+    advanceSeconds(2);
     expect(await refused(tokens.verify(token))).toBe('UNAUTHENTICATED');
   });
 
