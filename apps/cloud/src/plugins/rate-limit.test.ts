@@ -1,19 +1,10 @@
 import { ApiError, ErrorEnvelope } from '@multiclaw/protocol';
+import { manualClock } from '@multiclaw/test-support/clock';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp } from '../../test/support/app.js';
 import { errorsPlugin } from './errors.js';
 import { type RateLimitPluginOptions, rateLimited, rateLimitPlugin } from './rate-limit.js';
-
-function manualClock() {
-  let current = new Date('2030-01-01T00:00:00.000Z');
-  return {
-    now: () => current,
-    advance(seconds: number) {
-      current = new Date(current.getTime() + seconds * 1000);
-    },
-  };
-}
 
 const TRUSTED_PROXY = '10.0.0.1';
 
@@ -65,7 +56,7 @@ describe('rate-limit plugin', () => {
 
   afterEach(() => {
     // Every test starts in a fresh window.
-    clock.advance(3600);
+    clock.advanceSeconds(3600);
   });
 
   it('answers 429 with Retry-After and the error envelope once the budget is spent', async () => {
@@ -81,13 +72,13 @@ describe('rate-limit plugin', () => {
 
   it('tells the real time left, and lets the client back in when the window ends', async () => {
     await statuses(app, '/login', '203.0.113.2', 3);
-    clock.advance(24.2);
+    clock.advanceSeconds(24.2);
     const refused = await hit(app, '/login', '203.0.113.2');
     expect(refused.statusCode).toBe(429);
     expect(refused.headers['retry-after']).toBe('36'); // 35.8 s left, rounded up
-    clock.advance(35.7);
+    clock.advanceSeconds(35.7);
     expect((await hit(app, '/login', '203.0.113.2')).headers['retry-after']).toBe('1');
-    clock.advance(0.1);
+    clock.advanceSeconds(0.1);
     expect((await hit(app, '/login', '203.0.113.2')).statusCode).toBe(200);
   });
 
@@ -216,7 +207,7 @@ describe('rate-limit plugin in the cloud app', () => {
   it('answers through the app error handler with the request id and Retry-After', async () => {
     const { app, logs } = testApp;
     expect((await hit(app, '/test/limited', '203.0.113.20')).statusCode).toBe(200);
-    clock.advance(15);
+    clock.advanceSeconds(15);
     const refused = await hit(app, '/test/limited', '::ffff:203.0.113.20');
     expect(refused.statusCode).toBe(429);
     expect(refused.headers['retry-after']).toBe('45');
