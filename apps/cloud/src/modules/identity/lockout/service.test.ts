@@ -1,3 +1,4 @@
+import { type ManualClock, manualClock } from '@multiclaw/test-support/clock';
 import { describe, expect, it } from 'vitest';
 import { useTestDatabaseClient } from '../../../../test/support/database-client.js';
 import type { Database } from '../../../db/client.js';
@@ -8,19 +9,8 @@ useTestDatabaseClient((ready) => {
   db = ready.db;
 });
 
-/** A clock the test moves by hand. */
-function manualClock(start = '2030-01-01T00:00:00.000Z') {
-  let current = new Date(start);
-  return {
-    now: () => current,
-    advance(seconds: number) {
-      current = new Date(current.getTime() + seconds * 1000);
-    },
-    at(offsetSeconds: number) {
-      return new Date(current.getTime() + offsetSeconds * 1000);
-    },
-  };
-}
+/** The time `seconds` after the clock's now. */
+const secondsAfterNow = (clock: ManualClock, seconds: number) => new Date(clock.nowMs() + seconds * 1000);
 
 let counter = 0;
 /** A fresh address per test, so tests sharing the database never share a row. */
@@ -55,12 +45,12 @@ describe('login throttle', () => {
     expect(await throttle.check(email)).toEqual({ locked: false });
 
     const fifth = await throttle.recordFailure(email);
-    expect(fifth).toEqual({ counted: true, lockoutStarted: true, lockedUntil: clock.at(60) });
-    expect(await throttle.check(email)).toEqual({ locked: true, retryAt: clock.at(60) });
+    expect(fifth).toEqual({ counted: true, lockoutStarted: true, lockedUntil: secondsAfterNow(clock, 60) });
+    expect(await throttle.check(email)).toEqual({ locked: true, retryAt: secondsAfterNow(clock, 60) });
 
-    clock.advance(59.999);
+    clock.advanceSeconds(59.999);
     expect((await throttle.check(email)).locked).toBe(true);
-    clock.advance(0.001);
+    clock.advanceSeconds(0.001);
     expect(await throttle.check(email)).toEqual({ locked: false });
   });
 
@@ -75,7 +65,7 @@ describe('login throttle', () => {
       const until = started[0]?.lockedUntil as Date;
       durations.push((until.getTime() - clock.now().getTime()) / 1000);
       // Wait out the lock (and one more second), then fail again.
-      clock.advance((until.getTime() - clock.now().getTime()) / 1000 + 1);
+      clock.advanceSeconds((until.getTime() - clock.now().getTime()) / 1000 + 1);
     }
     expect(durations).toEqual([60, 120, 240, 480, 900, 900, 900]);
     expect((await row(email))?.lockoutCount).toBe(7);
@@ -85,24 +75,24 @@ describe('login throttle', () => {
     const { clock, throttle } = setup();
     const email = freshEmail();
     await fail(throttle, email, 5);
-    const lockedUntil = clock.at(60);
+    const lockedUntil = secondsAfterNow(clock, 60);
     const before = await row(email);
 
     for (let second = 0; second < 60; second += 1) {
       const result = await throttle.recordFailure(email);
       expect(result).toEqual({ counted: false, lockoutStarted: false, lockedUntil });
-      clock.advance(0.99);
+      clock.advanceSeconds(0.99);
     }
     expect(await row(email)).toEqual(before);
 
     // After the lock the count starts from zero: the 60 attempts during it did not count.
-    clock.advance(10);
+    clock.advanceSeconds(10);
     expect((await throttle.check(email)).locked).toBe(false);
     const after = await fail(throttle, email, 4);
     expect(after.some((r) => r.lockoutStarted)).toBe(false);
     expect(await throttle.recordFailure(email)).toMatchObject({
       lockoutStarted: true,
-      lockedUntil: clock.at(120),
+      lockedUntil: secondsAfterNow(clock, 120),
     });
   });
 
@@ -110,7 +100,7 @@ describe('login throttle', () => {
     const { clock, throttle } = setup({ failureWindowSeconds: 600 });
     const email = freshEmail();
     await fail(throttle, email, 4);
-    clock.advance(600);
+    clock.advanceSeconds(600);
     await fail(throttle, email, 4);
     expect((await throttle.check(email)).locked).toBe(false);
     expect((await row(email))?.consecutiveFailures).toBe(4);
@@ -119,7 +109,7 @@ describe('login throttle', () => {
     const slow = freshEmail();
     for (let i = 0; i < 4; i += 1) {
       expect((await throttle.recordFailure(slow)).lockoutStarted).toBe(false);
-      clock.advance(599);
+      clock.advanceSeconds(599);
     }
     expect((await throttle.recordFailure(slow)).lockoutStarted).toBe(true);
   });
@@ -128,10 +118,10 @@ describe('login throttle', () => {
     const { clock, throttle } = setup({ failureWindowSeconds: 900 });
     const email = freshEmail();
     await fail(throttle, email, 5); // lock 1: 60 s
-    clock.advance(60 + 899);
-    expect((await fail(throttle, email, 5)).at(-1)?.lockedUntil).toEqual(clock.at(120)); // still escalating
-    clock.advance(120 + 900);
-    expect((await fail(throttle, email, 5)).at(-1)?.lockedUntil).toEqual(clock.at(60)); // forgotten
+    clock.advanceSeconds(60 + 899);
+    expect((await fail(throttle, email, 5)).at(-1)?.lockedUntil).toEqual(secondsAfterNow(clock, 120)); // still escalating
+    clock.advanceSeconds(120 + 900);
+    expect((await fail(throttle, email, 5)).at(-1)?.lockedUntil).toEqual(secondsAfterNow(clock, 60)); // forgotten
   });
 
   it('resets the count and the escalation on success', async () => {
@@ -143,11 +133,11 @@ describe('login throttle', () => {
     expect((await fail(throttle, email, 4)).some((r) => r.lockoutStarted)).toBe(false);
 
     await throttle.recordFailure(email); // fifth in a row: lock 1
-    clock.advance(61);
+    clock.advanceSeconds(61);
     await fail(throttle, email, 5); // lock 2: 120 s
-    clock.advance(121);
+    clock.advanceSeconds(121);
     await throttle.recordSuccess(email);
-    expect((await fail(throttle, email, 5)).at(-1)?.lockedUntil).toEqual(clock.at(60));
+    expect((await fail(throttle, email, 5)).at(-1)?.lockedUntil).toEqual(secondsAfterNow(clock, 60));
   });
 
   it('shares one counter between case and Unicode variants of an address', async () => {
@@ -186,11 +176,13 @@ describe('login throttle', () => {
     const results = await Promise.all(Array.from({ length: 50 }, () => throttle.recordFailure(email)));
     expect(results.filter((r) => r.counted)).toHaveLength(5);
     expect(results.filter((r) => r.lockoutStarted)).toHaveLength(1);
-    expect(results.every((r) => r.counted || r.lockedUntil?.getTime() === clock.at(60).getTime())).toBe(true);
+    expect(
+      results.every((r) => r.counted || r.lockedUntil?.getTime() === secondsAfterNow(clock, 60).getTime()),
+    ).toBe(true);
     expect(await row(email)).toMatchObject({
       lockoutCount: 1,
       consecutiveFailures: 0,
-      lockedUntil: clock.at(60),
+      lockedUntil: secondsAfterNow(clock, 60),
     });
   });
 
@@ -200,7 +192,7 @@ describe('login throttle', () => {
     const attempts = await Promise.all(Array.from({ length: 50 }, () => throttle.beginAttempt(email)));
     expect(attempts.filter((a) => a.allowed)).toHaveLength(5);
     expect(attempts.filter((a) => !a.allowed)).toEqual(
-      Array.from({ length: 45 }, () => ({ allowed: false, retryAt: clock.at(60) })),
+      Array.from({ length: 45 }, () => ({ allowed: false, retryAt: secondsAfterNow(clock, 60) })),
     );
     // The right password on an allowed attempt clears everything.
     await throttle.recordSuccess(email);
@@ -231,19 +223,23 @@ describe('login throttle', () => {
         if (result.counted) counted += 1;
         if (result.lockoutStarted) lockouts += 1;
         if (result.lockedUntil) {
-          expect(result.lockedUntil.getTime()).toBeLessThanOrEqual(clock.at(maxLockSeconds).getTime());
+          expect(result.lockedUntil.getTime()).toBeLessThanOrEqual(
+            secondsAfterNow(clock, maxLockSeconds).getTime(),
+          );
         }
       }
       const state = await throttle.check(email);
       if (state.locked)
-        expect(state.retryAt?.getTime()).toBeLessThanOrEqual(clock.at(maxLockSeconds).getTime());
-      clock.advance(random() < 0.8 ? random() * 30 : random() * 900);
+        expect(state.retryAt?.getTime()).toBeLessThanOrEqual(
+          secondsAfterNow(clock, maxLockSeconds).getTime(),
+        );
+      clock.advanceSeconds(random() < 0.8 ? random() * 30 : random() * 900);
     }
     // Only `threshold` failures get counted per lock; the rest bounced off it.
     expect(counted).toBeLessThanOrEqual((lockouts + 1) * threshold);
     expect(lockouts).toBeGreaterThan(10);
     // However it ended, the lock is over within the cap, and then the person can sign in.
-    clock.advance(maxLockSeconds);
+    clock.advanceSeconds(maxLockSeconds);
     expect(await throttle.check(email)).toEqual({ locked: false });
     expect(await throttle.beginAttempt(email)).toMatchObject({ allowed: true });
     await throttle.recordSuccess(email);
@@ -254,7 +250,7 @@ describe('login throttle', () => {
     const { clock, throttle } = setup({ failureWindowSeconds: 900 });
     const [old, recent, locked] = [freshEmail(), freshEmail(), freshEmail()];
     await fail(throttle, old, 2);
-    clock.advance(1000);
+    clock.advanceSeconds(1000);
     await fail(throttle, recent, 2);
     await fail(throttle, locked, 5);
     const pruned = await throttle.prune();
