@@ -1,5 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { Agent, ErrorEnvelope, Page } from '@multiclaw/protocol';
+import { manualClock } from '@multiclaw/test-support/clock';
 import type { InjectOptions, LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type TestUser, testActors } from '../../../test/support/actors.js';
@@ -7,11 +8,7 @@ import { createTestApp } from '../../../test/support/app.js';
 
 const PASSWORD = 'correct horse battery staple 7';
 const SAME_ID = '0b6f3a2e-7c1d-4e8a-9f00-1234567890ab';
-let clock = new Date('2026-11-24T12:00:00Z');
-const now = () => clock;
-const advance = (ms: number) => {
-  clock = new Date(clock.getTime() + ms);
-};
+const clock = manualClock('2026-11-24T12:00:00Z');
 
 let ctx: Awaited<ReturnType<typeof createTestApp>>;
 type User = TestUser;
@@ -21,7 +18,7 @@ let stranger: User;
 
 beforeAll(async () => {
   ctx = await createTestApp({
-    now,
+    now: clock.now,
     env: { AUTH_RATE_LIMIT_MAX: '10000' },
   });
   [owner, member, stranger] = await Promise.all([signUp(), signUp(), signUp()]);
@@ -114,7 +111,7 @@ describe('owner CRUD', () => {
       tools: ['web-search', 'fs_read'],
       secretIds: [secretId],
       version: 1,
-      createdAt: clock.toISOString(),
+      createdAt: clock.now().toISOString(),
     });
     expect(await configVersion(wid)).toBe(1);
 
@@ -126,7 +123,7 @@ describe('owner CRUD', () => {
     expect(read.statusCode).toBe(200);
     expect(Agent.parse(read.json())).toEqual(created);
 
-    advance(1000);
+    clock.advanceMs(1000);
     const patched = await send({
       method: 'PATCH',
       url: `/v1/workspaces/${wid}/agents/${created.id}`,
@@ -144,7 +141,7 @@ describe('owner CRUD', () => {
       secretIds: [],
       version: 2,
       createdAt: created.createdAt,
-      updatedAt: clock.toISOString(),
+      updatedAt: clock.now().toISOString(),
     });
     expect(await configVersion(wid)).toBe(2);
 
@@ -488,7 +485,7 @@ describe('pagination', () => {
     const created: string[] = [];
     for (let i = 0; i < 7; i++) {
       // Some share a creation time: the id breaks ties.
-      if (i % 2 === 0) advance(1000);
+      if (i % 2 === 0) clock.advanceMs(1000);
       created.push((await createAgent(wid, owner, validAgent({ name: `page-${i}` }))).id);
     }
     const pages: string[][] = [];
