@@ -225,6 +225,8 @@ const compiledCloudLoads = runs('node apps/cloud/dist/server.js', {
   env: { NODE_ENV: 'production' },
   output: /Invalid configuration/,
 });
+// …and the whole of it: compiled cloud on its embedded PostgreSQL and gateway, in a fresh home.
+const productStarts = runs('node scripts/smoke-start.mjs', { output: /both stopped cleanly/ });
 const PRODUCTION_EXPORT =
   'export NODE_ENV=production DATABASE_URL=… MULTICLAW_MASTER_KEYS=… MULTICLAW_TOKEN_SIGNING_KEYS=… PUBLIC_URL=… SECURITY_CONTACT=… SMTP_URL=… MAIL_FROM=…';
 
@@ -235,6 +237,7 @@ const HOW = {
     ...cloudStarts,
     gatewayStarts,
     compiledCloudLoads,
+    productStarts,
   ],
   'npx --yes pnpm@10.34.8 install --frozen-lockfile && npx --yes pnpm@10.34.8 test': [ciRunsTheTestLine],
   'sudo apt-get install chromium': [
@@ -256,7 +259,7 @@ const HOW = {
     ),
   ],
   // README.md, Development
-  'pnpm start': [...cloudStarts, gatewayStarts, compiledCloudLoads],
+  'pnpm start': [...cloudStarts, gatewayStarts, compiledCloudLoads, productStarts],
   'pnpm build': [builtByPnpmTest],
   'pnpm test': [ciRunsTheTestLine],
   'pnpm typecheck': [tested('package.json', 'turbo run typecheck lint test')],
