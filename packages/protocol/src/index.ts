@@ -12,6 +12,7 @@ export * from './oidc.js';
 export * from './openai.js';
 export * from './pagination.js';
 export * from './realtime.js';
+export * from './transcripts.js';
 export * from './vault.js';
 export * from './workspaces.js';
 export * from './ws.js';

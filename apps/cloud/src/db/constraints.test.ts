@@ -37,12 +37,24 @@ async function workspace() {
 async function conversation() {
   const [owner, ws] = await Promise.all([user(), workspace()]);
   return db.conversation.create({
-    data: { workspaceId: ws.id, ownerUserId: owner.id, externalId: randomUUID() },
+    data: { workspaceId: ws.id, ownerUserId: owner.id, externalId: randomUUID(), ...localAgent },
   });
 }
 
+const localAgent = { agentId: 'local-agent', agentSource: 'local' as const };
+
+/** A message row; its content is opaque bytes here (these tests are about keys, not encryption). */
 function message(conversationId: string, seq: number, id: string = randomUUID()) {
-  return { id, conversationId, seq, role: 'user' as const, content: `message ${seq}`, createdAt: new Date() };
+  return {
+    id,
+    conversationId,
+    seq,
+    role: 'user' as const,
+    ciphertext: bytes(40),
+    nonce: bytes(12),
+    dataKeyVersion: 1,
+    createdAt: new Date(),
+  };
 }
 
 /** The SQLSTATE of a failed raw statement. */
@@ -228,7 +240,13 @@ describe('database constraints', () => {
       data: { gatewayId: gateway.id, jti: randomUUID(), expiresAt: new Date(Date.now() + 60_000) },
     });
     const conv = await db.conversation.create({
-      data: { workspaceId: ws.id, gatewayId: gateway.id, ownerUserId: member.id, externalId: 'c1' },
+      data: {
+        workspaceId: ws.id,
+        gatewayId: gateway.id,
+        ownerUserId: member.id,
+        externalId: 'c1',
+        ...localAgent,
+      },
     });
     await db.message.createMany({ data: [message(conv.id, 1), message(conv.id, 2)] });
     await db.auditEvent.create({
@@ -297,7 +315,13 @@ describe('database constraints', () => {
       data: { workspaceId: ws.id, ownerUserId: person.id, publicKey: bytes() },
     });
     await db.conversation.create({
-      data: { workspaceId: ws.id, gatewayId: gateway.id, ownerUserId: person.id, externalId: 'mine' },
+      data: {
+        workspaceId: ws.id,
+        gatewayId: gateway.id,
+        ownerUserId: person.id,
+        externalId: 'mine',
+        ...localAgent,
+      },
     });
 
     await db.user.delete({ where: { id: person.id } });

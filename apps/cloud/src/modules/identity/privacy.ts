@@ -1,6 +1,8 @@
 import { ApiError } from '@multiclaw/protocol';
 import type { Database } from '../../db/client.js';
 import type { AuditRecorder } from '../audit/recorder.js';
+import { decryptMessages, storedMessageSelect } from '../transcripts/message-content.js';
+import type { VaultCrypto } from '../vault/contract.js';
 import { after, lockWorkspaces } from '../workspaces/owner-guard.js';
 import { createPasswordCheck } from './lockout/password-check.js';
 import type { LoginThrottle } from './lockout/service.js';
@@ -33,9 +35,11 @@ export function createPrivacyService(deps: {
   /** The sign-in lockout: a password typed here is one more guess at the same account. */
   throttle: Pick<LoginThrottle, 'beginAttempt' | 'recordSuccess'>;
   audit: AuditRecorder;
+  /** Transcript content is stored encrypted: the export decrypts the person's own. */
+  crypto: Pick<VaultCrypto, 'openMessages'>;
   now: () => Date;
 }) {
-  const { db, hasher, throttle, audit, now } = deps;
+  const { db, hasher, throttle, audit, crypto, now } = deps;
 
   const passwords = createPasswordCheck({ hasher, throttle, audit });
 
@@ -117,12 +121,11 @@ export function createPrivacyService(deps: {
             select: {
               id: true,
               workspaceId: true,
+              agentId: true,
+              agentSource: true,
               title: true,
               createdAt: true,
-              messages: {
-                orderBy: { seq: 'asc' },
-                select: { id: true, seq: true, role: true, content: true, createdAt: true },
-              },
+              messages: { orderBy: { seq: 'asc' }, select: storedMessageSelect },
             },
           }),
           db.auditEvent.findMany({
@@ -154,7 +157,12 @@ export function createPrivacyService(deps: {
         sessions: rows(sessionRows),
         memberships: rows(memberships),
         gateways: rows(gateways),
-        conversations: rows(conversations),
+        conversations: await Promise.all(
+          conversations.map(async ({ messages, ...conversation }) => ({
+            ...(plain(conversation) as Record<string, unknown>),
+            messages: await decryptMessages(crypto, db, conversation.workspaceId, messages),
+          })),
+        ),
         auditEvents: rows(auditEvents),
       };
     },

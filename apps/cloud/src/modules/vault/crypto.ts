@@ -1,12 +1,14 @@
 import type { Config } from '../../config.js';
 import {
+  type MessagePlace,
+  type MessageSealer,
   type SealedValue,
   type SecretPlace,
   type VaultCrypto,
   type VaultDb,
   VaultIntegrityError,
 } from './contract.js';
-import { decrypt, encrypt, FORMAT_VERSION, secretAad, toBytes } from './envelope.js';
+import { decrypt, encrypt, FORMAT_VERSION, messageAad, secretAad, toBytes } from './envelope.js';
 import { createKeyring, type KeyringOptions } from './keyring.js';
 
 export type VaultCryptoDeps = { masterKeys: Config['masterKeys']; now: () => Date };
@@ -15,7 +17,8 @@ export type VaultCryptoOptions = Pick<KeyringOptions, 'usageLimit' | 'cacheSize'
 /**
  * The vault's envelope encryption (DESIGN.md §5): each value is sealed with
  * its workspace's current data key, the AAD binding it to its place and to the
- * key versions recorded next to it.
+ * key versions recorded next to it. Secrets and transcript messages (§7) share
+ * it: the same keys, primitives and key-use counting, each with its own AAD.
  */
 export function createVaultCrypto(deps: VaultCryptoDeps, options: VaultCryptoOptions = {}): VaultCrypto {
   const keyring = createKeyring({ ...deps, ...options });
@@ -48,7 +51,74 @@ export function createVaultCrypto(deps: VaultCryptoDeps, options: VaultCryptoOpt
         throw error;
       }
     },
+
+    messageSealer,
+    openMessages,
   };
+
+  async function messageSealer(db: VaultDb, workspaceId: string, count: number): Promise<MessageSealer> {
+    const dataKey = await keyring.acquireForSeal(db, workspaceId, count);
+    let left = count;
+    return {
+      seal(place: MessagePlace, content: string) {
+        if (place.workspaceId !== workspaceId) throw new Error('vault: a sealer seals for its own workspace');
+        // Each seal was counted against the key's limit: no more than that many.
+        if (left <= 0) throw new Error(`vault: this sealer was acquired for ${count} messages`);
+        left--;
+        const keys = { formatVersion: FORMAT_VERSION, dataKeyVersion: dataKey.version };
+        const { ciphertext, nonce } = encrypt(
+          dataKey.key,
+          Buffer.from(content, 'utf8'),
+          messageAad(place, keys),
+        );
+        return { ciphertext: toBytes(ciphertext), nonce: toBytes(nonce), dataKeyVersion: dataKey.version };
+      },
+      release() {
+        left = 0;
+        dataKey.key.fill(0);
+      },
+    };
+  }
+
+  async function openMessages(
+    db: VaultDb,
+    workspaceId: string,
+    messages: Parameters<VaultCrypto['openMessages']>[2],
+  ): Promise<string[]> {
+    const keys = new Map<number, Buffer>();
+    try {
+      const texts: string[] = [];
+      for (const message of messages) {
+        const place = { workspaceId, conversationId: message.conversationId, messageId: message.id };
+        let key = keys.get(message.dataKeyVersion);
+        if (!key) {
+          try {
+            key = (await keyring.keyFor(db, workspaceId, message.dataKeyVersion)).key;
+          } catch (error) {
+            if (error instanceof VaultIntegrityError) error.place ??= place;
+            throw error;
+          }
+          keys.set(message.dataKeyVersion, key);
+        }
+        const aad = messageAad(place, {
+          formatVersion: FORMAT_VERSION,
+          dataKeyVersion: message.dataKeyVersion,
+        });
+        let plaintext: Buffer;
+        try {
+          plaintext = decrypt(key, message.ciphertext, message.nonce, aad, 'message content');
+        } catch (error) {
+          if (error instanceof VaultIntegrityError) error.place ??= place;
+          throw error;
+        }
+        texts.push(plaintext.toString('utf8'));
+        plaintext.fill(0);
+      }
+      return texts;
+    } finally {
+      for (const key of keys.values()) key.fill(0);
+    }
+  }
 
   async function openAt(db: VaultDb, place: SecretPlace, sealed: SealedValue): Promise<string> {
     if (sealed.formatVersion !== FORMAT_VERSION) {

@@ -1,5 +1,5 @@
 import { createCipheriv, createDecipheriv, type KeyObject, randomBytes } from 'node:crypto';
-import { type SecretPlace, VaultIntegrityError } from './contract.js';
+import { type MessagePlace, type SecretPlace, VaultIntegrityError } from './contract.js';
 
 /**
  * The vault's primitives: AES-256-GCM (Node's crypto) with a fresh random
@@ -15,6 +15,7 @@ export const NONCE_BYTES = 12;
 export const TAG_BYTES = 16;
 
 const SECRET_LABEL = 'multiclaw.secret.v1';
+const MESSAGE_LABEL = 'multiclaw.message.v1';
 const DATA_KEY_LABEL = 'multiclaw.datakey.v1';
 
 export type Sealed = { ciphertext: Buffer; nonce: Buffer };
@@ -49,6 +50,24 @@ export function secretAad(
     place.secretId,
     keys.dataKeyVersion,
     keys.masterKeyVersion,
+  ]);
+}
+
+/**
+ * AAD of a transcript message's content: format version, workspace id,
+ * conversation id, message id, and the data key version recorded next to it.
+ * Its own label, so a secret's ciphertext never opens as a message or back.
+ */
+export function messageAad(
+  place: MessagePlace,
+  keys: { formatVersion: number; dataKeyVersion: number },
+): Buffer {
+  return encodeAad(MESSAGE_LABEL, [
+    keys.formatVersion,
+    place.workspaceId,
+    place.conversationId,
+    place.messageId,
+    keys.dataKeyVersion,
   ]);
 }
 

@@ -7,8 +7,9 @@ import { dataKeyAad, decrypt, encrypt, KEY_BYTES } from './envelope.js';
  * Workspace data keys: random 32 bytes, stored only wrapped (AES-256-GCM under
  * a master key, AAD = format, workspace, data key version, master key version).
  * One version per workspace encrypts at a time; each seal counts one use with a
- * single `UPDATE … RETURNING`, and at the limit the next seal creates version+1
- * and retires the old one (which keeps decrypting).
+ * single `UPDATE … RETURNING` (a batch of seals counts all its uses in one),
+ * and at the limit the next seal creates version+1 and retires the old one
+ * (which keeps decrypting).
  */
 
 export type MasterKeys = Config['masterKeys'];
@@ -89,8 +90,11 @@ type RawKeyRow = {
 type CacheEntry = { key: Buffer; expires: number };
 
 export type Keyring = {
-  /** The key for one more seal in the workspace: counts the use, creating or rolling versions as needed. */
-  acquireForSeal(db: VaultDb, workspaceId: string): Promise<UsableDataKey>;
+  /**
+   * The key for `uses` more seals (default 1) in the workspace: counts them in
+   * one statement, creating or rolling versions as needed.
+   */
+  acquireForSeal(db: VaultDb, workspaceId: string, uses?: number): Promise<UsableDataKey>;
   /** An existing version's key (retired or not), for opening. */
   keyFor(db: VaultDb, workspaceId: string, version: number): Promise<UsableDataKey>;
   /** Creates version max+1 (wrapped by the newest master key), retiring the others. Returns it. */
@@ -151,14 +155,14 @@ export function createKeyring(options: KeyringOptions): Keyring {
     };
   }
 
-  async function countUse(db: VaultDb, workspaceId: string): Promise<RawKeyRow | undefined> {
+  async function countUses(db: VaultDb, workspaceId: string, uses: number): Promise<RawKeyRow | undefined> {
     const rows = await db.$queryRaw<RawKeyRow[]>`
       UPDATE workspace_data_keys
-         SET usage_count = usage_count + 1
+         SET usage_count = usage_count + ${uses}
        WHERE workspace_id = ${workspaceId}::uuid
          AND version = (SELECT max(version) FROM workspace_data_keys WHERE workspace_id = ${workspaceId}::uuid)
          AND retired_at IS NULL
-         AND usage_count < ${usageLimit}
+         AND usage_count <= ${usageLimit - uses}
       RETURNING version, wrapped_key, nonce, master_key_version`;
     return rows[0];
   }
@@ -170,7 +174,7 @@ export function createKeyring(options: KeyringOptions): Keyring {
     force: boolean,
   ): Promise<UsableDataKey | 'retry'> {
     const [latest] = await db.$queryRaw<{ version: number; usable: boolean }[]>`
-      SELECT version, (retired_at IS NULL AND usage_count < ${usageLimit}) AS usable
+      SELECT version, (retired_at IS NULL AND usage_count <= ${usageLimit - Math.max(initialUsage, 1)}) AS usable
         FROM workspace_data_keys WHERE workspace_id = ${workspaceId}::uuid
        ORDER BY version DESC LIMIT 1`;
     // A concurrent seal created a usable version after our count found none: use it.
@@ -197,11 +201,14 @@ export function createKeyring(options: KeyringOptions): Keyring {
   }
 
   const keyring: Keyring = {
-    async acquireForSeal(db, workspaceId) {
+    async acquireForSeal(db, workspaceId, uses = 1) {
+      if (!Number.isInteger(uses) || uses < 1 || uses > usageLimit) {
+        throw new RangeError(`vault: cannot count ${uses} seals against a data key (limit ${usageLimit})`);
+      }
       for (let attempt = 0; attempt < 20; attempt++) {
-        const counted = await countUse(db, workspaceId);
+        const counted = await countUses(db, workspaceId, uses);
         if (counted) return usable(workspaceId, counted);
-        const created = await tryCreate(db, workspaceId, 1, false);
+        const created = await tryCreate(db, workspaceId, uses, false);
         if (created !== 'retry') return created;
       }
       throw new Error('vault: could not obtain a data key (too much contention)');
