@@ -40,7 +40,12 @@ writeFileSync(
 );
 
 const env = { ...process.env, HOME: home, PORT: String(cloudPort), NODE_ENV: 'development' };
-for (const name of ['DATABASE_URL', 'MULTICLAW_CLOUD_STATE_DIR', 'OPENCLAW_STATE_DIR', 'OPENCLAW_CONFIG_PATH']) {
+for (const name of [
+  'DATABASE_URL',
+  'MULTICLAW_CLOUD_STATE_DIR',
+  'OPENCLAW_STATE_DIR',
+  'OPENCLAW_CONFIG_PATH',
+]) {
   delete env[name];
 }
 const product = spawn(process.execPath, [join(root, 'scripts/start-all.mjs')], {
