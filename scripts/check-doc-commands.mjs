@@ -171,7 +171,17 @@ function deployed() {
     describe: `runs \`pnpm --filter @multiclaw/cloud deploy --prod --legacy <dir>\` (as infra/Dockerfile.cloud: ${IMAGE_STEPS.length} steps checked)`,
     async check() {
       const dockerfile = readFileSync(join(ROOT, 'infra/Dockerfile.cloud'), 'utf8');
-      const missing = IMAGE_STEPS.filter((step) => !dockerfile.includes(step));
+      // Every workspace package the cloud lists must be in the build stage: its manifest
+      // for `pnpm install`, and its source when the build bundles it (all but test-support).
+      const manifest = JSON.parse(readFileSync(join(ROOT, 'apps/cloud/package.json'), 'utf8'));
+      const workspacePackages = Object.keys({ ...manifest.dependencies, ...manifest.devDependencies })
+        .filter((name) => name.startsWith('@multiclaw/'))
+        .map((name) => name.slice('@multiclaw/'.length));
+      const copies = workspacePackages.flatMap((name) => [
+        `COPY packages/${name}/package.json packages/${name}/`,
+        ...(name === 'test-support' ? [] : [`COPY packages/${name} packages/${name}`]),
+      ]);
+      const missing = [...IMAGE_STEPS, ...copies].filter((step) => !dockerfile.includes(step));
       if (missing.length) return `infra/Dockerfile.cloud no longer says: ${missing.join('; ')}`;
       const result = await once('deploy', () =>
         // The real HOME: pnpm finds its store there (a scratch one would copy every package anew).
