@@ -8,6 +8,10 @@ import { ConfigFile } from './config/config-file.js';
 import type { GatewayPaths } from './config/paths.js';
 import { enforcePrivatePermissions } from './config/permissions.js';
 import { createEgress, type Egress, originsFromProviders } from './egress/egress.js';
+import { identityPaths } from './link/identity.js';
+import { LinkService } from './link/link-service.js';
+import type { LinkTimers } from './link/link-timers.js';
+import { WorkspaceAgents } from './link/workspace-agents.js';
 import { streamCompletion as defaultStreamCompletion } from './providers/index.js';
 import type { StreamCompletion } from './providers/types.js';
 import { IdempotencyLog } from './runs/idempotency-log.js';
@@ -33,6 +37,9 @@ export interface StartGatewayOptions {
   tickIntervalMs?: number;
   /** Connection caps and the timeouts for unauthenticated traffic (defaults: connection-limits.ts). */
   connectionLimits?: Partial<ConnectionLimits>;
+  /** The cloud link's clock and timers (tests), and how often it re-reads identity/link.json. */
+  linkTimers?: LinkTimers;
+  linkPollMs?: number;
 }
 
 /** Every service of the gateway, wired, and its localhost API built but not listening. */
@@ -41,6 +48,8 @@ export interface BuiltGateway {
   store: LocalStore;
   runs: RunService;
   egress: Egress;
+  /** The cloud link (not started: startGateway starts it after listening). */
+  link: LinkService;
   server: GatewayServer;
   /** Drains the runs, closes the API, then the store. */
   close(): Promise<void>;
@@ -51,6 +60,7 @@ export interface RunningGateway extends ListeningGateway {
   store: LocalStore;
   runs: RunService;
   egress: Egress;
+  link: LinkService;
 }
 
 /**
@@ -65,19 +75,33 @@ export async function buildGateway(options: StartGatewayOptions): Promise<BuiltG
   const { gateway } = config.cached();
   const store = await LocalStore.open(paths.storeDir, { warn: (message) => log.warn(message) });
   try {
+    // The cloud link's destinations (the linked cloud, the public APIs its agents name) change with the link.
+    let linkOrigins: () => string[] = () => [];
     const egress = createEgress({
       allowedOrigins: () => [
         ...originsFromProviders(config.cached().models.providers),
+        ...linkOrigins(),
         ...(options.extraEgressOrigins?.() ?? []),
       ],
       log,
     });
+    const workspaceAgents = new WorkspaceAgents();
+    const link = new LinkService({
+      identity: identityPaths(paths.stateDir),
+      workspaceAgents,
+      openSocket: (url, socketOptions) => egress.websocket(url, socketOptions),
+      log,
+      ...(options.linkTimers ? { timers: options.linkTimers } : {}),
+      ...(options.linkPollMs ? { pollMs: options.linkPollMs } : {}),
+    });
+    linkOrigins = () => link.egressOrigins();
     const runs = new RunService({
       config,
       store,
       idempotency: await IdempotencyLog.open(join(paths.storeDir, 'idempotency.log')),
       egress,
       streamCompletion: options.streamCompletion ?? defaultStreamCompletion,
+      workspaceAgents,
       log,
     });
     const server = buildServer(
@@ -89,6 +113,8 @@ export async function buildGateway(options: StartGatewayOptions): Promise<BuiltG
         log,
         version: GATEWAY_VERSION,
         startedAt: Date.now(),
+        workspaceAgents,
+        link,
       },
       {
         bind: gateway.bind,
@@ -102,8 +128,10 @@ export async function buildGateway(options: StartGatewayOptions): Promise<BuiltG
       store,
       runs,
       egress,
+      link,
       server,
       close: async () => {
+        await link.close();
         await runs.drain();
         await server.close();
         await store.close();
@@ -122,15 +150,18 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
     await built.close();
     throw error;
   });
-  const { config, store, runs, egress } = built;
+  const { config, store, runs, egress, link } = built;
+  await link.start();
   return {
     ...listening,
     config,
     store,
     runs,
     egress,
+    link,
     // Each run's reply is stored whole before serving stops; the store closes last.
     close: async () => {
+      await link.close();
       await runs.drain();
       await listening.close();
       await store.close();

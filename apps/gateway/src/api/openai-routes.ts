@@ -11,6 +11,7 @@ import {
 } from '@multiclaw/protocol';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { ConfigFile } from '../config/config-file.js';
+import type { WorkspaceAgents } from '../link/workspace-agents.js';
 import { findAgent } from '../runs/credentials.js';
 import type { CompletionParams, RunOutcome, RunService } from '../runs/run-service.js';
 import { openAIErrorBody, useOpenAIErrors } from './openai-errors.js';
@@ -26,7 +27,7 @@ import { useZodSchemas, type ZodTypeProvider } from './route-schemas.js';
  */
 export function registerOpenAIRoutes(
   app: FastifyInstance,
-  deps: { config: ConfigFile; runs: RunService },
+  deps: { config: ConfigFile; runs: RunService; workspaceAgents?: WorkspaceAgents | undefined },
 ): void {
   app.register(async (openAIScope) => {
     useOpenAIErrors(openAIScope);
@@ -35,14 +36,23 @@ export function registerOpenAIRoutes(
 
     scope.get('/v1/models', { schema: { response: { 200: OpenAIModelList } } }, async () => {
       const agents = (await deps.config.current()).agents.list;
-      return { object: 'list' as const, data: agents.map((agent) => modelOf(agent.id)) };
+      // Workspace agents from the cloud link appear under their cloud ids.
+      const ids = new Set([
+        ...agents.map((agent) => agent.id),
+        ...(deps.workspaceAgents?.list() ?? []).map((agent) => agent.id),
+      ]);
+      return { object: 'list' as const, data: [...ids].map((id) => modelOf(id)) };
     });
 
     scope.get(
       '/v1/models/:id',
       { schema: { params: OpenAIModelParams, response: { 200: OpenAIModel } } },
       async (request) => {
-        const agent = findAgent(await deps.config.current(), agentIdOf(request.params.id));
+        const agent = findAgent(
+          await deps.config.current(),
+          agentIdOf(request.params.id),
+          deps.workspaceAgents,
+        );
         return modelOf(agent.id);
       },
     );

@@ -9,6 +9,8 @@ import { WebSocketServer } from 'ws';
 import { z } from 'zod';
 import type { ConfigFile } from '../config/config-file.js';
 import type { GatewayConfig } from '../config/schema.js';
+import type { LinkStatus } from '../link/cloud-link.js';
+import type { WorkspaceAgents } from '../link/workspace-agents.js';
 import type { RunService } from '../runs/run-service.js';
 import type { LocalStore } from '../store/local-store.js';
 import type { AuthFailureLimiter } from './auth-failure-limiter.js';
@@ -30,6 +32,9 @@ export interface GatewayServerDeps {
   log: Logger;
   version: string;
   startedAt: number;
+  /** The cloud link's workspace agents and state (absent: a gateway with no link service). */
+  workspaceAgents?: WorkspaceAgents;
+  link?: { status(): LinkStatus };
 }
 
 export interface GatewayServerOptions {

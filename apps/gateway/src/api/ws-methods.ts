@@ -8,7 +8,9 @@ import {
 } from '@multiclaw/protocol';
 import type { ConfigFile } from '../config/config-file.js';
 import type { GatewayConfig } from '../config/schema.js';
-import { findAgent } from '../runs/credentials.js';
+import type { LinkStatus } from '../link/cloud-link.js';
+import type { WorkspaceAgents } from '../link/workspace-agents.js';
+import { findAgent, refuseWorkspaceAgentEdit } from '../runs/credentials.js';
 import type { RunOutcome, RunService } from '../runs/run-service.js';
 import type { LocalStore } from '../store/local-store.js';
 import { toProtocolError } from './protocol-errors.js';
@@ -20,6 +22,9 @@ export interface MethodDeps {
   runs: RunService;
   version: string;
   startedAt: number;
+  /** The workspace agents held from the cloud link: listed beside local ones, read-only here. */
+  workspaceAgents?: WorkspaceAgents;
+  link?: { status(): LinkStatus };
 }
 
 /**
@@ -54,9 +59,10 @@ export function createMethodHandlers(deps: MethodDeps): Handlers {
         version: deps.version,
         pid: process.pid,
         uptimeMs: Date.now() - deps.startedAt,
-        agents: current.agents.list.length,
+        agents: current.agents.list.length + (deps.workspaceAgents?.size ?? 0),
         providers: Object.keys(current.models.providers).length,
         sessions: (await deps.store.listSessions({ limit: 1 })).total,
+        link: deps.link?.status() ?? { state: 'not linked' },
       };
     },
     'agents.list': async () => {
@@ -65,11 +71,21 @@ export function createMethodHandlers(deps: MethodDeps): Handlers {
         defaultId: defaultAgentId(current),
         mainKey: MAIN_KEY,
         scope: 'per-sender',
-        agents: current.agents.list.map((agent) => ({
-          id: agent.id,
-          name: agent.name,
-          model: { primary: agent.model },
-        })),
+        agents: [
+          ...current.agents.list.map((agent) => ({
+            id: agent.id,
+            name: agent.name,
+            model: { primary: agent.model },
+          })),
+          // A workspace agent's id is its cloud id; local ids win if one ever collides.
+          ...(deps.workspaceAgents?.list() ?? [])
+            .filter((agent) => !current.agents.list.some((local) => local.id === agent.id))
+            .map((agent) => ({
+              id: agent.id,
+              name: agent.name,
+              model: { primary: `${agent.provider}/${agent.model}` },
+            })),
+        ],
       };
     },
     'agents.create': async ({ name, model }) => {
@@ -86,15 +102,15 @@ export function createMethodHandlers(deps: MethodDeps): Handlers {
       return { ok: true, agentId: id, name, workspace: deps.store.dir, model };
     },
     'agents.update': async ({ agentId, name, model }) => {
+      refuseWorkspaceAgentEdit(await config(), agentId, deps.workspaceAgents);
       const agent = findAgent(await config(), agentId);
       await upsertAgent(deps.config, { ...agent, ...(name ? { name } : {}), ...(model ? { model } : {}) });
       return { ok: true, agentId };
     },
-    'agents.delete': async ({ agentId }) => ({
-      ok: true,
-      agentId,
-      removedBindings: await deleteAgent(deps.config, agentId),
-    }),
+    'agents.delete': async ({ agentId }) => {
+      refuseWorkspaceAgentEdit(await config(), agentId, deps.workspaceAgents);
+      return { ok: true, agentId, removedBindings: await deleteAgent(deps.config, agentId) };
+    },
     agent: async (params) => {
       const current = await config();
       const target = await resolveSessionRef(params.sessionKey ?? MAIN_KEY, {
@@ -232,8 +248,13 @@ export function createMethodHandlers(deps: MethodDeps): Handlers {
         : await deps.store.createSession(target.agentId, '', new Date(), target.key);
       return { ok: true, key: session.key, entry: sessionRow(deps.store, session) };
     },
-    'multiclaw.agents.get': async ({ agentId }) => ({ agent: findAgent(await config(), agentId) }),
-    'multiclaw.agents.upsert': async ({ agent }) => ({ agent: await upsertAgent(deps.config, agent) }),
+    'multiclaw.agents.get': async ({ agentId }) => ({
+      agent: findAgent(await config(), agentId, deps.workspaceAgents),
+    }),
+    'multiclaw.agents.upsert': async ({ agent }) => {
+      refuseWorkspaceAgentEdit(await config(), agent.id, deps.workspaceAgents);
+      return { agent: await upsertAgent(deps.config, agent) };
+    },
   };
 }
 

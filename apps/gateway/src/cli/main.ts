@@ -5,6 +5,7 @@ import { writeCrashLog } from '../crash-log.js';
 import { GATEWAY_VERSION } from '../version.js';
 import { runDoctor } from './doctor.js';
 import { EXIT, EXIT_CODES_HELP } from './exit-codes.js';
+import { runLink, runUnlink } from './link.js';
 import { runServiceInstall, runServiceUninstall, type ServicePlatform } from './service.js';
 import { runStart } from './start.js';
 import { runStatus } from './status.js';
@@ -16,6 +17,14 @@ const parsePort = (value: string) => {
     throw new InvalidArgumentError('a port number 0–65535');
   return port;
 };
+
+const LINK_HELP = `
+The device key (Ed25519, never sent anywhere) and the link state live in
+<state dir>/identity/ (0700; files 0600), not in openclaw.json. A running
+gateway picks up link and unlink within about a second.
+link exits 1 when already linked or the code is refused, 64 for an insecure
+or malformed cloud URL, 69 when the cloud cannot be reached.
+`;
 
 const defaultPlatform = (): ServicePlatform => (process.platform === 'darwin' ? 'darwin' : 'linux');
 
@@ -44,6 +53,21 @@ export function buildCli(env: NodeJS.ProcessEnv, done: (code: number) => void): 
     .option('--json', 'print JSON', false)
     .addHelpText('after', EXIT_CODES_HELP)
     .action((options: { json: boolean }) => finish(runStatus(paths(), options)));
+
+  program
+    .command('link')
+    .description('link this gateway to a MultiClaw Cloud workspace with a one-time code from the workspace')
+    .requiredOption('--cloud <url>', "the cloud's https URL (plain http only to 127.0.0.1, ::1 or localhost)")
+    .requiredOption('--code <code>', 'the one-time enrollment code (valid 10 minutes, single use)')
+    .option('--name <name>', 'how this gateway is listed in the workspace')
+    .addHelpText('after', `${LINK_HELP}${EXIT_CODES_HELP}`)
+    .action((options: { cloud: string; code: string; name?: string }) => finish(runLink(paths(), options)));
+
+  program
+    .command('unlink')
+    .description('revoke this gateway at the cloud (when reachable) and delete its key and link state')
+    .addHelpText('after', `${LINK_HELP}${EXIT_CODES_HELP}`)
+    .action(() => finish(runUnlink(paths())));
 
   const token = program.command('token').description('manage the gateway token');
   token

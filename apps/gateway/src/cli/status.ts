@@ -1,6 +1,9 @@
 import { readConfigFile } from '../config/config-file.js';
 import type { GatewayPaths } from '../config/paths.js';
 import { ConfigError } from '../config/schema.js';
+import type { LinkStatus } from '../link/cloud-link.js';
+import { identityPaths } from '../link/identity.js';
+import { storedLinkStatus } from '../link/stored-status.js';
 import { EXIT } from './exit-codes.js';
 import { fetchGatewayStatus, localGatewayOrigin } from './local-client.js';
 
@@ -17,16 +20,23 @@ export async function runStatus(paths: GatewayPaths, options: { json: boolean })
     throw error;
   }
   if (!config) {
+    const link = await storedLinkStatus(identityPaths(paths.stateDir));
     const result = {
       running: false,
       reason: `no config at ${paths.configPath} (run "multiclaw-gateway start")`,
+      link,
     };
-    process.stdout.write(options.json ? `${JSON.stringify(result)}\n` : `not running: ${result.reason}\n`);
+    process.stdout.write(
+      options.json ? `${JSON.stringify(result)}\n` : `not running: ${result.reason}\n${linkLine(link)}\n`,
+    );
     return EXIT.NOT_RUNNING;
   }
   const result = await fetchGatewayStatus(config);
+  // The running gateway says how its link is; without one, the files say what it would be.
+  const reported = result.state === 'running' ? (result.status.link as LinkStatus | undefined) : undefined;
+  const link = reported ?? (await storedLinkStatus(identityPaths(paths.stateDir)));
   if (options.json) {
-    process.stdout.write(`${JSON.stringify({ ...result, url: localGatewayOrigin(config) })}\n`);
+    process.stdout.write(`${JSON.stringify({ ...result, url: localGatewayOrigin(config), link })}\n`);
   } else if (result.state === 'running') {
     const { version, pid, uptimeMs, agents } = result.status;
     process.stdout.write(
@@ -39,6 +49,14 @@ export async function runStatus(paths: GatewayPaths, options: { json: boolean })
   } else {
     process.stdout.write(`not running: ${result.reason}\n`);
   }
+  if (!options.json) process.stdout.write(`${linkLine(link)}\n`);
   if (result.state === 'running') return EXIT.OK;
   return result.state === 'refusing' ? EXIT.REFUSED : EXIT.NOT_RUNNING;
+}
+
+function linkLine(link: LinkStatus): string {
+  if (link.state === 'not linked')
+    return 'cloud link: not linked (multiclaw-gateway link --cloud URL --code CODE)';
+  const where = ` to workspace ${link.workspaceId} at ${link.cloudUrl} (gateway ${link.gatewayId})`;
+  return `cloud link: ${link.state}${where}${link.reason ? `: ${link.reason}` : ''}`;
 }

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { ApiError, type ChatSendResult, type RunEvent, sessionKeyOf } from '@multiclaw/protocol';
 import type { ConfigFile } from '../config/config-file.js';
 import type { Egress } from '../egress/egress.js';
+import type { WorkspaceAgents } from '../link/workspace-agents.js';
 import { assertSamplingSupported } from '../providers/sampling.js';
 import type { ChatTurn, Sampling, StreamCompletion } from '../providers/types.js';
 import type { LocalStore } from '../store/local-store.js';
@@ -28,6 +29,8 @@ export interface RunServiceDeps {
   idempotency: IdempotencyLog;
   egress: Egress;
   streamCompletion: StreamCompletion;
+  /** The workspace agents held from the cloud link (absent: local agents only). */
+  workspaceAgents?: WorkspaceAgents;
   log: { warn(obj: object, msg: string): void; info(obj: object, msg: string): void };
   now?: () => Date;
 }
@@ -103,7 +106,11 @@ export class RunService {
       sessionKey = seen.sessionKey;
     }
 
-    const resolved = resolveAgentModel(await this.deps.config.current(), params.agentId);
+    const resolved = resolveAgentModel(
+      await this.deps.config.current(),
+      params.agentId,
+      this.deps.workspaceAgents,
+    );
     const existing = await this.deps.store.findSession(sessionKey);
     if (existing) {
       sessionKey = existing.key;
@@ -177,7 +184,11 @@ export class RunService {
    * can fix, runs again in its session.
    */
   async complete(params: CompletionParams): Promise<RunOutcome & { model: string; replayed: boolean }> {
-    const resolved = resolveAgentModel(await this.deps.config.current(), params.agentId);
+    const resolved = resolveAgentModel(
+      await this.deps.config.current(),
+      params.agentId,
+      this.deps.workspaceAgents,
+    );
     assertSamplingSupported(resolved.provider.api, params.sampling);
     const key = params.idempotencyKey === undefined ? undefined : `openai:${params.idempotencyKey}`;
     const requestHash = requestHashOf([params.agentId, params.turns, params.sampling ?? null]);
@@ -357,7 +368,11 @@ export class RunService {
         { ...this.deps, now: this.now },
         { runId: run.runId, controller: run.controller, partial },
         async () => {
-          const resolved = resolveAgentModel(await this.deps.config.current(), agentId);
+          const resolved = resolveAgentModel(
+            await this.deps.config.current(),
+            agentId,
+            this.deps.workspaceAgents,
+          );
           return {
             api: resolved.provider.api,
             baseUrl: resolved.provider.baseUrl,
