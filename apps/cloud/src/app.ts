@@ -1,3 +1,4 @@
+import { ApiError, linkAudience } from '@multiclaw/protocol';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { Logger } from 'pino';
@@ -10,6 +11,8 @@ import { agentRoutes } from './modules/agents/routes.js';
 import { createAgentService } from './modules/agents/service.js';
 import { createAuditRecorder } from './modules/audit/recorder.js';
 import { auditRoutes } from './modules/audit/routes.js';
+import { createLinkAssertions } from './modules/gateway-link/assertion.js';
+import { type GatewayLinkOptions, gatewayLinkRoutes } from './modules/gateway-link/routes.js';
 import { gatewayEnrollRoutes, gatewayRoutes } from './modules/gateways/routes.js';
 import { createGatewayService } from './modules/gateways/service.js';
 import { healthRoutes } from './modules/health/routes.js';
@@ -29,7 +32,10 @@ import { createAccessTokens } from './modules/identity/tokens/access-tokens.js';
 import { refreshKeyFromMasterKey } from './modules/identity/tokens/refresh-tokens.js';
 import { createEmailVerification } from './modules/identity/verification.js';
 import { metaRoutes } from './modules/meta/routes.js';
+import { transcriptRoutes } from './modules/transcripts/routes.js';
+import { createTranscriptService } from './modules/transcripts/service.js';
 import { createVaultCrypto } from './modules/vault/crypto.js';
+import { valuesForGateway } from './modules/vault/gateway-fetch.js';
 import { secretRoutes } from './modules/vault/routes.js';
 import { createSecretService } from './modules/vault/secrets-service.js';
 import {
@@ -61,6 +67,8 @@ export type BuildAppOptions = {
   now?: () => Date;
   /** Injectable interval timers for background maintenance (pruning), so tests fire it by hand. */
   timers?: IntervalTimers;
+  /** The gateway link's heartbeat interval (LINK_HEARTBEAT_MS), shorter in tests. */
+  gatewayLink?: Pick<GatewayLinkOptions, 'heartbeatMs'>;
 };
 
 export type App = FastifyInstance;
@@ -69,11 +77,16 @@ export type App = FastifyInstance;
  * Every service and what it depends on. Each is a factory taking only the
  * dependencies it uses; one audit recorder and one mailer serve them all.
  */
-function createServices({ config, db, logger, now }: Required<Omit<BuildAppOptions, 'timers'>>) {
+function createServices({
+  config,
+  db,
+  logger,
+  now,
+}: Required<Omit<BuildAppOptions, 'timers' | 'gatewayLink'>>) {
   const { auth, publicUrl } = config;
   const audit = createAuditRecorder({ db, now });
   // What this instance tells every instance (real-time events, ended sessions, revoked gateways).
-  const bus = createEventBus({ config, logger });
+  const bus = createEventBus({ config, db, logger });
   const mailer = createMailer({ transport: config.mail.transport, from: config.mail.from, logger });
   // One envelope encryption for every value at rest (secrets, transcript content), one key cache.
   const vault = createVaultCrypto({ masterKeys: config.masterKeys, now });
@@ -142,7 +155,7 @@ function createServices({ config, db, logger, now }: Required<Omit<BuildAppOptio
     workspaces: createWorkspaceService({ db, audit, now }),
     invitations: createInvitationService({ db, audit, now, mailer, publicUrl }),
     agents: createAgentService({ db, now, audit }),
-    gateways: createGatewayService({ db, now, audit }),
+    gateways: createGatewayService({ db, now, audit, bus }),
     secrets: createSecretService({
       db,
       now,
@@ -150,6 +163,24 @@ function createServices({ config, db, logger, now }: Required<Omit<BuildAppOptio
       crypto: vault,
       keepVersions: config.vaultKeepVersions,
     }),
+    transcripts: createTranscriptService({ db, now, audit, bus, crypto: vault, logger }),
+  };
+
+  // The gateway link: assertions checked against each gateway's enrolled key, secrets through the vault.
+  const linkAssertions = createLinkAssertions({ db, now, audience: linkAudience(publicUrl) });
+  const gatewayLink = {
+    assertions: linkAssertions,
+    secrets: (gateway: { id: string; workspaceId: string }, agentIds: readonly string[]) =>
+      valuesForGateway(
+        { db, audit, crypto: vault },
+        { workspaceId: gateway.workspaceId, gatewayId: gateway.id, agentIds },
+      ),
+    // TODO(issue 14): the transcripts module's applyBatch, once it lands.
+    sync: {
+      applyBatch: async () => {
+        throw new ApiError('SERVICE_UNAVAILABLE', 'Transcript sync is not available on this cloud yet.');
+      },
+    },
   };
 
   return {
@@ -158,11 +189,13 @@ function createServices({ config, db, logger, now }: Required<Omit<BuildAppOptio
     tokens,
     identity,
     workspace,
+    gatewayLink,
     access: createWorkspaceAccess({ db, audit }),
     // Rows keyed by what clients send (emails tried, codes mailed) expire: deleted on a schedule.
     pruning: [
       { name: 'login_throttles', run: () => throttle.prune() },
       { name: 'email_tokens', run: () => emailTokens.prune() },
+      { name: 'gateway_assertion_jtis', run: () => linkAssertions.prune() },
     ],
   };
 }
@@ -173,7 +206,14 @@ function createServices({ config, db, logger, now }: Required<Omit<BuildAppOptio
  * every route; each feature is an encapsulated plugin under the prefix it
  * owns, so what a route can use is what its scope registered.
  */
-export async function buildApp({ config, db, logger, now = () => new Date(), timers }: BuildAppOptions) {
+export async function buildApp({
+  config,
+  db,
+  logger,
+  now = () => new Date(),
+  timers,
+  gatewayLink,
+}: BuildAppOptions) {
   const services = createServices({ config, db, logger, now });
   const { identity, access } = services;
   const app = Fastify(serverOptions(config, logger)).withTypeProvider<ZodTypeProvider>();
@@ -207,11 +247,20 @@ export async function buildApp({ config, db, logger, now = () => new Date(), tim
     jwks: () => services.tokens.jwks(),
   });
   await app.register(identityModule, { prefix: '/v1', ...identity }); // /v1/auth/*, /v1/me
-  const { workspaces, invitations, agents, secrets, gateways } = services.workspace;
+  const { workspaces, invitations, agents, secrets, gateways, transcripts } = services.workspace;
   // /v1/workspaces, /v1/invitations/accept
   await app.register(workspaceEntryRoutes, { prefix: '/v1', workspaces, invitations });
   // /v1/gateways/enroll: no bearer, the one-time enrollment code is the credential.
   await app.register(gatewayEnrollRoutes, { prefix: '/v1/gateways', gateways });
+  // /v1/gateway-link: the gateway's WebSocket, authenticated by its signed assertion.
+  await app.register(gatewayLinkRoutes, {
+    prefix: '/v1',
+    db,
+    now,
+    bus: services.bus,
+    ...services.gatewayLink,
+    ...gatewayLink,
+  });
 
   // One workspace, /v1/workspaces/:wid. Every route in here declares its
   // action (or the app refuses to start); a request to one is signed in (401),
@@ -228,6 +277,7 @@ export async function buildApp({ config, db, logger, now = () => new Date(), tim
       await scope.register(secretRoutes, { prefix: '/secrets', secrets });
       await scope.register(auditRoutes, { prefix: '/audit', db });
       await scope.register(gatewayRoutes, { gateways }); // /gateway-enrollments, /gateways
+      await scope.register(transcriptRoutes, { transcripts }); // /conversations
     },
     { prefix: WORKSPACE_PREFIX },
   );

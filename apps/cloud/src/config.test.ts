@@ -278,9 +278,19 @@ describe('loadConfig', () => {
   });
 
   it('chooses the event bus: PostgreSQL by default, NATS at NATS_URL, or memory', () => {
-    expect(loadConfig(validEnv()).eventBus).toEqual({ kind: 'postgres', natsUrl: 'nats://127.0.0.1:4222' });
-    const nats = loadConfig(validEnv({ EVENT_BUS: 'nats', NATS_URL: 'tls://nats.internal:4222' }));
-    expect(nats.eventBus).toEqual({ kind: 'nats', natsUrl: 'tls://nats.internal:4222' });
+    expect(loadConfig(validEnv()).eventBus).toEqual({
+      kind: 'postgres',
+      natsUrl: 'nats://127.0.0.1:4222',
+      natsSubject: 'multiclaw.events',
+    });
+    const nats = loadConfig(
+      validEnv({ EVENT_BUS: 'nats', NATS_URL: 'tls://nats.internal:4222', NATS_SUBJECT: 'acme.cloud' }),
+    );
+    expect(nats.eventBus).toEqual({
+      kind: 'nats',
+      natsUrl: 'tls://nats.internal:4222',
+      natsSubject: 'acme.cloud',
+    });
     expect(loadConfig(validEnv({ EVENT_BUS: 'memory' })).eventBus.kind).toBe('memory');
   });
 
@@ -292,6 +302,9 @@ describe('loadConfig', () => {
     expect(problems[0]).toMatch(/^EVENT_BUS: /);
     expect(problems[1]).toBe('NATS_URL: must be a nats:// or tls:// URL, e.g. nats://127.0.0.1:4222');
     expect(problems.join('\n')).not.toContain('Hunter2-secret');
+    expect(problemsOf(validEnv({ NATS_SUBJECT: 'multiclaw.>' }))[0]).toMatch(
+      /^NATS_SUBJECT: must be a plain/,
+    );
   });
 
   it('treats empty values as unset', () => {

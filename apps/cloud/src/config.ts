@@ -137,6 +137,13 @@ const EnvSchema = z
       .optional(),
     EVENT_BUS: z.enum(['postgres', 'nats', 'memory']).default('postgres'),
     NATS_URL: NatsUrl.default('nats://127.0.0.1:4222'),
+    NATS_SUBJECT: z
+      .string()
+      .regex(
+        /^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/,
+        'must be a plain NATS subject like multiclaw.events (no wildcards)',
+      )
+      .default('multiclaw.events'),
   })
   // Cross-variable rules run even when other variables failed, so one start
   // reports every problem; hence the defensive reads of possibly-invalid fields.
@@ -259,7 +266,7 @@ export type Config = Readonly<{
    * sessions): PostgreSQL LISTEN/NOTIFY on DATABASE_URL, NATS at natsUrl, or
    * in memory (a single instance only).
    */
-  eventBus: Readonly<{ kind: 'postgres' | 'nats' | 'memory'; natsUrl: string }>;
+  eventBus: Readonly<{ kind: 'postgres' | 'nats' | 'memory'; natsUrl: string; natsSubject: string }>;
   auth: Readonly<{
     /** Raw OIDC_PROVIDERS JSON; the OIDC module validates it at start-up. */
     oidcProviders: string | undefined;
@@ -381,7 +388,7 @@ export function loadConfig(rawSource: NodeJS.ProcessEnv): Config {
       transport: mailTransport(env.SMTP_URL, env.NODE_ENV, source),
       from: env.MAIL_FROM ?? DEV_MAIL_FROM,
     },
-    eventBus: { kind: env.EVENT_BUS, natsUrl: env.NATS_URL },
+    eventBus: { kind: env.EVENT_BUS, natsUrl: env.NATS_URL, natsSubject: env.NATS_SUBJECT },
     auth: {
       oidcProviders: env.OIDC_PROVIDERS,
       accessTokenTtlSeconds: env.AUTH_ACCESS_TOKEN_TTL_SECONDS,

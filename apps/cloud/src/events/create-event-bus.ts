@@ -1,7 +1,10 @@
 import type { Config } from '../config.js';
+import type { Database } from '../db/client.js';
 import type { EventBus } from './event-bus.js';
 import { createInProcessBus } from './in-process-bus.js';
 import type { BusLogger } from './listeners.js';
+import { createNatsBus } from './nats-bus.js';
+import { createPostgresBus } from './postgres-bus.js';
 
 /** A bus the app owns: `ready` resolves once it can hear other instances (or rejects, saying why). */
 export type ManagedEventBus = EventBus & { ready(): Promise<void> };
@@ -9,13 +12,21 @@ export type ManagedEventBus = EventBus & { ready(): Promise<void> };
 /** The bus EVENT_BUS names. */
 export function createEventBus(options: {
   config: Pick<Config, 'eventBus' | 'databaseUrl'>;
+  db: Pick<Database, '$executeRaw'>;
   logger: BusLogger;
 }): ManagedEventBus {
-  const { logger } = options;
-  // The PostgreSQL and NATS buses are still being built; until then every choice is in-process.
-  return withReady(createInProcessBus({ logger }));
+  const { config, db, logger } = options;
+  switch (config.eventBus.kind) {
+    case 'postgres':
+      return createPostgresBus({ databaseUrl: config.databaseUrl, notify: notifyThrough(db), logger });
+    case 'nats':
+      return createNatsBus({ url: config.eventBus.natsUrl, subject: config.eventBus.natsSubject, logger });
+    case 'memory':
+      return Object.assign(createInProcessBus({ logger }), { ready: async () => {} });
+  }
 }
 
-function withReady(bus: EventBus): ManagedEventBus {
-  return Object.assign(bus, { ready: async () => {} });
+/** NOTIFY through the app's pool: a parameterised pg_notify, never a payload spliced into SQL. */
+export function notifyThrough(db: Pick<Database, '$executeRaw'>) {
+  return (channel: string, payload: string) => db.$executeRaw`SELECT pg_notify(${channel}, ${payload})`;
 }

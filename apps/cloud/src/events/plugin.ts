@@ -11,14 +11,21 @@ declare module 'fastify' {
 }
 
 /**
- * Shares the app's one event bus. The app does not count as ready until the
- * bus can hear other instances (an instance that missed their messages would
- * serve stale sockets), and closes it last.
+ * Shares the app's one event bus. Starting waits for the bus's first
+ * connection, so an instance that is up hears the others from its first
+ * request; if that fails the app starts anyway (as it does without its
+ * database, answering /readyz with 503) and the bus keeps reconnecting.
  */
 export const eventBusPlugin = fp<{ bus: ManagedEventBus }>(
   async (app: FastifyInstance, { bus }) => {
     app.decorate('bus', bus);
-    app.addHook('onReady', () => bus.ready());
+    app.addHook('onReady', async () => {
+      try {
+        await bus.ready();
+      } catch (error) {
+        app.log.error({ err: error }, 'event bus: not connected yet; retrying in the background');
+      }
+    });
     app.addHook('onClose', () => bus.close());
   },
   { name: 'event-bus' },
