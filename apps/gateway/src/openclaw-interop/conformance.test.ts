@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { startFakeOpenAI, streamReply } from '../../test/fake-providers/index.js';
 import { newDevice, signConnect } from '../../test/support/device.js';
-import { startTestGateway, type TestGateway } from '../../test/support/gateway.js';
+import { startTestGateway, type TestGateway, withOneAgent } from '../../test/support/gateway.js';
 import { openClawSchemaErrors } from '../../test/support/openclaw-schemas.js';
 import { ALL_SCOPES, connectParams } from '../../test/support/ws-client.js';
 import type { GatewayConfig } from '../config/schema.js';
@@ -32,20 +32,7 @@ async function gateway(
   const test = await startTestGateway({
     ...(options.tickIntervalMs ? { tickIntervalMs: options.tickIntervalMs } : {}),
     configure: (config) =>
-      (options.configure ?? ((c) => c))({
-        ...config,
-        agents: { list: [{ id: 'main', name: 'Main', model: 'openai/gpt-test' }] },
-        models: {
-          providers: {
-            openai: {
-              api: 'openai-completions',
-              baseUrl: provider.baseUrl,
-              apiKey: KEY,
-              allowedAgents: ['main'],
-            },
-          },
-        },
-      }),
+      (options.configure ?? ((c) => c))(withOneAgent(config, { baseUrl: provider.baseUrl, apiKey: KEY })),
   });
   cleanups.push(async () => {
     await test.close();

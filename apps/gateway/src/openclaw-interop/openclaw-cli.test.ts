@@ -6,7 +6,7 @@ import {
   startFakeOpenAI,
   streamReply,
 } from '../../test/fake-providers/index.js';
-import { startTestGateway, type TestGateway } from '../../test/support/gateway.js';
+import { startTestGateway, type TestGateway, withOneAgent } from '../../test/support/gateway.js';
 import {
   type AcpBridge,
   ensureOpenClaw,
@@ -70,20 +70,7 @@ beforeAll(async () => {
     { apiKey: KEY },
   );
   test = await startTestGateway({
-    configure: (config) => ({
-      ...config,
-      agents: { list: [{ id: 'main', name: 'Main', model: 'openai/gpt-test' }] },
-      models: {
-        providers: {
-          openai: {
-            api: 'openai-completions',
-            baseUrl: provider.baseUrl,
-            apiKey: KEY,
-            allowedAgents: ['main'],
-          },
-        },
-      },
-    }),
+    configure: (config) => withOneAgent(config, { baseUrl: provider.baseUrl, apiKey: KEY }),
   });
   wsUrl = `ws://127.0.0.1:${test.port}`;
   home = await isolatedOpenClawHome();

@@ -70,3 +70,28 @@ export async function startTestGateway(
     },
   };
 }
+
+/**
+ * `config` with one agent (`main` unless named) whose model is served by one
+ * OpenAI-compatible provider at `baseUrl`, the agent allowed to use its key.
+ */
+export function withOneAgent(
+  config: GatewayConfig,
+  provider: { baseUrl: string; apiKey: string; agentId?: string; model?: string },
+): GatewayConfig {
+  const agentId = provider.agentId ?? 'main';
+  return {
+    ...config,
+    agents: { list: [{ id: agentId, name: 'Main', model: `openai/${provider.model ?? 'gpt-test'}` }] },
+    models: {
+      providers: {
+        openai: {
+          api: 'openai-completions',
+          baseUrl: provider.baseUrl,
+          apiKey: provider.apiKey,
+          allowedAgents: [agentId],
+        },
+      },
+    },
+  };
+}
