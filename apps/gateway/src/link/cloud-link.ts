@@ -1,4 +1,4 @@
-import type { SyncAck, SyncBatch } from '@multiclaw/protocol';
+import type { LinkStatus as LinkStatusWire, SyncAck, SyncBatch } from '@multiclaw/protocol';
 
 /**
  * What the rest of the gateway sees of the cloud link (DESIGN.md §7): its
@@ -30,22 +30,16 @@ export interface CloudLinkEvents {
   unlinked: { gatewayId: string; workspaceId: string; reason: 'unlinked' | 'revoked' };
 }
 
-export type LinkStateName = 'not linked' | 'connecting' | 'online' | 'offline' | 'revoked';
+export type LinkStateName = LinkStatusWire['state'];
 
-/** `status --json`'s `link` object. */
-export interface LinkStatus {
-  state: LinkStateName;
-  /** Why the link is in this state, in words (offline, revoked). */
-  reason?: string;
-  gatewayId?: string;
-  workspaceId?: string;
-  cloudUrl?: string;
+/** `status --json`'s `link` object: the protocol's LinkStatus and a few local details. */
+export type LinkStatus = LinkStatusWire & {
   linkedAt?: string;
   /** When the state last changed (ISO time). */
   since?: string;
   /** The workspace agents this gateway holds now. */
   workspaceAgents?: number;
-}
+};
 
 /** The link is not online (or went down before the reply came): try again after `online`. */
 export class LinkUnavailableError extends Error {

@@ -5,7 +5,6 @@ import {
   type ConfigAgents,
   ErrorEnvelope,
   encodeWsMessage,
-  GATEWAY_LINK_PATH,
   GatewayToCloud,
   LINK_CLOSE,
   LINK_HEARTBEAT_MS,
@@ -13,6 +12,7 @@ import {
   LINK_PROTOCOL_VERSIONS,
   LINK_REAUTH_MARGIN_SECONDS,
   LINK_VERSIONS_HEADER,
+  linkAudience,
   parseWsMessage,
 } from '@multiclaw/protocol';
 import type { ClientOptions, WebSocket } from 'ws';
@@ -141,7 +141,7 @@ export class LinkClient {
       return;
     }
     if (this.state === 'stopped' || this.state === 'revoked') return;
-    const url = `${this.identity.cloudUrl.replace(/^http/, 'ws')}${GATEWAY_LINK_PATH}`;
+    const url = linkAudience(this.identity.cloudUrl);
     let socket: WebSocket;
     try {
       socket = this.deps.openSocket(url, {
