@@ -23,6 +23,7 @@ type TestAppOptions = {
   env?: Record<string, string | undefined>;
   databaseUrl?: string;
   now?: BuildAppOptions['now'];
+  gatewayLink?: BuildAppOptions['gatewayLink'];
   beforeReady?: (app: Awaited<ReturnType<typeof buildApp>>) => void | Promise<void>;
 };
 
@@ -41,6 +42,7 @@ export async function createTestApp(options: TestAppOptions = {}) {
     db: createPrismaClient(databaseUrl),
     logger,
     ...(options.now ? { now: options.now } : {}),
+    ...(options.gatewayLink ? { gatewayLink: options.gatewayLink } : {}),
   });
   await options.beforeReady?.(app);
   await app.ready();

@@ -10,8 +10,10 @@ import {
 } from '@multiclaw/protocol';
 import type { Database } from '../../db/client.js';
 import { pageQuery, toPage } from '../../db/keyset-page.js';
+import type { EventBus } from '../../events/event-bus.js';
 import type { Actor } from '../../plugins/actor.js';
 import { type AuditEntry, type AuditTx, actorEntry } from '../audit/recorder.js';
+import { isLinkOnline } from '../gateway-link/presence.js';
 import type { Membership } from '../workspaces/access.js';
 import { lockWorkspaces, roleIn } from '../workspaces/owner-guard.js';
 import { allows } from '../workspaces/permissions.js';
@@ -22,6 +24,8 @@ export type GatewayServiceDeps = {
   now: () => Date;
   /** Always inside the change's transaction: no audit entry, no change. */
   audit: { record(entry: AuditEntry, tx: AuditTx): Promise<void> };
+  /** A revoke tells every instance, so whichever holds the gateway's link socket closes it. */
+  bus: Pick<EventBus, 'publish'>;
 };
 
 /** Where an unauthenticated enroll request comes from, for its audit entry. */
@@ -47,6 +51,7 @@ type GatewayRow = {
   ownerUserId: string;
   createdAt: Date;
   lastSeenAt: Date | null;
+  onlineAt: Date | null;
   revokedAt: Date | null;
 };
 
@@ -56,19 +61,19 @@ const gatewaySelect = {
   ownerUserId: true,
   createdAt: true,
   lastSeenAt: true,
+  onlineAt: true,
   revokedAt: true,
 } as const;
 
-function toGateway(row: GatewayRow): Gateway {
+function toGateway(row: GatewayRow, now: Date): Gateway {
   return {
     id: row.id,
     name: row.name,
     userId: row.ownerUserId,
     createdAt: row.createdAt.toISOString(),
     lastSeenAt: row.lastSeenAt?.toISOString() ?? null,
-    // Always false for now: a gateway is online while its link socket
-    // (GET /v1/gateway-link) is open, and that link does not exist yet.
-    online: false,
+    // Its link socket (GET /v1/gateway-link) is open and heartbeating.
+    online: row.revokedAt === null && isLinkOnline(row, now),
     revokedAt: row.revokedAt?.toISOString() ?? null,
   };
 }
@@ -79,7 +84,7 @@ function toGateway(row: GatewayRow): Gateway {
  * gateway's public key with one, the list, and revocation (the row stays,
  * `revokedAt` set). Every change records its audit entry in its transaction.
  */
-export function createGatewayService({ db, now, audit }: GatewayServiceDeps) {
+export function createGatewayService({ db, now, audit, bus }: GatewayServiceDeps) {
   /** Creates a one-time code for the caller to enroll their own gateway in the workspace. */
   async function createEnrollment(
     actor: Actor,
@@ -91,7 +96,14 @@ export function createGatewayService({ db, now, audit }: GatewayServiceDeps) {
     const expiresAt = new Date(at.getTime() + GATEWAY_ENROLLMENT_TTL_SECONDS * 1000);
     await db.$transaction(async (tx) => {
       const created = await tx.gatewayEnrollment.create({
-        data: { workspaceId, createdById: actor.userId, codeHash: hashCode(code), createdAt: at, expiresAt },
+        data: {
+          workspaceId,
+          createdById: actor.userId,
+          codeHash: hashCode(code),
+          name: name ?? null,
+          createdAt: at,
+          expiresAt,
+        },
         select: { id: true },
       });
       await audit.record(
@@ -100,7 +112,6 @@ export function createGatewayService({ db, now, audit }: GatewayServiceDeps) {
           workspaceId,
           'gateway.enrollment_created',
           { type: 'gateway_enrollment', id: created.id },
-          // The name asked for is only recorded: the gateway's name is the one it enrolls with.
           { expiresAt: expiresAt.toISOString(), ...(name ? { name } : {}) },
         ),
         tx,
@@ -122,9 +133,11 @@ export function createGatewayService({ db, now, audit }: GatewayServiceDeps) {
     const codeHash = hashCode(input.code);
     const addressed = await db.gatewayEnrollment.findUnique({
       where: { codeHash },
-      select: { workspaceId: true, createdById: true },
+      select: { workspaceId: true, createdById: true, name: true },
     });
     if (!addressed) throw invalidCode();
+    // The name the gateway enrolls with, else the one the code was created with.
+    const name = input.name ?? addressed.name;
     const at = now();
     return db.$transaction(async (tx) => {
       // Lock order, as everywhere: the user (account deletion locks it first), then the workspace.
@@ -143,7 +156,7 @@ export function createGatewayService({ db, now, audit }: GatewayServiceDeps) {
         data: {
           workspaceId: addressed.workspaceId,
           ownerUserId: addressed.createdById,
-          name: input.name ?? null,
+          name,
           publicKey: raw,
           createdAt: at,
         },
@@ -158,7 +171,7 @@ export function createGatewayService({ db, now, audit }: GatewayServiceDeps) {
           workspaceId: addressed.workspaceId,
           targetType: 'gateway',
           targetId: gateway.id,
-          metadata: { userId: addressed.createdById, enrollmentId: claimed.id, name: input.name ?? null },
+          metadata: { userId: addressed.createdById, enrollmentId: claimed.id, name },
           ip: client.ip,
           userAgent: client.userAgent,
         },
@@ -185,14 +198,17 @@ export function createGatewayService({ db, now, audit }: GatewayServiceDeps) {
       take: query.take,
       select: gatewaySelect,
     });
-    return toPage(rows, page.limit, toGateway);
+    const at = now();
+    return toPage(rows, page.limit, (row) => toGateway(row, at));
   }
 
   /**
    * Revokes a gateway: its own person may, and whoever may revoke any. The
    * row stays (its conversations and audit entries name it). Revoking a
    * revoked gateway changes nothing and answers the same, without a second
-   * audit entry.
+   * audit entry. Once committed, the bus carries `gateway.revoked` to every
+   * instance: the one holding its link socket closes it (4403), and its
+   * next connection is refused at the upgrade.
    */
   async function revoke(actor: Actor, membership: Membership, gatewayId: string): Promise<void> {
     const { workspaceId } = membership;
@@ -221,6 +237,9 @@ export function createGatewayService({ db, now, audit }: GatewayServiceDeps) {
         tx,
       );
     });
+    // Published on a repeated revoke too, so retrying a revoke whose message
+    // failed to go out (an error answer) still closes the socket.
+    await bus.publish({ type: 'gateway.revoked', gatewayId, workspaceId });
   }
 
   return { createEnrollment, enroll, list, revoke };
