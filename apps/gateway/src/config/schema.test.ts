@@ -192,4 +192,16 @@ describe('gateway config schema', () => {
       expect.stringMatching(/^gateway\.allowedOrigins\.3: an origin/),
     ]);
   });
+
+  it('takes sync.agents as a list of local agent ids, and names a bad one or an unknown key', () => {
+    const base = { gateway: { auth: { token: TOKEN } } };
+    expect(parseGatewayConfig(FILE, JSON.stringify({ ...base, sync: { agents: ['main'] } })).sync).toEqual({
+      agents: ['main'],
+    });
+    expect(parseGatewayConfig(FILE, JSON.stringify(base)).sync).toBeUndefined();
+    expect(problemsOf({ ...base, sync: { agents: ['Main Agent'] } })).toEqual([
+      expect.stringMatching(/^sync\.agents\.0: /),
+    ]);
+    expect(problemsOf({ ...base, sync: { agent: ['main'] } })).toEqual(['sync.agent: unknown key']);
+  });
 });

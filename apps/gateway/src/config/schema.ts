@@ -76,6 +76,8 @@ export const GatewayConfig = z
     models: z
       .strictObject({ providers: z.record(LocalAgentId, ProviderConfig).default({}) })
       .default({ providers: {} }),
+    /** Transcript sync (docs/data-residency.md): the local agents whose conversations go to the linked workspace. */
+    sync: z.strictObject({ agents: z.array(LocalAgentId).default([]) }).optional(),
   })
   .superRefine((config, ctx) => {
     const seen = new Set<string>();

@@ -15,10 +15,19 @@ import { appendRecordsAt, encodeRecord, loadRecordFile } from './record-file.js'
 import { SessionIndex, type SessionRecord, type SessionsLogRecord, upgradeRecord } from './session-index.js';
 import { acquireStoreLock, releaseStoreLock } from './store-lock.js';
 
+export type { SessionRecord } from './session-index.js';
 export { StoreLockedError } from './store-lock.js';
 
 export interface StoreLogger {
   warn(message: string): void;
+}
+
+/** Messages just stored in a conversation (what the sync outbox listens for). */
+export interface AppendedMessages {
+  sessionId: string;
+  agentId: string;
+  /** The seq of the last message stored. */
+  lastSeq: number;
 }
 
 export interface ListSessionsOptions {
@@ -45,6 +54,7 @@ export class LocalStore {
   /** Open message logs, by session id. */
   private readonly logs = new Map<string, Promise<MessageLog>>();
   private sessionsTail: Promise<unknown> = Promise.resolve();
+  private readonly appendListeners = new Set<(appended: AppendedMessages) => void>();
 
   private constructor(
     readonly dir: string,
@@ -183,7 +193,37 @@ export class LocalStore {
 
   async appendMessages(ref: string, drafts: MessageDraft[]): Promise<StoredMessage[]> {
     const { record, log } = await this.openLog(ref);
-    return log.append(drafts, record.key);
+    const stored = await log.append(drafts, record.key);
+    const last = stored.at(-1);
+    if (last) this.notifyAppended({ sessionId: record.id, agentId: record.agentId, lastSeq: last.seq });
+    return stored;
+  }
+
+  /**
+   * Calls `listener` after each append is on disk. Only finished messages are
+   * ever appended (a streaming reply lives in `partial/` until it ends), so
+   * this is the sync outbox's signal that something new may leave.
+   */
+  onAppended(listener: (appended: AppendedMessages) => void): () => void {
+    this.appendListeners.add(listener);
+    return () => this.appendListeners.delete(listener);
+  }
+
+  /** Every live conversation's record, ids included: for the sync outbox, never for clients. */
+  conversationRecords(): SessionRecord[] {
+    return this.index.all().map((record) => ({ ...record }));
+  }
+
+  /** One conversation's record by key or id, or undefined when it is gone. */
+  conversationRecord(ref: string): SessionRecord | undefined {
+    const record = this.index.resolve(ref);
+    return record && { ...record };
+  }
+
+  /** Messages fromSeq..toSeq (inclusive) of a conversation, in order, in one read. */
+  async readMessages(ref: string, fromSeq: number, toSeq: number): Promise<StoredMessage[]> {
+    const { record, log } = await this.openLog(ref);
+    return log.read(fromSeq, toSeq, record.key);
   }
 
   /** A page of history in ascending order: the `limit` messages just before `before` (or the newest). */
@@ -224,6 +264,16 @@ export class LocalStore {
     ]);
     await partial.discard();
     return stored as StoredMessage;
+  }
+
+  private notifyAppended(appended: AppendedMessages): void {
+    for (const listener of this.appendListeners) {
+      try {
+        listener(appended);
+      } catch (error) {
+        this.logger.warn(`store: an append listener failed: ${(error as Error).message}`);
+      }
+    }
   }
 
   /**
