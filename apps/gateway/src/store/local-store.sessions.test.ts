@@ -1,40 +1,16 @@
 import { randomUUID } from 'node:crypto';
-import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { copyFile, mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ApiError, StoredMessage } from '@multiclaw/protocol';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { LocalStore } from './local-store.js';
+import { describe, expect, it } from 'vitest';
+import { useTempStore } from '../../test/support/temp-store.js';
 import type { MessageDraft } from './message-log.js';
 import { encodeRecord, scanRecordFile } from './record-file.js';
 
 /** Session keys (OpenClaw's `agent:<agentId>:<name>`) over session ids: old stores, create, reset, delete, search. */
 
-let dir: string;
-const opened: LocalStore[] = [];
-const warnings: string[] = [];
-
-beforeEach(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'gw-store-keys-'));
-  warnings.length = 0;
-});
-
-afterEach(async () => {
-  for (const store of opened.splice(0)) await store.close();
-  await rm(dir, { recursive: true, force: true });
-});
-
-async function open(): Promise<LocalStore> {
-  const store = await LocalStore.open(dir, { warn: (message) => warnings.push(message) });
-  opened.push(store);
-  return store;
-}
-
-async function reopen(store: LocalStore): Promise<LocalStore> {
-  await store.close();
-  opened.splice(opened.indexOf(store), 1);
-  return open();
-}
+const tmp = useTempStore('gw-store-keys-');
+const { open, reopen, warnings } = tmp;
 
 const T0 = Date.parse('2025-01-01T00:00:00.000Z');
 const at = (seconds: number) => new Date(T0 + seconds * 1000);
@@ -48,8 +24,8 @@ const say = (content: string, seconds = 1): MessageDraft => ({
 });
 const contents = (messages: { content: string }[]) => messages.map((message) => message.content);
 const keysOf = (page: { sessions: { key: string }[] }) => page.sessions.map((session) => session.key);
-const messagesFile = (id: string) => join(dir, 'messages', `${id}.log`);
-const sessionsLog = () => join(dir, 'sessions.log');
+const messagesFile = (id: string) => join(tmp.dir, 'messages', `${id}.log`);
+const sessionsLog = () => join(tmp.dir, 'sessions.log');
 
 async function refusal(work: Promise<unknown>): Promise<ApiError> {
   const error = await work.then(
@@ -70,8 +46,8 @@ async function refusal(work: Promise<unknown>): Promise<ApiError> {
 async function writePreKeyStore() {
   const talk = { id: randomUUID(), agentId: 'alpha', title: 'Old talk', createdAt: at(1).toISOString() };
   const quiet = { id: randomUUID(), agentId: 'beta', title: 'Quiet one', createdAt: at(2).toISOString() };
-  await mkdir(join(dir, 'messages'), { recursive: true });
-  await mkdir(join(dir, 'partial'), { recursive: true });
+  await mkdir(join(tmp.dir, 'messages'), { recursive: true });
+  await mkdir(join(tmp.dir, 'partial'), { recursive: true });
   await writeFile(
     sessionsLog(),
     Buffer.concat(
@@ -113,7 +89,7 @@ async function writePreKeyStore() {
   await writeFile(messagesFile(talk.id), Buffer.concat(old.map((record) => encodeRecord(record))));
   const messageId = randomUUID();
   await writeFile(
-    join(dir, 'partial', `${runId}.log`),
+    join(tmp.dir, 'partial', `${runId}.log`),
     Buffer.concat([
       encodeRecord({ type: 'start', runId, sessionKey: talk.id, messageId, createdAt: at(6).toISOString() }),
       encodeRecord({ type: 'text', text: 'then it ' }),
@@ -168,7 +144,7 @@ describe('a store written before session keys', () => {
     expect(warnings).toEqual([
       `store: a reply in session ${talkKey} was cut off when the gateway stopped; kept 15 characters, marked interrupted`,
     ]);
-    expect(await readdir(join(dir, 'partial'))).toEqual([]);
+    expect(await readdir(join(tmp.dir, 'partial'))).toEqual([]);
     // A client's cursor from before (an old id) still pages.
     expect(keysOf(await store.listSessions({ cursor: quiet.id }))).toEqual([talkKey]);
 
@@ -225,7 +201,7 @@ describe('createSession', () => {
     expect(mainId).toMatch(UUID);
     await store.appendMessages('agent:alpha:main', [say('hi')]);
     // The messages file is named by the id, never by the key.
-    expect(await readdir(join(dir, 'messages'))).toEqual([`${mainId}.log`]);
+    expect(await readdir(join(tmp.dir, 'messages'))).toEqual([`${mainId}.log`]);
 
     store = await reopen(store);
     expect(await store.getSession(mainId)).toMatchObject({ key: 'agent:alpha:main', messageCount: 1 });
@@ -375,9 +351,9 @@ describe('deleteSession', () => {
     const { key } = await store.createSession('alpha', 'Doomed', at(1));
     const id = store.sessionIdOf(key);
     await store.appendMessages(key, [say('secret')]);
-    await copyFile(messagesFile(id), join(dir, 'copy'));
+    await copyFile(messagesFile(id), join(tmp.dir, 'copy'));
     await store.deleteSession(key);
-    await copyFile(join(dir, 'copy'), messagesFile(id)); // the unlink "did not happen"
+    await copyFile(join(tmp.dir, 'copy'), messagesFile(id)); // the unlink "did not happen"
     store = await reopen(store);
     await expect(stat(messagesFile(id))).rejects.toMatchObject({ code: 'ENOENT' });
     expect((await store.listSessions({})).total).toBe(0);

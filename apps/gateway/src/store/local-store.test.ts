@@ -1,40 +1,17 @@
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { appendFile, mkdtemp, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { appendFile, readFile, stat, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ApiError, StoredMessage } from '@multiclaw/protocol';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { spawnTs } from '../../test/crash/harness.js';
+import { useTempStore } from '../../test/support/temp-store.js';
 import { LocalStore, StoreLockedError } from './local-store.js';
 import { type MessageDraft, StoreDamagedError } from './message-log.js';
 import { encodeRecord, scanRecordFile } from './record-file.js';
 
-let dir: string;
-const opened: LocalStore[] = [];
-const warnings: string[] = [];
-
-beforeEach(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'gw-store-'));
-  warnings.length = 0;
-});
-
-afterEach(async () => {
-  for (const store of opened.splice(0)) await store.close();
-  await rm(dir, { recursive: true, force: true });
-});
-
-async function open(): Promise<LocalStore> {
-  const store = await LocalStore.open(dir, { warn: (message) => warnings.push(message) });
-  opened.push(store);
-  return store;
-}
-
-async function reopen(store: LocalStore): Promise<LocalStore> {
-  await store.close();
-  opened.splice(opened.indexOf(store), 1);
-  return open();
-}
+const tmp = useTempStore('gw-store-');
+const { open, reopen, warnings } = tmp;
 
 const T0 = Date.parse('2025-01-01T00:00:00.000Z');
 const at = (seconds: number) => new Date(T0 + seconds * 1000);
@@ -53,7 +30,7 @@ const drafts = (from: number, count: number) =>
 const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, index) => from + index);
 const seqsOf = (messages: { seq: number }[]) => messages.map((message) => message.seq);
 /** A conversation's messages file: named by the session's id, not its key. */
-const logPath = (id: string) => join(dir, 'messages', `${id}.log`);
+const logPath = (id: string) => join(tmp.dir, 'messages', `${id}.log`);
 
 /** A store with one session holding `count` messages, closed again. */
 async function sessionWith(count: number): Promise<{ key: string; id: string; size: number }> {
@@ -61,8 +38,7 @@ async function sessionWith(count: number): Promise<{ key: string; id: string; si
   const { key } = await store.createSession('agent', 'title', at(0));
   const id = store.sessionIdOf(key);
   if (count) await store.appendMessages(key, drafts(1, count));
-  await reopen(store).then((again) => again.close());
-  opened.length = 0;
+  await tmp.close(await reopen(store));
   return { key, id, size: (await stat(logPath(id))).size };
 }
 
@@ -131,13 +107,13 @@ describe('torn tails are cut off on open', () => {
       title: 'torn',
       createdAt: at(1).toISOString(),
     });
-    const size = (await stat(join(dir, 'sessions.log'))).size;
-    await appendFile(join(dir, 'sessions.log'), torn.subarray(0, 30));
+    const size = (await stat(join(tmp.dir, 'sessions.log'))).size;
+    await appendFile(join(tmp.dir, 'sessions.log'), torn.subarray(0, 30));
     let store = await open();
     expect(warnings).toEqual([
       expect.stringMatching(/^store: dropped a torn record at the end of .*sessions\.log \(30 bytes\)$/),
     ]);
-    expect((await stat(join(dir, 'sessions.log'))).size).toBe(size);
+    expect((await stat(join(tmp.dir, 'sessions.log'))).size).toBe(size);
     expect((await store.listSessions({})).sessions.map((session) => session.key)).toEqual([key]);
     const created = await store.createSession('agent', 'after', at(2));
     store = await reopen(store);
@@ -351,36 +327,35 @@ describe('listSessions', () => {
 
 describe('store lock', () => {
   it('refuses a second open from another live process, and takes over once it is dead', async () => {
-    const holder = spawnTs('store-holder.ts', [dir]);
+    const holder = spawnTs('store-holder.ts', [tmp.dir]);
     try {
       await holder.waitForLine((line) => line === 'ready');
-      const error = await LocalStore.open(dir, { warn: () => {} }).catch((caught: unknown) => caught);
+      const error = await LocalStore.open(tmp.dir, { warn: () => {} }).catch((caught: unknown) => caught);
       expect(error).toBeInstanceOf(StoreLockedError);
       expect((error as StoreLockedError).pid).toBe(holder.pid);
-      expect(JSON.parse(await readFile(join(dir, 'store.lock'), 'utf8')).pid).toBe(holder.pid);
+      expect(JSON.parse(await readFile(join(tmp.dir, 'store.lock'), 'utf8')).pid).toBe(holder.pid);
     } finally {
       await holder.kill();
     }
     const store = await open();
-    expect(JSON.parse(await readFile(join(dir, 'store.lock'), 'utf8')).pid).toBe(process.pid);
-    await store.close();
-    opened.length = 0;
-    await expect(stat(join(dir, 'store.lock'))).rejects.toMatchObject({ code: 'ENOENT' });
+    expect(JSON.parse(await readFile(join(tmp.dir, 'store.lock'), 'utf8')).pid).toBe(process.pid);
+    await tmp.close(store);
+    await expect(stat(join(tmp.dir, 'store.lock'))).rejects.toMatchObject({ code: 'ENOENT' });
   });
 
   it('is not blocked by a stale lock whose pid now belongs to an unrelated process, in either lock format', async (ctx) => {
     if (process.platform !== 'linux') return ctx.skip();
     const unrelated = spawn('sleep', ['60'], { stdio: 'ignore' });
     try {
-      const lockPath = join(dir, 'store.lock');
+      const lockPath = join(tmp.dir, 'store.lock');
       // This version's format: the recorded start time is not that process's.
       await writeFile(lockPath, JSON.stringify({ pid: unrelated.pid, instance: 'gone', startTime: '1' }));
-      await (await LocalStore.open(dir, { warn: () => {} })).close();
+      await (await LocalStore.open(tmp.dir, { warn: () => {} })).close();
       // An earlier version's bare pid, written before that process started.
       await writeFile(lockPath, String(unrelated.pid));
       const longAgo = new Date(Date.now() - 3_600_000);
       await utimes(lockPath, longAgo, longAgo);
-      const store = await LocalStore.open(dir, { warn: () => {} });
+      const store = await LocalStore.open(tmp.dir, { warn: () => {} });
       expect(JSON.parse(await readFile(lockPath, 'utf8')).pid).toBe(process.pid);
       await store.close();
     } finally {
@@ -390,11 +365,10 @@ describe('store lock', () => {
 
   it('refuses a second open of the same directory from this process until the first is closed', async () => {
     const first = await open();
-    await expect(LocalStore.open(dir, { warn: () => {} })).rejects.toBeInstanceOf(StoreLockedError);
-    await first.close();
-    opened.length = 0;
+    await expect(LocalStore.open(tmp.dir, { warn: () => {} })).rejects.toBeInstanceOf(StoreLockedError);
+    await tmp.close(first);
     const second = await open();
-    expect(second.dir).toBe(dir);
+    expect(second.dir).toBe(tmp.dir);
   });
 });
 
@@ -403,16 +377,15 @@ describe('damage in sessions.log', () => {
     const store = await open();
     const a = await store.createSession('agent', 'first', at(1));
     await store.createSession('agent', 'second', at(2));
-    await store.close();
-    opened.length = 0;
-    const path = join(dir, 'sessions.log');
+    await tmp.close(store);
+    const path = join(tmp.dir, 'sessions.log');
     const bytes = await readFile(path);
     const target = bytes.indexOf(Buffer.from(a.key)) + 3;
     bytes[target] = (bytes[target] as number) ^ 0x01;
     await writeFile(path, bytes);
-    await expect(LocalStore.open(dir, { warn: () => {} })).rejects.toBeInstanceOf(StoreDamagedError);
+    await expect(LocalStore.open(tmp.dir, { warn: () => {} })).rejects.toBeInstanceOf(StoreDamagedError);
     expect(await readFile(path)).toEqual(bytes);
     // The refused open released its lock: the same error again, not StoreLockedError.
-    await expect(LocalStore.open(dir, { warn: () => {} })).rejects.toBeInstanceOf(StoreDamagedError);
+    await expect(LocalStore.open(tmp.dir, { warn: () => {} })).rejects.toBeInstanceOf(StoreDamagedError);
   });
 });
