@@ -87,7 +87,7 @@ export const ERROR_CODES = {
   VAULT_INTEGRITY_FAILED: {
     status: 500,
     description:
-      'A stored secret failed its integrity check (its ciphertext, key or binding was altered); nothing was revealed. The server log names the workspace and secret; see docs/operations.md.',
+      'A stored secret or transcript message failed its integrity check (its ciphertext, key or binding was altered); nothing was revealed. The server log names the workspace and the secret (or conversation and message); see docs/operations.md.',
   },
   SERVICE_UNAVAILABLE: {
     status: 503,
@@ -212,6 +212,11 @@ export const ERROR_CODES = {
   CONVERSATION_NOT_FOUND: {
     status: 404,
     description: 'No such synced conversation in this workspace, or it is not yours to read.',
+  },
+  SYNC_AGENT_NOT_IN_WORKSPACE: {
+    status: 403,
+    description:
+      "Gateway link, in a `sync.ack` entry (state `refused`): the conversation names a `workspace` agent that is not an agent of the gateway's workspace; nothing of it was stored and it is not retried.",
   },
   GATEWAY_HOST_NOT_ALLOWED: {
     status: 403,

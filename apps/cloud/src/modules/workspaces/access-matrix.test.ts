@@ -11,7 +11,7 @@ import type { Action, Role } from './permissions.js';
  * app registers but this table lacks fails the coverage test below.
  */
 
-type Kind = 'workspace' | 'member' | 'invitation' | 'agent' | 'secret' | 'gateway';
+type Kind = 'workspace' | 'member' | 'invitation' | 'agent' | 'secret' | 'gateway' | 'conversation';
 type Caller = 'anonymous' | 'owner' | 'member' | 'ownerOfOther' | 'memberOfOther' | 'outsider';
 type Variant = 'own' | 'foreign' | 'missing';
 type Fixture = {
@@ -27,6 +27,8 @@ type RouteCase = {
   action: Action | ((caller: Caller, variant: Variant) => Action);
   success: number;
   body?: () => Record<string, unknown>;
+  /** Someone else's resource the role may not touch is not found (404), not forbidden. */
+  othersHidden?: boolean;
 };
 
 const ROUTES: RouteCase[] = [
@@ -199,6 +201,32 @@ const ROUTES: RouteCase[] = [
       caller === 'member' && variant === 'own' ? 'gateways.revoke_any' : 'gateways.revoke_own',
     success: 204,
   },
+  {
+    method: 'GET',
+    url: '/v1/workspaces/:wid/conversations',
+    kind: 'workspace',
+    action: 'transcripts.read_own',
+    success: 200,
+  },
+  {
+    method: 'GET',
+    url: '/v1/workspaces/:wid/conversations/:cid/messages',
+    kind: 'conversation',
+    // The own target is the owner's conversation: for the member, another person's.
+    action: (caller, variant) =>
+      caller === 'member' && variant === 'own' ? 'transcripts.read_any' : 'transcripts.read_own',
+    success: 200,
+    othersHidden: true,
+  },
+  {
+    method: 'DELETE',
+    url: '/v1/workspaces/:wid/conversations/:cid',
+    kind: 'conversation',
+    action: (caller, variant) =>
+      caller === 'member' && variant === 'own' ? 'transcripts.delete_any' : 'transcripts.delete_own',
+    success: 204,
+    othersHidden: true,
+  },
 ];
 
 const CALLERS: Caller[] = ['anonymous', 'owner', 'member', 'ownerOfOther', 'memberOfOther', 'outsider'];
@@ -283,6 +311,32 @@ async function fixture(): Promise<Fixture> {
         publicKey: new Uint8Array(randomBytes(32)),
       },
     });
+    // A synced conversation of the owner's, with one message sealed as the sync seals it.
+    const conversation = await db.conversation.create({
+      data: {
+        workspaceId: ws.id,
+        gatewayId: gateway.id,
+        ownerUserId: owner,
+        externalId: randomUUID(),
+        agentId: agent.id,
+        agentSource: 'workspace',
+        lastSeq: 1,
+      },
+    });
+    const messageId = randomUUID();
+    const sealer = await vaultCrypto.messageSealer(db, ws.id, 1);
+    const content = sealer.seal({ workspaceId: ws.id, conversationId: conversation.id, messageId }, 'hello');
+    sealer.release();
+    await db.message.create({
+      data: {
+        id: messageId,
+        conversationId: conversation.id,
+        seq: 1,
+        role: 'user',
+        createdAt: new Date(),
+        ...content,
+      },
+    });
     return {
       wid: ws.id,
       member,
@@ -290,6 +344,7 @@ async function fixture(): Promise<Fixture> {
       agent: agent.id,
       secret: secret.id,
       gateway: gateway.id,
+      conversation: conversation.id,
     };
   };
   const a = await make(users.owner.id, users.member.id);
@@ -303,6 +358,7 @@ async function fixture(): Promise<Fixture> {
       agent: { own: a.agent, foreign: b.agent },
       secret: { own: a.secret, foreign: b.secret },
       gateway: { own: a.gateway, foreign: b.gateway },
+      conversation: { own: a.conversation, foreign: b.conversation },
     },
   };
 }
@@ -328,6 +384,8 @@ const MEMBERS_MAY: ReadonlySet<Action> = new Set<Action>([
   'gateways.enroll',
   'gateways.list_own',
   'gateways.revoke_own',
+  'transcripts.read_own',
+  'transcripts.delete_own',
 ]);
 const expectedToAllow = (role: Role, action: Action) => role === 'owner' || MEMBERS_MAY.has(action);
 
@@ -338,7 +396,7 @@ function expectedStatus(route: RouteCase, caller: Caller, variant: Variant): num
   const role = roleIn(caller, target);
   if (!role) return 404;
   const action = typeof route.action === 'function' ? route.action(caller, variant) : route.action;
-  if (!expectedToAllow(role, action)) return 403;
+  if (!expectedToAllow(role, action)) return route.othersHidden ? 404 : 403;
   if (route.kind !== 'workspace' && variant !== 'own') return 404;
   return route.success;
 }
@@ -352,7 +410,7 @@ function urlFor(route: RouteCase, f: Fixture, variant: Variant): string {
       : { own: f.resources[route.kind].own, foreign: f.resources[route.kind].foreign, missing: randomUUID() }[
           variant
         ];
-  return route.url.replace(':wid', wid).replace(/:(uid|iid|aid|sid|gid)/, resource);
+  return route.url.replace(':wid', wid).replace(/:(uid|iid|aid|sid|gid|cid)/, resource);
 }
 
 describe('access matrix', () => {

@@ -44,6 +44,13 @@ export const PERMISSIONS = {
   'gateways.list_any': { roles: ['owner'], description: "List everyone's gateways" },
   'gateways.revoke_own': { roles: ['owner', 'member'], description: 'Revoke a gateway one enrolled' },
   'gateways.revoke_any': { roles: ['owner'], description: "Revoke anyone's gateway" },
+  'transcripts.read_own': {
+    roles: ['owner', 'member'],
+    description: "List and read the conversations one synced from one's own gateway",
+  },
+  'transcripts.read_any': { roles: ['owner'], description: "List and read everyone's synced conversations" },
+  'transcripts.delete_own': { roles: ['owner', 'member'], description: 'Delete a conversation one synced' },
+  'transcripts.delete_any': { roles: ['owner'], description: "Delete anyone's synced conversation" },
   'audit.read': { roles: ['owner'], description: 'Read the audit log' },
 } as const satisfies Record<string, Rule>;
 
