@@ -1,4 +1,4 @@
-import { ApiError, linkAudience } from '@multiclaw/protocol';
+import { linkAudience } from '@multiclaw/protocol';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { Logger } from 'pino';
@@ -175,12 +175,7 @@ function createServices({
         { db, audit, crypto: vault },
         { workspaceId: gateway.workspaceId, gatewayId: gateway.id, agentIds },
       ),
-    // TODO(issue 14): the transcripts module's applyBatch, once it lands.
-    sync: {
-      applyBatch: async () => {
-        throw new ApiError('SERVICE_UNAVAILABLE', 'Transcript sync is not available on this cloud yet.');
-      },
-    },
+    sync: workspace.transcripts,
   };
 
   return {
