@@ -1,3 +1,4 @@
+import { manualClock } from '@multiclaw/test-support/clock';
 import { expect, it } from 'vitest';
 import { useTestDatabaseClient } from '../../../test/support/database-client.js';
 import type { Database } from '../../db/client.js';
@@ -9,13 +10,10 @@ useTestDatabaseClient((ready) => {
 });
 
 it('pruning keeps an expired code while an hourly sending limit still counts it', async () => {
-  let clock = new Date('2030-01-01T00:00:00Z');
-  const advanceMinutes = (minutes: number) => {
-    clock = new Date(clock.getTime() + minutes * 60_000);
-  };
-  const tokens = createEmailTokens({ db, now: () => clock });
+  const clock = manualClock('2030-01-01T00:00:00Z');
+  const tokens = createEmailTokens({ db, now: clock.now });
   const user = await db.user.create({ data: { email: 'limits@example.com' } });
-  const since = () => new Date(clock.getTime() - LIMIT_WINDOW_MS);
+  const since = () => new Date(clock.nowMs() - LIMIT_WINDOW_MS);
 
   const code = await tokens.issue({
     userId: user.id,
@@ -23,13 +21,13 @@ it('pruning keeps an expired code while an hourly sending limit still counts it'
     purpose: 'reset_password',
     ttlSeconds: 30 * 60,
   });
-  advanceMinutes(31);
+  clock.advanceSeconds(31 * 60);
   expect(await tokens.spend('reset_password', code)).toBeNull();
   await tokens.prune();
   // Expired, yet still one of the last hour's codes: the limit must see it.
   expect(await tokens.sentSince(user.id, 'reset_password', since())).toBe(1);
 
-  advanceMinutes(60);
+  clock.advanceSeconds(60 * 60);
   expect(await tokens.prune()).toBe(1);
   expect(await db.emailToken.count({ where: { userId: user.id } })).toBe(0);
 });
