@@ -1,3 +1,4 @@
+import { manualClock } from '@multiclaw/test-support/clock';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp } from '../../../test/support/app.js';
 
@@ -15,12 +16,12 @@ const PASSWORD = 'the real passphrase 42';
 const addressOf = (n: number) =>
   n % 2 === 0 ? `10.0.${Math.floor(n / 250)}.${(n % 250) + 1}` : `2001:db8:${n.toString(16)}::1`;
 
-let clock = new Date('2026-11-24T12:00:00Z');
+const clock = manualClock('2026-11-24T12:00:00Z');
 let ctx: Awaited<ReturnType<typeof createTestApp>>;
 
 beforeAll(async () => {
   ctx = await createTestApp({
-    now: () => clock,
+    now: clock.now,
     env: { AUTH_LOCKOUT_MAX_SECONDS: '900', AUTH_RATE_LIMIT_MAX: '1000' },
   });
 });
@@ -54,13 +55,13 @@ describe('10,000 wrong passwords', { timeout: 600_000 }, () => {
       for (const response of batch)
         statuses.set(response.statusCode, (statuses.get(response.statusCode) ?? 0) + 1);
       // Simulated time passes: 2 s per batch, about 40 minutes over the run.
-      clock = new Date(clock.getTime() + 2_000);
+      clock.advanceMs(2_000);
       if (done % 400 === 0) {
         const row = await ctx.app.db.loginThrottle.findUnique({ where: { email } });
         if (row?.lockedUntil) {
           longestLockSeconds = Math.max(
             longestLockSeconds,
-            (row.lockedUntil.getTime() - clock.getTime()) / 1000,
+            (row.lockedUntil.getTime() - clock.nowMs()) / 1000,
           );
         }
       }
@@ -74,7 +75,7 @@ describe('10,000 wrong passwords', { timeout: 600_000 }, () => {
     expect(row.lockoutCount).toBeGreaterThan(3);
 
     // The lock is temporary: once it runs out, the owner signs in.
-    clock = new Date(clock.getTime() + 901_000);
+    clock.advanceMs(901_000);
     const owner = await ctx.app.inject({
       method: 'POST',
       url: '/v1/auth/login',
