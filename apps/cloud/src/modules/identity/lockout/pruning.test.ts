@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { createLogger } from '@multiclaw/runtime/logger';
+import { manualClock } from '@multiclaw/test-support/clock';
 import { describe, expect, it } from 'vitest';
 import type { TestDatabase } from '../../../../test/database.js';
 import { LogCapture } from '../../../../test/support/app.js';
@@ -42,8 +43,8 @@ useTestDatabaseClient((ready) => {
 
 describe('login_throttles pruning on a schedule', () => {
   it('keeps the table bounded under a steady flood of unknown emails', async () => {
-    let clock = new Date('2030-01-01T00:00:00Z');
-    const now = () => clock;
+    const clock = manualClock('2030-01-01T00:00:00Z');
+    const now = clock.now;
     const manual = manualTimers();
     // The real app, so the schedule under test is the one it wires at start-up.
     const config = loadConfig(validEnv({ DATABASE_URL: database.url }));
@@ -66,7 +67,7 @@ describe('login_throttles pruning on a schedule', () => {
         for (let i = 0; i < perMinute; i += 1) {
           await throttle.recordFailure(`nobody-${randomBytes(6).toString('hex')}@example.com`);
         }
-        clock = new Date(clock.getTime() + 60_000);
+        clock.advanceMs(60_000);
         if ((minute * 60_000) % PRUNE_INTERVAL_MS === 0) {
           await manual.tick();
           sizes.push(await db.loginThrottle.count());
