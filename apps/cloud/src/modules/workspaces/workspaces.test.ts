@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { ErrorEnvelope } from '@multiclaw/protocol';
+import { manualClock } from '@multiclaw/test-support/clock';
 import Fastify, { type InjectOptions, type LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp } from '../../../test/support/app.js';
@@ -9,11 +10,11 @@ import { createWorkspaceAccess, WORKSPACE_PREFIX } from './access.js';
 import { renderPermissionsDoc } from './permissions-doc.js';
 
 const PASSWORD = 'workspace test passphrase 1';
-let clock = new Date('2026-11-24T12:00:00Z');
+const clock = manualClock('2026-11-24T12:00:00Z');
 let ctx: Awaited<ReturnType<typeof createTestApp>>;
 
 beforeAll(async () => {
-  ctx = await createTestApp({ now: () => clock, env: { AUTH_RATE_LIMIT_MAX: '100000' } });
+  ctx = await createTestApp({ now: clock.now, env: { AUTH_RATE_LIMIT_MAX: '100000' } });
 });
 afterAll(async () => {
   await ctx?.close();
@@ -288,7 +289,7 @@ describe('invitations', () => {
     ).toEqual(unknown);
 
     const expiring = await invite(owner, wid, other.email);
-    clock = new Date(clock.getTime() + 7 * 24 * 3600 * 1000 + 1000);
+    clock.advanceMs(7 * 24 * 3600 * 1000 + 1000);
     // A week later the old access token has long expired: sign in again.
     const login = await ctx.app.inject({
       method: 'POST',
@@ -360,7 +361,7 @@ describe('the permission matrix', () => {
   async function startScopeWith(config: Record<string, unknown>) {
     const access = createWorkspaceAccess({
       db: ctx.app.db,
-      audit: createAuditRecorder({ db: ctx.app.db, now: () => clock }),
+      audit: createAuditRecorder({ db: ctx.app.db, now: clock.now }),
     });
     const app = Fastify();
     await app.register(
