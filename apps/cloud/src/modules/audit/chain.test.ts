@@ -1,6 +1,7 @@
 import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
+import { manualClock } from '@multiclaw/test-support/clock';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../../../test/database.js';
 import { createPrismaClient, type Database } from '../../db/client.js';
@@ -10,10 +11,10 @@ import { auditVerifyCli } from './verify-cli.js';
 
 let database: TestDatabase;
 let db: Database;
-let clock = new Date('2026-11-24T12:00:00.000Z');
+const clock = manualClock('2026-11-24T12:00:00.000Z');
 const tick = () => {
-  clock = new Date(clock.getTime() + 1_001);
-  return clock;
+  clock.advanceMs(1_001);
+  return clock.now();
 };
 let audit: ReturnType<typeof createAuditRecorder>;
 const actorId = randomUUID();
