@@ -1,13 +1,14 @@
 import { ErrorEnvelope } from '@multiclaw/protocol';
+import { manualClock } from '@multiclaw/test-support/clock';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp } from '../../../test/support/app.js';
 
-let clock = new Date('2026-11-30T12:00:00Z');
+const clock = manualClock('2026-11-30T12:00:00Z');
 let ctx: Awaited<ReturnType<typeof createTestApp>>;
 
 beforeAll(async () => {
   ctx = await createTestApp({
-    now: () => clock,
+    now: clock.now,
     env: { AUTH_RATE_LIMIT_MAX: '3', AUTH_RATE_LIMIT_WINDOW_SECONDS: '60' },
   });
 });
@@ -36,7 +37,7 @@ describe('POST /v1/gateways/enroll rate limit', () => {
 
     // Another client has its own budget; the first gets its budget back when the window ends.
     expect((await guess('198.51.100.10', 'guess-4')).statusCode).toBe(400);
-    clock = new Date(clock.getTime() + 60_000);
+    clock.advanceMs(60_000);
     expect((await guess('198.51.100.9', 'guess-5')).statusCode).toBe(400);
   });
 });
