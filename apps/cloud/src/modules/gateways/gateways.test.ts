@@ -1,13 +1,14 @@
 import { createHash, createPublicKey, generateKeyPairSync, randomUUID } from 'node:crypto';
 import { EnrollGatewayResponse, ErrorEnvelope, Gateway, GatewayEnrollment, Page } from '@multiclaw/protocol';
+import { manualClock } from '@multiclaw/test-support/clock';
 import type { LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type TestUser, testActors } from '../../../test/support/actors.js';
 import { createTestApp } from '../../../test/support/app.js';
 
 const PASSWORD = 'gateway enrollment passphrase 5';
-let clock = new Date('2026-11-30T12:00:00Z');
-const now = () => clock;
+const clock = manualClock('2026-11-30T12:00:00Z');
+const now = clock.now;
 
 let ctx: Awaited<ReturnType<typeof createTestApp>>;
 
@@ -93,7 +94,7 @@ describe('enrollment codes', () => {
     expect(response.headers['cache-control']).toBe('no-store');
     const { code, expiresAt } = GatewayEnrollment.parse(response.json());
     expect(Buffer.from(code, 'base64url')).toHaveLength(32);
-    expect(Date.parse(expiresAt) - clock.getTime()).toBe(10 * 60 * 1000);
+    expect(Date.parse(expiresAt) - clock.nowMs()).toBe(10 * 60 * 1000);
 
     const rows = await ctx.app.db.gatewayEnrollment.findMany({ where: { workspaceId: wid } });
     expect(rows).toHaveLength(1);
@@ -167,7 +168,7 @@ describe('POST /v1/gateways/enroll', () => {
     expect(removed.statusCode, removed.body).toBe(204);
 
     const answers = [await enroll('not-a-code-anyone-made'), await enroll(used), await enroll(ofRemoved)];
-    clock = new Date(clock.getTime() + 10 * 60 * 1000);
+    clock.advanceMs(10 * 60 * 1000);
     answers.push(await enroll(expiring));
 
     expect(codeOf(answers[0] as LightMyRequestResponse)).toBe('GATEWAY_ENROLLMENT_INVALID');
@@ -180,9 +181,9 @@ describe('POST /v1/gateways/enroll', () => {
     const { member, wid } = await team();
     const early = (await newCode(wid, member)).code;
     const late = (await newCode(wid, member)).code;
-    clock = new Date(clock.getTime() + 10 * 60 * 1000 - 1);
+    clock.advanceMs(10 * 60 * 1000 - 1);
     expect((await enroll(early)).statusCode).toBe(201);
-    clock = new Date(clock.getTime() + 1);
+    clock.advanceMs(1);
     const refused = await enroll(late);
     expect(refused.statusCode).toBe(400);
     expect(codeOf(refused)).toBe('GATEWAY_ENROLLMENT_INVALID');
@@ -283,7 +284,7 @@ describe('DELETE /v1/workspaces/:wid/gateways/:gid', () => {
     expect((await revoke(wid, mine, member)).statusCode).toBe(204);
     // Revoked stays listed, with the time it was revoked; the row is kept.
     const listed = Page(Gateway).parse((await list(wid, member)).json()).items;
-    expect(listed.map((g) => [g.id, g.revokedAt])).toEqual([[mine, clock.toISOString()]]);
+    expect(listed.map((g) => [g.id, g.revokedAt])).toEqual([[mine, clock.now().toISOString()]]);
     expect(await auditActions(wid, 'gateway.revoked')).toHaveLength(1);
   });
 
