@@ -356,6 +356,14 @@ const HOW = {
     gatewayCliTest,
   ],
   'multiclaw-gateway token rotate': [gatewayForm('multiclaw-gateway token rotate'), gatewayCliTest],
+  'multiclaw-gateway link --cloud URL --code CODE [--name NAME]': [
+    gatewayForm('multiclaw-gateway link --cloud URL --code CODE [--name NAME]'),
+    tested('apps/gateway/src/link/link-cloud.test.ts', 'links with a real code, goes online'),
+  ],
+  'multiclaw-gateway unlink': [
+    gatewayForm('multiclaw-gateway unlink'),
+    tested('apps/gateway/src/link/link-cloud.test.ts', 'unlink drops the workspace agent at once'),
+  ],
   'multiclaw-gateway status': [gatewayForm('multiclaw-gateway status'), gatewayStarts],
   // OpenClaw's own CLI against this gateway.
   'openclaw gateway call': [
