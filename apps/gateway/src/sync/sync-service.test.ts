@@ -9,6 +9,7 @@ import {
   SYNC_BATCH_MAX_CONTENT_BYTES,
   SYNC_BATCH_MAX_MESSAGES,
 } from '@multiclaw/protocol';
+import { manualClock } from '@multiclaw/test-support/clock';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ContractCloud } from '../../test/sync/contract-cloud.js';
 import { LocalStore } from '../store/local-store.js';
@@ -78,10 +79,10 @@ async function harness(root?: string, cloud = new ContractCloud()): Promise<Harn
   };
 }
 
-let clock = Date.parse('2026-11-01T00:00:00Z');
+const clock = manualClock('2026-11-01T00:00:00Z');
 function draft(index: number, content = `message ${index}`): MessageDraft {
-  clock += 1000;
-  const createdAt = new Date(clock).toISOString();
+  clock.advanceMs(1000);
+  const createdAt = clock.now().toISOString();
   return index % 2
     ? { id: randomUUID(), role: 'assistant', content, createdAt, status: 'complete' }
     : { id: randomUUID(), role: 'user', content, createdAt };
@@ -164,7 +165,7 @@ describe('what syncs', () => {
       runId: randomUUID(),
       sessionKey: key,
       messageId: randomUUID(),
-      createdAt: new Date(clock).toISOString(),
+      createdAt: clock.now().toISOString(),
     });
     partial.add('half an ans');
     await partial.flush();
@@ -177,7 +178,7 @@ describe('what syncs', () => {
       id: partial.start.messageId,
       role: 'assistant',
       content: 'half an answer, then the rest',
-      createdAt: new Date(clock).toISOString(),
+      createdAt: clock.now().toISOString(),
       status: 'aborted',
     });
     await sync.poke();
