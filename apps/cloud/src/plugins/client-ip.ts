@@ -1,5 +1,6 @@
 import { isIPv4, isIPv6 } from 'node:net';
 import type { FastifyRequest } from 'fastify';
+import ipaddr from 'ipaddr.js';
 
 /**
  * The client's address, in one canonical spelling per address, for rate
@@ -47,12 +48,11 @@ export function addressOf(entry: string): string | undefined {
 export function normaliseIp(raw: string): string {
   const address = raw.trim();
   if (isIPv4(address)) return address;
-  const withoutZone = address.split('%', 1)[0] ?? address;
-  const unbracketed = withoutZone.replace(/^\[(.*)\]$/, '$1');
-  if (!isIPv6(unbracketed)) return address.toLowerCase();
-  const groups = ipv6Groups(unbracketed);
-  if (isIPv4Mapped(groups)) return ipv4FromGroups(groups[6] ?? 0, groups[7] ?? 0);
-  return formatIPv6(groups);
+  const withoutZone = address.replace(/^\[(.*)\]$/, '$1').split('%', 1)[0] ?? '';
+  if (!isIPv6(withoutZone)) return address.toLowerCase();
+  // process(): an IPv4-mapped address becomes the IPv4 address it carries; an
+  // IPv6 address prints in RFC 5952's form.
+  return ipaddr.process(withHexTail(withoutZone)).toString();
 }
 
 /**
@@ -68,57 +68,21 @@ export function clientKey(ip: string, ipv6PrefixLength = 64): string {
   const address = normaliseIp(ip);
   if (!isIPv6(address)) return address;
   if (ipv6PrefixLength === 128) return address;
-  const groups = ipv6Groups(address).map((group, index) => {
-    const bitsKept = Math.max(0, Math.min(16, ipv6PrefixLength - index * 16));
-    const mask = bitsKept === 0 ? 0 : (0xffff << (16 - bitsKept)) & 0xffff;
-    return group & mask;
-  });
-  return `${formatIPv6(groups)}/${ipv6PrefixLength}`;
+  return `${ipaddr.IPv6.networkAddressFromCIDR(`${address}/${ipv6PrefixLength}`).toString()}/${ipv6PrefixLength}`;
 }
 
-/** The eight 16-bit groups of a valid IPv6 address (which may end in a dotted quad). */
-export function ipv6Groups(address: string): number[] {
-  let text = address.toLowerCase();
-  const dotted = /(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(text);
-  if (dotted) {
-    const [a, b, c, d] = dotted.slice(1).map(Number) as [number, number, number, number];
-    text = `${text.slice(0, dotted.index)}${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`;
-  }
-  const [head = '', tail] = text.split('::');
-  const parse = (part: string) =>
-    part === '' ? [] : part.split(':').map((group) => Number.parseInt(group, 16));
-  const left = parse(head);
-  if (tail === undefined) return left;
-  const right = parse(tail);
-  return [...left, ...new Array<number>(8 - left.length - right.length).fill(0), ...right];
+/** A valid IPv6 address, parsed (its dotted-quad tail, if any, read correctly). */
+export function parseIPv6(address: string): ipaddr.IPv6 {
+  return ipaddr.IPv6.parse(withHexTail(address));
 }
 
-function isIPv4Mapped(groups: readonly number[]): boolean {
-  return groups.slice(0, 5).every((group) => group === 0) && groups[5] === 0xffff;
-}
-
-function ipv4FromGroups(high: number, low: number): string {
-  return [high >> 8, high & 0xff, low >> 8, low & 0xff].join('.');
-}
-
-/** RFC 5952: lower-case hex without leading zeros, the longest run of two or more zero groups as `::`. */
-function formatIPv6(groups: readonly number[]): string {
-  let bestStart = -1;
-  let bestLength = 0;
-  for (let start = 0; start < groups.length; ) {
-    if (groups[start] !== 0) {
-      start += 1;
-      continue;
-    }
-    let end = start;
-    while (end < groups.length && groups[end] === 0) end += 1;
-    if (end - start > bestLength) {
-      bestStart = start;
-      bestLength = end - start;
-    }
-    start = end;
-  }
-  const hex = groups.map((group) => group.toString(16));
-  if (bestLength < 2) return hex.join(':');
-  return `${hex.slice(0, bestStart).join(':')}::${hex.slice(bestStart + bestLength).join(':')}`;
+/**
+ * ipaddr.js 2.5 reads an IPv4-compatible address (`::1.2.3.4`, RFC 4291
+ * 2.5.5.1) as IPv4-mapped (`::ffff:1.2.3.4`), which would make it the IPv4
+ * client 1.2.3.4: the dotted-quad tail is spelled as two hex groups first.
+ */
+function withHexTail(address: string): string {
+  return address.replace(/(\d+)\.(\d+)\.(\d+)\.(\d+)$/, (_match, a, b, c, d) =>
+    [(Number(a) << 8) | Number(b), (Number(c) << 8) | Number(d)].map((group) => group.toString(16)).join(':'),
+  );
 }

@@ -1,5 +1,5 @@
 import { isIPv4, isIPv6 } from 'node:net';
-import { ipv6Groups } from '../../plugins/client-ip.js';
+import { parseIPv6 } from '../../plugins/client-ip.js';
 
 /**
  * Canonical JSON: object keys sorted (by UTF-16 code units), no whitespace,
@@ -53,6 +53,5 @@ export function canonicalIp(ip: string | null): string | null {
 function ipBytes(address: string): number[] | null {
   if (isIPv4(address)) return address.split('.').map(Number);
   if (!isIPv6(address)) return null;
-  const groups = ipv6Groups(address);
-  return groups.flatMap((group) => [group >> 8, group & 0xff]);
+  return parseIPv6(address).toByteArray();
 }
