@@ -17,6 +17,7 @@ import type { StreamCompletion } from './providers/types.js';
 import { IdempotencyLog } from './runs/idempotency-log.js';
 import { RunService } from './runs/run-service.js';
 import { LocalStore } from './store/local-store.js';
+import { SyncService } from './sync/sync-service.js';
 import { GATEWAY_VERSION } from './version.js';
 
 export interface StartGatewayOptions {
@@ -50,6 +51,8 @@ export interface BuiltGateway {
   egress: Egress;
   /** The cloud link (not started: startGateway starts it after listening). */
   link: LinkService;
+  /** The transcript sync outbox, following the link. */
+  sync: SyncService;
   server: GatewayServer;
   /** Drains the runs, closes the API, then the store. */
   close(): Promise<void>;
@@ -61,6 +64,7 @@ export interface RunningGateway extends ListeningGateway {
   runs: RunService;
   egress: Egress;
   link: LinkService;
+  sync: SyncService;
 }
 
 /**
@@ -95,6 +99,16 @@ export async function buildGateway(options: StartGatewayOptions): Promise<BuiltG
       ...(options.linkPollMs ? { pollMs: options.linkPollMs } : {}),
     });
     linkOrigins = () => link.egressOrigins();
+    // Transcript sync: sends nothing until the link is online (docs/data-residency.md).
+    const sync = new SyncService({
+      store,
+      link,
+      workspaceAgents: { has: (agentId) => workspaceAgents.get(agentId) !== undefined },
+      optedInAgents: async () => (await config.current()).sync?.agents ?? [],
+      dir: join(paths.storeDir, 'sync'),
+      log: { info: (message) => log.info(message), warn: (message) => log.warn(message) },
+    });
+    sync.start();
     const runs = new RunService({
       config,
       store,
@@ -129,9 +143,11 @@ export async function buildGateway(options: StartGatewayOptions): Promise<BuiltG
       runs,
       egress,
       link,
+      sync,
       server,
       close: async () => {
         await link.close();
+        await sync.stop();
         await runs.drain();
         await server.close();
         await store.close();
@@ -150,7 +166,7 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
     await built.close();
     throw error;
   });
-  const { config, store, runs, egress, link } = built;
+  const { config, store, runs, egress, link, sync } = built;
   await link.start();
   return {
     ...listening,
@@ -159,9 +175,11 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
     runs,
     egress,
     link,
+    sync,
     // Each run's reply is stored whole before serving stops; the store closes last.
     close: async () => {
       await link.close();
+      await sync.stop();
       await runs.drain();
       await listening.close();
       await store.close();

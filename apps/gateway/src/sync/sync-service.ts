@@ -26,7 +26,7 @@ export interface SyncServiceDeps {
   dir: string;
   log: SyncLogger;
   limits?: BatchLimits;
-  /** While online and idle, look again this often (an agent opted in, workspace agents arrived). Default 5 s. */
+  /** While online and idle, look again this often (an agent opted in, workspace agents arrived). Default 2 s. */
   recheckMs?: number;
   /** First retry delay after a failed or fruitless batch, doubling up to 60 s. Default 1 s. */
   retryBaseMs?: number;
@@ -245,7 +245,7 @@ export class SyncService {
     if (this.recheckTimer) return;
     this.recheckTimer = setInterval(() => {
       if (this.online && !this.pumping && !this.retryTimer) void this.pump();
-    }, this.deps.recheckMs ?? 5000);
+    }, this.deps.recheckMs ?? 2000);
     this.recheckTimer.unref();
   }
 
