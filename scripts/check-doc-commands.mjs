@@ -292,6 +292,11 @@ const HOW = {
     runs('pnpm --filter @multiclaw/cloud vault:rotate --help', {
       output: /usage: pnpm --filter @multiclaw\/cloud vault:rotate/,
     }),
+    // An option it does not know is refused (node:util parseArgs, strict) before any database work.
+    runs('pnpm --filter @multiclaw/cloud vault:rotate --dry-run=yes', {
+      code: 64,
+      output: /usage: pnpm --filter @multiclaw\/cloud vault:rotate/,
+    }),
     tested(
       'apps/cloud/src/modules/vault/rotation.test.ts',
       'rewraps every data key under the newest master key',
@@ -405,6 +410,10 @@ const HOW = {
   ],
   'docker compose run --rm cloud node dist/scripts/vault-reencrypt.js --workspace <id>': [
     inDeployed('node dist/scripts/vault-reencrypt.js --help', { output: /vault:reencrypt --workspace <id>/ }),
+    inDeployed('node dist/scripts/vault-reencrypt.js --workspace not-a-uuid', {
+      code: 64,
+      output: /vault:reencrypt --workspace <id>/,
+    }),
     tested('apps/cloud/src/modules/vault/rotation.test.ts', 're-encrypts every secret and secret version'),
   ],
   'npx --yes pnpm@10.34.8 install --frozen-lockfile': [ciRunsTheTestLine],

@@ -6,6 +6,7 @@
  * Exit codes (as db:migrate): 0 done, 1 a stored value failed its integrity
  * check, 64 bad usage, 69 database error, 78 configuration missing or invalid.
  */
+import { parseArgs } from 'node:util';
 import { ExitCode } from '@multiclaw/runtime/exit-codes';
 import { ConfigError, loadConfig } from '../src/config.js';
 import { createPrismaClient } from '../src/db/client.js';
@@ -31,27 +32,33 @@ function usage(): never {
   process.exit(ExitCode.USAGE);
 }
 
-const args = process.argv.slice(2).filter((arg) => arg !== '--');
-if (args.includes('--help') || args.includes('-h')) {
+function parseOptions() {
+  try {
+    return parseArgs({
+      // pnpm may pass the `--` separator through.
+      args: process.argv.slice(2).filter((arg) => arg !== '--'),
+      options: {
+        workspace: { type: 'string' },
+        'batch-size': { type: 'string', default: '100' },
+        resume: { type: 'boolean', default: false },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+      strict: true,
+      allowPositionals: false,
+    }).values;
+  } catch {
+    return usage();
+  }
+}
+
+const options = parseOptions();
+if (options.help) {
   console.log(USAGE);
   process.exit(ExitCode.OK);
 }
-let workspace: string | undefined;
-let batchSize = 100;
-let resume = false;
-for (let i = 0; i < args.length; i++) {
-  const arg = args[i] as string;
-  const [flag, inline] = arg.includes('=')
-    ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)]
-    : [arg];
-  const value = () => inline ?? args[++i] ?? usage();
-  if (flag === '--workspace') workspace = value();
-  else if (flag === '--batch-size') {
-    batchSize = Number(value());
-    if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 10_000) usage();
-  } else if (flag === '--resume' && inline === undefined) resume = true;
-  else usage();
-}
+const { workspace, resume } = options;
+const batchSize = Number(options['batch-size']);
+if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 10_000) usage();
 if (workspace === undefined || !UUID.test(workspace)) usage();
 const workspaceId = workspace.toLowerCase();
 

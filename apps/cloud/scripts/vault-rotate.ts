@@ -6,6 +6,7 @@
  * 64 bad usage, 69 database error, 78 configuration missing or invalid
  * (including a master key version still in use but not loaded).
  */
+import { parseArgs } from 'node:util';
 import { ExitCode } from '@multiclaw/runtime/exit-codes';
 import { ConfigError, loadConfig } from '../src/config.js';
 import { createPrismaClient } from '../src/db/client.js';
@@ -24,16 +25,30 @@ Afterwards, a master key version that wraps no data key can be removed.
 
 Exit codes: 0 done · 1 integrity failure · 64 bad usage · 69 database error · 78 configuration`;
 
-const args = process.argv.slice(2).filter((arg) => arg !== '--');
-if (args.includes('--help') || args.includes('-h')) {
+function parseOptions() {
+  try {
+    return parseArgs({
+      // pnpm may pass the `--` separator through.
+      args: process.argv.slice(2).filter((arg) => arg !== '--'),
+      options: {
+        'dry-run': { type: 'boolean', default: false },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+      strict: true,
+      allowPositionals: false,
+    }).values;
+  } catch {
+    console.error(USAGE);
+    return process.exit(ExitCode.USAGE);
+  }
+}
+
+const options = parseOptions();
+if (options.help) {
   console.log(USAGE);
   process.exit(ExitCode.OK);
 }
-if (args.some((arg) => arg !== '--dry-run')) {
-  console.error(USAGE);
-  process.exit(ExitCode.USAGE);
-}
-const dryRun = args.includes('--dry-run');
+const dryRun = options['dry-run'];
 
 let config: ReturnType<typeof loadConfig>;
 try {
