@@ -14,7 +14,11 @@ import { type Agent, GatewayEnrollment, LoginResponse } from '@multiclaw/protoco
  * PostgreSQL on 127.0.0.1:5432 as postgres — as the cloud's own tests.
  */
 export interface TestCloud {
+  /** Where gateways link to: the cloud's PUBLIC_URL (its own port, or a proxy in front of it). */
   url: string;
+  /** The port the cloud itself listens on. */
+  port: number;
+  databaseUrl: string;
   start(): Promise<void>;
   stop(): Promise<void>;
   /** Stops the cloud and drops its database. */
@@ -41,7 +45,9 @@ function withDatabase(url: string, database: string): string {
   return parsed.toString();
 }
 
-export async function startTestCloud(options: { heartbeatMs?: number } = {}): Promise<TestCloud> {
+export async function startTestCloud(
+  options: { heartbeatMs?: number; publicUrl?: string } = {},
+): Promise<TestCloud> {
   const name = `multiclaw_test_gwlink_${randomBytes(6).toString('hex')}`;
   const admin = createPrismaClient(ADMIN_URL);
   await admin.$executeRawUnsafe(`CREATE DATABASE "${name}"`);
@@ -49,7 +55,7 @@ export async function startTestCloud(options: { heartbeatMs?: number } = {}): Pr
   const databaseUrl = withDatabase(ADMIN_URL, name);
   await applyMigrations({ databaseUrl });
   const port = await freePort();
-  const url = `http://127.0.0.1:${port}`;
+  const url = options.publicUrl ?? `http://127.0.0.1:${port}`;
   const stateDir = await mkdtemp(join(tmpdir(), 'mc-gwlink-cloud-'));
   const config = loadConfig({
     NODE_ENV: 'test',
@@ -67,6 +73,8 @@ export async function startTestCloud(options: { heartbeatMs?: number } = {}): Pr
   let app: Awaited<ReturnType<typeof buildApp>> | undefined;
   const cloud: TestCloud = {
     url,
+    port,
+    databaseUrl,
     async start() {
       if (app) return;
       const built = await buildApp({
@@ -90,7 +98,8 @@ export async function startTestCloud(options: { heartbeatMs?: number } = {}): Pr
       await again.$disconnect();
       await rm(stateDir, { recursive: true, force: true });
     },
-    api: cloudApi(url),
+    // The person's requests go straight to the cloud, never through a proxy a test stalls.
+    api: cloudApi(`http://127.0.0.1:${port}`),
   };
   await cloud.start();
   return cloud;
