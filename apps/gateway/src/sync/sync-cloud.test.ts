@@ -253,4 +253,63 @@ describe('transcript sync over the real link', () => {
       await test.close();
     }
   }, 240_000);
+
+  // KNOWN GAP (cloud side): a re-link enrolls a NEW gateway id, and the cloud keys a conversation (and its
+  // tombstone) by (gateway id, external id) while message ids are unique across the table: the resend lands in a
+  // new, empty conversation whose messages are all skipped as already held, so it never gets past 0 and the
+  // gateway retries with back-off. Fixed when the cloud recognises a conversation by (workspace, person,
+  // external id) across that person's gateways; then drop `.fails`.
+  it.fails('re-linking to the same workspace sends only what is new, into the same conversations', async () => {
+    const owner = await cloud.api.signUp();
+    const wid = await cloud.api.workspace(owner.token);
+    const test = await linkedGatewayWithoutAgents(owner, wid);
+    try {
+      const { store } = test.gateway;
+      const id = await writeConversation(store, 'main', 20, 'kept across re-link');
+      await vi.waitFor(async () => {
+        const held = await cloudTranscripts(owner.token, wid);
+        expect(held.conversations.map((c) => c.messageCount)).toEqual([20]);
+      }, WITHIN);
+
+      const env = { OPENCLAW_STATE_DIR: test.stateDir, HOME: test.stateDir, PATH: process.env.PATH ?? '' };
+      const unlinked = await cliInProcess(['unlink'], env);
+      expect(unlinked.code, unlinked.stderr).toBe(0);
+      await vi.waitFor(() => expect(test.gateway.sync.status().state).toBe('not linked'), WITHIN);
+      await store.appendMessages(id, [
+        { id: randomUUID(), role: 'user', content: 'after re-link', createdAt: new Date().toISOString() },
+      ]);
+      const code = await cloud.api.enrollmentCode(owner.token, wid);
+      const linked = await cliInProcess(['link', '--cloud', cloud.url, '--code', code], env);
+      expect(linked.code, linked.stderr).toBe(0);
+
+      await vi.waitFor(
+        async () => {
+          const held = await cloudTranscripts(owner.token, wid);
+          expect(held.conversations.map((c) => c.messageCount)).toEqual([21]);
+        },
+        { timeout: 20_000, interval: 200 },
+      );
+    } finally {
+      await test.close();
+    }
+  }, 240_000);
 });
+
+async function linkedGatewayWithoutAgents(owner: { token: string }, wid: string): Promise<TestGateway> {
+  const test = await startTestGateway({
+    configure: (config) => ({
+      ...config,
+      agents: { list: [{ id: 'main', name: 'Main', model: 'openai-compatible/gpt-test' }] },
+      sync: { agents: ['main'] },
+    }),
+  });
+  const configPath = join(test.stateDir, 'openclaw.json');
+  const config = JSON.parse(await readFile(configPath, 'utf8'));
+  await writeFile(configPath, JSON.stringify({ ...config, gateway: { ...config.gateway, port: test.port } }));
+  const env = { OPENCLAW_STATE_DIR: test.stateDir, HOME: test.stateDir, PATH: process.env.PATH ?? '' };
+  const code = await cloud.api.enrollmentCode(owner.token, wid);
+  const linked = await cliInProcess(['link', '--cloud', cloud.url, '--code', code, '--name', 'laptop'], env);
+  expect(linked.code, linked.stderr).toBe(0);
+  await vi.waitFor(() => expect(test.gateway.link.status().state).toBe('online'), WITHIN);
+  return test;
+}
