@@ -1,0 +1,86 @@
+import { createSecretKey, randomBytes, randomUUID } from 'node:crypto';
+import type { SyncConversation } from '@multiclaw/protocol';
+import { describe, expect, it } from 'vitest';
+import { type TestDatabaseClient, useTestDatabaseClient } from '../../../test/support/database-client.js';
+import { createAuditRecorder } from '../audit/recorder.js';
+import { createVaultCrypto } from '../vault/crypto.js';
+import { createConversations } from './conversations.js';
+import { createSyncApply } from './sync-apply.js';
+
+/**
+ * A delete racing a late resend of the same conversation: whichever commits
+ * first, the conversation never comes back once its tombstone exists.
+ */
+
+let ctx: TestDatabaseClient;
+useTestDatabaseClient((ready) => {
+  ctx = ready;
+});
+
+const ROUNDS = 40;
+
+describe('deleting a conversation while its gateway resends it', () => {
+  it(`never resurrects it (${ROUNDS} races)`, async () => {
+    const { db } = ctx;
+    const now = () => new Date();
+    const crypto = createVaultCrypto({
+      masterKeys: [{ version: 1, key: createSecretKey(randomBytes(32)) }],
+      now,
+    });
+    const applyBatch = createSyncApply({ db, crypto, bus: { publish: async () => {} }, now });
+    const conversations = createConversations({ db, crypto, audit: createAuditRecorder({ db, now }), now });
+
+    const user = await db.user.create({ data: { email: `${randomUUID()}@example.test` } });
+    const ws = await db.workspace.create({
+      data: { name: 'race', memberships: { create: { userId: user.id, role: 'owner' } } },
+    });
+    const gateway = await db.gateway.create({
+      data: { workspaceId: ws.id, ownerUserId: user.id, publicKey: new Uint8Array(randomBytes(32)) },
+    });
+    const ref = { id: gateway.id, workspaceId: ws.id, ownerUserId: user.id };
+    const membership = { workspaceId: ws.id, userId: user.id, role: 'owner' as const };
+    const message = (seq: number) => ({
+      id: randomUUID(),
+      seq,
+      role: 'user' as const,
+      content: `m${seq}`,
+      createdAt: new Date().toISOString(),
+    });
+
+    const outcomes = { deletedFirst: 0, storedFirst: 0 };
+    for (let round = 0; round < ROUNDS; round++) {
+      const conv: SyncConversation = {
+        conversationId: `race-${round}`,
+        agentId: 'local',
+        agentSource: 'local',
+        messages: [message(1), message(2)],
+      };
+      await applyBatch(ref, { conversations: [conv] });
+      const row = await db.conversation.findFirstOrThrow({
+        where: { gatewayId: gateway.id, externalId: conv.conversationId },
+      });
+      const resend = { ...conv, messages: [...conv.messages, message(3), message(4)] };
+      const [ack] = await Promise.all([
+        applyBatch(ref, { conversations: [resend] }),
+        // Started 0–9 ms later, so the rounds cover both orders and the interleavings between.
+        new Promise((resolve) => setTimeout(resolve, round % 10)).then(() =>
+          conversations.remove({ userId: user.id }, membership, row.id),
+        ),
+      ]);
+      if (ack.acks[0]?.state === 'deleted') outcomes.deletedFirst++;
+      else outcomes.storedFirst++;
+      // Either order ends with the tombstone and no conversation, no messages.
+      expect(
+        await db.conversation.count({ where: { gatewayId: gateway.id, externalId: conv.conversationId } }),
+      ).toBe(0);
+      expect(await db.message.count({ where: { conversationId: row.id } })).toBe(0);
+      expect(
+        await db.conversationTombstone.count({
+          where: { gatewayId: gateway.id, externalId: conv.conversationId },
+        }),
+      ).toBe(1);
+    }
+    expect(outcomes.deletedFirst + outcomes.storedFirst).toBe(ROUNDS);
+    console.info(`[delete-race] ${JSON.stringify(outcomes)}`);
+  });
+});
