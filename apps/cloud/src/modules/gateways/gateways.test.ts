@@ -144,6 +144,20 @@ describe('POST /v1/gateways/enroll', () => {
     expect(audited[0]?.metadata).toMatchObject({ userId: member.id });
   });
 
+  it("names the gateway after its code's name unless the enroll gives one", async () => {
+    const { member, wid } = await team();
+    const named = async (codeName: string | undefined, enrollName: string | undefined) => {
+      const { code } = await newCode(wid, member, codeName ? { name: codeName } : {});
+      const response = await enroll(code, publicKey(), enrollName);
+      expect(response.statusCode, response.body).toBe(201);
+      const { gatewayId } = EnrollGatewayResponse.parse(response.json());
+      return (await ctx.app.db.gateway.findUniqueOrThrow({ where: { id: gatewayId } })).name;
+    };
+    expect(await named('desk', undefined)).toBe('desk');
+    expect(await named('desk', 'laptop')).toBe('laptop');
+    expect(await named(undefined, undefined)).toBeNull();
+  });
+
   it('uses a code once: the second enroll is refused', async () => {
     const { member, wid } = await team();
     const { code } = await newCode(wid, member);
