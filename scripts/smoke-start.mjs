@@ -4,7 +4,8 @@
 // the compiled cloud starts its embedded PostgreSQL and migrates it, and the
 // compiled gateway starts beside it. Waits for both to answer, signs a person
 // up and in against the real database, then stops the product with Ctrl-C's
-// signal and expects both to exit cleanly. Prints one line; exit 1 with the
+// signal and expects both to exit cleanly. Between the two, the person creates a workspace
+// and links the gateway to it with `multiclaw-gateway link`; the running gateway goes online. Prints one line; exit 1 with the
 // product's output when anything fails. Needs `pnpm build` first.
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -98,6 +99,44 @@ if (registered.status !== 201) fail(`register answered ${registered.status}: ${a
 const signedIn = await post('/v1/auth/login', person);
 if (signedIn.status !== 200) fail(`login answered ${signedIn.status}: ${await signedIn.text()}`);
 
+// The link, as a person makes it: a workspace, a one-time code, `multiclaw-gateway link`.
+const { accessToken } = await signedIn.json();
+const authed = (path, body) =>
+  fetch(`${cloud}${path}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${accessToken}` },
+    body: JSON.stringify(body),
+  });
+const workspace = await authed('/v1/workspaces', { name: 'Smoke' });
+if (workspace.status !== 201) fail(`creating a workspace answered ${workspace.status}`);
+const { id: workspaceId } = await workspace.json();
+const enrollment = await authed(`/v1/workspaces/${workspaceId}/gateway-enrollments`, {});
+if (enrollment.status !== 201) fail(`creating an enrollment code answered ${enrollment.status}`);
+const { code: enrollmentCode } = await enrollment.json();
+const gatewayCli = (...args) =>
+  new Promise((resolve) => {
+    const cli = spawn(process.execPath, [join(root, 'apps/gateway/bin/multiclaw-gateway.mjs'), ...args], {
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let printed = '';
+    cli.stdout.on('data', (chunk) => (printed += chunk));
+    cli.stderr.on('data', (chunk) => (printed += chunk));
+    cli.on('exit', (exitCode) => resolve({ exitCode, printed }));
+  });
+const linked = await gatewayCli('link', '--cloud', cloud, '--code', enrollmentCode, '--name', 'smoke');
+if (linked.exitCode !== 0) fail(`link exited ${linked.exitCode}: ${linked.printed}`);
+let linkState;
+for (const until = Date.now() + 60_000; Date.now() < until; ) {
+  const status = await gatewayCli('status', '--json');
+  // `status --json` carries {"link": {"state", …}} (DESIGN §7).
+  linkState = JSON.parse(status.printed || '{}').link?.state;
+  if (linkState === 'online') break;
+  await new Promise((resolve) => setTimeout(resolve, 500));
+}
+if (linkState !== 'online')
+  fail(`the running gateway's link is ${linkState}, not online, a minute after linking`);
+
 const stopStarted = Date.now();
 product.kill('SIGINT');
 const code = await Promise.race([
@@ -110,5 +149,5 @@ for (const name of ['cloud', 'gateway']) {
 }
 rmSync(home, { recursive: true, force: true });
 process.stdout.write(
-  `pnpm start: cloud (embedded PostgreSQL) and gateway answered after ${readyAfterS} s, sign-up and sign-in worked, both stopped cleanly in ${Math.round((Date.now() - stopStarted) / 1000)} s\n`,
+  `pnpm start: cloud (embedded PostgreSQL) and gateway answered after ${readyAfterS} s, sign-up, sign-in and link worked, both stopped cleanly in ${Math.round((Date.now() - stopStarted) / 1000)} s\n`,
 );
