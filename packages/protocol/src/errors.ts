@@ -284,6 +284,41 @@ export const ERROR_CODES = {
     description:
       'The model provider sent a response the gateway could not read (a malformed body or stream).',
   },
+  DESKTOP_SECRET_INVALID: {
+    status: 401,
+    description:
+      "Desktop host: the request carries no window secret (`x-multiclaw-secret`), or not this launch's. Open the window from the URL `multiclaw-desktop start` printed.",
+  },
+  DESKTOP_HOST_NOT_ALLOWED: {
+    status: 403,
+    description:
+      'Desktop host: the Host header is not 127.0.0.1 or localhost with the host port (a DNS-rebinding defence).',
+  },
+  DESKTOP_ORIGIN_NOT_ALLOWED: {
+    status: 403,
+    description:
+      "Desktop host: the request's Origin is not the host's own (a page on another site called it).",
+  },
+  DESKTOP_COMMAND_DENIED: {
+    status: 403,
+    description:
+      "Desktop host: this window's capability files do not allow the command, or no such command exists. Nothing ran; the host logged the refusal (see docs/desktop.md).",
+  },
+  DESKTOP_GATEWAY_UNAVAILABLE: {
+    status: 503,
+    description:
+      'Desktop host: no local gateway answers, or it refuses the token in openclaw.json. Start it (`gateway.start`, or `multiclaw-gateway start`) and try again.',
+  },
+  DESKTOP_PROVIDER_EXISTS: {
+    status: 409,
+    description:
+      'Desktop host: a model provider with this id is configured already; replace its key instead.',
+  },
+  DESKTOP_PROVIDER_IN_USE: {
+    status: 409,
+    description:
+      "Desktop host: the provider cannot be removed while an agent's model names it; change or delete those agents first.",
+  },
   PROVIDER_UNREACHABLE: {
     status: 502,
     description:
