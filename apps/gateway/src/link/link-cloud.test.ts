@@ -7,7 +7,8 @@
  * everything on revoke and on unlink.
  */
 import { randomUUID } from 'node:crypto';
-import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { type FakeProvider, startFakeOpenAI, streamReply } from '../../test/fake-providers/index.js';
@@ -141,6 +142,14 @@ describe('the gateway linked to the real cloud', () => {
       client.close();
       expect(await modelIds(test)).toContain(agent.id);
 
+      // A change in the workspace reaches the running gateway by itself.
+      const second = await cloud.api.agent(owner.token, wid, {
+        name: 'Second',
+        provider: 'openai',
+        model: 'gpt-test',
+      });
+      await vi.waitFor(async () => expect(await modelIds(test)).toContain(second.id), WITHIN);
+
       // A run: the local model server gets the granted secret as its bearer, and the workspace's prompt.
       await vi.waitFor(async () => expect((await complete(test, agent.id)).status).toBe(200), WITHIN);
       const seen = model.requests.at(-1);
@@ -172,6 +181,27 @@ describe('the gateway linked to the real cloud', () => {
       expect(logLines.some((line) => line.startsWith('cloud link revoked'))).toBe(true);
     } finally {
       await test.close();
+    }
+  });
+
+  it('links before any gateway runs: the gateway started later goes online with the workspace agent', async () => {
+    const { owner, wid, agent } = await workspaceWithAgent();
+    const stateDir = await mkdtemp(join(tmpdir(), 'mc-link-first-'));
+    const env = { OPENCLAW_STATE_DIR: stateDir, HOME: stateDir, PATH: process.env.PATH ?? '' };
+    const code = await cloud.api.enrollmentCode(owner.token, wid);
+    const linked = await cliInProcess(['link', '--cloud', cloud.url, '--code', code], env);
+    expect(linked.code, linked.stderr).toBe(0);
+    expect(JSON.parse((await cliInProcess(['status', '--json'], env)).stdout).link).toMatchObject({
+      state: 'offline',
+      workspaceId: wid,
+    });
+    const again = await startTestGateway({ stateDir });
+    try {
+      await vi.waitFor(() => expect(again.gateway.link.status().state).toBe('online'), WITHIN);
+      await vi.waitFor(async () => expect(await modelIds(again)).toContain(agent.id), WITHIN);
+    } finally {
+      await again.close();
+      await rm(stateDir, { recursive: true, force: true });
     }
   });
 
