@@ -179,7 +179,8 @@ export class LinkClient {
     const envelope = ErrorEnvelope.safeParse(safeJson(body));
     const code = envelope.success ? envelope.data.error.code : undefined;
     const message = envelope.success ? envelope.data.error.message : `HTTP ${status}`;
-    if (code === 'LINK_GATEWAY_REVOKED' || status === 403) {
+    // Only the cloud's own word ends the link for good: a proxy's bare 403 is retried like any refusal.
+    if (code === 'LINK_GATEWAY_REVOKED') {
       this.revoked(message);
       return;
     }
