@@ -32,6 +32,18 @@ export class GatewayUpgradeRefused extends Error {
   }
 }
 
+export interface GatewayClientOptions {
+  token: string;
+  scopes?: string[];
+  timeoutMs?: number;
+  /** How the client names itself in `connect` (default: the CLI). */
+  client?: { id: 'cli' | 'gateway-client'; mode: 'cli' | 'backend' | 'ui'; displayName?: string };
+  /** Every event frame after `hello-ok` (`chat`, `agent`, `tick`, `shutdown`). */
+  onEvent?: (event: string, payload: unknown) => void;
+  /** Once, when an established connection closes. */
+  onClose?: (error: Error) => void;
+}
+
 type Pending = { resolve: (payload: unknown) => void; reject: (error: Error) => void };
 
 /**
@@ -46,18 +58,17 @@ export class GatewayClient {
   private constructor(
     private readonly ws: WebSocket,
     readonly hello: HelloOk,
+    private readonly listeners: Pick<GatewayClientOptions, 'onEvent' | 'onClose'> = {},
   ) {
     ws.on('message', (data) => this.onFrame(data.toString()));
-    ws.on('close', (code, reason) =>
-      this.fail(new Error(`the gateway closed the connection (${code} ${reason})`)),
-    );
+    ws.on('close', (code, reason) => {
+      const error = new Error(`the gateway closed the connection (${code} ${reason})`);
+      this.fail(error);
+      this.listeners.onClose?.(error);
+    });
   }
 
-  static connect(
-    egress: Egress,
-    url: string,
-    options: { token: string; scopes?: string[]; timeoutMs?: number },
-  ): Promise<GatewayClient> {
+  static connect(egress: Egress, url: string, options: GatewayClientOptions): Promise<GatewayClient> {
     const ws = egress.websocket(url, { handshakeTimeout: options.timeoutMs ?? 5_000 });
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
@@ -100,7 +111,13 @@ export class GatewayClient {
               params: {
                 minProtocol: GATEWAY_PROTOCOL_VERSION,
                 maxProtocol: GATEWAY_PROTOCOL_VERSION,
-                client: { id: 'cli', version: GATEWAY_VERSION, platform: process.platform, mode: 'cli' },
+                client: {
+                  id: 'cli',
+                  version: GATEWAY_VERSION,
+                  platform: process.platform,
+                  mode: 'cli',
+                  ...options.client,
+                },
                 role: 'operator',
                 scopes: options.scopes ?? ['operator.read'],
                 auth: { token: options.token },
@@ -115,7 +132,7 @@ export class GatewayClient {
           ws.removeAllListeners('error');
           ws.removeAllListeners('unexpected-response');
           ws.on('error', () => undefined);
-          if (frame.ok) resolve(new GatewayClient(ws, frame.payload as HelloOk));
+          if (frame.ok) resolve(new GatewayClient(ws, frame.payload as HelloOk, options));
           else {
             reject(new GatewayCallError(frame.error as ProtocolError));
             ws.close();
@@ -143,10 +160,13 @@ export class GatewayClient {
     const frame = JSON.parse(text) as {
       type: string;
       id?: string;
+      event?: string;
       ok?: boolean;
       payload?: unknown;
       error?: ProtocolError;
     };
+    if (frame.type === 'event' && frame.event !== undefined)
+      this.listeners.onEvent?.(frame.event, frame.payload);
     if (frame.type !== 'res' || frame.id === undefined) return;
     const pending = this.pending.get(frame.id);
     if (!pending) return;
