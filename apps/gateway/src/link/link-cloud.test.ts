@@ -10,6 +10,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createPrismaClient } from '@multiclaw/cloud';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { type FakeProvider, startFakeOpenAI, streamReply } from '../../test/fake-providers/index.js';
 import { cliInProcess } from '../../test/support/cli.js';
@@ -202,6 +203,30 @@ describe('the gateway linked to the real cloud', () => {
     } finally {
       await again.close();
       await rm(stateDir, { recursive: true, force: true });
+    }
+  });
+
+  it('the end of the person’s membership closes the link for good: revoked, agents and values dropped', async () => {
+    const { owner, wid, agent } = await workspaceWithAgent();
+    const member = await cloud.api.signUp();
+    // Joining by invitation is the cloud's own business (mailed codes): the membership is made directly.
+    const db = createPrismaClient(cloud.databaseUrl);
+    try {
+      await db.membership.create({ data: { workspaceId: wid, userId: member.id, role: 'member' } });
+    } finally {
+      await db.$disconnect();
+    }
+    const test = await gateway();
+    try {
+      await link(test, member, wid);
+      await vi.waitFor(() => expect(test.gateway.link.status().workspaceAgents).toBe(1), WITHIN);
+      await cloud.api.removeMember(owner.token, wid, member.id);
+      await vi.waitFor(() => expect(test.gateway.link.status().state).toBe('revoked'), WITHIN);
+      expect(test.gateway.link.status().reason).toMatch(/membership/);
+      expect(test.gateway.link.status().workspaceAgents).toBe(0);
+      expect((await complete(test, agent.id)).status).toBe(503);
+    } finally {
+      await test.close();
     }
   });
 

@@ -159,6 +159,9 @@ function cloudApi(base: string) {
         await call('POST', `/v1/workspaces/${wid}/gateway-enrollments`, token, {}),
       ).code;
     },
+    removeMember(token: string, wid: string, userId: string): Promise<void> {
+      return call('DELETE', `/v1/workspaces/${wid}/members/${userId}`, token);
+    },
     revokeGateway(token: string, wid: string, gid: string): Promise<void> {
       return call('DELETE', `/v1/workspaces/${wid}/gateways/${gid}`, token);
     },
