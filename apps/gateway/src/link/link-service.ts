@@ -1,3 +1,4 @@
+import type { KeyObject } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { ConfigAgents, SyncAck, SyncBatch } from '@multiclaw/protocol';
 import type { ClientOptions, WebSocket } from 'ws';
@@ -145,7 +146,13 @@ export class LinkService implements CloudLink {
       return this.setStatus('revoked', next.revokedReason ?? 'revoked by the workspace');
     }
     if (this.client) return;
-    const privateKey = await readDeviceKey(this.deps.identity, (message) => this.deps.log.warn({}, message));
+    let privateKey: KeyObject;
+    try {
+      privateKey = await readDeviceKey(this.deps.identity, (message) => this.deps.log.warn({}, message));
+    } catch (error) {
+      // Linked, but without a usable key: say so in status rather than pretend to be unlinked.
+      return this.setStatus('offline', (error as Error).message);
+    }
     this.deps.workspaceAgents.setUnavailableReason('the workspace agents have not arrived over the link yet');
     const linked = next;
     const client = new LinkClient(
