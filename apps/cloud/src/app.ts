@@ -6,6 +6,7 @@ import type { Config } from './config.js';
 import type { Database } from './db/client.js';
 import { createEventBus } from './events/create-event-bus.js';
 import { eventBusPlugin } from './events/plugin.js';
+import { createEventPublisher } from './events/publisher.js';
 import { createMailer } from './mail/mailer.js';
 import { agentRoutes } from './modules/agents/routes.js';
 import { createAgentService } from './modules/agents/service.js';
@@ -32,6 +33,7 @@ import { createAccessTokens } from './modules/identity/tokens/access-tokens.js';
 import { refreshKeyFromMasterKey } from './modules/identity/tokens/refresh-tokens.js';
 import { createEmailVerification } from './modules/identity/verification.js';
 import { metaRoutes } from './modules/meta/routes.js';
+import { realtimeRoutes } from './modules/realtime/routes.js';
 import { transcriptRoutes } from './modules/transcripts/routes.js';
 import { createTranscriptService } from './modules/transcripts/service.js';
 import { createVaultCrypto } from './modules/vault/crypto.js';
@@ -87,6 +89,8 @@ function createServices({
   const audit = createAuditRecorder({ db, now });
   // What this instance tells every instance (real-time events, ended sessions, revoked gateways).
   const bus = createEventBus({ config, db, logger });
+  // How services announce a committed change on it (never failing the change).
+  const events = createEventPublisher(bus, logger);
   const mailer = createMailer({ transport: config.mail.transport, from: config.mail.from, logger });
   // One envelope encryption for every value at rest (secrets, transcript content), one key cache.
   const vault = createVaultCrypto({ masterKeys: config.masterKeys, now });
@@ -105,6 +109,7 @@ function createServices({
     tokens,
     audit,
     now,
+    events,
     // Refresh-token successors are HMACs under a key derived from the active
     // (highest-version) master key by HKDF-SHA256 (refreshKeyFromMasterKey).
     // Deliberately not a key of its own: every existing deployment would lack
@@ -152,9 +157,9 @@ function createServices({
 
   // Workspaces, and what lives in one.
   const workspace = {
-    workspaces: createWorkspaceService({ db, audit, now }),
-    invitations: createInvitationService({ db, audit, now, mailer, publicUrl }),
-    agents: createAgentService({ db, now, audit }),
+    workspaces: createWorkspaceService({ db, audit, now, events }),
+    invitations: createInvitationService({ db, audit, now, mailer, publicUrl, events }),
+    agents: createAgentService({ db, now, audit, events }),
     gateways: createGatewayService({ db, now, audit, bus }),
     secrets: createSecretService({
       db,
@@ -162,6 +167,7 @@ function createServices({
       audit,
       crypto: vault,
       keepVersions: config.vaultKeepVersions,
+      events,
     }),
     transcripts: createTranscriptService({ db, now, audit, bus, crypto: vault, logger }),
   };
@@ -247,6 +253,15 @@ export async function buildApp({
   await app.register(workspaceEntryRoutes, { prefix: '/v1', workspaces, invitations });
   // /v1/gateways/enroll: no bearer, the one-time enrollment code is the credential.
   await app.register(gatewayEnrollRoutes, { prefix: '/v1/gateways', gateways });
+  // /v1/realtime: the desktop's WebSocket, signed in by its first frame.
+  await app.register(realtimeRoutes, {
+    prefix: '/v1',
+    db,
+    now,
+    bus: services.bus,
+    tokens: services.tokens,
+    sessions: identity.sessions,
+  });
   // /v1/gateway-link: the gateway's WebSocket, authenticated by its signed assertion.
   await app.register(gatewayLinkRoutes, {
     prefix: '/v1',

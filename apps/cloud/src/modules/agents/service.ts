@@ -8,6 +8,7 @@ import {
 } from '@multiclaw/protocol';
 import { z } from 'zod';
 import type { Database, Transaction } from '../../db/client.js';
+import { type EventPublisher, realtime } from '../../events/publisher.js';
 import { pageQuery, toPage } from '../../db/keyset-page.js';
 import { bumpConfigVersion, isUniqueViolation } from '../../db/write-helpers.js';
 import type { Actor } from '../../plugins/actor.js';
@@ -18,6 +19,8 @@ export type AgentServiceDeps = {
   now: () => Date;
   /** Always inside the change's transaction: no audit entry, no change. */
   audit: { record(entry: AuditEntry, tx: AuditTx): Promise<void> };
+  /** Announces each committed change: to members' desktops, and to the workspace's linked gateways. */
+  events?: EventPublisher;
 };
 
 export const agentSelect = {
@@ -86,7 +89,13 @@ const UPDATABLE = [
  * change bumps the agent's version and the workspace's configVersion and
  * records its audit entry (names and versions only), all in one transaction.
  */
-export function createAgentService({ db, now, audit }: AgentServiceDeps) {
+export function createAgentService({ db, now, audit, events }: AgentServiceDeps) {
+  const announce = (workspaceId: string, agentId: string, at: Date) =>
+    events?.publish(realtime('agent.changed', workspaceId, { agentId }, at), {
+      type: 'agents.changed',
+      workspaceId,
+    });
+
   /** Every secret id must name a secret of this workspace; unknown ones are a 400 on their field path. */
   async function assertSecretsInWorkspace(tx: Transaction, workspaceId: string, secretIds: string[]) {
     if (secretIds.length === 0) return;
@@ -170,6 +179,7 @@ export function createAgentService({ db, now, audit }: AgentServiceDeps) {
           return created;
         }),
       );
+      await announce(workspaceId, agent.id, at);
       return toAgent(agent);
     },
 
@@ -233,10 +243,12 @@ export function createAgentService({ db, now, audit }: AgentServiceDeps) {
           return updated;
         }),
       );
+      await announce(workspaceId, agent.id, at);
       return toAgent(agent);
     },
 
     async delete(workspaceId: string, agentId: string, actor: Actor): Promise<void> {
+      const at = now();
       await db.$transaction(async (tx) => {
         const existing = await tx.agent.findUnique({
           where: { workspaceId_id: { workspaceId, id: agentId } },
@@ -255,6 +267,7 @@ export function createAgentService({ db, now, audit }: AgentServiceDeps) {
           tx,
         );
       });
+      await announce(workspaceId, agentId, at);
     },
   };
 }

@@ -7,6 +7,7 @@ import {
   type UpdateSecretRequest,
 } from '@multiclaw/protocol';
 import type { Database, Transaction } from '../../db/client.js';
+import { type EventPublisher, realtime } from '../../events/publisher.js';
 import { pageQuery, toPage } from '../../db/keyset-page.js';
 import { bumpConfigVersion, isUniqueViolation } from '../../db/write-helpers.js';
 import type { Actor } from '../../plugins/actor.js';
@@ -22,6 +23,12 @@ export type SecretServiceDeps = {
   crypto: VaultCrypto;
   /** Superseded values kept per secret (secret_versions rows); older ones are deleted. Default 1. */
   keepVersions?: number | undefined;
+  /**
+   * Announces each committed change, by id only (never a name or a value):
+   * to members' desktops, and to linked gateways, whose agents' grants or
+   * granted values it may have changed.
+   */
+  events?: EventPublisher | undefined;
 };
 
 export const DEFAULT_KEEP_VERSIONS = 1;
@@ -133,7 +140,12 @@ async function touchAgents(tx: Transaction, workspaceId: string, agentIds: strin
  * names, ids and versions, never a value.
  */
 export function createSecretService(deps: SecretServiceDeps) {
-  const { db, now, audit, crypto } = deps;
+  const { db, now, audit, crypto, events } = deps;
+  const announce = (workspaceId: string, secretId: string, at: Date) =>
+    events?.publish(realtime('secret.changed', workspaceId, { secretId }, at), {
+      type: 'agents.changed',
+      workspaceId,
+    });
   const keepVersions = Math.max(0, Math.floor(deps.keepVersions ?? DEFAULT_KEEP_VERSIONS));
 
   return {
@@ -210,6 +222,7 @@ export function createSecretService(deps: SecretServiceDeps) {
           });
         }),
       );
+      await announce(workspaceId, id, at);
       return toSecret(row);
     },
 
@@ -299,6 +312,7 @@ export function createSecretService(deps: SecretServiceDeps) {
           select: metadataSelect,
         });
       });
+      await announce(workspaceId, secretId, at);
       return toSecret(row);
     },
 
@@ -329,6 +343,7 @@ export function createSecretService(deps: SecretServiceDeps) {
           tx,
         );
       });
+      await announce(workspaceId, secretId, at);
     },
 
     /** The value, for an owner. Audited (who, when, which secret and version) before it is returned. */

@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { ApiError } from '@multiclaw/protocol';
 import type { Database } from '../../db/client.js';
+import { type EventPublisher, realtime } from '../../events/publisher.js';
 import type { Mailer } from '../../mail/mailer.js';
 import { invitationMail } from '../../mail/messages.js';
 import type { Actor } from '../../plugins/actor.js';
@@ -25,8 +26,10 @@ export function createInvitationService(deps: {
   /** The invitation is mailed to the invited address, with a token of its own. */
   mailer: Mailer;
   publicUrl: string;
+  /** Announces a new member to the workspace's desktops. */
+  events?: EventPublisher;
 }) {
-  const { db, audit, now, mailer, publicUrl } = deps;
+  const { db, audit, now, mailer, publicUrl, events } = deps;
 
   return {
     async create(actor: Actor, workspaceId: string, email: string, role: Role) {
@@ -184,6 +187,7 @@ export function createInvitationService(deps: {
         );
         return { workspaceId: invitation.workspace_id, invitationId: invitation.id, role: invitation.role };
       });
+      await events?.publish(realtime('member.changed', membership.workspaceId, { memberId: actor.userId }, at));
       return membership;
     },
   };

@@ -1,5 +1,7 @@
 import { ApiError } from '@multiclaw/protocol';
 import type { Database, Transaction } from '../../db/client.js';
+import type { BusMessage } from '../../events/event-bus.js';
+import { type EventPublisher, realtime } from '../../events/publisher.js';
 import type { Actor } from '../../plugins/actor.js';
 import { type AuditEntry, type AuditTx, actorEntry } from '../audit/recorder.js';
 import { assertAllowed, assertKeepsAnOwner, lockWorkspace, roleIn } from './owner-guard.js';
@@ -16,8 +18,25 @@ type AuditInTx = { record(entry: AuditEntry, tx: AuditTx): Promise<void> };
  * lock (owner-guard.ts). Each change writes its audit entry in its own
  * transaction: if the entry cannot be written, the change does not happen.
  */
-export function createWorkspaceService(deps: { db: Database; audit: AuditInTx; now: () => Date }) {
-  const { db, audit, now } = deps;
+export function createWorkspaceService(deps: {
+  db: Database;
+  audit: AuditInTx;
+  now: () => Date;
+  /**
+   * Announces membership changes once committed: a member's role to the
+   * workspace's desktops, and an ended membership to every instance, which
+   * stops that person's sockets and gateways hearing the workspace at once.
+   */
+  events?: EventPublisher;
+}) {
+  const { db, audit, now, events } = deps;
+  const memberChanged = (workspaceId: string, memberId: string): BusMessage =>
+    realtime('member.changed', workspaceId, { memberId }, now());
+  const membershipEnded = (workspaceId: string, userId: string): BusMessage => ({
+    type: 'membership.ended',
+    workspaceId,
+    userId,
+  });
 
   const record = (
     tx: Transaction,
@@ -45,6 +64,8 @@ export function createWorkspaceService(deps: { db: Database; audit: AuditInTx; n
         );
         return created;
       });
+      // The creator's open sockets start hearing the new workspace.
+      await events?.publish(memberChanged(workspace.id, actor.userId));
       return { ...workspace, role: 'owner' as const };
     },
 
@@ -87,10 +108,13 @@ export function createWorkspaceService(deps: { db: Database; audit: AuditInTx; n
 
     /** Deletes the workspace; the database cascades to everything in it. */
     async remove(actor: Actor, workspaceId: string) {
-      await db.$transaction(async (tx) => {
+      const members = await db.$transaction(async (tx) => {
+        const gone = await tx.membership.findMany({ where: { workspaceId }, select: { userId: true } });
         await tx.workspace.delete({ where: { id: workspaceId } });
         await record(tx, actor, workspaceId, 'workspace.deleted', { type: 'workspace', id: workspaceId });
+        return gone;
       });
+      await events?.publish(...members.map(({ userId }) => membershipEnded(workspaceId, userId)));
     },
 
     async members(workspaceId: string) {
@@ -113,7 +137,7 @@ export function createWorkspaceService(deps: { db: Database; audit: AuditInTx; n
      * the caller a member, atomically. Demoting the last owner is refused.
      */
     async changeRole(actor: Actor, workspaceId: string, targetUserId: string, role: Role, transfer: boolean) {
-      await db.$transaction(async (tx) => {
+      const changed = await db.$transaction(async (tx) => {
         const workspace = await lockWorkspace(tx, workspaceId);
         assertAllowed(workspace, actor.userId, 'members.update');
         if (!roleIn(workspace, targetUserId)) throw noSuchMember();
@@ -133,7 +157,7 @@ export function createWorkspaceService(deps: { db: Database; audit: AuditInTx; n
             { type: 'user', id: targetUserId },
             { from: actor.userId },
           );
-          return;
+          return [targetUserId, actor.userId];
         }
         assertKeepsAnOwner(workspace, [{ userId: targetUserId, role }]);
         await setRole(tx, workspaceId, targetUserId, role);
@@ -145,7 +169,9 @@ export function createWorkspaceService(deps: { db: Database; audit: AuditInTx; n
           { type: 'user', id: targetUserId },
           { role },
         );
+        return [targetUserId];
       });
+      await events?.publish(...changed.map((userId) => memberChanged(workspaceId, userId)));
     },
 
     /** Removes a member, or the caller leaves. The last owner can do neither. */
@@ -162,6 +188,9 @@ export function createWorkspaceService(deps: { db: Database; audit: AuditInTx; n
           id: targetUserId,
         });
       });
+      // Ended first: the departed member's sockets stop before the others hear of it.
+      await events?.publish(membershipEnded(workspaceId, targetUserId));
+      await events?.publish(memberChanged(workspaceId, targetUserId));
     },
   };
 }

@@ -1,5 +1,6 @@
 import { ApiError } from '@multiclaw/protocol';
 import type { Database, Transaction } from '../../../db/client.js';
+import type { EventPublisher } from '../../../events/publisher.js';
 import type { AuditRecorder } from '../../audit/recorder.js';
 import type { AccessTokens } from '../tokens/access-tokens.js';
 import {
@@ -30,8 +31,10 @@ export function createSessionService(deps: {
   policy: SessionPolicy;
   refreshDerivationKey: Buffer;
   now: () => Date;
+  /** Tells every instance a session ended, so its real-time sockets close at once. */
+  events?: EventPublisher;
 }) {
-  const { db, tokens, audit, policy, refreshDerivationKey, now } = deps;
+  const { db, tokens, audit, policy, refreshDerivationKey, now, events } = deps;
 
   async function pair(userId: string, sessionId: string, refreshToken: string): Promise<TokenPair> {
     return {
@@ -49,7 +52,7 @@ export function createSessionService(deps: {
     const at = now();
     const inTransaction = <T>(work: (tx: Transaction) => Promise<T>) =>
       outer ? work(outer) : db.$transaction(work);
-    return inTransaction(async (tx) => {
+    const ended = await inTransaction(async (tx) => {
       const sessions = await tx.session.findMany({
         where: {
           ...(where.id ? { id: where.id } : {}),
@@ -57,10 +60,10 @@ export function createSessionService(deps: {
           ...(where.notId ? { id: { not: where.notId } } : {}),
           revokedAt: null,
         },
-        select: { id: true },
+        select: { id: true, userId: true },
       });
       const ids = sessions.map((s) => s.id);
-      if (ids.length === 0) return ids;
+      if (ids.length === 0) return sessions;
       await tx.session.updateMany({
         where: { id: { in: ids } },
         data: { revokedAt: at, revokedReason: reason },
@@ -69,8 +72,14 @@ export function createSessionService(deps: {
         where: { sessionId: { in: ids }, retiredAt: null },
         data: { retiredAt: at },
       });
-      return ids;
+      return sessions;
     });
+    // Inside a caller's transaction this is announced before it commits: should it
+    // roll back, the session lives on and its sockets simply reconnect.
+    await events?.publish(
+      ...ended.map((session) => ({ type: 'session.ended' as const, sessionId: session.id, userId: session.userId })),
+    );
+    return ended.map((session) => session.id);
   }
 
   return {
