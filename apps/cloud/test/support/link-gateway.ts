@@ -1,8 +1,10 @@
 import { generateKeyPairSync, type KeyObject, randomUUID } from 'node:crypto';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import {
   CloudToGateway,
-  ErrorEnvelope,
   EnrollGatewayResponse,
+  ErrorEnvelope,
   encodeWsMessage,
   GatewayEnrollment,
   GatewayToCloud,
@@ -16,8 +18,7 @@ import {
 import { SignJWT } from 'jose';
 import WebSocket from 'ws';
 import type { z } from 'zod';
-import type { TestUser } from './actors.js';
-import type { testActors } from './actors.js';
+import type { TestUser, testActors } from './actors.js';
 
 /** A gateway as `multiclaw-gateway link` leaves one: enrolled through the HTTP API, its private key kept here. */
 export type TestGateway = { gatewayId: string; workspaceId: string; privateKey: KeyObject };
@@ -36,7 +37,11 @@ export async function enrollTestGateway(send: Send, wid: string, user: TestUser)
   const { code } = GatewayEnrollment.parse(created.json());
   const { publicKey, privateKey } = generateKeyPairSync('ed25519');
   const x = publicKey.export({ format: 'jwk' }).x;
-  const enrolled = await send({ method: 'POST', url: '/v1/gateways/enroll', payload: { code, publicKey: x } });
+  const enrolled = await send({
+    method: 'POST',
+    url: '/v1/gateways/enroll',
+    payload: { code, publicKey: x },
+  });
   if (enrolled.statusCode !== 201) throw new Error(`enroll: ${enrolled.statusCode} ${enrolled.body}`);
   const { gatewayId, workspaceId } = EnrollGatewayResponse.parse(enrolled.json());
   return { gatewayId, workspaceId, privateKey };
@@ -98,7 +103,8 @@ export class LinkClient {
     socket.on('message', (data) => {
       const frame = parseWsMessage(CloudToGateway, data.toString());
       this.frames.push(frame);
-      if (answer && frame.type === 'link.heartbeat') this.send('link.heartbeat', { sentAt: frame.payload.sentAt });
+      if (answer && frame.type === 'link.heartbeat')
+        this.send('link.heartbeat', { sentAt: frame.payload.sentAt });
       for (const wake of this.waiters.splice(0)) wake();
     });
     socket.on('close', () => {
@@ -111,7 +117,8 @@ export class LinkClient {
     payload: z.infer<(typeof GatewayToCloud)[Type]>,
     id?: string,
   ): void {
-    if (this.socket.readyState === WebSocket.OPEN) this.socket.send(encodeWsMessage(GatewayToCloud, type, payload, id));
+    if (this.socket.readyState === WebSocket.OPEN)
+      this.socket.send(encodeWsMessage(GatewayToCloud, type, payload, id));
   }
 
   sendRaw(text: string | Buffer): void {
@@ -135,7 +142,8 @@ export class LinkClient {
         this.consumed.add(found);
         return found as Extract<CloudFrame, { type: Type }>;
       }
-      if (this.socket.readyState === WebSocket.CLOSED) throw new Error(`socket closed before a ${type} frame`);
+      if (this.socket.readyState === WebSocket.CLOSED)
+        throw new Error(`socket closed before a ${type} frame`);
       const left = deadline - Date.now();
       if (left <= 0) throw new Error(`no ${type} frame within ${options.timeoutMs ?? 10_000} ms`);
       await new Promise<void>((resolve) => {
@@ -211,7 +219,8 @@ export function isRefusal(result: LinkClient | Refusal): result is Refusal {
 /** The open socket, or a test failure naming the refusal. */
 export async function opened(result: Promise<LinkClient | Refusal>): Promise<LinkClient> {
   const outcome = await result;
-  if (isRefusal(outcome)) throw new Error(`link refused: ${outcome.status} ${JSON.stringify(outcome.envelope)}`);
+  if (isRefusal(outcome))
+    throw new Error(`link refused: ${outcome.status} ${JSON.stringify(outcome.envelope)}`);
   return outcome;
 }
 
@@ -223,4 +232,28 @@ export async function refused(result: Promise<LinkClient | Refusal>): Promise<Re
     throw new Error('the link opened');
   }
   return outcome;
+}
+
+/** Starts `app` on a free loopback port and answers the link's URL there. */
+export async function listenForLinks(app: {
+  server: Server;
+  listen(options: { host: string; port: number }): Promise<string>;
+}): Promise<string> {
+  if (!app.server.listening) await app.listen({ host: '127.0.0.1', port: 0 });
+  return `ws://127.0.0.1:${(app.server.address() as AddressInfo).port}/v1/gateway-link`;
+}
+
+/** Reads until `check` holds (the link writes Postgres after a socket event), failing after 5 s. */
+export async function eventually<T>(
+  read: () => Promise<T>,
+  check: (value: T) => boolean,
+  what: string,
+): Promise<T> {
+  const deadline = Date.now() + 5000;
+  for (;;) {
+    const value = await read();
+    if (check(value)) return value;
+    if (Date.now() > deadline) throw new Error(`never: ${what} (last: ${JSON.stringify(value)})`);
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
 }

@@ -66,7 +66,9 @@ export function createLinkHub({ db, bus, loadAgents, logger }: LinkHubDeps) {
       for (const id of ids) {
         if (!stillAllowed.has(id)) sessions.get(id)?.close(LINK_CLOSE.REVOKED, 'gateway revoked');
       }
-      const workspaces = new Set(held((s) => stillAllowed.has(s.gateway.id)).map((s) => s.gateway.workspaceId));
+      const workspaces = new Set(
+        held((s) => stillAllowed.has(s.gateway.id)).map((s) => s.gateway.workspaceId),
+      );
       await Promise.all([...workspaces].map(pushAgents));
     } catch (error) {
       logger.error({ err: error }, 'gateway link: re-check after a bus reconnect failed');

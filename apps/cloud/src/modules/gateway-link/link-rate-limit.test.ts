@@ -1,8 +1,7 @@
-import type { AddressInfo } from 'node:net';
 import { manualClock } from '@multiclaw/test-support/clock';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp } from '../../../test/support/app.js';
-import { connectLink, refused } from '../../../test/support/link-gateway.js';
+import { connectLink, listenForLinks, refused } from '../../../test/support/link-gateway.js';
 
 const clock = manualClock('2026-12-01T12:00:00Z');
 let ctx: Awaited<ReturnType<typeof createTestApp>>;
@@ -13,8 +12,7 @@ beforeAll(async () => {
     now: clock.now,
     env: { AUTH_RATE_LIMIT_MAX: '3', AUTH_RATE_LIMIT_WINDOW_SECONDS: '60' },
   });
-  await ctx.app.listen({ host: '127.0.0.1', port: 0 });
-  url = `ws://127.0.0.1:${(ctx.app.server.address() as AddressInfo).port}/v1/gateway-link`;
+  url = await listenForLinks(ctx.app);
 });
 afterAll(async () => {
   await ctx?.close();

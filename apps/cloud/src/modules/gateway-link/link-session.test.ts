@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import type { AddressInfo } from 'node:net';
 import { LINK_CLOSE, LINK_MAX_VIOLATIONS, linkAudience } from '@multiclaw/protocol';
 import { manualClock } from '@multiclaw/test-support/clock';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -9,6 +8,7 @@ import {
   connectLink,
   enrollTestGateway,
   type LinkClient,
+  listenForLinks,
   opened,
   signTestAssertion,
   type TestGateway,
@@ -32,8 +32,7 @@ beforeAll(async () => {
     env: { AUTH_RATE_LIMIT_MAX: '10000' },
     gatewayLink: { heartbeatMs: HEARTBEAT_MS },
   });
-  await ctx.app.listen({ host: '127.0.0.1', port: 0 });
-  url = `ws://127.0.0.1:${(ctx.app.server.address() as AddressInfo).port}/v1/gateway-link`;
+  url = await listenForLinks(ctx.app);
   audience = linkAudience(ctx.config.publicUrl);
 });
 afterAll(async () => {
@@ -134,9 +133,18 @@ describe('frames', () => {
   const bad: Array<[string, string | Buffer]> = [
     ['not JSON', '{"v":1,'],
     ['an unknown type', JSON.stringify({ v: 1, type: 'secrets.dump', id: 'x1', payload: {} })],
-    ['a payload that does not fit', JSON.stringify({ v: 1, type: 'secrets.fetch', id: 'x2', payload: { agentIds: ['nope'] } })],
-    ['another envelope version', JSON.stringify({ v: 2, type: 'link.heartbeat', payload: { sentAt: '2026-12-01T10:00:00.000Z' } })],
-    ['a request without an id', JSON.stringify({ v: 1, type: 'secrets.fetch', payload: { agentIds: [randomUUID()] } })],
+    [
+      'a payload that does not fit',
+      JSON.stringify({ v: 1, type: 'secrets.fetch', id: 'x2', payload: { agentIds: ['nope'] } }),
+    ],
+    [
+      'another envelope version',
+      JSON.stringify({ v: 2, type: 'link.heartbeat', payload: { sentAt: '2026-12-01T10:00:00.000Z' } }),
+    ],
+    [
+      'a request without an id',
+      JSON.stringify({ v: 1, type: 'secrets.fetch', payload: { agentIds: [randomUUID()] } }),
+    ],
     ['a binary frame', Buffer.from([1, 2, 3])],
   ];
 
@@ -150,7 +158,12 @@ describe('frames', () => {
       expect(client.frames.filter((f) => f.type === 'link.error').length).toBe(before + 1);
     }
     // The errors answer the request that carried an id.
-    expect(client.frames.filter((f) => f.type === 'link.error').map((f) => f.id)).toEqual([undefined, 'x1', 'x2', undefined]);
+    expect(client.frames.filter((f) => f.type === 'link.error').map((f) => f.id)).toEqual([
+      undefined,
+      'x1',
+      'x2',
+      undefined,
+    ]);
     expect(client.socket.readyState).toBe(client.socket.OPEN);
     client.sendRaw(bad[LINK_MAX_VIOLATIONS - 1]?.[1] ?? '');
     expect((await client.closed).code).toBe(LINK_CLOSE.VIOLATIONS);

@@ -1,5 +1,4 @@
 import { createHmac, generateKeyPairSync, randomBytes, randomUUID } from 'node:crypto';
-import type { AddressInfo } from 'node:net';
 import { Gateway, LINK_PROTOCOL_VERSIONS, linkAudience, Page } from '@multiclaw/protocol';
 import { manualClock } from '@multiclaw/test-support/clock';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -9,6 +8,8 @@ import { validEnv } from '../../../test/support/env.js';
 import {
   connectLink,
   enrollTestGateway,
+  eventually,
+  listenForLinks,
   opened,
   refused,
   signTestAssertion,
@@ -28,8 +29,7 @@ let audience: string;
 
 beforeAll(async () => {
   ctx = await createTestApp({ now: clock.now, env });
-  await ctx.app.listen({ host: '127.0.0.1', port: 0 });
-  url = `ws://127.0.0.1:${(ctx.app.server.address() as AddressInfo).port}/v1/gateway-link`;
+  url = await listenForLinks(ctx.app);
   audience = linkAudience(ctx.config.publicUrl);
 });
 afterAll(async () => {
@@ -57,15 +57,6 @@ const listed = async (wid: string, user: TestUser) => {
   return Page(Gateway).parse(response.json()).items;
 };
 
-/** Waits until `check` holds, polling; the link updates Postgres after the socket event. */
-async function eventually(check: () => Promise<boolean>, what: string) {
-  const deadline = Date.now() + 5000;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`never: ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-}
-
 describe('GET /v1/gateway-link: the happy path', () => {
   it('a member’s enrolled gateway connects: link.ready, then config.agents, and it is listed online until it closes', async () => {
     const { owner, member, wid } = await team();
@@ -87,12 +78,20 @@ describe('GET /v1/gateway-link: the happy path', () => {
 
     for (const viewer of [member, owner]) {
       const [row] = await listed(wid, viewer);
-      expect(row).toMatchObject({ id: gateway.gatewayId, online: true, lastSeenAt: clock.now().toISOString() });
+      expect(row).toMatchObject({
+        id: gateway.gatewayId,
+        online: true,
+        lastSeenAt: clock.now().toISOString(),
+      });
     }
 
     client.close();
     expect((await client.closed).code).toBe(1005);
-    await eventually(async () => (await listed(wid, member))[0]?.online === false, 'offline after close');
+    await eventually(
+      () => listed(wid, member),
+      ([row]) => row?.online === false,
+      'offline after close',
+    );
   });
 });
 
@@ -127,8 +126,16 @@ describe('the upgrade is refused before any socket exists', () => {
     ['expired', () => ({ iat: seconds() - 70, exp: seconds() - 10 }), /expired/],
     ['living longer than 60 s', () => ({ iat: seconds(), exp: seconds() + 61 }), /within 60 seconds/],
     ['issued in the future', () => ({ iat: seconds() + 30, exp: seconds() + 60 }), /future/],
-    ['issued over 60 s ago', () => ({ iat: seconds() - 66, exp: seconds() + 30 }), /60 seconds ago|within 60/],
-    ['for the https URL instead of the link URL', () => ({ audience: `${ctx.config.publicUrl}/v1/gateway-link` }), /audience must be exactly ws:\/\//],
+    [
+      'issued over 60 s ago',
+      () => ({ iat: seconds() - 66, exp: seconds() + 30 }),
+      /60 seconds ago|within 60/,
+    ],
+    [
+      'for the https URL instead of the link URL',
+      () => ({ audience: `${ctx.config.publicUrl}/v1/gateway-link` }),
+      /audience must be exactly ws:\/\//,
+    ],
     ['for another cloud', () => ({ audience: 'wss://cloud.example.org/v1/gateway-link' }), /audience/],
     ['without a jti', () => ({ jti: null }), /"jti"/],
     ['with a guessable jti', () => ({ jti: 'abc' }), /jti must be/],
@@ -187,8 +194,7 @@ describe('the upgrade is refused before any socket exists', () => {
   it('a jti used at one instance is refused at another on the same database', async () => {
     const second = await createTestApp({ now: clock.now, env, databaseUrl: ctx.databaseUrl });
     try {
-      await second.app.listen({ host: '127.0.0.1', port: 0 });
-      const secondUrl = `ws://127.0.0.1:${(second.app.server.address() as AddressInfo).port}/v1/gateway-link`;
+      const secondUrl = await listenForLinks(second.app);
       const { member, wid } = await team();
       const gateway = await enrollTestGateway(send, wid, member);
       const once = await assertion(gateway);
@@ -250,7 +256,9 @@ describe('the upgrade is refused before any socket exists', () => {
     expect(none.status).toBe(426);
     expect(none.envelope.error.message).toMatch(/none stated/);
     // The highest common one is picked from a longer list.
-    const client = await opened(connectLink(url, { assertion: await assertion(gateway), versions: '9,1, x' }));
+    const client = await opened(
+      connectLink(url, { assertion: await assertion(gateway), versions: '9,1, x' }),
+    );
     expect((await client.next('link.ready')).payload.version).toBe(1);
     client.close();
     await client.closed;
@@ -273,7 +281,8 @@ describe('used jtis', () => {
     client.close();
     await client.closed;
     const pruner = createLinkAssertions({ db: ctx.app.db, now: clock.now, audience });
-    const stored = () => ctx.app.db.gatewayAssertionJti.count({ where: { gatewayId: gateway.gatewayId, jti } });
+    const stored = () =>
+      ctx.app.db.gatewayAssertionJti.count({ where: { gatewayId: gateway.gatewayId, jti } });
     await pruner.prune();
     expect(await stored()).toBe(1);
     clock.advanceSeconds(66);

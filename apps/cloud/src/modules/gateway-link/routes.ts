@@ -66,7 +66,10 @@ export const gatewayLinkRoutes: FastifyPluginAsync<GatewayLinkOptions> = async (
 
   async function authenticate(request: FastifyRequest) {
     if (!request.ws) {
-      throw new ApiError('BAD_REQUEST', `${GATEWAY_LINK_PATH} is a WebSocket: connect with an upgrade request.`);
+      throw new ApiError(
+        'BAD_REQUEST',
+        `${GATEWAY_LINK_PATH} is a WebSocket: connect with an upgrade request.`,
+      );
     }
     const version = negotiateLinkVersion(request.headers[LINK_VERSIONS_HEADER]);
     const verified = await assertions.verify(bearerOf(request));

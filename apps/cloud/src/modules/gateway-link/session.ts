@@ -24,7 +24,10 @@ import type { LinkPresence } from './presence.js';
 export type SyncApplier = { applyBatch(gateway: LinkedGateway, batch: SyncBatch): Promise<SyncAck> };
 
 /** Hands out the secret values granted to agents of the gateway's workspace, audited (the vault's valuesForGateway). */
-export type SecretSource = (gateway: LinkedGateway, agentIds: readonly string[]) => Promise<SecretsValue['secrets']>;
+export type SecretSource = (
+  gateway: LinkedGateway,
+  agentIds: readonly string[],
+) => Promise<SecretsValue['secrets']>;
 
 /** Intervals without a single frame from the gateway after which its socket is terminated. */
 const SILENT_INTERVALS = 3;
@@ -91,6 +94,8 @@ export function createLinkSession(deps: LinkSessionDeps) {
   let syncQueue: Promise<void> = Promise.resolve();
   let queuedBatches = 0;
   let closing = false;
+  /** Replaced by a newer connection of the gateway: that one owns the presence now. */
+  let replaced = false;
   let endedResolve: () => void = () => {};
   const ended = new Promise<void>((resolve) => {
     endedResolve = resolve;
@@ -112,6 +117,7 @@ export function createLinkSession(deps: LinkSessionDeps) {
   function close(code: number, reason: string) {
     if (closing) return;
     closing = true;
+    replaced = code === LINK_CLOSE.REPLACED;
     logger.info({ gatewayId: gateway.id, code, reason }, 'gateway link: closing');
     socket.close(code, reason);
     setTimeout(() => socket.terminate(), CLOSE_GRACE_MS).unref();
@@ -224,10 +230,17 @@ export function createLinkSession(deps: LinkSessionDeps) {
     silentIntervals = 0;
     if (closing) return;
     if (isBinary) {
-      violation(new ApiError('PROTOCOL_INVALID_FRAME', 'Binary frames are not part of the link protocol'), undefined);
+      violation(
+        new ApiError('PROTOCOL_INVALID_FRAME', 'Binary frames are not part of the link protocol'),
+        undefined,
+      );
       return;
     }
-    const bytes = Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data);
+    const bytes = Array.isArray(data)
+      ? Buffer.concat(data)
+      : Buffer.isBuffer(data)
+        ? data
+        : Buffer.from(data);
     const raw = bytes.toString('utf8');
     let message: GatewayFrame;
     try {
@@ -243,7 +256,10 @@ export function createLinkSession(deps: LinkSessionDeps) {
       return;
     }
     if (message.id === undefined) {
-      violation(new ApiError('PROTOCOL_INVALID_FRAME', `"${message.type}" is a request: give it an id`), undefined);
+      violation(
+        new ApiError('PROTOCOL_INVALID_FRAME', `"${message.type}" is a request: give it an id`),
+        undefined,
+      );
       return;
     }
     const request = { ...message, id: message.id };
@@ -273,8 +289,9 @@ export function createLinkSession(deps: LinkSessionDeps) {
     clearInterval(heartbeat);
     clearTimeout(authTimer);
     logger.info({ gatewayId: gateway.id, code }, 'gateway link: closed');
-    void deps.presence
-      .closed(gateway, deps.openedAt)
+    // A replaced socket leaves onlineAt alone, even if its close lands before the newer one is marked online.
+    const clearing = replaced ? Promise.resolve() : deps.presence.closed(gateway, deps.openedAt);
+    void clearing
       .catch((error: unknown) => {
         logger.warn({ err: error, gatewayId: gateway.id }, 'gateway link: onlineAt not cleared');
       })
