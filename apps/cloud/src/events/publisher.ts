@@ -26,11 +26,6 @@ export function createEventPublisher(bus: Pick<EventBus, 'publish'>, logger: Bus
 type EventIds = Omit<RealtimeEvent, 'workspaceId' | 'kind' | 'at'>;
 
 /** A real-time event for the desktops of a workspace's members (ids only, never content). */
-export function realtime(
-  kind: RealtimeEventKind,
-  workspaceId: string,
-  ids: EventIds,
-  at: Date,
-): BusMessage {
+export function realtime(kind: RealtimeEventKind, workspaceId: string, ids: EventIds, at: Date): BusMessage {
   return { type: 'realtime', event: { workspaceId, kind, at: at.toISOString(), ...ids } };
 }

@@ -8,9 +8,9 @@ import {
 } from '@multiclaw/protocol';
 import { z } from 'zod';
 import type { Database, Transaction } from '../../db/client.js';
-import { type EventPublisher, realtime } from '../../events/publisher.js';
 import { pageQuery, toPage } from '../../db/keyset-page.js';
 import { bumpConfigVersion, isUniqueViolation } from '../../db/write-helpers.js';
+import { type EventPublisher, realtime } from '../../events/publisher.js';
 import type { Actor } from '../../plugins/actor.js';
 import { type AuditEntry, type AuditTx, actorEntry } from '../audit/recorder.js';
 

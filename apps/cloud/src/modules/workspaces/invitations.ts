@@ -187,7 +187,9 @@ export function createInvitationService(deps: {
         );
         return { workspaceId: invitation.workspace_id, invitationId: invitation.id, role: invitation.role };
       });
-      await events?.publish(realtime('member.changed', membership.workspaceId, { memberId: actor.userId }, at));
+      await events?.publish(
+        realtime('member.changed', membership.workspaceId, { memberId: actor.userId }, at),
+      );
       return membership;
     },
   };

@@ -77,7 +77,11 @@ export function createSessionService(deps: {
     // Inside a caller's transaction this is announced before it commits: should it
     // roll back, the session lives on and its sockets simply reconnect.
     await events?.publish(
-      ...ended.map((session) => ({ type: 'session.ended' as const, sessionId: session.id, userId: session.userId })),
+      ...ended.map((session) => ({
+        type: 'session.ended' as const,
+        sessionId: session.id,
+        userId: session.userId,
+      })),
     );
     return ended.map((session) => session.id);
   }
