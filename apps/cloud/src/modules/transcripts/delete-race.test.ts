@@ -8,8 +8,10 @@ import { createConversations } from './conversations.js';
 import { createSyncApply } from './sync-apply.js';
 
 /**
- * A delete racing a late resend of the same conversation: whichever commits
- * first, the conversation never comes back once its tombstone exists.
+ * Deletions racing sync batches: a conversation's delete against a late
+ * resend (whichever commits first, it never comes back once its tombstone
+ * exists), and a workspace's or an account's deletion against a batch (one
+ * waits for the other: no deadlock, nothing left behind).
  */
 
 let ctx: TestDatabaseClient;
@@ -83,4 +85,58 @@ describe('deleting a conversation while its gateway resends it', () => {
     expect(outcomes.deletedFirst + outcomes.storedFirst).toBe(ROUNDS);
     console.info(`[delete-race] ${JSON.stringify(outcomes)}`);
   });
+});
+
+describe('deleting a workspace or an account while its gateway syncs', () => {
+  for (const what of ['workspace', 'account'] as const) {
+    it(`the ${what} deletion and the batch wait for each other, leaving nothing (${ROUNDS / 2} races)`, async () => {
+      const { db } = ctx;
+      const now = () => new Date();
+      const crypto = createVaultCrypto({
+        masterKeys: [{ version: 1, key: createSecretKey(randomBytes(32)) }],
+        now,
+      });
+      const applyBatch = createSyncApply({ db, crypto, bus: { publish: async () => {} }, now });
+      const outcomes = { stored: 0, refused: 0 };
+      for (let round = 0; round < ROUNDS / 2; round++) {
+        const user = await db.user.create({ data: { email: `${randomUUID()}@example.test` } });
+        const ws = await db.workspace.create({
+          data: { name: 'race', memberships: { create: { userId: user.id, role: 'owner' } } },
+        });
+        const gateway = await db.gateway.create({
+          data: { workspaceId: ws.id, ownerUserId: user.id, publicKey: new Uint8Array(randomBytes(32)) },
+        });
+        const ref = { id: gateway.id, workspaceId: ws.id, ownerUserId: user.id };
+        const batch = {
+          conversations: Array.from({ length: 5 }, (_, c) => ({
+            conversationId: `c${c}`,
+            agentId: 'local',
+            agentSource: 'local' as const,
+            messages: [1, 2, 3].map((seq) => ({
+              id: randomUUID(),
+              seq,
+              role: 'user' as const,
+              content: `m${seq}`,
+              createdAt: now().toISOString(),
+            })),
+          })),
+        };
+        const deletion = new Promise((resolve) => setTimeout(resolve, round % 10)).then(async () => {
+          if (what === 'workspace') await db.workspace.delete({ where: { id: ws.id } });
+          else await db.user.delete({ where: { id: user.id } });
+        });
+        const [applied, deleted] = await Promise.allSettled([applyBatch(ref, batch), deletion]);
+        expect(deleted.status, String((deleted as PromiseRejectedResult).reason)).toBe('fulfilled');
+        if (applied.status === 'fulfilled') outcomes.stored++;
+        else {
+          // Deleted first: the batch finds its gateway gone and stores nothing.
+          expect(applied.reason, String(applied.reason)).toMatchObject({ code: 'LINK_GATEWAY_REVOKED' });
+          outcomes.refused++;
+        }
+        expect(await db.conversation.count({ where: { workspaceId: ws.id } })).toBe(0);
+        expect(await db.conversation.count({ where: { ownerUserId: user.id } })).toBe(0);
+      }
+      console.info(`[delete-race] ${what}: ${JSON.stringify(outcomes)}`);
+    });
+  }
 });

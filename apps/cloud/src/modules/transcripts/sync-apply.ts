@@ -24,6 +24,12 @@ export type SyncApplyDeps = {
   logger?: { warn(fields: object, message: string): void } | undefined;
 };
 
+const revoked = () =>
+  new ApiError(
+    'LINK_GATEWAY_REVOKED',
+    'This gateway was revoked, or the person who linked it is no longer a member of the workspace',
+  );
+
 type Applied = {
   tombstoned: Set<string>;
   stored: Map<string, ConversationRow>;
@@ -121,12 +127,7 @@ export function createSyncApply({ db, crypto, bus, now, logger }: SyncApplyDeps)
     const at = now();
     return db.$transaction(async (tx) => {
       await lockGatewayTranscripts(tx, gateway.id);
-      if (!(await gatewayIsActive(tx, gateway))) {
-        throw new ApiError(
-          'LINK_GATEWAY_REVOKED',
-          'This gateway was revoked, or the person who linked it is no longer a member of the workspace',
-        );
-      }
+      if (!(await gatewayIsActive(tx, gateway))) throw revoked();
       const tombstoned = await tombstonedIds(
         tx,
         gateway.id,
@@ -193,7 +194,11 @@ export function createSyncApply({ db, crypto, bus, now, logger }: SyncApplyDeps)
     const planned = planBatch(batch);
     const refused = await foreignAgents(gateway.workspaceId, planned);
     const accepted = planned.filter((c) => !(c.agentSource === 'workspace' && refused.has(c.agentId)));
-    const sealer = await sealerFor(gateway, accepted);
+    const sealer = await sealerFor(gateway, accepted).catch(async (error: unknown) => {
+      // A workspace deleted meanwhile cannot get a data key: say why, not how it failed.
+      if (!(await gatewayIsActive(db, gateway))) throw revoked();
+      throw error;
+    });
     let applied: Applied;
     try {
       applied = await store(gateway, accepted, sealer);

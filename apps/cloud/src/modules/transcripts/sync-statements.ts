@@ -9,8 +9,18 @@ import type { PlannedConversation } from './batch-plan.js';
 
 export type GatewayRef = { id: string; workspaceId: string; ownerUserId: string };
 
-/** The gateway is still enrolled and its person still a member: the rows it relies on stay while we write. */
-export async function gatewayIsActive(tx: Transaction, gateway: GatewayRef): Promise<boolean> {
+/**
+ * The gateway is still enrolled and its person still a member: the rows it
+ * relies on stay while we write. Locked in the order account and workspace
+ * deletion lock them (the person, the workspace, then what hangs below), so a
+ * batch and a deletion wait for each other instead of deadlocking.
+ */
+export async function gatewayIsActive(
+  tx: Pick<Transaction, '$queryRaw'>,
+  gateway: GatewayRef,
+): Promise<boolean> {
+  await tx.$queryRaw`SELECT 1 FROM users WHERE id = ${gateway.ownerUserId}::uuid FOR KEY SHARE`;
+  await tx.$queryRaw`SELECT 1 FROM workspaces WHERE id = ${gateway.workspaceId}::uuid FOR KEY SHARE`;
   const rows = await tx.$queryRaw<unknown[]>`
     SELECT 1 FROM gateways g
       JOIN memberships m ON m.workspace_id = g.workspace_id AND m.user_id = g.owner_user_id
