@@ -20,34 +20,48 @@ useTestDatabaseClient((ready) => {
 });
 
 const ROUNDS = 40;
+const now = () => new Date();
+
+function services() {
+  const { db } = ctx;
+  const crypto = createVaultCrypto({
+    masterKeys: [{ version: 1, key: createSecretKey(randomBytes(32)) }],
+    now,
+  });
+  return {
+    applyBatch: createSyncApply({ db, crypto, bus: { publish: async () => {} }, now }),
+    conversations: createConversations({ db, crypto, audit: createAuditRecorder({ db, now }), now }),
+  };
+}
+
+/** A person who owns a workspace, with their enrolled gateway. */
+async function ownerWithGateway() {
+  const { db } = ctx;
+  const user = await db.user.create({ data: { email: `${randomUUID()}@example.test` } });
+  const ws = await db.workspace.create({
+    data: { name: 'race', memberships: { create: { userId: user.id, role: 'owner' } } },
+  });
+  const gateway = await db.gateway.create({
+    data: { workspaceId: ws.id, ownerUserId: user.id, publicKey: new Uint8Array(randomBytes(32)) },
+  });
+  return { user, ws, ref: { id: gateway.id, workspaceId: ws.id, ownerUserId: user.id } };
+}
+
+const message = (seq: number) => ({
+  id: randomUUID(),
+  seq,
+  role: 'user' as const,
+  content: `m${seq}`,
+  createdAt: now().toISOString(),
+});
 
 describe('deleting a conversation while its gateway resends it', () => {
   it(`never resurrects it (${ROUNDS} races)`, async () => {
     const { db } = ctx;
-    const now = () => new Date();
-    const crypto = createVaultCrypto({
-      masterKeys: [{ version: 1, key: createSecretKey(randomBytes(32)) }],
-      now,
-    });
-    const applyBatch = createSyncApply({ db, crypto, bus: { publish: async () => {} }, now });
-    const conversations = createConversations({ db, crypto, audit: createAuditRecorder({ db, now }), now });
-
-    const user = await db.user.create({ data: { email: `${randomUUID()}@example.test` } });
-    const ws = await db.workspace.create({
-      data: { name: 'race', memberships: { create: { userId: user.id, role: 'owner' } } },
-    });
-    const gateway = await db.gateway.create({
-      data: { workspaceId: ws.id, ownerUserId: user.id, publicKey: new Uint8Array(randomBytes(32)) },
-    });
-    const ref = { id: gateway.id, workspaceId: ws.id, ownerUserId: user.id };
+    const { applyBatch, conversations } = services();
+    const { user, ws, ref } = await ownerWithGateway();
+    const gateway = { id: ref.id };
     const membership = { workspaceId: ws.id, userId: user.id, role: 'owner' as const };
-    const message = (seq: number) => ({
-      id: randomUUID(),
-      seq,
-      role: 'user' as const,
-      content: `m${seq}`,
-      createdAt: new Date().toISOString(),
-    });
 
     const outcomes = { deletedFirst: 0, storedFirst: 0 };
     for (let round = 0; round < ROUNDS; round++) {
@@ -91,37 +105,20 @@ describe('deleting a workspace or an account while its gateway syncs', () => {
   for (const what of ['workspace', 'account'] as const) {
     it(`the ${what} deletion and the batch wait for each other, leaving nothing (${ROUNDS / 2} races)`, async () => {
       const { db } = ctx;
-      const now = () => new Date();
-      const crypto = createVaultCrypto({
-        masterKeys: [{ version: 1, key: createSecretKey(randomBytes(32)) }],
-        now,
-      });
-      const applyBatch = createSyncApply({ db, crypto, bus: { publish: async () => {} }, now });
+      const { applyBatch } = services();
       const outcomes = { stored: 0, refused: 0 };
       for (let round = 0; round < ROUNDS / 2; round++) {
-        const user = await db.user.create({ data: { email: `${randomUUID()}@example.test` } });
-        const ws = await db.workspace.create({
-          data: { name: 'race', memberships: { create: { userId: user.id, role: 'owner' } } },
-        });
-        const gateway = await db.gateway.create({
-          data: { workspaceId: ws.id, ownerUserId: user.id, publicKey: new Uint8Array(randomBytes(32)) },
-        });
-        const ref = { id: gateway.id, workspaceId: ws.id, ownerUserId: user.id };
+        const { user, ws, ref } = await ownerWithGateway();
         const batch = {
           conversations: Array.from({ length: 5 }, (_, c) => ({
             conversationId: `c${c}`,
             agentId: 'local',
             agentSource: 'local' as const,
-            messages: [1, 2, 3].map((seq) => ({
-              id: randomUUID(),
-              seq,
-              role: 'user' as const,
-              content: `m${seq}`,
-              createdAt: now().toISOString(),
-            })),
+            messages: [1, 2, 3].map(message),
           })),
         };
-        const deletion = new Promise((resolve) => setTimeout(resolve, round % 10)).then(async () => {
+        // Started 0–38 ms later, so the rounds cover both orders and the interleavings between.
+        const deletion = new Promise((resolve) => setTimeout(resolve, round * 2)).then(async () => {
           if (what === 'workspace') await db.workspace.delete({ where: { id: ws.id } });
           else await db.user.delete({ where: { id: user.id } });
         });
