@@ -1,0 +1,97 @@
+import { pathToFileURL } from 'node:url';
+import { Command, CommanderError, InvalidArgumentError } from 'commander';
+import { parseDesktopEnv, resolveDesktopPaths } from '../config.js';
+import { writeCrashLog } from '../state/crash-log.js';
+import { DESKTOP_VERSION } from '../version.js';
+import { EXIT, EXIT_CODES_HELP } from './exit-codes.js';
+import { runStart, type StartOptions } from './start.js';
+
+const parsePort = (value: string) => {
+  const port = Number(value);
+  if (!Number.isInteger(port) || port < 0 || port > 65_535)
+    throw new InvalidArgumentError('a port number 0–65535');
+  return port;
+};
+
+const START_HELP = `
+The window's URL carries a secret made for this launch only
+(http://127.0.0.1:<port>/#secret=<secret>); every command the window calls
+presents it. What each window may call is decided by the capability files in
+apps/desktop/capabilities (see docs/desktop.md and --print-capabilities).
+`;
+
+/** Builds the `multiclaw-desktop` command line; each action resolves with an exit code. */
+export function buildCli(env: NodeJS.ProcessEnv, done: (code: number) => void): Command {
+  const program = new Command('multiclaw-desktop')
+    .description('The MultiClaw desktop: a window onto your local agents, served by a host on 127.0.0.1')
+    .version(DESKTOP_VERSION)
+    .addHelpText('after', EXIT_CODES_HELP)
+    .showHelpAfterError()
+    .exitOverride();
+
+  program
+    .command('start')
+    .description('run the desktop host in the foreground and open its window (Ctrl-C stops it)')
+    .option('--no-open', 'open no window: print the window URL on a line of its own')
+    .option(
+      '--print-capabilities',
+      'print what each window may call, from the capability files, and exit',
+      false,
+    )
+    .option(
+      '--port <port>',
+      'listen on this port instead of MULTICLAW_DESKTOP_PORT (0: any free port)',
+      parsePort,
+    )
+    .addHelpText('after', `${START_HELP}${EXIT_CODES_HELP}`)
+    .action((options: StartOptions) => runStart(env, options).then(done));
+  return program;
+}
+
+/** Runs the CLI with argv; resolves with the exit code (never calls process.exit itself). */
+export function runCli(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  return new Promise((resolve, reject) => {
+    let acted = false;
+    const program = buildCli(env, (code) => resolve(code));
+    for (const command of program.commands) {
+      command.hook('preAction', () => {
+        acted = true;
+      });
+    }
+    const args = argv[0] === '--' ? argv.slice(1) : argv;
+    program.parseAsync(args, { from: 'user' }).then(
+      () => {
+        if (!acted) {
+          program.outputHelp();
+          resolve(EXIT.USAGE);
+        }
+      },
+      (error: unknown) => {
+        if (!(error instanceof CommanderError)) return reject(error);
+        resolve(['commander.helpDisplayed', 'commander.version'].includes(error.code) ? EXIT.OK : EXIT.USAGE);
+      },
+    );
+  });
+}
+
+if (
+  (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) ||
+  process.argv[1]?.endsWith('multiclaw-desktop.mjs')
+) {
+  runCli(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (error: unknown) => {
+      let details = '';
+      try {
+        const { crashDir } = resolveDesktopPaths(parseDesktopEnv(process.env));
+        details = `; details in ${writeCrashLog(crashDir, DESKTOP_VERSION, error)}`;
+      } catch {
+        details = ` (no crash log could be written)\n${(error as Error).stack ?? ''}`;
+      }
+      process.stderr.write(
+        `multiclaw-desktop failed: ${(error as Error).message ?? String(error)}${details}\n`,
+      );
+      process.exit(EXIT.SOFTWARE);
+    },
+  );
+}

@@ -1,0 +1,19 @@
+import type { CommandHandlers } from '../ipc/registry.js';
+import { type AgentCommandDeps, agentCommands } from './agent-commands.js';
+import { chatCommands } from './chat-commands.js';
+import { type GatewayCommandDeps, gatewayCommands } from './gateway-commands.js';
+import { providerCommands } from './provider-commands.js';
+import { type SettingsCommandDeps, settingsCommands } from './settings-commands.js';
+
+export type CommandDeps = GatewayCommandDeps & AgentCommandDeps & SettingsCommandDeps;
+
+/** Every command's handler, by feature; `CommandHandlers` makes a missing one a compile error. */
+export function commandHandlers(deps: CommandDeps): CommandHandlers {
+  return {
+    ...gatewayCommands(deps),
+    ...agentCommands(deps),
+    ...providerCommands(deps.config),
+    ...chatCommands(deps.gateway),
+    ...settingsCommands(deps),
+  };
+}

@@ -1,0 +1,6 @@
+import { readFileSync } from 'node:fs';
+
+/** The desktop's version, from its package.json. */
+export const DESKTOP_VERSION: string = (
+  JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }
+).version;
