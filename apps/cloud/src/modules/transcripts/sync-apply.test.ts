@@ -311,6 +311,34 @@ describe('applyBatch', () => {
     ]);
   });
 
+  it('a conversation already held keeps syncing after its workspace agent is deleted; a new one is refused', async () => {
+    const gateway = await linkedGateway();
+    const held = conversation(gateway, [message(1)]);
+    await applyBatch(gatewayOf(gateway), batchOf(held));
+    await db.agent.delete({ where: { id: gateway.agentId } });
+    const fresh = conversation(gateway, [message(1)]);
+    const ack = await applyBatch(gatewayOf(gateway), batchOf({ ...held, messages: [message(2)] }, fresh));
+    expect(ack.acks).toEqual([
+      { conversationId: held.conversationId, ackedSeq: 2, state: 'stored' },
+      {
+        conversationId: fresh.conversationId,
+        ackedSeq: 0,
+        state: 'refused',
+        code: 'SYNC_AGENT_NOT_IN_WORKSPACE',
+      },
+    ]);
+    // A later batch cannot re-attribute a held conversation to another agent.
+    const foreign = await linkedGateway();
+    await applyBatch(
+      gatewayOf(gateway),
+      batchOf({ ...held, agentId: foreign.agentId, messages: [message(3)] }),
+    );
+    const row = await db.conversation.findFirstOrThrow({
+      where: { gatewayId: gateway.id, externalId: held.conversationId },
+    });
+    expect(row).toMatchObject({ agentId: gateway.agentId, lastSeq: 3 });
+  });
+
   it('refuses a revoked gateway, or one whose person left, storing nothing', async () => {
     const revoked = await linkedGateway();
     await db.gateway.update({ where: { id: revoked.id }, data: { revokedAt: now() } });

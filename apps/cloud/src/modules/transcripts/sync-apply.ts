@@ -30,6 +30,8 @@ const revoked = () =>
     'This gateway was revoked, or the person who linked it is no longer a member of the workspace',
   );
 
+type Known = { heldUpTo: Map<string, number>; tombstoned: Set<string> };
+
 type Applied = {
   tombstoned: Set<string>;
   stored: Map<string, ConversationRow>;
@@ -50,44 +52,57 @@ type Applied = {
  * person left the workspace, gets LINK_GATEWAY_REVOKED and nothing is stored.
  */
 export function createSyncApply({ db, crypto, bus, now, logger }: SyncApplyDeps) {
-  /** `workspace` agents that are not agents of this workspace. */
-  async function foreignAgents(workspaceId: string, planned: PlannedConversation[]): Promise<Set<string>> {
-    const claimed = [...new Set(planned.filter((c) => c.agentSource === 'workspace').map((c) => c.agentId))];
-    const candidates = claimed.filter(isUuid);
-    const found =
-      candidates.length === 0
-        ? []
-        : await db.agent.findMany({ where: { workspaceId, id: { in: candidates } }, select: { id: true } });
-    const known = new Set(found.map((agent) => agent.id));
-    return new Set(claimed.filter((id) => !known.has(id)));
-  }
-
-  /**
-   * How many messages may need sealing: those past what the cloud already held
-   * before the transaction (it can only hold more by then). Their data-key uses
-   * are counted in one statement, outside the transaction, so the data key's
-   * row is not locked while the batch is written.
-   */
-  async function sealerFor(
-    gateway: GatewayRef,
-    planned: PlannedConversation[],
-  ): Promise<MessageSealer | undefined> {
+  /** What the cloud held of the batch's conversations before it (it can only hold more by the transaction). */
+  async function knownBefore(gateway: GatewayRef, planned: PlannedConversation[]): Promise<Known> {
     const externalIds = planned.map((c) => c.externalId);
-    const [known, tombstoned] = await Promise.all([
+    const [rows, tombstoned] = await Promise.all([
       db.conversation.findMany({
         where: { gatewayId: gateway.id, externalId: { in: externalIds } },
         select: { externalId: true, lastSeq: true },
       }),
       tombstonedIds(db, gateway.id, externalIds),
     ]);
-    const heldUpTo = new Map(known.map((row) => [row.externalId, row.lastSeq]));
+    return { heldUpTo: new Map(rows.map((row) => [row.externalId, row.lastSeq])), tombstoned };
+  }
+
+  /**
+   * New conversations naming a `workspace` agent that is not an agent of this
+   * workspace. A conversation the cloud already holds keeps the agent it was
+   * accepted with (a batch never changes it), so it goes on syncing even after
+   * its agent is deleted.
+   */
+  async function refusedConversations(
+    workspaceId: string,
+    planned: PlannedConversation[],
+    known: Known,
+  ): Promise<Set<string>> {
+    const checked = planned.filter((c) => c.agentSource === 'workspace' && !known.heldUpTo.has(c.externalId));
+    const candidates = [...new Set(checked.map((c) => c.agentId).filter(isUuid))];
+    const found =
+      candidates.length === 0
+        ? []
+        : await db.agent.findMany({ where: { workspaceId, id: { in: candidates } }, select: { id: true } });
+    const agents = new Set(found.map((agent) => agent.id));
+    return new Set(checked.filter((c) => !agents.has(c.agentId)).map((c) => c.externalId));
+  }
+
+  /**
+   * A sealer for the messages past what the cloud held: their data-key uses
+   * are counted in one statement, outside the transaction, so the data key's
+   * row is not locked while the batch is written.
+   */
+  async function sealerFor(
+    workspaceId: string,
+    planned: PlannedConversation[],
+    known: Known,
+  ): Promise<MessageSealer | undefined> {
     const count = planned
-      .filter((c) => !tombstoned.has(c.externalId))
+      .filter((c) => !known.tombstoned.has(c.externalId))
       .reduce(
-        (sum, c) => sum + c.messages.filter((m) => m.seq > (heldUpTo.get(c.externalId) ?? 0)).length,
+        (sum, c) => sum + c.messages.filter((m) => m.seq > (known.heldUpTo.get(c.externalId) ?? 0)).length,
         0,
       );
-    return count === 0 ? undefined : crypto.messageSealer(db, gateway.workspaceId, count);
+    return count === 0 ? undefined : crypto.messageSealer(db, workspaceId, count);
   }
 
   function sealNew(
@@ -181,7 +196,7 @@ export function createSyncApply({ db, crypto, bus, now, logger }: SyncApplyDeps)
 
   function ackOf(conversation: PlannedConversation, refused: Set<string>, applied: Applied): SyncAckEntry {
     const conversationId = conversation.externalId;
-    if (refused.has(conversation.agentId) && conversation.agentSource === 'workspace') {
+    if (refused.has(conversationId)) {
       return { conversationId, ackedSeq: 0, state: 'refused', code: 'SYNC_AGENT_NOT_IN_WORKSPACE' };
     }
     if (applied.tombstoned.has(conversationId)) return { conversationId, ackedSeq: 0, state: 'deleted' };
@@ -192,9 +207,10 @@ export function createSyncApply({ db, crypto, bus, now, logger }: SyncApplyDeps)
 
   return async function applyBatch(gateway: GatewayRef, batch: SyncBatch): Promise<SyncAck> {
     const planned = planBatch(batch);
-    const refused = await foreignAgents(gateway.workspaceId, planned);
-    const accepted = planned.filter((c) => !(c.agentSource === 'workspace' && refused.has(c.agentId)));
-    const sealer = await sealerFor(gateway, accepted).catch(async (error: unknown) => {
+    const known = await knownBefore(gateway, planned);
+    const refused = await refusedConversations(gateway.workspaceId, planned, known);
+    const accepted = planned.filter((c) => !refused.has(c.externalId));
+    const sealer = await sealerFor(gateway.workspaceId, accepted, known).catch(async (error: unknown) => {
       // A workspace deleted meanwhile cannot get a data key: say why, not how it failed.
       if (!(await gatewayIsActive(db, gateway))) throw revoked();
       throw error;
