@@ -14,6 +14,7 @@ import { createAuditRecorder } from './modules/audit/recorder.js';
 import { auditRoutes } from './modules/audit/routes.js';
 import { createLinkAssertions } from './modules/gateway-link/assertion.js';
 import { type GatewayLinkOptions, gatewayLinkRoutes } from './modules/gateway-link/routes.js';
+import { gatewaySelfRevokeRoute } from './modules/gateway-link/self-revoke-route.js';
 import { gatewayEnrollRoutes, gatewayRoutes } from './modules/gateways/routes.js';
 import { createGatewayService } from './modules/gateways/service.js';
 import { healthRoutes } from './modules/health/routes.js';
@@ -270,6 +271,14 @@ export async function buildApp({
     bus: services.bus,
     ...services.gatewayLink,
     ...gatewayLink,
+  });
+
+  // /v1/gateway-link/self: a gateway revokes itself (unlink), authenticated by its signed assertion.
+  await app.register(gatewaySelfRevokeRoute, {
+    prefix: '/v1',
+    db,
+    assertions: services.gatewayLink.assertions,
+    gateways,
   });
 
   // One workspace, /v1/workspaces/:wid. Every route in here declares its

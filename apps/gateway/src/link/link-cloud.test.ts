@@ -17,7 +17,8 @@ import { cliInProcess } from '../../test/support/cli.js';
 import { startTestCloud, type TestCloud } from '../../test/support/cloud.js';
 import { startTestGateway, type TestGateway } from '../../test/support/gateway.js';
 import { connectControlClient } from '../../test/support/ws-client.js';
-import { identityPaths, readLinkState } from './identity.js';
+import { signLinkAssertion } from './assertion.js';
+import { generateDeviceKey, identityPaths, readLinkState } from './identity.js';
 
 /** Generous: a loaded 2-core machine; the link itself needs about a second. */
 const WITHIN = { timeout: 30_000, interval: 100 };
@@ -253,15 +254,33 @@ describe('the gateway linked to the real cloud', () => {
     }
   });
 
-  it('unlink drops the workspace agent at once and deletes the key; the cloud copy is revoked or named', async () => {
+  it('unlink revokes the gateway at the cloud (signed by its own key), drops the workspace agent at once and deletes the key', async () => {
     const { owner, wid, agent } = await workspaceWithAgent();
     const test = await gateway();
     try {
-      await link(test, owner, wid);
+      const state = await link(test, owner, wid);
       await vi.waitFor(() => expect(test.gateway.link.status().workspaceAgents).toBe(1), WITHIN);
+      // The self-revoke takes only the gateway's own signature: none, or another key's, is refused.
+      const selfRevoke = (authorization?: string) =>
+        fetch(`${cloud.url}/v1/gateway-link/self`, {
+          method: 'DELETE',
+          headers: authorization ? { authorization } : {},
+        });
+      expect((await selfRevoke()).status).toBe(401);
+      const forged = await signLinkAssertion({
+        privateKey: generateDeviceKey().privateKey,
+        gatewayId: state.gatewayId,
+        cloudUrl: cloud.url,
+        now: new Date(),
+      });
+      expect((await selfRevoke(`Bearer ${forged.assertion}`)).status).toBe(401);
+      expect((await cloud.api.gateways(owner.token, wid)).items[0]?.revokedAt).toBeNull();
+
       const result = await cliInProcess(['unlink'], test.env);
       expect(result.code).toBe(0);
       expect(result.stdout).toContain(`unlinked from workspace ${wid}`);
+      expect(result.stdout).not.toContain('The cloud was not told');
+      expect((await cloud.api.gateways(owner.token, wid)).items[0]?.revokedAt).not.toBeNull();
       expect(await readdir(identityPaths(test.stateDir).dir)).toEqual([]);
       await vi.waitFor(() => expect(test.gateway.link.status().state).toBe('not linked'), WITHIN);
       expect(test.gateway.link.status().workspaceAgents).toBe(0);

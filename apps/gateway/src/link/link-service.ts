@@ -190,7 +190,9 @@ export class LinkService implements CloudLink {
       );
       this.setStatus('revoked', reason);
       this.emitter.emit('unlinked', { ...ids, reason: 'revoked' } satisfies CloudLinkEvents['unlinked']);
-      // Remembered, so a restart does not knock on the cloud's door again.
+      // Remembered, so a restart does not knock on the cloud's door again — unless `unlink` removed the link meanwhile.
+      const current = await readLinkState(this.deps.identity).catch(() => undefined);
+      if (current?.gatewayId !== linked.gatewayId) return;
       const revoked = {
         ...linked,
         revokedAt: this.timers.now().toISOString(),

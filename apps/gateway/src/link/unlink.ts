@@ -1,3 +1,4 @@
+import type { KeyObject } from 'node:crypto';
 import type { Egress } from '../egress/egress.js';
 import { signLinkAssertion } from './assertion.js';
 import {
@@ -18,9 +19,9 @@ export type CloudRevocation =
 export const SELF_REVOKE_PATH = '/v1/gateway-link/self';
 
 /**
- * `unlink`: asks the cloud to revoke this gateway (signed with its own key:
- * the gateway holds no person's bearer), then deletes the link state and the
- * key whatever the cloud said. A running gateway notices within a second and
+ * `unlink`: deletes the link state and the key, then asks the cloud to revoke
+ * this gateway (signed with the key, still in memory: the gateway holds no
+ * person's bearer), whatever the cloud then says. A running gateway notices within a second and
  * drops the workspace's agents and secret values. Answers undefined when
  * there was no link.
  */
@@ -35,25 +36,29 @@ export async function unlinkGateway(options: {
     await deleteIdentity(options.identity);
     return undefined;
   }
-  const cloud = state.revokedAt
-    ? ({ state: 'already revoked' } as const)
-    : await revokeAtCloud(state, options).catch(
-        (error: unknown): CloudRevocation => ({ state: 'not revoked', reason: (error as Error).message }),
-      );
+  const privateKey = state.revokedAt
+    ? undefined
+    : await readDeviceKey(options.identity, options.warn).catch(() => undefined);
+  // Deleted first: a running gateway that hears the revocation must find no link left to mark revoked.
   await deleteIdentity(options.identity);
+  if (state.revokedAt) return { unlinked: state, cloud: { state: 'already revoked' } };
+  if (!privateKey) {
+    return {
+      unlinked: state,
+      cloud: { state: 'not revoked', reason: 'the device key was missing or unreadable' },
+    };
+  }
+  const cloud = await revokeAtCloud(state, privateKey, options).catch(
+    (error: unknown): CloudRevocation => ({ state: 'not revoked', reason: (error as Error).message }),
+  );
   return { unlinked: state, cloud };
 }
 
 async function revokeAtCloud(
   state: LinkStateFile,
-  options: {
-    identity: IdentityPaths;
-    egressFor: (origin: string) => Egress;
-    warn: (message: string) => void;
-    now?: () => Date;
-  },
+  privateKey: KeyObject,
+  options: { egressFor: (origin: string) => Egress; now?: () => Date },
 ): Promise<CloudRevocation> {
-  const privateKey = await readDeviceKey(options.identity, options.warn);
   const { assertion } = await signLinkAssertion({
     privateKey,
     gatewayId: state.gatewayId,
