@@ -271,6 +271,21 @@ describe('the upgrade is refused before any socket exists', () => {
   });
 });
 
+describe('shutting down', () => {
+  it('an instance that closes tells its link sockets (1001) and marks their gateways offline first', async () => {
+    const second = await createTestApp({ now: clock.now, env, databaseUrl: ctx.databaseUrl });
+    const secondUrl = await listenForLinks(second.app);
+    const { member, wid } = await team();
+    const gateway = await enrollTestGateway(send, wid, member);
+    const client = await opened(connectLink(secondUrl, { assertion: await assertion(gateway) }));
+    await client.next('link.ready');
+    expect((await listed(wid, member))[0]?.online).toBe(true);
+    await second.app.close();
+    expect(await client.closed).toEqual({ code: 1001, reason: 'cloud shutting down' });
+    expect((await listed(wid, member))[0]?.online).toBe(false);
+  });
+});
+
 describe('used jtis', () => {
   it('are kept until the assertion could not be accepted anyway, then pruned', async () => {
     const { member, wid } = await team();
