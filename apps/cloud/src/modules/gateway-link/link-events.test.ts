@@ -267,6 +267,45 @@ describe('config.agents', () => {
   });
 });
 
+describe('after a bus outage', () => {
+  it('the instance re-checks its sockets: one revoked meanwhile is closed, a workspace changed meanwhile gets its agents', async () => {
+    const { owner, member, wid } = await team();
+    const colleague = await signUp();
+    await ctx.app.db.membership.create({ data: { workspaceId: wid, userId: colleague.id, role: 'member' } });
+    const agent = await createAgent(wid, owner);
+    const revokedMeanwhile = await enrollTestGateway(send, wid, member);
+    const doomed = await link(revokedMeanwhile);
+    const survivor = await link(await enrollTestGateway(send, wid, colleague));
+    // Changes made with no bus message at all, as if it had been lost.
+    await ctx.app.db.gateway.update({
+      where: { id: revokedMeanwhile.gatewayId },
+      data: { revokedAt: clock.now() },
+    });
+    await ctx.app.db.$transaction([
+      ctx.app.db.agent.update({ where: { id: agent.id }, data: { name: 'renamed while nobody heard' } }),
+      ctx.app.db.workspace.update({ where: { id: wid }, data: { configVersion: { increment: 1 } } }),
+    ]);
+    // Drop this instance's LISTEN connection; the bus reconnects and says so.
+    const listeners = await ctx.app.db.$queryRaw<Array<{ pid: number }>>`
+      SELECT pid FROM pg_stat_activity
+      WHERE datname = current_database() AND application_name = 'multiclaw-cloud event bus'`;
+    expect(listeners.length).toBeGreaterThan(0);
+    for (const { pid } of listeners) await ctx.app.db.$queryRaw`SELECT pg_terminate_backend(${pid})`;
+
+    const closed = await Promise.race([
+      doomed.closed,
+      new Promise<never>((_, reject) =>
+        setTimeout(() => reject(new Error('not closed after the reconnect')), 15_000),
+      ),
+    ]);
+    expect(closed.code).toBe(LINK_CLOSE.REVOKED);
+    const pushed = await survivor.next('config.agents', { timeoutMs: 15_000 });
+    expect(pushed.payload.agents.map((a) => a.name)).toEqual(['renamed while nobody heard']);
+    survivor.close();
+    await survivor.closed;
+  });
+});
+
 describe('secrets.fetch', () => {
   it('answers the values granted to the workspace’s agents, audited; nothing for ungranted or foreign agents', async () => {
     const { owner, member, wid } = await team();
