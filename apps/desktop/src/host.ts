@@ -47,6 +47,8 @@ export async function buildHost(deps: HostDeps): Promise<BuiltHost> {
     frameworkErrors: errors.answerFrameworkError,
   });
   app.server.on('clientError', answerClientError);
+  // Commands take JSON only: a text/plain body is what a cross-site form could send.
+  app.removeContentTypeParser('text/plain');
   errors.handleErrors(app);
   errors.handleNotFound(app);
   registerSecurityHeaders(app);
