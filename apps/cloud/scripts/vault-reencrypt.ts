@@ -1,7 +1,7 @@
 /**
  * `pnpm --filter @multiclaw/cloud vault:reencrypt --workspace <id>`: gives a
  * workspace a new data key version and re-encrypts every secret value (and
- * kept previous version) under it, in batches (docs/security-model.md,
+ * kept previous version) and every synced message's content under it, in batches (docs/security-model.md,
  * "Vault: keys at rest").
  * Exit codes (as db:migrate): 0 done, 1 a stored value failed its integrity
  * check, 64 bad usage, 69 database error, 78 configuration missing or invalid.
@@ -16,7 +16,7 @@ import { reencryptWorkspace } from '../src/modules/vault/rotation.js';
 const USAGE = `usage: pnpm --filter @multiclaw/cloud vault:reencrypt --workspace <id> [--resume] [--batch-size <n>]
 
 Creates a new data key version for the workspace (wrapped by the newest master
-key) and re-encrypts its secrets and secret versions under it, in batches of
+key) and re-encrypts its secrets, secret versions and synced messages under it, in batches of
 <n> (default 100), one transaction per batch.
 
   --resume          continue an interrupted run under the workspace's newest
@@ -90,7 +90,8 @@ try {
       },
     );
     console.log(
-      `workspace ${workspaceId}: ${result.secrets} secret(s) and ${result.secretVersions} secret version(s) ` +
+      `workspace ${workspaceId}: ${result.secrets} secret(s), ${result.secretVersions} secret version(s) ` +
+        `and ${result.messages} message(s) ` +
         `now under data key v${result.dataKeyVersion}`,
     );
   }

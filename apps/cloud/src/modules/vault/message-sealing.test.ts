@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { type TestDatabaseClient, useTestDatabaseClient } from '../../../test/support/database-client.js';
 import { VaultIntegrityError } from './contract.js';
 import { createVaultCrypto } from './crypto.js';
+import { reencryptWorkspace } from './rotation.js';
 
 /**
  * Sealing transcript messages in batches: a whole batch's data-key uses are
@@ -114,5 +115,57 @@ describe('message sealers', () => {
       messageId: at.messageId,
     });
     expect(JSON.stringify(error)).not.toContain('private words');
+  });
+
+  it('vault:reencrypt moves every message of the workspace to the new data key, in batches, and they still read', async () => {
+    const vault = createVaultCrypto({ masterKeys, now });
+    const ws = await newWorkspace();
+    const other = await newWorkspace();
+    const store = async (workspaceId: string, texts: string[]) => {
+      const user = await ctx.db.user.create({ data: { email: `${randomUUID()}@example.test` } });
+      const conversation = await ctx.db.conversation.create({
+        data: {
+          workspaceId,
+          ownerUserId: user.id,
+          externalId: randomUUID(),
+          agentId: 'a',
+          agentSource: 'local',
+        },
+      });
+      const sealer = await vault.messageSealer(ctx.db, workspaceId, texts.length);
+      const rows = texts.map((content, index) => {
+        const id = randomUUID();
+        return {
+          id,
+          conversationId: conversation.id,
+          seq: index + 1,
+          role: 'user' as const,
+          createdAt: now(),
+          ...sealer.seal({ workspaceId, conversationId: conversation.id, messageId: id }, content),
+        };
+      });
+      sealer.release();
+      await ctx.db.message.createMany({ data: rows });
+      return conversation.id;
+    };
+    const texts = Array.from({ length: 7 }, (_, i) => `message ${i} ✓`);
+    const conversationId = await store(ws, texts);
+    const untouched = await store(other, ['not this workspace']);
+    const read = async (id: string, workspaceId: string) => {
+      const rows = await ctx.db.message.findMany({ where: { conversationId: id }, orderBy: { seq: 'asc' } });
+      return {
+        versions: rows.map((r) => r.dataKeyVersion),
+        texts: await vault.openMessages(ctx.db, workspaceId, rows),
+      };
+    };
+    const progress: string[] = [];
+    const result = await reencryptWorkspace(ctx.db, { masterKeys, now }, ws, {
+      batchSize: 3,
+      onProgress: (p) => void progress.push(`${p.table} ${p.done}/${p.total}`),
+    });
+    expect(result).toMatchObject({ dataKeyVersion: 2, messages: 7 });
+    expect(progress).toEqual(['messages 3/7', 'messages 6/7', 'messages 7/7']);
+    expect(await read(conversationId, ws)).toEqual({ versions: Array(7).fill(2), texts });
+    expect(await read(untouched, other)).toEqual({ versions: [1], texts: ['not this workspace'] });
   });
 });

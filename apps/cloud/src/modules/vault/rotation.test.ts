@@ -185,7 +185,7 @@ describe('reencryptWorkspace (data key rotation)', () => {
       resume: true,
       onProgress: (p) => void progress.push(`${p.table} ${p.done}/${p.total}`),
     });
-    expect(result).toEqual({ dataKeyVersion: 2, secrets: 3, secretVersions: 5 });
+    expect(result).toEqual({ dataKeyVersion: 2, secrets: 3, secretVersions: 5, messages: 0 });
     expect(progress).toEqual([
       'secrets 2/3',
       'secrets 3/3',
@@ -218,7 +218,7 @@ describe('reencryptWorkspace (data key rotation)', () => {
 
     // A second full run (no resume) moves everything to yet another version.
     const again = await reencryptWorkspace(db, { masterKeys: only2, now }, workspaceId);
-    expect(again).toEqual({ dataKeyVersion: 3, secrets: 5, secretVersions: 5 });
+    expect(again).toEqual({ dataKeyVersion: 3, secrets: 5, secretVersions: 5, messages: 0 });
     await expectAllOpen(createVaultCrypto({ masterKeys: only2, now }), items);
   });
 });

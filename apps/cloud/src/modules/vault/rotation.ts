@@ -1,5 +1,5 @@
-import type { Database } from '../../db/client.js';
-import { sealedSelect } from './contract.js';
+import type { Database, Transaction } from '../../db/client.js';
+import { type SealedMessage, sealedSelect, type VaultCrypto } from './contract.js';
 import { createVaultCrypto, type VaultCryptoDeps } from './crypto.js';
 import { toBytes } from './envelope.js';
 import { createKeyring, type MasterKeys, newestMasterKey, unwrapDataKey, wrapDataKey } from './keyring.js';
@@ -12,9 +12,9 @@ import { createKeyring, type MasterKeys, newestMasterKey, unwrapDataKey, wrapDat
  *   secret value is decrypted. One small transaction per key, so an
  *   interrupted run is finished by running it again.
  * - `reencryptWorkspace`: a new data key version for one workspace, then every
- *   secret and secret version under an older data key is decrypted and sealed
- *   again, in batches (one transaction each); running it again after an
- *   interruption finishes the job.
+ *   secret, secret version and transcript message under an older data key is
+ *   decrypted and sealed again, in batches (one transaction each); running it
+ *   again after an interruption finishes the job.
  */
 
 export type RewrapProgress = {
@@ -96,14 +96,19 @@ export async function dataKeysByMasterKey(
 }
 
 export type ReencryptProgress = {
-  table: 'secrets' | 'secret_versions';
+  table: 'secrets' | 'secret_versions' | 'messages';
   /** Rows re-encrypted so far in this table by this run. */
   done: number;
   /** Rows under an older data key when the table was started. */
   total: number;
 };
 
-export type ReencryptResult = { dataKeyVersion: number; secrets: number; secretVersions: number };
+export type ReencryptResult = {
+  dataKeyVersion: number;
+  secrets: number;
+  secretVersions: number;
+  messages: number;
+};
 
 export type ReencryptOptions = {
   batchSize?: number;
@@ -194,5 +199,75 @@ export async function reencryptWorkspace(
     await options.onProgress?.({ table: 'secret_versions', done: secretVersions, total: versionsTotal });
   }
 
-  return { dataKeyVersion: target, secrets, secretVersions };
+  const messagesTotal = await db.message.count({
+    where: { conversation: { workspaceId }, dataKeyVersion: { lt: target } },
+  });
+  let messages = 0;
+  for (;;) {
+    const count = await db.$transaction((tx) => reencryptMessages(tx, vault, workspaceId, target, batchSize));
+    if (count === 0) break;
+    messages += count;
+    await options.onProgress?.({ table: 'messages', done: messages, total: messagesTotal });
+  }
+
+  return { dataKeyVersion: target, secrets, secretVersions, messages };
+}
+
+type RawMessage = {
+  id: string;
+  conversation_id: string;
+  ciphertext: Uint8Array<ArrayBuffer>;
+  nonce: Uint8Array<ArrayBuffer>;
+  data_key_version: number;
+};
+
+/** One batch of a workspace's messages under a data key version below `target`, sealed again; returns how many. */
+async function reencryptMessages(
+  tx: Transaction,
+  vault: VaultCrypto,
+  workspaceId: string,
+  target: number,
+  batchSize: number,
+): Promise<number> {
+  const rows = await tx.$queryRaw<RawMessage[]>`
+    SELECT m.id::text, m.conversation_id::text, m.ciphertext, m.nonce, m.data_key_version
+      FROM messages m JOIN conversations c ON c.id = m.conversation_id
+     WHERE c.workspace_id = ${workspaceId}::uuid AND m.data_key_version < ${target}
+     ORDER BY m.id LIMIT ${batchSize} FOR UPDATE OF m`;
+  if (rows.length === 0) return 0;
+  const contents = await vault.openMessages(
+    tx,
+    workspaceId,
+    rows.map((row) => ({
+      id: row.id,
+      conversationId: row.conversation_id,
+      ciphertext: row.ciphertext,
+      nonce: row.nonce,
+      dataKeyVersion: Number(row.data_key_version),
+    })),
+  );
+  const sealer = await vault.messageSealer(tx, workspaceId, rows.length);
+  let sealed: SealedMessage[];
+  try {
+    sealed = rows.map((row, index) =>
+      sealer.seal(
+        { workspaceId, conversationId: row.conversation_id, messageId: row.id },
+        contents[index] ?? '',
+      ),
+    );
+  } finally {
+    sealer.release();
+  }
+  const base64 = (bytes: Uint8Array) => Buffer.from(bytes).toString('base64');
+  await tx.$executeRaw`
+    UPDATE messages m
+       SET ciphertext = decode(u.ciphertext, 'base64'), nonce = decode(u.nonce, 'base64'),
+           data_key_version = u.data_key_version
+      FROM unnest(${rows.map((row) => row.id)}::uuid[],
+                  ${sealed.map((s) => base64(s.ciphertext))}::text[],
+                  ${sealed.map((s) => base64(s.nonce))}::text[],
+                  ${sealed.map((s) => s.dataKeyVersion)}::int4[])
+           AS u(id, ciphertext, nonce, data_key_version)
+     WHERE m.id = u.id`;
+  return rows.length;
 }
