@@ -1,0 +1,1 @@
+export { runRelease, USAGE } from './cli.js';
