@@ -8,12 +8,16 @@ import { ConfigFile } from './config/config-file.js';
 import type { GatewayPaths } from './config/paths.js';
 import { enforcePrivatePermissions } from './config/permissions.js';
 import { createEgress, type Egress, originsFromProviders } from './egress/egress.js';
+import { ExtensionAccess } from './extension/extension-access.js';
+import { ExtensionPairings } from './extension/pairings.js';
 import { identityPaths } from './link/identity.js';
 import { LinkService } from './link/link-service.js';
 import type { LinkTimers } from './link/link-timers.js';
 import { WorkspaceAgents } from './link/workspace-agents.js';
 import { streamCompletion as defaultStreamCompletion } from './providers/index.js';
 import type { StreamCompletion } from './providers/types.js';
+import { RecordingStore } from './recordings/recording-store.js';
+import { renderSkills } from './recordings/skill-format.js';
 import { IdempotencyLog } from './runs/idempotency-log.js';
 import { RunService } from './runs/run-service.js';
 import { LocalStore } from './store/local-store.js';
@@ -53,6 +57,9 @@ export interface BuiltGateway {
   link: LinkService;
   /** The transcript sync outbox, following the link. */
   sync: SyncService;
+  /** Browser recordings and the extension's pairing (docs/extension.md). */
+  recordings: RecordingStore;
+  extension: ExtensionAccess;
   server: GatewayServer;
   /** Drains the runs, closes the API, then the store. */
   close(): Promise<void>;
@@ -65,6 +72,10 @@ export interface RunningGateway extends ListeningGateway {
   egress: Egress;
   link: LinkService;
   sync: SyncService;
+  recordings: RecordingStore;
+  extension: ExtensionAccess;
+  /** Every HTTP route with its auth config (tests walk it). */
+  routes: GatewayServer['routes'];
 }
 
 /**
@@ -109,7 +120,16 @@ export async function buildGateway(options: StartGatewayOptions): Promise<BuiltG
       log: { info: (message) => log.info(message), warn: (message) => log.warn(message) },
     });
     sync.start();
+    const storeLog = { warn: (message: string) => log.warn(message) };
+    const recordings = await RecordingStore.open(join(paths.storeDir, 'recordings'), storeLog);
+    const extension = new ExtensionAccess({
+      pairings: await ExtensionPairings.open(paths.storeDir, storeLog),
+      config,
+      log,
+    });
     const runs = new RunService({
+      // Recordings attached to an agent are part of its system prompt (skill-format.ts).
+      skillsFor: async (agentId) => renderSkills(await recordings.attachedTo(agentId)),
       config,
       store,
       idempotency: await IdempotencyLog.open(join(paths.storeDir, 'idempotency.log')),
@@ -129,6 +149,8 @@ export async function buildGateway(options: StartGatewayOptions): Promise<BuiltG
         startedAt: Date.now(),
         workspaceAgents,
         link,
+        recordings,
+        extension,
       },
       {
         bind: gateway.bind,
@@ -144,12 +166,15 @@ export async function buildGateway(options: StartGatewayOptions): Promise<BuiltG
       egress,
       link,
       sync,
+      recordings,
+      extension,
       server,
       close: async () => {
         await link.close();
         await sync.stop();
         await runs.drain();
         await server.close();
+        await recordings.close();
         await store.close();
       },
     };
@@ -166,7 +191,7 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
     await built.close();
     throw error;
   });
-  const { config, store, runs, egress, link, sync } = built;
+  const { config, store, runs, egress, link, sync, recordings, extension } = built;
   await link.start();
   return {
     ...listening,
@@ -176,12 +201,16 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
     egress,
     link,
     sync,
+    recordings,
+    extension,
+    routes: built.server.routes,
     // Each run's reply is stored whole before serving stops; the store closes last.
     close: async () => {
       await link.close();
       await sync.stop();
       await runs.drain();
       await listening.close();
+      await recordings.close();
       await store.close();
     },
   };

@@ -324,6 +324,21 @@ export const ERROR_CODES = {
     description:
       'The gateway could not connect to the model provider, or the connection was cut mid-response.',
   },
+  EXTENSION_PAIRING_CODE_INVALID: {
+    status: 400,
+    description:
+      'Local gateway: the browser-extension pairing code is unknown, already used or expired (5 minutes), or too many wrong codes burned every open one. Get a new code (`multiclaw-gateway extension pair`, or the desktop) and enter it in the extension popup.',
+  },
+  EXTENSION_ORIGIN_REQUIRED: {
+    status: 403,
+    description:
+      'Local gateway: pairing is only possible from a Chrome extension (the request carries no `chrome-extension://<id>` Origin).',
+  },
+  EXTENSION_TOKEN_INVALID: {
+    status: 401,
+    description:
+      'Local gateway: the extension token is missing, unknown or revoked (the extension was unpaired), or it is sent from another extension than the one it was issued to. Pair the extension again.',
+  },
 } as const satisfies Record<string, { status: number; description: string }>;
 
 export const ErrorCode = z.enum(

@@ -1,5 +1,4 @@
 import { z } from 'zod';
-import { LinkStatus } from './gateway-link.js';
 import {
   GatewayErrorShape,
   LocalAgent,
@@ -8,7 +7,9 @@ import {
   SessionKey,
   StoredMessage,
 } from './gateway.js';
+import { LinkStatus } from './gateway-link.js';
 import { Id } from './ids.js';
+import { RecordingMethods } from './recordings.js';
 
 /** The control protocol's methods (OpenClaw's names and params, ours prefixed `multiclaw.`) and the run events behind its `chat`/`agent` events. */
 // ---- method params and results ---------------------------------------------
@@ -260,6 +261,7 @@ export const GatewayMethods = {
   /** Ours: an agent's whole local definition (system prompt, token limit), which OpenClaw's agent methods do not carry. */
   'multiclaw.agents.get': { params: z.strictObject({ agentId: LocalAgentId }) },
   'multiclaw.agents.upsert': { params: z.strictObject({ agent: LocalAgent }) },
+  ...RecordingMethods,
 } as const;
 export type GatewayMethod = keyof typeof GatewayMethods;
 export const GATEWAY_METHODS = Object.keys(GatewayMethods) as GatewayMethod[];

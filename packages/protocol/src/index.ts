@@ -13,6 +13,7 @@ export * from './oidc.js';
 export * from './openai.js';
 export * from './pagination.js';
 export * from './realtime.js';
+export * from './recordings.js';
 export * from './transcripts.js';
 export * from './vault.js';
 export * from './workspaces.js';

@@ -3,6 +3,9 @@ import type { ApiError } from '@multiclaw/protocol';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ConfigFile } from '../config/config-file.js';
 import type { GatewayConfig } from '../config/schema.js';
+import type { ExtensionAccess } from '../extension/extension-access.js';
+import { checkExtensionRequest, type ExtensionRouteAccess } from '../extension/extension-auth.js';
+import type { ExtensionPairing } from '../extension/pairings.js';
 import type { AuthFailureLimiter } from './auth-failure-limiter.js';
 import { bearerToken, checkHost, checkOrigin, type GuardPolicy } from './guard.js';
 
@@ -10,6 +13,12 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     /** Routes that need no token (Host and Origin are still checked). */
     public?: boolean;
+    /** The browser extension's routes: the only ones its pairing code or token opens, and they take no gateway token. */
+    extension?: ExtensionRouteAccess;
+  }
+  interface FastifyRequest {
+    /** The paired extension that sent an `extension-token` request. */
+    extensionPairing?: ExtensionPairing;
   }
 }
 
@@ -27,15 +36,34 @@ export function registerHttpGuard(
     policyFor: (config: GatewayConfig) => GuardPolicy;
     /** Called once a request on this socket carried the right token. */
     onAuthenticated: (socket: Socket) => void;
+    extension?: ExtensionAccess | undefined;
   },
 ): void {
   app.addHook('onRequest', async (request, reply) => {
-    const refused = await refusalOf(request.raw, request.routeOptions.config.public === true, deps);
+    const { extension } = request.routeOptions.config;
+    const refused = extension
+      ? await extensionRefusalOf(request, extension, deps)
+      : await refusalOf(request.raw, request.routeOptions.config.public === true, deps);
     if (refused) {
       reply.header('connection', 'close');
       throw refused;
     }
   });
+}
+
+async function extensionRefusalOf(
+  request: FastifyRequest,
+  access: ExtensionRouteAccess,
+  deps: Parameters<typeof registerHttpGuard>[1],
+): Promise<ApiError | undefined> {
+  const policy = deps.policyFor(await deps.config.current());
+  const checked = checkExtensionRequest(request.raw, access, { ...deps, policy });
+  if (checked.refused) return checked.refused;
+  if (checked.pairing) {
+    request.extensionPairing = checked.pairing;
+    deps.onAuthenticated(request.raw.socket);
+  }
+  return undefined;
 }
 
 async function refusalOf(

@@ -12,7 +12,22 @@ const READS = [
   'sessions.get',
 ];
 // Ours (a `multiclaw.` prefix): reading an agent's definition is a read, replacing it is configuration.
-const OURS = { 'multiclaw.agents.get': 'operator.read', 'multiclaw.agents.upsert': 'operator.admin' };
+// Recordings (docs/extension.md): reading is a read, renaming a write, deleting or putting one into an
+// agent's context configuration; pairing the browser extension is OpenClaw's pairing scope.
+const OURS = {
+  'multiclaw.agents.get': 'operator.read',
+  'multiclaw.agents.upsert': 'operator.admin',
+  'multiclaw.recordings.list': 'operator.read',
+  'multiclaw.recordings.get': 'operator.read',
+  'multiclaw.recordings.export': 'operator.read',
+  'multiclaw.recordings.rename': 'operator.write',
+  'multiclaw.recordings.delete': 'operator.admin',
+  'multiclaw.recordings.attach': 'operator.admin',
+  'multiclaw.recordings.detach': 'operator.admin',
+  'multiclaw.extension.pairingCode': 'operator.pairing',
+  'multiclaw.extension.list': 'operator.pairing',
+  'multiclaw.extension.unpair': 'operator.pairing',
+};
 const RUNS = ['agent', 'agent.wait', 'chat.send', 'chat.abort'];
 const ADMIN = ['agents.create', 'agents.update', 'agents.delete', 'sessions.delete', 'sessions.reset'];
 

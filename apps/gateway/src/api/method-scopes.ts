@@ -1,3 +1,5 @@
+import { RECORDING_METHOD_SCOPES } from '../recordings/method-scopes.js';
+
 /**
  * Which operator scope each gateway method needs, as data (OpenClaw protocol
  * v4's names and rules): reads need `operator.read`, runs `operator.write`,
@@ -34,6 +36,7 @@ export const METHOD_SCOPES = {
   // Ours, beside OpenClaw's agent methods: the whole local definition (system prompt included).
   'multiclaw.agents.get': 'operator.read',
   'multiclaw.agents.upsert': 'operator.admin',
+  ...RECORDING_METHOD_SCOPES,
 } as const satisfies Record<string, OperatorScope>;
 export type ScopedMethod = keyof typeof METHOD_SCOPES;
 

@@ -9,15 +9,24 @@ import { WebSocketServer } from 'ws';
 import { z } from 'zod';
 import type { ConfigFile } from '../config/config-file.js';
 import type { GatewayConfig } from '../config/schema.js';
+import type { ExtensionAccess } from '../extension/extension-access.js';
+import { registerExtensionRoutes } from '../extension/extension-routes.js';
 import type { LinkStatus } from '../link/cloud-link.js';
 import type { WorkspaceAgents } from '../link/workspace-agents.js';
+import { registerRecordingRoutes } from '../recordings/recording-routes.js';
+import type { RecordingStore } from '../recordings/recording-store.js';
 import type { RunService } from '../runs/run-service.js';
 import type { LocalStore } from '../store/local-store.js';
 import type { AuthFailureLimiter } from './auth-failure-limiter.js';
 import { ConnectionLimiter, type ConnectionLimits, DEFAULT_CONNECTION_LIMITS } from './connection-limits.js';
 import { checkHost, checkOrigin, type GuardPolicy } from './guard.js';
 import { registerHttpGuard } from './http-auth.js';
-import { answerFrameworkError, onClientError, rawErrorResponse, registerErrorHandling } from './http-errors.js';
+import {
+  answerFrameworkError,
+  onClientError,
+  rawErrorResponse,
+  registerErrorHandling,
+} from './http-errors.js';
 import { registerOpenAIRoutes } from './openai-routes.js';
 import { useZodSchemas } from './route-schemas.js';
 import { createRunEventTranslator } from './run-events.js';
@@ -35,6 +44,9 @@ export interface GatewayServerDeps {
   /** The cloud link's workspace agents and state (absent: a gateway with no link service). */
   workspaceAgents?: WorkspaceAgents;
   link?: { status(): LinkStatus };
+  /** Browser recordings and the extension's pairing (absent: no extension routes at all). */
+  recordings?: RecordingStore;
+  extension?: ExtensionAccess;
 }
 
 export interface GatewayServerOptions {
@@ -54,6 +66,8 @@ export interface GatewayServer {
   readonly address: { readonly bind: string; port: number };
   /** Another listener for the same API: the same routes, upgrades, connection limits and client-error answers. */
   createListener(): Server;
+  /** Every HTTP route, as registered, with its auth config (tests walk it). */
+  routes(): ReadonlyArray<{ method: string; url: string; public: boolean; extension?: string }>;
   /** Connections open right now, across every listener (what the caps count). */
   openConnections(): number;
   /** Run events stop; each control client gets OpenClaw's `shutdown` event, then close 1012. Once. */
@@ -111,6 +125,16 @@ export function buildServer(deps: GatewayServerDeps, options: GatewayServerOptio
     },
   });
 
+  const routeTable: ReturnType<GatewayServer['routes']>[number][] = [];
+  app.addHook('onRoute', (route) => {
+    for (const method of [route.method].flat())
+      routeTable.push({
+        method,
+        url: route.url,
+        public: route.config?.public === true,
+        ...(route.config?.extension ? { extension: route.config.extension } : {}),
+      });
+  });
   registerErrorHandling(app);
   useZodSchemas(app);
   registerHttpGuard(app, {
@@ -118,6 +142,7 @@ export function buildServer(deps: GatewayServerDeps, options: GatewayServerOptio
     limiter: deps.limiter,
     policyFor,
     onAuthenticated: (socket) => connections.markAuthenticated(socket),
+    extension: deps.extension,
   });
   app.get(
     '/healthz',
@@ -128,12 +153,15 @@ export function buildServer(deps: GatewayServerDeps, options: GatewayServerOptio
     methods.status(undefined),
   );
   registerOpenAIRoutes(app, deps);
+  if (deps.extension) registerExtensionRoutes(app, deps.extension);
+  if (deps.recordings) registerRecordingRoutes(app, deps.recordings);
 
   let closed: Promise<void> | undefined;
   return {
     app,
     address,
     createListener,
+    routes: () => routeTable,
     openConnections: () => connections.size,
     closeControl: control.close,
     close: () => {
@@ -181,6 +209,13 @@ function controlProtocol(
       const refused =
         checkHost(req, current) ??
         checkOrigin(req, current) ??
+        // A paired extension's origin may append recordings over HTTP and do nothing else.
+        (deps.extension?.isExtensionOrigin(req.headers.origin)
+          ? new ApiError(
+              'GATEWAY_ORIGIN_NOT_ALLOWED',
+              'The browser extension cannot use the control protocol',
+            )
+          : undefined) ??
         (new URL(req.url ?? '/', 'http://gateway').pathname === '/'
           ? undefined
           : new ApiError('NOT_FOUND', 'No such route'));

@@ -10,13 +10,14 @@ import type { ConfigFile } from '../config/config-file.js';
 import type { GatewayConfig } from '../config/schema.js';
 import type { LinkStatus } from '../link/cloud-link.js';
 import type { WorkspaceAgents } from '../link/workspace-agents.js';
+import { createRecordingMethods, type RecordingMethodDeps } from '../recordings/recording-methods.js';
 import { findAgent, refuseWorkspaceAgentEdit } from '../runs/credentials.js';
 import type { RunOutcome, RunService } from '../runs/run-service.js';
 import type { LocalStore } from '../store/local-store.js';
 import { toProtocolError } from './protocol-errors.js';
 import { defaultAgentId, MAIN_KEY, resolveSessionRef } from './session-refs.js';
 
-export interface MethodDeps {
+export interface MethodDeps extends Pick<RecordingMethodDeps, 'recordings' | 'extension'> {
   config: ConfigFile;
   store: LocalStore;
   runs: RunService;
@@ -255,6 +256,7 @@ export function createMethodHandlers(deps: MethodDeps): Handlers {
       refuseWorkspaceAgentEdit(await config(), agent.id, deps.workspaceAgents);
       return { agent: await upsertAgent(deps.config, agent) };
     },
+    ...createRecordingMethods(deps),
   };
 }
 

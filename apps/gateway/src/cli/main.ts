@@ -2,6 +2,8 @@ import { pathToFileURL } from 'node:url';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { resolveGatewayPaths } from '../config/paths.js';
 import { writeCrashLog } from '../crash-log.js';
+import { registerExtensionCommands } from '../extension/extension-cli.js';
+import { registerRecordingsCommands } from '../recordings/recordings-cli.js';
 import { GATEWAY_VERSION } from '../version.js';
 import { runDoctor } from './doctor.js';
 import { EXIT, EXIT_CODES_HELP } from './exit-codes.js';
@@ -68,6 +70,9 @@ export function buildCli(env: NodeJS.ProcessEnv, done: (code: number) => void): 
     .description('revoke this gateway at the cloud (when reachable) and delete its key and link state')
     .addHelpText('after', `${LINK_HELP}${EXIT_CODES_HELP}`)
     .action(() => finish(runUnlink(paths())));
+
+  registerExtensionCommands(program, paths, finish);
+  registerRecordingsCommands(program, paths, finish);
 
   const token = program.command('token').description('manage the gateway token');
   token

@@ -31,6 +31,8 @@ export interface RunServiceDeps {
   streamCompletion: StreamCompletion;
   /** The workspace agents held from the cloud link (absent: local agents only). */
   workspaceAgents?: WorkspaceAgents;
+  /** Text appended to an agent's system prompt: the recordings attached to it as skills (docs/extension.md). */
+  skillsFor?: (agentId: string) => Promise<string | undefined>;
   log: { warn(obj: object, msg: string): void; info(obj: object, msg: string): void };
   now?: () => Date;
 }
@@ -132,7 +134,10 @@ export class RunService {
       messages: toStore,
       idempotency: { key: params.idempotencyKey, requestHash },
     });
-    const turns = await this.sessionTurns(run.sessionKey, resolved.agent.systemPrompt);
+    const turns = await this.sessionTurns(
+      run.sessionKey,
+      await this.systemPromptOf(params.agentId, resolved.agent.systemPrompt),
+    );
     const emit = this.emitterFor(run);
     emit({ state: 'start' });
     void this.execute(run, partial, params.agentId, turns, undefined, (delta) =>
@@ -204,9 +209,10 @@ export class RunService {
         return { ...(await storedOutcome(this.deps.store, seen)), model: params.agentId, replayed: true };
       }
     }
+    const systemPrompt = await this.systemPromptOf(params.agentId, resolved.agent.systemPrompt);
     const withSystem =
-      resolved.agent.systemPrompt && !params.turns.some((turn) => turn.role === 'system')
-        ? [{ role: 'system' as const, content: resolved.agent.systemPrompt }, ...params.turns]
+      systemPrompt && !params.turns.some((turn) => turn.role === 'system')
+        ? [{ role: 'system' as const, content: systemPrompt }, ...params.turns]
         : params.turns;
     const lastUser = [...params.turns].reverse().find((turn) => turn.role === 'user')?.content ?? '';
     const { run, partial } = await this.begin({
@@ -254,6 +260,12 @@ export class RunService {
     const runs = [...this.active.values()];
     for (const run of runs) run.controller.abort(GATEWAY_STOPPING);
     await Promise.allSettled(runs.map((run) => run.done));
+  }
+
+  /** The agent's own system prompt, then its skills (each part only when there is one). */
+  private async systemPromptOf(agentId: string, own: string | undefined): Promise<string | undefined> {
+    const skills = await this.deps.skillsFor?.(agentId);
+    return [own, skills].filter(Boolean).join('\n\n') || undefined;
   }
 
   /** What the model is sent for a session: its system prompt, then the history, minus failed and cut-off replies. */
