@@ -1,6 +1,7 @@
 import { createSecretKey, randomBytes, randomUUID } from 'node:crypto';
 import type { ApiError, SyncBatch, SyncConversation, SyncMessage } from '@multiclaw/protocol';
 import { PrismaPg } from '@prisma/adapter-pg';
+import fc from 'fast-check';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../../../test/database.js';
@@ -496,6 +497,46 @@ describe('encryption at rest', () => {
       );
       await expectRefused(crypto.openMessages(db, gateway.workspaceId, [{ ...a1, ...sealed }]));
     });
+  });
+});
+
+describe('acks under any delivery order', () => {
+  it('whatever arrives in whatever batches, duplicated or not, the ack is the highest gap-free sequence', async () => {
+    const gateway = await linkedGateway();
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 1, max: 12 }),
+        // Each delivery: a subset of the sequences (in any order, possibly repeated).
+        fc.array(fc.array(fc.integer({ min: 1, max: 12 }), { minLength: 1, maxLength: 8 }), {
+          minLength: 1,
+          maxLength: 6,
+        }),
+        async (length, deliveries) => {
+          const messages = Array.from({ length }, (_, i) => message(i + 1));
+          const conv = conversation(gateway, []);
+          const held = new Set<number>();
+          let lastAck = 0;
+          for (const seqs of deliveries) {
+            const sent = seqs.filter((seq) => seq <= length).map((seq) => messages[seq - 1] as SyncMessage);
+            if (sent.length === 0) continue;
+            const ack = await applyBatch(gatewayOf(gateway), batchOf({ ...conv, messages: sent }));
+            for (const m of sent) held.add(m.seq);
+            let expected = 0;
+            while (held.has(expected + 1)) expected++;
+            expect(ack.acks).toEqual([
+              { conversationId: conv.conversationId, ackedSeq: expected, state: 'stored' },
+            ]);
+            expect(expected).toBeGreaterThanOrEqual(lastAck);
+            lastAck = expected;
+          }
+          // Exactly what was sent, once each, and readable.
+          expect(await storedSeqs(gateway, conv.conversationId)).toEqual([...held].sort((a, b) => a - b));
+          const contents = await openAll(gateway, conv.conversationId);
+          expect(contents).toEqual([...held].sort((a, b) => a - b).map((seq) => messages[seq - 1]?.content));
+        },
+      ),
+      { numRuns: 40 },
+    );
   });
 });
 
