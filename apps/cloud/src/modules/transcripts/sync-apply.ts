@@ -46,9 +46,9 @@ type Applied = {
  * stores nothing twice; each conversation is acked at the highest sequence
  * held without a gap from 1, so a message that has not arrived is sent again.
  *
- * Refused without storing anything: a conversation whose `workspace` agent is
- * not an agent of the gateway's workspace (`refused`), and one deleted in the
- * cloud (`deleted`, its tombstone). A gateway no longer enrolled, or whose
+ * Refused without storing anything: a conversation new to the cloud whose
+ * `workspace` agent is not an agent of the gateway's workspace (`refused`),
+ * and one deleted in the cloud (`deleted`, its tombstone). A gateway no longer enrolled, or whose
  * person left the workspace, gets LINK_GATEWAY_REVOKED and nothing is stored.
  */
 export function createSyncApply({ db, crypto, bus, now, logger }: SyncApplyDeps) {
