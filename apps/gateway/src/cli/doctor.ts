@@ -8,6 +8,7 @@ import { findSymlinkedConfig } from '../config/symlinked-config.js';
 import { originsFromProviders } from '../egress/egress.js';
 import { endpoint } from '../providers/request.js';
 import { findDamagedStoreFiles } from '../store/damage-scan.js';
+import { checkCloudLink } from './doctor-link.js';
 import { EXIT } from './exit-codes.js';
 import { fetchGatewayStatus, localEgress } from './local-client.js';
 import { portIsFree } from './port-probe.js';
@@ -62,6 +63,7 @@ export async function runDoctor(
 
   checks.push(await checkStore(paths));
   checks.push(await checkStoreLock(paths));
+  checks.push(await checkCloudLink(paths, options));
 
   if (config) {
     checks.push(await checkPort(config));

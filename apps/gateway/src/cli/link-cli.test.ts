@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { readdir } from 'node:fs/promises';
+import { readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { cliInProcess, home } from '../../test/support/cli.js';
@@ -47,6 +47,38 @@ describe('multiclaw-gateway link / unlink (without a cloud)', () => {
     expect((await cliInProcess(['status'], env)).stdout).toContain(
       `cloud link: offline to workspace ${ids.workspaceId}`,
     );
+  });
+
+  it('doctor looks at the link: fine when not linked, a problem when revoked or without its key', async () => {
+    const env = await home();
+    const linkCheck = async () => {
+      const result = await cliInProcess(['doctor', '--json', '--offline'], env);
+      const { checks } = JSON.parse(result.stdout) as {
+        checks: { name: string; ok: boolean; detail: string }[];
+      };
+      return checks.find((check) => check.name === 'cloud link');
+    };
+    expect(await linkCheck()).toMatchObject({ ok: true, detail: expect.stringContaining('not linked') });
+    const identity = identityPaths(env.OPENCLAW_STATE_DIR);
+    const state = {
+      version: 1 as const,
+      cloudUrl: 'https://cloud.example.com',
+      gatewayId: randomUUID(),
+      workspaceId: randomUUID(),
+      linkedAt: new Date().toISOString(),
+    };
+    await saveIdentity(identity, generateDeviceKey().privateKey, state);
+    expect(await linkCheck()).toMatchObject({ ok: true, detail: expect.stringContaining(state.gatewayId) });
+    await rm(identity.keyPath);
+    expect(await linkCheck()).toMatchObject({ ok: false, detail: expect.stringContaining('device key') });
+    await saveIdentity(identity, generateDeviceKey().privateKey, {
+      ...state,
+      revokedAt: new Date().toISOString(),
+    });
+    expect(await linkCheck()).toMatchObject({
+      ok: false,
+      detail: expect.stringContaining('revoked this gateway'),
+    });
   });
 
   it('unlink with no link says so and succeeds; with an unreachable cloud it still deletes the key and says to revoke it there', async () => {

@@ -128,6 +128,13 @@ describe('the gateway linked to the real cloud', () => {
         gatewayId: state.gatewayId,
         workspaceId: wid,
       });
+      const doctor = JSON.parse((await cliInProcess(['doctor', '--json'], test.env)).stdout) as {
+        checks: { name: string; ok: boolean; detail: string }[];
+      };
+      expect(doctor.checks.find((check) => check.name === 'cloud link')).toMatchObject({
+        ok: true,
+        detail: expect.stringContaining('the cloud answers'),
+      });
       expect((await cloud.api.gateways(owner.token, wid)).items).toEqual([
         expect.objectContaining({ id: state.gatewayId, online: true }),
       ]);
