@@ -63,6 +63,8 @@ async function serve(
     ...(options.port === undefined ? {} : { port: options.port }),
   });
   installCrashHandler(desktop.paths.crashDir);
+  // Listening for signals before the URL is out: whoever reads it may stop the host at once.
+  const stopped = shutdownOnSignals(createShutdown({ app: desktop, logger: log, timeoutMs: 10_000 }));
   const windowUrl = desktop.windowUrl('main');
   if (!options.open) {
     // Exactly the URL, on a line of its own: scripts and tests read it.
@@ -81,5 +83,5 @@ async function serve(
       process.stdout.write(`${windowUrl}\n`);
     }
   }
-  return shutdownOnSignals(createShutdown({ app: desktop, logger: log, timeoutMs: 10_000 }));
+  return stopped;
 }
