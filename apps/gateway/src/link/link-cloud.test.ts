@@ -45,6 +45,7 @@ async function workspaceWithAgent() {
     provider: 'openai-compatible',
     model: 'gpt-test',
     systemPrompt: 'Answer from the workspace.',
+    params: { temperature: 0.3 },
   });
   await cloud.api.secret(owner.token, wid, { name: 'MODEL_KEY', value: SECRET, agentIds: [agent.id] });
   return { owner, wid, agent };
@@ -164,6 +165,7 @@ describe('the gateway linked to the real cloud', () => {
       const seen = model.requests.at(-1);
       expect(seen?.headers.authorization).toBe(`Bearer ${SECRET}`);
       expect(JSON.stringify(seen?.body)).toContain('Answer from the workspace.');
+      expect(seen?.body).toMatchObject({ model: 'gpt-test', temperature: 0.3 });
       // Never on the gateway's disk, never in its logs.
       expect(await everyFile(test.stateDir)).not.toContain(SECRET);
       expect(JSON.stringify(test.logs)).not.toContain(SECRET);

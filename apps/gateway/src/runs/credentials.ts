@@ -2,6 +2,7 @@ import { type Agent, ApiError, Id, type LocalAgent } from '@multiclaw/protocol';
 import type { GatewayConfig, ProviderConfig } from '../config/schema.js';
 import { PROVIDER_KINDS } from '../link/provider-kinds.js';
 import type { WorkspaceAgents } from '../link/workspace-agents.js';
+import type { Sampling } from '../providers/types.js';
 
 export interface ResolvedAgentModel {
   agent: LocalAgent;
@@ -12,6 +13,18 @@ export interface ResolvedAgentModel {
   apiKey: string | undefined;
   /** A local agent (openclaw.json) or a workspace agent (held from the cloud link, read-only here). */
   source: 'local' | 'workspace';
+  /** A workspace agent's own temperature / top_p, used where the request sets none. */
+  sampling?: Sampling;
+}
+
+/** The request's sampling, each setting it leaves out taken from the agent's defaults. */
+export function withAgentDefaults(
+  defaults: Sampling | undefined,
+  request: Sampling | undefined,
+): Sampling | undefined {
+  if (!defaults) return request;
+  const set = Object.fromEntries(Object.entries(request ?? {}).filter(([, value]) => value !== undefined));
+  return { ...defaults, ...set };
 }
 
 /** A local agent, else (given the link's holder) a workspace agent as the local shape; NOT_FOUND or the workspace refusal otherwise. */
@@ -109,6 +122,14 @@ function resolveWorkspaceAgent(
     model: agent.model,
     apiKey,
     source: 'workspace',
+    ...(agent.params.temperature !== undefined || agent.params.topP !== undefined
+      ? {
+          sampling: {
+            ...(agent.params.temperature !== undefined ? { temperature: agent.params.temperature } : {}),
+            ...(agent.params.topP !== undefined ? { topP: agent.params.topP } : {}),
+          },
+        }
+      : {}),
   };
 }
 

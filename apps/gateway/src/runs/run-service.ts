@@ -8,7 +8,7 @@ import type { ChatTurn, Sampling, StreamCompletion } from '../providers/types.js
 import type { LocalStore } from '../store/local-store.js';
 import type { MessageDraft } from '../store/message-log.js';
 import type { PartialReply } from '../store/partial-reply.js';
-import { resolveAgentModel } from './credentials.js';
+import { resolveAgentModel, withAgentDefaults } from './credentials.js';
 import type { IdempotencyEntry, IdempotencyLog, RunState } from './idempotency-log.js';
 import { requestHashOf, requestStored, retryable, storedOutcome } from './idempotent-runs.js';
 import { GATEWAY_STOPPING, type RunOutcome, streamReply, toErrorShape } from './reply-stream.js';
@@ -392,7 +392,7 @@ export class RunService {
             apiKey: resolved.apiKey,
             turns,
             maxTokens: sampling?.maxTokens ?? resolved.agent.maxTokens,
-            sampling,
+            sampling: withAgentDefaults(resolved.sampling, sampling),
           };
         },
         onDelta,

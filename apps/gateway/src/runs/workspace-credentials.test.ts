@@ -3,7 +3,7 @@ import type { Agent } from '@multiclaw/protocol';
 import { describe, expect, it } from 'vitest';
 import { defaultGatewayConfig, type GatewayConfig } from '../config/schema.js';
 import { WorkspaceAgents } from '../link/workspace-agents.js';
-import { findAgent, refuseWorkspaceAgentEdit, resolveAgentModel } from './credentials.js';
+import { findAgent, refuseWorkspaceAgentEdit, resolveAgentModel, withAgentDefaults } from './credentials.js';
 
 const at = '2026-11-30T12:00:00.000Z';
 
@@ -143,6 +143,20 @@ describe('a workspace agent’s run credentials', () => {
     });
     // An unknown local-looking id is still just not found.
     expect(refusal(() => findAgent(config(), 'nobody', held))?.code).toBe('NOT_FOUND');
+  });
+
+  it('carries the agent’s temperature and top_p as defaults the request may override, setting by setting', () => {
+    const secretId = randomUUID();
+    const tuned = agent({ secretIds: [secretId], params: { temperature: 0.2, topP: 0.9 } });
+    const resolved = resolveAgentModel(config(), tuned.id, holding([tuned], [secret(secretId, 'k', 'v')]));
+    expect(resolved.sampling).toEqual({ temperature: 0.2, topP: 0.9 });
+    expect(withAgentDefaults(resolved.sampling, undefined)).toEqual({ temperature: 0.2, topP: 0.9 });
+    expect(withAgentDefaults(resolved.sampling, { temperature: 1, topP: undefined, maxTokens: 5 })).toEqual({
+      temperature: 1,
+      topP: 0.9,
+      maxTokens: 5,
+    });
+    expect(withAgentDefaults(undefined, { temperature: 1 })).toEqual({ temperature: 1 });
   });
 
   it('is read-only locally: an edit of a workspace agent is refused, a local agent’s is not', () => {
