@@ -28,7 +28,7 @@ export interface SyncServiceDeps {
   limits?: BatchLimits;
   /** While online and idle, look again this often (an agent opted in, workspace agents arrived). Default 2 s. */
   recheckMs?: number;
-  /** First retry delay after a failed or fruitless batch, doubling up to 60 s. Default 1 s. */
+  /** First retry delay after a failed or fruitless batch, doubling up to 15 s (as the link reconnects). Default 1 s. */
   retryBaseMs?: number;
 }
 
@@ -40,7 +40,7 @@ export interface SyncStatus {
   pendingConversations: number;
 }
 
-const RETRY_CAP_MS = 60_000;
+const RETRY_CAP_MS = 15_000;
 
 /**
  * The sync outbox's sender (DESIGN.md §7, docs/data-residency.md): while the
