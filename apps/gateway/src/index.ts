@@ -13,7 +13,7 @@ export {
 } from './cli/local-client.js';
 export { ConfigFile } from './config/config-file.js';
 export { type GatewayPaths, resolveGatewayPaths } from './config/paths.js';
-export { ConfigError, type GatewayConfig } from './config/schema.js';
+export { ConfigError, describeIssues, type GatewayConfig } from './config/schema.js';
 export {
   type BuiltGateway,
   buildGateway,

@@ -1,5 +1,6 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { describeIssues } from '@multiclaw/gateway';
 import { z } from 'zod';
 
 /** A window's label, as capability files name it and the host mints its secret for (`main`). */
@@ -93,17 +94,7 @@ export function parseCapabilityFile(
     throw new CapabilityError(file, ['not valid JSON']);
   }
   const result = CapabilityFile.safeParse(json);
-  if (!result.success) {
-    throw new CapabilityError(
-      file,
-      result.error.issues.flatMap((issue) => {
-        const path = issue.path.map(String).join('.');
-        if (issue.code === 'unrecognized_keys')
-          return issue.keys.map((key) => `${path ? `${path}.` : ''}${key}: unknown key`);
-        return [`${path || '(root)'}: ${issue.message}`];
-      }),
-    );
-  }
+  if (!result.success) throw new CapabilityError(file, describeIssues(result.error.issues));
   const problems = (['allow', 'deny'] as const).flatMap((list) =>
     result.data.commands[list].flatMap((pattern, index) =>
       commands.some((command) => patternMatches(pattern, command))
