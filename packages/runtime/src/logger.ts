@@ -25,7 +25,15 @@ const SECRET_FIELDS = [
   'auth',
 ];
 
-const SECRET_HEADERS = ['authorization', 'cookie', 'set-cookie', 'x-api-key', 'proxy-authorization'];
+// x-multiclaw-secret: the desktop window's secret (apps/desktop).
+const SECRET_HEADERS = [
+  'authorization',
+  'cookie',
+  'set-cookie',
+  'x-api-key',
+  'proxy-authorization',
+  'x-multiclaw-secret',
+];
 
 export const REDACTED_PATHS = [
   ...SECRET_FIELDS.flatMap((field) => [field, `*.${field}`, `*.*.${field}`, `*.*.*.${field}`]),

@@ -332,3 +332,10 @@ describe('the event stream', () => {
     expect(status).toBe(403);
   });
 });
+
+describe('the log', () => {
+  it('never holds a window secret, though every call above carried one', () => {
+    expect(t.logs.lines.some((line) => line.msg === 'incoming request')).toBe(true);
+    for (const window of ['main', 'chat']) expect(t.logs.raw.join('')).not.toContain(t.desktop.secretOf(window));
+  });
+});
