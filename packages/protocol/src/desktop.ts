@@ -149,8 +149,8 @@ export const DesktopCommands = {
   'gateway.start': {
     input: Empty,
     output: z.object({
-      /** `started`: spawned now; `running`: one answered already. */
-      outcome: z.enum(['started', 'running']),
+      /** `started`: spawned now; `starting`: one spawned earlier has not answered yet; `running`: one answered already. */
+      outcome: z.enum(['started', 'starting', 'running']),
       pid: z.number().int().optional(),
       /** Where the spawned gateway writes its output. */
       logFile: z.string().optional(),

@@ -41,8 +41,12 @@ it('starts `multiclaw-gateway start` detached when none answers, and says when i
     payload: { gateway: { state: 'stopped' } },
   });
 
-  const started = await t.call('gateway.start');
+  // Two quick clicks: one gateway.
+  const [started, twin] = await Promise.all([t.call('gateway.start'), t.call('gateway.start')]);
   expect(started.status).toBe(200);
+  expect(twin.body).toEqual(started.body);
+  const third = await t.call('gateway.start');
+  expect(['starting', 'running']).toContain(third.body.outcome);
   expect(started.body).toMatchObject({
     outcome: 'started',
     logFile: `${t.desktop.paths.logDir}/gateway.log`,
