@@ -4,7 +4,12 @@
 // since; otherwise (a checkout never built, or sources edited after the build) runs the
 // TypeScript source through tsx's loader, so what runs is always what the source says.
 // MULTICLAW_GATEWAY_RUN=source or =compiled forces one (bench/gateway compares the two).
-import { readFileSync, statSync } from 'node:fs';
+// An update installed by `multiclaw-gateway update apply` (<state dir>/versions/current, see
+// docs/releasing.md) runs instead when it is not older than this copy and nothing is forced.
+import { readFileSync, readlinkSync, statSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 
 const compiled = new URL('../dist/cli/main.js', import.meta.url);
 const builtAt = statSync(compiled, { throwIfNoEntry: false })?.mtimeMs;
@@ -29,7 +34,32 @@ if (forced !== undefined && forced !== 'source' && forced !== 'compiled') {
 }
 const runCompiled = forced ? forced === 'compiled' : builtAt !== undefined && sourcesUnchangedSince(builtAt);
 
-if (runCompiled) {
+const installed = forced ? undefined : installedUpdate();
+
+/** <state dir>/versions/current/multiclaw-gateway.mjs, when there is one at least as new as this copy. */
+function installedUpdate() {
+  // The state directory as src/config/paths.ts resolves it.
+  const stateDir = resolve(
+    process.env.OPENCLAW_STATE_DIR || join(process.env.HOME || homedir(), '.openclaw'),
+  );
+  const current = join(stateDir, 'versions', 'current');
+  let version;
+  try {
+    version = readlinkSync(current);
+  } catch {
+    return undefined;
+  }
+  const own = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')).version;
+  const numbers = (text) => text.split(/[-+]/)[0].split('.').map(Number);
+  const [a, b] = [numbers(version), numbers(own)];
+  const older = a[0] - b[0] || a[1] - b[1] || a[2] - b[2];
+  const entry = join(current, 'multiclaw-gateway.mjs');
+  return older >= 0 && statSync(entry, { throwIfNoEntry: false }) ? pathToFileURL(entry).href : undefined;
+}
+
+if (installed) {
+  await import(installed);
+} else if (runCompiled) {
   if (builtAt === undefined) {
     process.stderr.write(
       'MULTICLAW_GATEWAY_RUN=compiled, but there is no build: run "pnpm --filter @multiclaw/gateway build"\n',

@@ -200,7 +200,11 @@ function scanSource(file: string, source: string): Violation[] {
  * The workspace packages the gateway runs with (bundled into its build): their
  * code runs in the gateway's process, so the same rule holds for them.
  */
-const RUNTIME_PACKAGES = ['../../packages/protocol/src', '../../packages/runtime/src'];
+const RUNTIME_PACKAGES = [
+  '../../packages/protocol/src',
+  '../../packages/runtime/src',
+  '../../packages/updater/src',
+];
 const TEST_PEERS = new Set(['@multiclaw/test-support', '@multiclaw/cloud']);
 
 /** Every non-test TypeScript source file under `dir`, relative to apps/gateway with '/' separators. */

@@ -4,6 +4,7 @@ import { resolveGatewayPaths } from '../config/paths.js';
 import { writeCrashLog } from '../crash-log.js';
 import { registerExtensionCommands } from '../extension/extension-cli.js';
 import { registerRecordingsCommands } from '../recordings/recordings-cli.js';
+import { registerUpdateCommands } from '../update/update-cli.js';
 import { GATEWAY_VERSION } from '../version.js';
 import { runDoctor } from './doctor.js';
 import { EXIT, EXIT_CODES_HELP } from './exit-codes.js';
@@ -89,6 +90,8 @@ export function buildCli(env: NodeJS.ProcessEnv, done: (code: number) => void): 
     .option('--offline', 'skip the provider reachability checks', false)
     .addHelpText('after', EXIT_CODES_HELP)
     .action((options: { json: boolean; offline: boolean }) => finish(runDoctor(paths(), options)));
+
+  registerUpdateCommands(program, paths, env, finish);
 
   const platform = () =>
     new Option('--platform <platform>', 'write the unit for this platform')

@@ -3,6 +3,7 @@ import { isIP } from 'node:net';
 import { LocalAgent, LocalAgentId } from '@multiclaw/protocol';
 import { z } from 'zod';
 import { PROVIDER_APIS } from '../providers/types.js';
+import { UpdateConfig } from '../update/update-config.js';
 
 /**
  * `openclaw.json`. Key paths follow OpenClaw where it has them
@@ -78,6 +79,8 @@ export const GatewayConfig = z
       .default({ providers: {} }),
     /** Transcript sync (docs/data-residency.md): the local agents whose conversations go to the linked workspace. */
     sync: z.strictObject({ agents: z.array(LocalAgentId).default([]) }).optional(),
+    /** Signed updates (docs/releasing.md): the feed is contacted only by `update check|apply`. */
+    update: UpdateConfig.optional(),
   })
   .superRefine((config, ctx) => {
     const seen = new Set<string>();
