@@ -89,7 +89,7 @@ function createServices({
   const { auth, publicUrl } = config;
   const audit = createAuditRecorder({ db, now });
   // What this instance tells every instance (real-time events, ended sessions, revoked gateways).
-  const bus = createEventBus({ config, db, logger });
+  const bus = createEventBus({ config, logger });
   // How services announce a committed change on it (never failing the change).
   const events = createEventPublisher(bus, logger);
   const mailer = createMailer({ transport: config.mail.transport, from: config.mail.from, logger });

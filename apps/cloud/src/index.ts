@@ -7,5 +7,6 @@ export { createPrismaClient, type Database } from './db/client.js';
 export { startEmbeddedPostgres } from './db/embedded-postgres.js';
 export { applyMigrations } from './db/migrate.js';
 export { createAuditRecorder } from './modules/audit/recorder.js';
+export { createAccessTokens } from './modules/identity/tokens/access-tokens.js';
 export { createVaultCrypto } from './modules/vault/crypto.js';
 export { createSecretService } from './modules/vault/secrets-service.js';

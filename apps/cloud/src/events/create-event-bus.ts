@@ -1,5 +1,4 @@
 import type { Config } from '../config.js';
-import type { Database } from '../db/client.js';
 import type { EventBus } from './event-bus.js';
 import { createInProcessBus } from './in-process-bus.js';
 import type { BusLogger } from './listeners.js';
@@ -12,21 +11,15 @@ export type ManagedEventBus = EventBus & { ready(): Promise<void> };
 /** The bus EVENT_BUS names. */
 export function createEventBus(options: {
   config: Pick<Config, 'eventBus' | 'databaseUrl'>;
-  db: Pick<Database, '$executeRaw'>;
   logger: BusLogger;
 }): ManagedEventBus {
-  const { config, db, logger } = options;
+  const { config, logger } = options;
   switch (config.eventBus.kind) {
     case 'postgres':
-      return createPostgresBus({ databaseUrl: config.databaseUrl, notify: notifyThrough(db), logger });
+      return createPostgresBus({ databaseUrl: config.databaseUrl, logger });
     case 'nats':
       return createNatsBus({ url: config.eventBus.natsUrl, subject: config.eventBus.natsSubject, logger });
     case 'memory':
       return Object.assign(createInProcessBus({ logger }), { ready: async () => {} });
   }
-}
-
-/** NOTIFY through the app's pool: a parameterised pg_notify, never a payload spliced into SQL. */
-export function notifyThrough(db: Pick<Database, '$executeRaw'>) {
-  return (channel: string, payload: string) => db.$executeRaw`SELECT pg_notify(${channel}, ${payload})`;
 }

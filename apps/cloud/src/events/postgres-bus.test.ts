@@ -2,23 +2,20 @@ import { createLogger } from '@multiclaw/runtime/logger';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../../test/database.js';
-import { createPrismaClient, type Database } from '../db/client.js';
 import { agentsChanged, busContract, nextMatching } from './bus-contract.js';
-import { type ManagedEventBus, notifyThrough } from './create-event-bus.js';
+import type { ManagedEventBus } from './create-event-bus.js';
 import { createPostgresBus, POSTGRES_BUS_CHANNEL } from './postgres-bus.js';
 
 const logger = createLogger({ level: 'silent' });
 let database: TestDatabase;
-let db: Database;
 let admin: pg.Client;
 let a: ManagedEventBus;
 let b: ManagedEventBus;
 
-/** A bus as one cloud instance holds it: its own LISTEN connection, NOTIFY through its own pool. */
+/** A bus as one cloud instance holds it: its own LISTEN connection and publishing pool. */
 function instanceBus(): ManagedEventBus {
   return createPostgresBus({
     databaseUrl: database.url,
-    notify: notifyThrough(db),
     logger,
     backoff: { initialMs: 20, maxMs: 200 },
   });
@@ -26,7 +23,6 @@ function instanceBus(): ManagedEventBus {
 
 beforeAll(async () => {
   database = await createTestDatabase({ migrated: false });
-  db = createPrismaClient(database.url);
   admin = new pg.Client({ connectionString: database.url });
   await admin.connect();
   a = instanceBus();
@@ -37,7 +33,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await Promise.all([a?.close(), b?.close()]);
   await admin?.end();
-  await db?.$disconnect();
   await database?.drop();
 });
 
@@ -91,7 +86,6 @@ describe('PostgreSQL LISTEN/NOTIFY event bus', () => {
   it('cannot start without its database, and says which part failed', async () => {
     const nowhere = createPostgresBus({
       databaseUrl: 'postgresql://nobody@127.0.0.1:1/none',
-      notify: notifyThrough(db),
       logger,
       backoff: { initialMs: 1_000, maxMs: 1_000 },
     });

@@ -1,9 +1,4 @@
-import {
-  encodeWsMessage,
-  REALTIME_CLOSE,
-  type RealtimeEvent,
-  RealtimeServerMessages,
-} from '@multiclaw/protocol';
+import { REALTIME_CLOSE, type RealtimeEvent, WS_PROTOCOL_VERSION } from '@multiclaw/protocol';
 import type { BusMessage, EventBus } from '../../events/event-bus.js';
 import type { BusLogger } from '../../events/listeners.js';
 import type { MembershipReader, Roles } from './membership-reader.js';
@@ -102,7 +97,8 @@ export function createRealtimeHub(deps: {
         ) {
           continue;
         }
-        frame ??= encodeWsMessage(RealtimeServerMessages, 'realtime.event', event);
+        // Encoded once for every socket; the event was parsed by the bus (RealtimeEvent) on its way in.
+        frame ??= JSON.stringify({ v: WS_PROTOCOL_VERSION, type: 'realtime.event', payload: event });
         for (const client of person.clients) client.send(frame);
       }
     }

@@ -43,6 +43,8 @@ export const realtimeRoutes: FastifyPluginAsync<RealtimeOptions> = async (app, o
     return { ...claims, expiresAt: new Date(exp * 1000) };
   }
 
+  const assertSessionLive = (sessionId: string, userId: string) => sessions.assertActive(sessionId, userId);
+
   function upgradeOnly(request: FastifyRequest) {
     if (!request.ws) {
       throw new ApiError('BAD_REQUEST', `${REALTIME_PATH} is a WebSocket: connect with an upgrade request.`);
@@ -57,13 +59,14 @@ export const realtimeRoutes: FastifyPluginAsync<RealtimeOptions> = async (app, o
       config: { ...rateLimited(), errors: ['BAD_REQUEST'] },
     },
     (socket, request) => {
-      openRealtimeConnection(socket, {
-        hub,
-        verifyToken,
-        assertSessionLive: (sessionId, userId) => sessions.assertActive(sessionId, userId),
-        now,
-        logger: request.log,
-      });
+      // What the upgrade leaves attached would live as long as the socket (about 5 KB of
+      // heap each, at ten thousand sockets: bench/realtime): @fastify/websocket's error
+      // listener holds the request and reply (the connection adds its own), and the TCP
+      // socket still points at the upgrade's unused HTTP response (Node's _httpMessage).
+      socket.removeAllListeners('error');
+      const tcp = request.raw.socket as { _httpMessage?: { detachSocket(socket: unknown): void } | null };
+      tcp._httpMessage?.detachSocket(tcp);
+      openRealtimeConnection(socket, { hub, verifyToken, assertSessionLive, now, logger: app.log });
     },
   );
 
