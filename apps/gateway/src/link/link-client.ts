@@ -1,6 +1,5 @@
-import { type KeyObject, randomUUID } from 'node:crypto';
+import type { KeyObject } from 'node:crypto';
 import {
-  ApiError,
   CloudToGateway,
   type ConfigAgents,
   ErrorEnvelope,
@@ -16,11 +15,11 @@ import {
   parseWsMessage,
 } from '@multiclaw/protocol';
 import type { ClientOptions, WebSocket } from 'ws';
-import type { z } from 'zod';
 import { signLinkAssertion } from './assertion.js';
 import { reconnectDelayMs } from './backoff.js';
 import { LinkUnavailableError } from './cloud-link.js';
 import type { LinkTimers } from './link-timers.js';
+import { PendingRequests, type ReplyOf, type RequestPayload, type RequestType } from './pending-requests.js';
 
 export interface LinkIdentity {
   cloudUrl: string;
@@ -38,25 +37,7 @@ export interface LinkClientEvents {
 }
 
 type Outgoing = keyof typeof GatewayToCloud & string;
-type Incoming = keyof typeof CloudToGateway & string;
-/** Which reply ends each request. */
-const REPLY_OF = {
-  'auth.refresh': 'auth.ok',
-  'sync.batch': 'sync.ack',
-  'secrets.fetch': 'secrets.value',
-} as const;
-type RequestType = keyof typeof REPLY_OF;
-type ReplyOf<T extends RequestType> = z.infer<(typeof CloudToGateway)[(typeof REPLY_OF)[T]]>;
 
-interface Pending {
-  reply: Incoming;
-  resolve(payload: unknown): void;
-  reject(error: Error): void;
-  timer: unknown;
-}
-
-/** A request the cloud does not answer within this long fails (the socket is probably dead). */
-const REQUEST_TIMEOUT_MS = 60_000;
 const HANDSHAKE_TIMEOUT_MS = 15_000;
 
 /**
@@ -75,7 +56,7 @@ export class LinkClient {
   private lastHeard = 0;
   private heartbeatMs = LINK_HEARTBEAT_MS;
   private readonly timers = new Set<unknown>();
-  private readonly pending = new Map<string, Pending>();
+  private readonly pending: PendingRequests;
 
   constructor(
     private readonly identity: LinkIdentity,
@@ -86,7 +67,9 @@ export class LinkClient {
       events: LinkClientEvents;
       log: { warn(obj: object, msg: string): void; info(obj: object, msg: string): void };
     },
-  ) {}
+  ) {
+    this.pending = new PendingRequests(deps.timers);
+  }
 
   get current(): ClientState {
     return this.state;
@@ -105,29 +88,13 @@ export class LinkClient {
   }
 
   /** Sends a request and resolves with the cloud's reply (or rejects with its `link.error`). */
-  request<T extends RequestType>(type: T, payload: z.infer<(typeof GatewayToCloud)[T]>): Promise<ReplyOf<T>> {
-    const socket = this.socket;
-    if (this.state !== 'online' || !socket) {
+  request<T extends RequestType>(type: T, payload: RequestPayload<T>): Promise<ReplyOf<T>> {
+    if (this.state !== 'online' || !this.socket) {
       return Promise.reject(
         new LinkUnavailableError(`the cloud link is ${this.state === 'stopped' ? 'not linked' : this.state}`),
       );
     }
-    const id = randomUUID();
-    return new Promise((resolve, reject) => {
-      const timer = this.after(REQUEST_TIMEOUT_MS, () => {
-        this.pending.delete(id);
-        reject(
-          new LinkUnavailableError(`the cloud did not answer ${type} within ${REQUEST_TIMEOUT_MS / 1000} s`),
-        );
-      });
-      this.pending.set(id, {
-        reply: REPLY_OF[type],
-        resolve: resolve as (payload: unknown) => void,
-        reject,
-        timer,
-      });
-      this.send(type, payload, id);
-    });
+    return this.pending.open(type, (id) => this.send(type, payload, id));
   }
 
   /** The first attempt is 'connecting'; later ones stay 'offline' until the cloud says ready. */
@@ -218,10 +185,7 @@ export class LinkClient {
         this.teardownAndRetry(LINK_CLOSE.VIOLATIONS, 'too many malformed frames from the cloud');
       return;
     }
-    if (message.id !== undefined && this.pending.has(message.id)) {
-      this.settle(message.id, message);
-      return;
-    }
+    if (this.pending.settle(message)) return;
     switch (message.type) {
       case 'link.ready':
         this.heartbeatMs = message.payload.heartbeatMs;
@@ -247,27 +211,6 @@ export class LinkClient {
         // Heartbeats only refresh lastHeard; a stray reply to a request that timed out is dropped.
         return;
     }
-  }
-
-  private settle(id: string, message: { type: string; payload: unknown }): void {
-    const pending = this.pending.get(id);
-    if (!pending) return;
-    this.pending.delete(id);
-    this.deps.timers.clearTimeout(pending.timer);
-    this.timers.delete(pending.timer);
-    if (message.type === pending.reply) {
-      pending.resolve(message.payload);
-      return;
-    }
-    const error = message.payload as { code?: string; message?: string };
-    const code = ErrorEnvelope.shape.error.shape.code.safeParse(error.code);
-    pending.reject(
-      code.success
-        ? new ApiError(code.data, error.message ?? code.data)
-        : new LinkUnavailableError(
-            `the cloud answered ${message.type}: ${error.message ?? 'unexpected reply'}`,
-          ),
-    );
   }
 
   /** Sends ours every interval; no frame from the cloud for 3 intervals means a dead peer. */
@@ -324,9 +267,7 @@ export class LinkClient {
     this.socket = undefined;
     for (const handle of this.timers) this.deps.timers.clearTimeout(handle);
     this.timers.clear();
-    for (const pending of this.pending.values())
-      pending.reject(new LinkUnavailableError(`the cloud link went down: ${reason}`));
-    this.pending.clear();
+    this.pending.failAll(reason);
     if (socket) {
       socket.removeAllListeners('message');
       socket.on('error', () => undefined);
