@@ -11,16 +11,19 @@
  * Bounded by default (20,000 messages, 18 faults); SYNC_FAULTS_MESSAGES and
  * SYNC_FAULTS_FAULTS make a longer run, e.g. 200000 and 120.
  */
+import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LoginResponse, Page, TranscriptMessage } from '@multiclaw/protocol';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createLogger } from '@multiclaw/runtime/logger';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { delay, spawnTs, type TsChild } from '../../test/crash/harness.js';
 import { cliInProcess } from '../../test/support/cli.js';
 import { type FaultCloud, startFaultCloud } from '../../test/sync/fault-cloud.js';
 import { ConfigFile } from '../config/config-file.js';
 import { resolveGatewayPaths } from '../config/paths.js';
+import { startGateway } from '../gateway.js';
 import { LocalStore } from '../store/local-store.js';
 
 const MESSAGES = Number(process.env.SYNC_FAULTS_MESSAGES ?? 20_000);
@@ -112,7 +115,7 @@ describe('sync under faults', () => {
     });
     expect(linked.code, linked.stderr).toBe(0);
 
-    const startGateway = async () => {
+    const startGatewayProcess = async () => {
       const child = spawnTs('../sync/sync-gateway-child.ts', [
         stateDir,
         String(CONVERSATIONS),
@@ -121,7 +124,7 @@ describe('sync under faults', () => {
       await child.waitForLine((line) => line === 'ready');
       return child;
     };
-    let gateway: TsChild = await startGateway();
+    let gateway: TsChild = await startGatewayProcess();
     const done: Record<(typeof FAULT_KINDS)[number], number> = {
       'kill gateway': 0,
       'restart cloud': 0,
@@ -147,7 +150,7 @@ describe('sync under faults', () => {
           case 'kill gateway':
             await gateway.kill();
             expect((await gateway.exited).signal).toBe('SIGKILL');
-            gateway = await startGateway();
+            gateway = await startGatewayProcess();
             break;
           case 'restart cloud':
             await cloud.restartCloud();
@@ -241,4 +244,60 @@ describe('sync under faults', () => {
       await gateway.kill();
     }
   }, 900_000);
+
+  it('a batch swallowed by a stalled connection is sent again after the reconnect, even with nothing after it', async () => {
+    const person = { email: 'stall@example.com', password: 'sync fault suite passphrase 9' };
+    await call('POST', '/v1/auth/register', undefined, person);
+    const token = LoginResponse.parse(await call('POST', '/v1/auth/login', undefined, person)).accessToken;
+    const { id: wid } = await call<{ id: string }>('POST', '/v1/workspaces', token, { name: 'stall' });
+    const stateDir = join(root, 'gateway-stall');
+    const paths = resolveGatewayPaths({ OPENCLAW_STATE_DIR: stateDir });
+    await (await ConfigFile.open(paths)).update((current) => ({
+      ...current,
+      agents: { list: [{ id: 'main', name: 'Main', model: 'none/none' }] },
+      sync: { agents: ['main'] },
+    }));
+    const { code } = await call<{ code: string }>(
+      'POST',
+      `/v1/workspaces/${wid}/gateway-enrollments`,
+      token,
+      {},
+    );
+    const env = { OPENCLAW_STATE_DIR: stateDir, HOME: stateDir, PATH: process.env.PATH ?? '' };
+    expect((await cliInProcess(['link', '--cloud', cloud.url, '--code', code], env)).code).toBe(0);
+    const gateway = await startGateway({
+      paths,
+      log: createLogger({ service: 'multiclaw-gateway', level: 'silent' }),
+      port: 0,
+    });
+    try {
+      await vi.waitFor(() => expect(gateway.link.status().state).toBe('online'), {
+        timeout: 60_000,
+        interval: 100,
+      });
+      const reconnects = cloud.linkProxy.accepted;
+      // The only batch this conversation will ever need goes into a connection that moves nothing.
+      cloud.linkProxy.stall();
+      const { key } = await gateway.store.createSession('main', 'the last words');
+      const id = gateway.store.sessionIdOf(key);
+      await gateway.store.appendMessages(
+        key,
+        Array.from({ length: 10 }, (_, index) => ({
+          id: randomUUID(),
+          role: 'user' as const,
+          content: `last words ${index}`,
+          createdAt: new Date().toISOString(),
+        })),
+      );
+      await vi.waitFor(async () => expect((await cloudHolds()).get(id)?.ids).toHaveLength(10), {
+        timeout: 60_000,
+        interval: 200,
+      });
+      // It did go through a new connection (the stalled one was given up on), and is held once.
+      expect(cloud.linkProxy.accepted).toBeGreaterThan(reconnects);
+      expect((await cloudHolds()).get(id)?.seqs).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+    } finally {
+      await gateway.close();
+    }
+  }, 180_000);
 });
