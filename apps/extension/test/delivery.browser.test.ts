@@ -55,7 +55,7 @@ describe.skipIf(skip)('delivery to the gateway', () => {
     if (gateway) await removeState(gateway.stateDir);
   });
 
-  it('queues while the gateway is down and delivers everything, once, when it is back', async () => {
+  it('queues while the gateway is down, keeps the queue across a worker stop, and delivers everything once when it is back', async () => {
     const { port, stateDir, logs } = gateway;
     await gateway.stop();
     const page = await browser.context.newPage();
@@ -70,8 +70,11 @@ describe.skipIf(skip)('delivery to the gateway', () => {
       .toBe(true);
     expect(await outbox()).toHaveLength(4);
 
-    // The same gateway (state, port) comes back: the worker's retry delivers without anyone doing anything.
+    // Chrome stops the worker while the steps wait: they are in storage.local, not in its memory.
+    await browser.stopWorker();
+    // The same gateway (state, port) comes back; the popup's next look wakes a new worker, which delivers.
     gateway = await startRecorderGateway({ stateDir, port, logs });
+    await popup.reload();
     await expect.poll(() => recordings()[0]?.stepCount ?? 0, settle).toBe(4);
     await expect.poll(outbox, settle).toEqual([]);
     await expect.poll(() => popup.getByText('All steps delivered').isVisible(), settle).toBe(true);
