@@ -13,6 +13,7 @@ import {
 } from '@multiclaw/updater/signing';
 import { writeRelease } from './manifest-command.js';
 import { PasswordError, readPassword } from './password.js';
+import { checkLicenses, writeSbom } from './supply-chain/supply-chain-command.js';
 
 /** sysexits.h, as the gateway's CLI uses them. */
 const EXIT = { OK: 0, FAILED: 1, USAGE: 64, NO_INPUT: 66, CANT_CREATE: 73 } as const;
@@ -23,6 +24,8 @@ export const USAGE = `Usage (flags as minisign's):
   multiclaw-release verify [-p pubkey_file | -P pubkey] [-x sig_file] [-q] -m file
   multiclaw-release manifest -s seckey_file --product NAME --version X.Y.Z --channel NAME
                              --expires ISO-8601 --out DIR --artifact PLATFORM=FILE [--artifact ...]
+  multiclaw-release licenses          check every dependency's licence against the allowlist
+  multiclaw-release sbom [-o file]    write the CycloneDX JSON SBOM of pnpm-lock.yaml
 
   -p  public key file (default ./minisign.pub)     -P  public key, as a base64 string
   -s  secret key file (default ~/.minisign/minisign.key)
@@ -55,6 +58,8 @@ const COMMANDS: Record<string, (args: string[], io: CliIo) => Promise<number>> =
   sign,
   verify,
   manifest: (args, io) => writeRelease(args, io),
+  licenses: checkLicenses,
+  sbom: writeSbom,
 };
 
 /** Runs `multiclaw-release <command> …`; resolves with the exit code. */
