@@ -143,7 +143,7 @@ function createServices({
       audit,
       verification,
     }),
-    privacy: createPrivacyService({ db, hasher, throttle, audit, crypto: vault, now }),
+    privacy: createPrivacyService({ db, hasher, throttle, audit, crypto: vault, now, events }),
     recovery: createPasswordRecovery({ ...mailing, hasher, policy: checkPasswordPolicy, sessions, throttle }),
     // Parsing OIDC_PROVIDERS here stops a bad provider list at start-up, naming the bad path.
     oidc: createOidcService({

@@ -1,5 +1,7 @@
 import { ApiError } from '@multiclaw/protocol';
 import type { Database } from '../../db/client.js';
+import type { BusMessage } from '../../events/event-bus.js';
+import type { EventPublisher } from '../../events/publisher.js';
 import type { AuditRecorder } from '../audit/recorder.js';
 import { decryptMessages, storedMessageSelect } from '../transcripts/message-content.js';
 import type { VaultCrypto } from '../vault/contract.js';
@@ -38,8 +40,10 @@ export function createPrivacyService(deps: {
   /** Transcript content is stored encrypted: the export decrypts the person's own. */
   crypto: Pick<VaultCrypto, 'openMessages'>;
   now: () => Date;
+  /** Tells every instance the account's sessions and memberships ended (its sockets and gateways stop). */
+  events?: EventPublisher;
 }) {
-  const { db, hasher, throttle, audit, crypto, now } = deps;
+  const { db, hasher, throttle, audit, crypto, now, events } = deps;
 
   const passwords = createPasswordCheck({ hasher, throttle, audit });
 
@@ -187,7 +191,7 @@ export function createPrivacyService(deps: {
       const phc = user.password?.hash;
       if (phc) await checkPassword(userId, user.email, phc, password);
       else await checkRecentSignIn(principal.sessionId);
-      await db.$transaction(async (tx) => {
+      const ended = await db.$transaction(async (tx) => {
         // Lock order, as everywhere: the account first (no invitation can add a
         // membership to it meanwhile), then its workspaces under the owner guard.
         await tx.$queryRaw`SELECT 1 FROM users WHERE id = ${userId}::uuid FOR UPDATE`;
@@ -221,12 +225,23 @@ export function createPrivacyService(deps: {
           data: { ip: null, userAgent: null },
         });
         await tx.loginThrottle.deleteMany({ where: { email: user.email } });
+        const sessions = await tx.session.findMany({
+          where: { userId, revokedAt: null },
+          select: { id: true },
+        });
         await tx.user.delete({ where: { id: userId } });
         await audit.record(
           { action: 'auth.account.deleted', actorKind: 'system', targetType: 'user', targetId: userId },
           tx,
         );
+        return [
+          ...sessions.map(
+            (session): BusMessage => ({ type: 'session.ended', sessionId: session.id, userId }),
+          ),
+          ...mine.map((m): BusMessage => ({ type: 'membership.ended', workspaceId: m.workspaceId, userId })),
+        ];
       });
+      await events?.publish(...ended);
     },
   };
 }

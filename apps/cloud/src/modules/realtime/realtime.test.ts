@@ -401,6 +401,21 @@ describe('GET /v1/realtime: the session', () => {
     here.close();
   });
 
+  it('closes the socket at once when its account is deleted', async () => {
+    const owner = await signUp();
+    const leaver = await signUp();
+    await workspace([owner], [leaver]);
+    const socket = await signedInSocket(url, leaver.token);
+    const deleted = await send({
+      method: 'DELETE',
+      url: '/v1/me',
+      token: leaver.token,
+      payload: { password: PASSWORD },
+    });
+    expect(deleted.statusCode, deleted.body).toBe(204);
+    expect((await socket.closed).code).toBe(REALTIME_CLOSE.SESSION_ENDED);
+  });
+
   it('closes the socket when its token expires without a fresh one (4401)', async () => {
     const user = await signUp();
     // Connect a moment before the token's ten minutes are up (the cloud's clock says so).
