@@ -22,29 +22,42 @@ const COMMAND_NAME = /^[a-z][a-zA-Z0-9]*(\.[a-z][a-zA-Z0-9]*){0,4}$/;
  * against the output schema before it leaves.
  */
 export function registerIpcRoutes(app: FastifyInstance, deps: IpcDeps): void {
-  app.post<{ Params: { command: string } }>('/ipc/:command', async (request, reply) => {
-    const refused = checkOrigin(request.headers.origin, deps.address);
-    if (refused) throw refused;
-    const window = deps.secrets.windowOf(secretHeader(request));
-    if (window === undefined) throw SECRET_REFUSED();
-
-    const name = request.params.command;
-    const command = permittedCommand(request, window, name, deps);
-    const parsed = command.input.safeParse(request.body ?? {});
-    if (!parsed.success)
-      throw new ApiError('VALIDATION_FAILED', `The input of "${name}" is not valid`, {
-        issues: issuesOf(parsed.error),
-      });
-    const output = await command.handler(parsed.data, { window, requestId: request.id, log: request.log });
-    const checked = command.output.safeParse(output);
-    if (!checked.success) {
-      // Never sent: an answer outside its schema could carry what the UI must not see.
-      request.log.error({ command: name, issues: issuesOf(checked.error) }, 'command output off its schema');
-      throw new ApiError('INTERNAL', 'The desktop host failed to answer');
-    }
-    reply.header('cache-control', 'no-store');
-    return checked.data;
-  });
+  const admitted = new WeakMap<FastifyRequest, { window: string; command: RegisteredCommand }>();
+  app.post<{ Params: { command: string } }>(
+    '/ipc/:command',
+    {
+      // Before the body is even read: a refused caller's body is never parsed.
+      onRequest: async (request) => {
+        const refused = checkOrigin(request.headers.origin, deps.address);
+        if (refused) throw refused;
+        const window = deps.secrets.windowOf(secretHeader(request));
+        if (window === undefined) throw SECRET_REFUSED();
+        const { command } = request.params as { command: string };
+        admitted.set(request, { window, command: permittedCommand(request, window, command, deps) });
+      },
+    },
+    async (request, reply) => {
+      const { window, command } = admitted.get(request) as { window: string; command: RegisteredCommand };
+      const name = command.name;
+      const parsed = command.input.safeParse(request.body ?? {});
+      if (!parsed.success)
+        throw new ApiError('VALIDATION_FAILED', `The input of "${name}" is not valid`, {
+          issues: issuesOf(parsed.error),
+        });
+      const output = await command.handler(parsed.data, { window, requestId: request.id, log: request.log });
+      const checked = command.output.safeParse(output);
+      if (!checked.success) {
+        // Never sent: an answer outside its schema could carry what the UI must not see.
+        request.log.error(
+          { command: name, issues: issuesOf(checked.error) },
+          'command output off its schema',
+        );
+        throw new ApiError('INTERNAL', 'The desktop host failed to answer');
+      }
+      reply.header('cache-control', 'no-store');
+      return checked.data;
+    },
+  );
 }
 
 function secretHeader(request: FastifyRequest): string | undefined {

@@ -5,6 +5,7 @@ import {
   ErrorEnvelope,
   WS_PROTOCOL_VERSION,
 } from '@multiclaw/protocol';
+import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { openEvents, startTestDesktop, type TestDesktop } from '../../test/support/desktop.js';
@@ -154,6 +155,17 @@ describe('capabilities at the door', () => {
     expect(JSON.stringify(t.logs.lines)).not.toContain('sk-from-chat');
   });
 
+  it('refuses a denied command before reading its body', async () => {
+    const answer = await raw({
+      path: '/ipc/providers.add',
+      method: 'POST',
+      headers: { host: `127.0.0.1:${t.desktop.port}`, 'content-type': 'application/json', ...secret('chat') },
+      body: '{ not json',
+    });
+    expect(answer.status).toBe(403);
+    expect(codeOf(JSON.parse(answer.body))).toBe('DESKTOP_COMMAND_DENIED');
+  });
+
   it('lets the same command through for the main window', async () => {
     const answer = await t.call('providers.add', {
       id: 'mainwindow',
@@ -179,6 +191,43 @@ describe('capabilities at the door', () => {
   it('answers 401 before 403: without a secret nobody learns which commands exist', async () => {
     const answer = await t.call('shell.exec', {}, { headers: {} });
     expect(answer.status).toBe(401);
+  });
+});
+
+describe('a sweep of command names', () => {
+  it('never runs anything for a name the chat window may not call, whatever the name', async () => {
+    const allowedForChat = new Set([
+      'gateway.status',
+      'agents.list',
+      'agents.get',
+      'chat.send',
+      'chat.abort',
+      'chat.history',
+      'sessions.list',
+    ]);
+    await fc.assert(
+      fc.asyncProperty(
+        fc.oneof(fc.string({ maxLength: 30 }), fc.constantFrom(...DESKTOP_COMMANDS)),
+        async (name) => {
+          fc.pre(!allowedForChat.has(name));
+          const response = await fetch(`${t.desktop.url}/ipc/${encodeURIComponent(name)}`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json', ...secret('chat') },
+            body: JSON.stringify({
+              localOnly: true,
+              id: 'swept',
+              api: 'openai-completions',
+              baseUrl: 'http://127.0.0.1:9/',
+            }),
+          });
+          expect([403, 404]).toContain(response.status);
+          await response.arrayBuffer();
+        },
+      ),
+      { numRuns: 150 },
+    );
+    expect((await t.config.current()).models.providers).toEqual({});
+    expect((await t.call('settings.get')).body.localOnly).toBe(false);
   });
 });
 
@@ -336,6 +385,7 @@ describe('the event stream', () => {
 describe('the log', () => {
   it('never holds a window secret, though every call above carried one', () => {
     expect(t.logs.lines.some((line) => line.msg === 'incoming request')).toBe(true);
-    for (const window of ['main', 'chat']) expect(t.logs.raw.join('')).not.toContain(t.desktop.secretOf(window));
+    for (const window of ['main', 'chat'])
+      expect(t.logs.raw.join('')).not.toContain(t.desktop.secretOf(window));
   });
 });

@@ -68,6 +68,8 @@ export async function startTestDesktop(
     configure?: (config: GatewayConfig) => GatewayConfig;
     capabilitiesDir?: string;
     env?: Record<string, string>;
+    /** A built UI to serve (default: none, so the "not built" page). */
+    uiDir?: string;
   } = {},
 ): Promise<TestDesktop> {
   const root = await mkdtemp(join(tmpdir(), 'mc-desktop-test-'));
@@ -97,7 +99,7 @@ export async function startTestDesktop(
     log: logs.log,
     capabilitiesDir: options.capabilitiesDir ?? SHIPPED_CAPABILITIES,
     port: 0,
-    uiDir: join(root, 'no-ui'),
+    uiDir: options.uiDir ?? join(root, 'no-ui'),
     gatewayPollMs: 200,
   });
   return {
