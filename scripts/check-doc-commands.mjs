@@ -367,7 +367,7 @@ const HOW = {
   ],
   'multiclaw-gateway unlink': [
     gatewayForm('multiclaw-gateway unlink'),
-    tested('apps/gateway/src/link/link-cloud.test.ts', 'unlink drops the workspace agent at once'),
+    tested('apps/gateway/src/link/link-cloud.test.ts', 'unlink revokes the gateway at the cloud'),
   ],
   'multiclaw-gateway status': [gatewayForm('multiclaw-gateway status'), gatewayStarts],
   // OpenClaw's own CLI against this gateway.
