@@ -4,6 +4,7 @@ import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildExtension, type ExtensionBrowser, launchWithExtension } from './support/extension-browser.js';
 import { type RecorderGateway, removeState, startRecorderGateway } from './support/gateway.js';
+import { startRecording, stopRecording } from './support/popup.js';
 import { startTestSite, type TestSite } from './support/test-pages.js';
 
 /** Delivery when the gateway is away: the outbox in storage.local, its 7-day limit. */
@@ -20,19 +21,10 @@ const outbox = () =>
   popup.evaluate(async () => ((await chrome.storage.local.get('outbox')).outbox as unknown[]) ?? []);
 
 async function record(name: string, page: Page, act: () => Promise<void>): Promise<void> {
-  await popup.bringToFront();
-  await popup.getByLabel('Recording name').fill(name);
-  await popup.getByRole('button', { name: 'Start recording' }).click();
-  await expect
-    .poll(() => popup.getByRole('button', { name: 'Stop recording' }).isVisible(), settle)
-    .toBe(true);
+  await startRecording(popup, name);
   await page.bringToFront();
   await act();
-  await popup.bringToFront();
-  await popup.getByRole('button', { name: 'Stop recording' }).click();
-  await expect
-    .poll(() => popup.getByRole('button', { name: 'Start recording' }).isVisible(), settle)
-    .toBe(true);
+  await stopRecording(popup);
 }
 
 describe.skipIf(skip)('delivery to the gateway', () => {

@@ -14,6 +14,7 @@ import {
   removeState,
   startRecorderGateway,
 } from './support/gateway.js';
+import { startRecording, stopRecording } from './support/popup.js';
 import { SECRETS, startTestSite, type TestSite } from './support/test-pages.js';
 
 /**
@@ -44,23 +45,6 @@ async function outbox(): Promise<unknown[]> {
 
 async function badge(): Promise<string> {
   return popup.evaluate(() => chrome.action.getBadgeText({}));
-}
-
-async function startRecording(name: string): Promise<void> {
-  await popup.bringToFront();
-  await popup.getByLabel('Recording name').fill(name);
-  await popup.getByRole('button', { name: 'Start recording' }).click();
-  await expect
-    .poll(() => popup.getByRole('button', { name: 'Stop recording' }).isVisible(), settle)
-    .toBe(true);
-}
-
-async function stopRecording(): Promise<void> {
-  await popup.bringToFront();
-  await popup.getByRole('button', { name: 'Stop recording' }).click();
-  await expect
-    .poll(() => popup.getByRole('button', { name: 'Start recording' }).isVisible(), settle)
-    .toBe(true);
 }
 
 /** Types into a field as a person does, then leaves it (Tab): the field's `change` is the final value. */
@@ -144,7 +128,7 @@ describe.skipIf(skip)('the recorder extension in Chromium', () => {
   it('records clicks, inputs (sensitive ones masked), the submit and the navigation, in order, and delivers before Stop', async () => {
     const page = await browser.context.newPage();
     await page.goto(`${site.origin}/other`);
-    await startRecording('Sign in to the shop');
+    await startRecording(popup, 'Sign in to the shop');
     expect(await badge()).toBe('REC');
     await page.bringToFront();
     await signIn(page);
@@ -152,7 +136,7 @@ describe.skipIf(skip)('the recorder extension in Chromium', () => {
     // Delivered while still recording: the worker batches and sends on its own.
     await expect.poll(() => recordings()[0]?.stepCount ?? 0, settle).toBeGreaterThanOrEqual(11);
     await expect.poll(() => popup.getByText(/^Recording: \d+ steps$/).isVisible(), settle).toBe(true);
-    await stopRecording();
+    await stopRecording(popup);
     expect(await badge()).toBe('');
     expect(await outbox()).toEqual([]);
 
@@ -212,7 +196,7 @@ describe.skipIf(skip)('the recorder extension in Chromium', () => {
   it('loses nothing when Chrome stops the service worker in the middle of a session', async () => {
     const page = await browser.context.newPage();
     await page.goto(`${site.origin}/other`);
-    await startRecording('Across a worker restart');
+    await startRecording(popup, 'Across a worker restart');
     await page.bringToFront();
     await page.click('#other-button');
     await browser.stopWorker();
@@ -220,7 +204,7 @@ describe.skipIf(skip)('the recorder extension in Chromium', () => {
     await page.click('#other-button');
     await page.goto(`${site.origin}/form`);
     await page.click('#plain');
-    await stopRecording();
+    await stopRecording(popup);
 
     const summary = recordings().find((item) => item.name === 'Across a worker restart');
     await expect.poll(async () => (await recording(summary?.id as string)).steps.length, settle).toBe(5);
@@ -249,7 +233,7 @@ describe.skipIf(skip)('the recorder extension in Chromium', () => {
     expect(await badge()).toBe('');
     const count = recordings().length;
 
-    await startRecording('Hostile page');
+    await startRecording(popup, 'Hostile page');
     await page.bringToFront();
     const during = await page.evaluate(
       (id) => (window as unknown as { attack(id: string): Promise<unknown> }).attack(id),
@@ -257,7 +241,7 @@ describe.skipIf(skip)('the recorder extension in Chromium', () => {
     );
     expect(during).toEqual({ runtime: 'no chrome.runtime', fetch: 'blocked' });
     await page.click('#target'); // the one real click
-    await stopRecording();
+    await stopRecording(popup);
     await expect.poll(() => recordings().length, settle).toBe(count + 1);
     const stored = await recording(recordings().find((item) => item.name === 'Hostile page')?.id as string);
     expect(stored.steps.map(brief)).toEqual(['tab-switch /hostile', 'click #target']);
@@ -272,18 +256,18 @@ describe.skipIf(skip)('the recorder extension in Chromium', () => {
     await sameFrame.locator('#inner-button').waitFor();
     await foreignFrame.locator('#inner-button').waitFor();
 
-    await startRecording('Frames, default');
+    await startRecording(popup, 'Frames, default');
     await page.bringToFront();
     await foreignFrame.locator('#inner-button').click();
     await sameFrame.locator('#inner-button').click();
     await page.click('#top-button');
-    await stopRecording();
+    await stopRecording(popup);
 
     await popup.getByLabel('Also record inside frames from other sites').check();
-    await startRecording('Frames, opted in');
+    await startRecording(popup, 'Frames, opted in');
     await page.bringToFront();
     await foreignFrame.locator('#inner-button').click();
-    await stopRecording();
+    await stopRecording(popup);
     await popup.getByLabel('Also record inside frames from other sites').uncheck();
 
     const byName = async (name: string) =>
@@ -305,10 +289,10 @@ describe.skipIf(skip)('the recorder extension in Chromium', () => {
 
     const page = await browser.context.newPage();
     await page.goto(`${site.origin}/other`);
-    await startRecording('After unpair');
+    await startRecording(popup, 'After unpair');
     await page.bringToFront();
     await page.click('#other-button');
-    await stopRecording();
+    await stopRecording(popup);
     await expect.poll(() => popup.getByText(/2 steps waiting: not paired/).isVisible(), settle).toBe(true);
     expect(recordings().length).toBe(count);
     expect(await outbox()).toHaveLength(2);
