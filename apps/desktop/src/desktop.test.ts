@@ -174,6 +174,19 @@ describe('the local experience through the host', () => {
     provider.setScript(streamReply(['Hello', ', ', 'world']));
   });
 
+  it('reports a provider failure on the event stream in plain words, with our code', async () => {
+    provider.setScript({ kind: 'error', status: 500 });
+    const events = await openEvents(t.desktop);
+    const sent = await ok('chat.send', { agentId: 'helper', message: 'Will this fail?' });
+    const failed = await events.next('chat.error', (event) => event.payload.runId === sent.runId);
+    expect(failed.payload.code).toBe('PROVIDER_UNAVAILABLE');
+    expect(failed.payload.message.length).toBeGreaterThan(0);
+    events.close();
+    const history = await ok('chat.history', { sessionKey: sent.sessionKey });
+    expect(history.messages.at(-1)).toMatchObject({ role: 'assistant', status: 'error' });
+    provider.setScript(streamReply(['Hello', ', ', 'world']));
+  });
+
   it('replaces the key (the next run uses it) without ever answering it', async () => {
     const replaced = await ok('providers.replaceKey', { id: 'openai', apiKey: SECOND_KEY });
     expect(replaced.provider.hasKey).toBe(true);
