@@ -193,6 +193,34 @@ describe.skipIf(skip)('the recorder extension in Chromium', () => {
     await page.close();
   });
 
+  it('records every tab while a session is on, each step with its own tab', async () => {
+    const first = await browser.context.newPage();
+    await first.goto(`${site.origin}/other`);
+    const second = await browser.context.newPage();
+    await second.goto(`${site.origin}/form`);
+    await startRecording(popup, 'Two tabs');
+    await first.bringToFront();
+    await first.click('#other-button');
+    await second.bringToFront();
+    await second.click('#plain');
+    await stopRecording(popup);
+
+    const summary = recordings().find((item) => item.name === 'Two tabs');
+    await expect.poll(async () => (await recording(summary?.id as string)).steps.length, settle).toBe(4);
+    const { steps } = await recording(summary?.id as string);
+    expect(steps.map(brief)).toEqual([
+      'tab-switch /other',
+      'click #other-button',
+      'tab-switch /form',
+      'click #plain',
+    ]);
+    expect(steps[0]?.tabId).toBe(steps[1]?.tabId);
+    expect(steps[2]?.tabId).toBe(steps[3]?.tabId);
+    expect(steps[0]?.tabId).not.toBe(steps[2]?.tabId);
+    await first.close();
+    await second.close();
+  });
+
   it('loses nothing when Chrome stops the service worker in the middle of a session', async () => {
     const page = await browser.context.newPage();
     await page.goto(`${site.origin}/other`);
