@@ -19,6 +19,9 @@ import type { EventHub } from './event-hub.js';
 import { checkHost, checkOrigin, type HostAddress } from './guard.js';
 import type { WindowSecrets } from './window-secrets.js';
 
+/** Windows are few; a local program opening sockets by the hundred is refused past this. */
+export const MAX_EVENT_STREAMS = 32;
+
 export interface EventStreamDeps {
   address: HostAddress;
   secrets: WindowSecrets;
@@ -36,8 +39,14 @@ export interface EventStreamDeps {
  */
 export function createEventStream(deps: EventStreamDeps) {
   const wss = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024, perMessageDeflate: false });
-  const send = (ws: WebSocket, event: DesktopEvent) =>
-    ws.send(encodeWsMessage(DesktopEventsToUi, event.type, event.payload as never));
+  const send = (ws: WebSocket, event: DesktopEvent) => {
+    try {
+      ws.send(encodeWsMessage(DesktopEventsToUi, event.type, event.payload as never));
+    } catch (error) {
+      // One bad event (off its schema) must not stop the others, nor the gateway connection that published it.
+      deps.log.error({ err: error, event: event.type }, 'event not sent');
+    }
+  };
 
   function serve(ws: WebSocket): void {
     let unsubscribe: (() => void) | undefined;
@@ -78,7 +87,10 @@ export function createEventStream(deps: EventStreamDeps) {
         checkOrigin(req.headers.origin, deps.address) ??
         (new URL(req.url ?? '/', 'http://host').pathname === DESKTOP_EVENTS_PATH
           ? undefined
-          : new ApiError('NOT_FOUND', 'No such event stream'));
+          : new ApiError('NOT_FOUND', 'No such event stream')) ??
+        (wss.clients.size >= MAX_EVENT_STREAMS
+          ? new ApiError('SERVICE_UNAVAILABLE', 'Too many event streams are open; close a window and retry')
+          : undefined);
       if (refused) {
         deps.log.warn({ errorCode: refused.code }, 'event stream upgrade refused');
         socket.end(rawErrorResponse(refused, 'upgrade'));

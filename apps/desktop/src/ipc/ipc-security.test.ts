@@ -9,6 +9,7 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { openEvents, startTestDesktop, type TestDesktop } from '../../test/support/desktop.js';
+import { MAX_EVENT_STREAMS } from './event-stream.js';
 
 let t: TestDesktop;
 beforeAll(async () => {
@@ -387,5 +388,38 @@ describe('the log', () => {
     expect(t.logs.lines.some((line) => line.msg === 'incoming request')).toBe(true);
     for (const window of ['main', 'chat'])
       expect(t.logs.raw.join('')).not.toContain(t.desktop.secretOf(window));
+  });
+});
+
+describe('event stream limits', () => {
+  it('refuses more than MAX_EVENT_STREAMS sockets at once with 503, and takes new ones once they close', async () => {
+    const url = `${t.desktop.url.replace('http', 'ws')}/ipc/events`;
+    const open = await Promise.all(
+      Array.from(
+        { length: MAX_EVENT_STREAMS },
+        () =>
+          new Promise<WebSocket>((resolve, reject) => {
+            const ws = new WebSocket(url);
+            ws.once('open', () => resolve(ws));
+            ws.once('error', reject);
+          }),
+      ),
+    );
+    const refused = new WebSocket(url);
+    const status = await new Promise<number>((resolve) =>
+      refused.once('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0)),
+    );
+    expect(status).toBe(503);
+    await Promise.all(
+      open.map(
+        (ws) =>
+          new Promise((resolve) => {
+            ws.once('close', resolve);
+            ws.close();
+          }),
+      ),
+    );
+    const events = await openEvents(t.desktop);
+    events.close();
   });
 });
