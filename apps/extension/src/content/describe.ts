@@ -104,12 +104,14 @@ export function textOf(element: Element): string {
     return clean(labelsOf(element).join(' ') || element.getAttribute('placeholder') || '');
   // What a person typed into an editable region is content, not a label.
   if ((element as HTMLElement).isContentEditable) return '';
+  // biome-ignore lint/performance/useDomNodeTextContent: the visible text is wanted (innerText skips hidden nodes and scripts)
   const text = (element as HTMLElement).innerText ?? element.textContent ?? '';
   return clean(text || element.getAttribute('title') || element.getAttribute('alt') || '');
 }
 
 export function labelsOf(element: Element): string[] {
   const labels = (element as HTMLInputElement).labels;
+  // biome-ignore lint/performance/useDomNodeTextContent: a label as shown, not its hidden parts
   return labels ? [...labels].map((label) => label.innerText || label.textContent || '') : [];
 }
 
