@@ -1,16 +1,10 @@
-import {
-  applyUpdate,
-  checkForUpdate,
-  isRefusal,
-  type UpdateApplied,
-  type UpdateCheck,
-} from '@multiclaw/updater';
+import { isRefusal } from '@multiclaw/updater';
 import type { Command } from 'commander';
 import { EXIT } from '../cli/exit-codes.js';
-import { readConfigFile } from '../config/config-file.js';
 import type { GatewayPaths } from '../config/paths.js';
 import { ConfigError } from '../config/schema.js';
-import { gatewayUpdaterOptions, UpdateNotConfiguredError, versionsDir } from './gateway-updater.js';
+import { gatewayUpdate } from './gateway-update.js';
+import { UpdateNotConfiguredError, versionsDir } from './gateway-updater.js';
 
 const UPDATE_HELP = `
 Nothing checks for updates on its own: the feed (update.feed in openclaw.json)
@@ -51,18 +45,6 @@ export function registerUpdateCommands(
     .option('--json', 'print JSON', false)
     .addHelpText('after', UPDATE_HELP)
     .action((options: { json: boolean }) => finish(runUpdate('apply', paths(), env, options)));
-}
-
-/** The desktop host calls this too (a notice on 'available', apply on the person's click). */
-export async function gatewayUpdate(
-  action: 'check' | 'apply',
-  paths: GatewayPaths,
-  env: NodeJS.ProcessEnv,
-  warn: (message: string) => void,
-): Promise<UpdateCheck | UpdateApplied> {
-  const config = await readConfigFile(paths);
-  const options = gatewayUpdaterOptions({ paths, update: config?.update, env, warn });
-  return action === 'check' ? checkForUpdate(options) : applyUpdate(options);
 }
 
 async function runUpdate(

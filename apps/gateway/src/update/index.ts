@@ -1,0 +1,3 @@
+/** What another process's host (the desktop) may use of the gateway's updater: `@multiclaw/gateway/update`. */
+export { gatewayUpdate } from './gateway-update.js';
+export { GATEWAY_PRODUCT, UpdateNotConfiguredError, versionsDir } from './gateway-updater.js';
