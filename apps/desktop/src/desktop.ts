@@ -1,5 +1,5 @@
 import type { AddressInfo } from 'node:net';
-import { ConfigFile, type GatewayPaths, resolveGatewayPaths } from '@multiclaw/gateway';
+import { ConfigFile, type GatewayPaths, resolveGatewayPaths } from '@multiclaw/gateway/client';
 import { DESKTOP_COMMANDS } from '@multiclaw/protocol';
 import { ensurePrivateDir } from '@multiclaw/runtime/atomic-write';
 import type { Logger } from 'pino';

@@ -1,6 +1,6 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { describeIssues } from '@multiclaw/gateway';
+import { describeIssues } from '@multiclaw/gateway/client';
 import { z } from 'zod';
 
 /** A window's label, as capability files name it and the host mints its secret for (`main`). */

@@ -1,4 +1,4 @@
-import type { ConfigFile } from '@multiclaw/gateway';
+import type { ConfigFile } from '@multiclaw/gateway/client';
 import { LocalAgent } from '@multiclaw/protocol';
 import { z } from 'zod';
 import type { GatewayConnection } from '../gateway/gateway-connection.js';

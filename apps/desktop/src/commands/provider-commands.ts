@@ -1,4 +1,4 @@
-import type { ConfigFile, GatewayConfig } from '@multiclaw/gateway';
+import type { ConfigFile, GatewayConfig } from '@multiclaw/gateway/client';
 import { ApiError, type DesktopProvider } from '@multiclaw/protocol';
 import type { CommandHandlers } from '../ipc/registry.js';
 

@@ -1,4 +1,4 @@
-import type { ConfigFile, GatewayPaths } from '@multiclaw/gateway';
+import type { ConfigFile, GatewayPaths } from '@multiclaw/gateway/client';
 import type { DesktopSettings } from '@multiclaw/protocol';
 import type { CommandHandlers } from '../ipc/registry.js';
 import { listCrashLogs } from '../state/crash-log.js';

@@ -5,7 +5,7 @@ import {
   type GatewayConfig,
   localEgress,
   localGatewayOrigin,
-} from '@multiclaw/gateway';
+} from '@multiclaw/gateway/client';
 import { type DesktopEvent, type DesktopGatewayStatus, GatewayStatus } from '@multiclaw/protocol';
 import type { Logger } from 'pino';
 import { chatEventOf } from './chat-events.js';

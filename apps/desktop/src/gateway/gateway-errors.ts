@@ -1,4 +1,4 @@
-import { GatewayCallError } from '@multiclaw/gateway';
+import { GatewayCallError } from '@multiclaw/gateway/client';
 import { ApiError, ErrorCode, ErrorDetails } from '@multiclaw/protocol';
 
 /**
