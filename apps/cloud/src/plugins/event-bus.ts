@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
-import type { ManagedEventBus } from './create-event-bus.js';
-import type { EventBus } from './event-bus.js';
+import type { ManagedEventBus } from '../events/create-event-bus.js';
+import type { EventBus } from '../events/event-bus.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
