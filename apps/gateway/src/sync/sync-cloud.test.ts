@@ -31,7 +31,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await model?.close();
   await cloud?.drop();
-});
+}, 120_000);
 
 async function get<T>(path: string, token: string, schema: { parse(value: unknown): T }): Promise<T> {
   const response = await fetch(`${cloud.url}${path}`, { headers: { authorization: `Bearer ${token}` } });
@@ -102,7 +102,12 @@ function byFirstMessage(transcripts: Awaited<ReturnType<typeof cloudTranscripts>
   );
 }
 
-async function linkedGateway(owner: { token: string }, wid: string): Promise<TestGateway> {
+/** A running gateway (local agents `main`, opted in, and `scratch`) linked to `wid`, online, holding its workspace agents. */
+async function linkedGateway(
+  owner: { token: string },
+  wid: string,
+  workspaceAgents = 1,
+): Promise<TestGateway> {
   const test = await startTestGateway({
     configure: (config) => ({
       ...config,
@@ -128,7 +133,7 @@ async function linkedGateway(owner: { token: string }, wid: string): Promise<Tes
   const linked = await cliInProcess(['link', '--cloud', cloud.url, '--code', code, '--name', 'laptop'], env);
   expect(linked.code, linked.stderr).toBe(0);
   await vi.waitFor(() => expect(test.gateway.link.status().state).toBe('online'), WITHIN);
-  await vi.waitFor(() => expect(test.gateway.link.status().workspaceAgents).toBe(1), WITHIN);
+  await vi.waitFor(() => expect(test.gateway.link.status().workspaceAgents).toBe(workspaceAgents), WITHIN);
   return test;
 }
 
@@ -262,7 +267,7 @@ describe('transcript sync over the real link', () => {
   it.fails('re-linking to the same workspace sends only what is new, into the same conversations', async () => {
     const owner = await cloud.api.signUp();
     const wid = await cloud.api.workspace(owner.token);
-    const test = await linkedGatewayWithoutAgents(owner, wid);
+    const test = await linkedGateway(owner, wid, 0);
     try {
       const { store } = test.gateway;
       const id = await writeConversation(store, 'main', 20, 'kept across re-link');
@@ -294,22 +299,3 @@ describe('transcript sync over the real link', () => {
     }
   }, 240_000);
 });
-
-async function linkedGatewayWithoutAgents(owner: { token: string }, wid: string): Promise<TestGateway> {
-  const test = await startTestGateway({
-    configure: (config) => ({
-      ...config,
-      agents: { list: [{ id: 'main', name: 'Main', model: 'openai-compatible/gpt-test' }] },
-      sync: { agents: ['main'] },
-    }),
-  });
-  const configPath = join(test.stateDir, 'openclaw.json');
-  const config = JSON.parse(await readFile(configPath, 'utf8'));
-  await writeFile(configPath, JSON.stringify({ ...config, gateway: { ...config.gateway, port: test.port } }));
-  const env = { OPENCLAW_STATE_DIR: test.stateDir, HOME: test.stateDir, PATH: process.env.PATH ?? '' };
-  const code = await cloud.api.enrollmentCode(owner.token, wid);
-  const linked = await cliInProcess(['link', '--cloud', cloud.url, '--code', code, '--name', 'laptop'], env);
-  expect(linked.code, linked.stderr).toBe(0);
-  await vi.waitFor(() => expect(test.gateway.link.status().state).toBe('online'), WITHIN);
-  return test;
-}

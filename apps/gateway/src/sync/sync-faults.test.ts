@@ -49,7 +49,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await cloud?.close();
   await rm(root, { recursive: true, force: true });
-});
+}, 120_000);
 
 async function call<T>(method: string, path: string, token: string | undefined, body?: unknown): Promise<T> {
   const response = await fetch(`${cloud.directUrl}${path}`, {
@@ -65,9 +65,36 @@ async function call<T>(method: string, path: string, token: string | undefined, 
   return (text ? JSON.parse(text) : undefined) as T;
 }
 
-const PERSON = { email: 'faults@example.com', password: 'sync fault suite passphrase 9' };
-const signIn = async () =>
-  LoginResponse.parse(await call('POST', '/v1/auth/login', undefined, PERSON)).accessToken;
+const signIn = async (person: { email: string; password: string }) =>
+  LoginResponse.parse(await call('POST', '/v1/auth/login', undefined, person)).accessToken;
+
+/**
+ * A person with a workspace, and a gateway state directory linked to it
+ * through the link proxy, whose local agent `main` is opted in to sync.
+ */
+async function linkedStateDir(name: string) {
+  const person = { email: `${name}@example.com`, password: 'sync fault suite passphrase 9' };
+  await call('POST', '/v1/auth/register', undefined, person);
+  const token = await signIn(person);
+  const { id: wid } = await call<{ id: string }>('POST', '/v1/workspaces', token, { name });
+  const stateDir = join(root, `gateway-${name}`);
+  const paths = resolveGatewayPaths({ OPENCLAW_STATE_DIR: stateDir });
+  await (await ConfigFile.open(paths)).update((current) => ({
+    ...current,
+    agents: { list: [{ id: 'main', name: 'Main', model: 'none/none' }] },
+    sync: { agents: ['main'] },
+  }));
+  const { code } = await call<{ code: string }>(
+    'POST',
+    `/v1/workspaces/${wid}/gateway-enrollments`,
+    token,
+    {},
+  );
+  const env = { OPENCLAW_STATE_DIR: stateDir, HOME: stateDir, PATH: process.env.PATH ?? '' };
+  const linked = await cliInProcess(['link', '--cloud', cloud.url, '--code', code], env);
+  expect(linked.code, linked.stderr).toBe(0);
+  return { person, wid, stateDir, paths };
+}
 
 /** What the cloud's database holds: per conversation (by the gateway's id), its message ids in seq order. */
 async function cloudHolds(): Promise<Map<string, { ids: string[]; seqs: number[]; lastSeq: number }>> {
@@ -90,36 +117,15 @@ async function cloudMessageCount(): Promise<number> {
 
 describe('sync under faults', () => {
   it(`${MESSAGES} messages over ${CONVERSATIONS} conversations arrive exactly once, in order, through ${FAULTS} faults`, async () => {
-    // A person, a workspace, and a gateway linked to it through the link proxy, with `main` opted in.
-    await call('POST', '/v1/auth/register', undefined, PERSON);
-    let token = await signIn();
-    const { id: wid } = await call<{ id: string }>('POST', '/v1/workspaces', token, { name: 'faults' });
-    const stateDir = join(root, 'gateway');
-    const paths = resolveGatewayPaths({ OPENCLAW_STATE_DIR: stateDir });
-    const config = await ConfigFile.open(paths);
-    await config.update((current) => ({
-      ...current,
-      agents: { list: [{ id: 'main', name: 'Main', model: 'none/none' }] },
-      sync: { agents: ['main'] },
-    }));
-    const { code } = await call<{ code: string }>(
-      'POST',
-      `/v1/workspaces/${wid}/gateway-enrollments`,
-      token,
-      {},
-    );
-    const linked = await cliInProcess(['link', '--cloud', cloud.url, '--code', code], {
-      OPENCLAW_STATE_DIR: stateDir,
-      HOME: stateDir,
-      PATH: process.env.PATH ?? '',
-    });
-    expect(linked.code, linked.stderr).toBe(0);
+    const { person, wid, stateDir, paths } = await linkedStateDir('faults');
 
     const startGatewayProcess = async () => {
       const child = spawnTs('../sync/sync-gateway-child.ts', [
         stateDir,
         String(CONVERSATIONS),
         String(MESSAGES),
+        // Writing lasts about as long as the faults: they fall while messages arrive.
+        String(Math.ceil(MESSAGES / (FAULTS * 1.2))),
       ]);
       await child.waitForLine((line) => line === 'ready');
       return child;
@@ -205,7 +211,7 @@ describe('sync under faults', () => {
         expect(await cloudMessageCount()).toBe(MESSAGES);
 
         // Every content byte for byte, decrypted by the cloud's transcripts API.
-        token = await signIn();
+        const token = await signIn(person);
         const { items } = await call<{ items: Array<{ id: string; messageCount: number }> }>(
           'GET',
           `/v1/workspaces/${wid}/conversations?limit=100`,
@@ -246,25 +252,7 @@ describe('sync under faults', () => {
   }, 900_000);
 
   it('a batch swallowed by a stalled connection is sent again after the reconnect, even with nothing after it', async () => {
-    const person = { email: 'stall@example.com', password: 'sync fault suite passphrase 9' };
-    await call('POST', '/v1/auth/register', undefined, person);
-    const token = LoginResponse.parse(await call('POST', '/v1/auth/login', undefined, person)).accessToken;
-    const { id: wid } = await call<{ id: string }>('POST', '/v1/workspaces', token, { name: 'stall' });
-    const stateDir = join(root, 'gateway-stall');
-    const paths = resolveGatewayPaths({ OPENCLAW_STATE_DIR: stateDir });
-    await (await ConfigFile.open(paths)).update((current) => ({
-      ...current,
-      agents: { list: [{ id: 'main', name: 'Main', model: 'none/none' }] },
-      sync: { agents: ['main'] },
-    }));
-    const { code } = await call<{ code: string }>(
-      'POST',
-      `/v1/workspaces/${wid}/gateway-enrollments`,
-      token,
-      {},
-    );
-    const env = { OPENCLAW_STATE_DIR: stateDir, HOME: stateDir, PATH: process.env.PATH ?? '' };
-    expect((await cliInProcess(['link', '--cloud', cloud.url, '--code', code], env)).code).toBe(0);
+    const { paths } = await linkedStateDir('stall');
     const gateway = await startGateway({
       paths,
       log: createLogger({ service: 'multiclaw-gateway', level: 'silent' }),

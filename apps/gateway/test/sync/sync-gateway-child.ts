@@ -1,11 +1,12 @@
 /**
  * The gateway for the sync fault suite, as a process the suite can SIGKILL:
- * `node --import tsx sync-gateway-child.ts <stateDir> <conversations> <target>`.
+ * `node --import tsx sync-gateway-child.ts <stateDir> <conversations> <target> <messages per second>`.
  * Starts the real gateway on the state directory (its link follows
  * identity/link.json), prints `ready`, then writes messages of the opted-in
  * local agent `main` into conversations `agent:main:c<n>` — a few at a time,
  * round-robin, each append fsync'd by the store — until the store holds
- * `target` messages in all, prints `written`, and keeps running (syncing).
+ * `target` messages in all (at most `messages per second`, so the writing lasts
+ * as long as the faults), prints `written`, and keeps running (syncing).
  * A restart after a kill carries on from what the store holds.
  */
 import { randomUUID } from 'node:crypto';
@@ -13,13 +14,16 @@ import { createLogger } from '@multiclaw/runtime/logger';
 import { resolveGatewayPaths } from '../../src/config/paths.js';
 import { startGateway } from '../../src/gateway.js';
 
-const [stateDir, conversationsArg, targetArg] = process.argv.slice(2);
-if (!stateDir || !conversationsArg || !targetArg) {
-  process.stderr.write('usage: sync-gateway-child.ts <stateDir> <conversations> <target>\n');
+const [stateDir, conversationsArg, targetArg, rateArg] = process.argv.slice(2);
+if (!stateDir || !conversationsArg || !targetArg || !rateArg) {
+  process.stderr.write(
+    'usage: sync-gateway-child.ts <stateDir> <conversations> <target> <messages per second>\n',
+  );
   process.exit(2);
 }
 const conversations = Number(conversationsArg);
 const target = Number(targetArg);
+const rate = Number(rateArg);
 const log = createLogger({
   service: 'multiclaw-gateway',
   level: 'warn',
@@ -42,7 +46,11 @@ for (const [index, key] of keys.entries()) {
 let total = counts.reduce((sum, count) => sum + count, 0);
 process.stdout.write('ready\n');
 let turn = 0;
+const startedAt = performance.now();
+const startedWith = total;
 while (total < target) {
+  const due = startedWith + ((performance.now() - startedAt) / 1000) * rate;
+  if (total > due) await new Promise((resolve) => setTimeout(resolve, ((total - due) / rate) * 1000));
   const index = turn++ % conversations;
   const take = Math.min(1 + Math.floor(Math.random() * 6), target - total);
   const seq = counts[index] as number;
