@@ -248,6 +248,38 @@ describe.skipIf(skip)('the recorder extension in Chromium', () => {
     await page.close();
   });
 
+  it("keeps the token and the outbox out of reach of content scripts (they run in pages' renderers)", async () => {
+    const page = await browser.context.newPage();
+    await page.goto(`${site.origin}/other`);
+    const tabId = await popup.evaluate(async (url) => (await chrome.tabs.query({ url }))[0]?.id, page.url());
+    // Code in the content scripts' own world, where a compromised renderer would be.
+    const seen = await popup.evaluate(async (id) => {
+      const [result] = await chrome.scripting.executeScript({
+        target: { tabId: id as number },
+        world: 'ISOLATED',
+        func: async () => {
+          const attempt = async (area: chrome.storage.StorageArea) => {
+            try {
+              return JSON.stringify(await area.get(null));
+            } catch (error) {
+              return `refused: ${(error as Error).message}`;
+            }
+          };
+          return {
+            local: await attempt(chrome.storage.local),
+            session: await attempt(chrome.storage.session),
+          };
+        },
+      });
+      return result?.result as { local: string; session: string };
+    }, tabId);
+    expect(seen.local).toMatch(/^refused/);
+    expect(seen.session).toMatch(/^refused/);
+    // Not hollow: the extension's own page reads the pairing there.
+    expect((await extensionStorage(popup)).local).toContain('mcx_');
+    await page.close();
+  });
+
   it('gives a hostile page nothing: no messaging, no resources, and forged events are not recorded', async () => {
     const page = await browser.context.newPage();
     await page.goto(`${site.origin}/hostile`);

@@ -15,6 +15,10 @@ import { readSession, readSettings, record, showBadge, start, stop } from './ses
  * event receives it; all state is in chrome.storage, none only in memory.
  */
 
+// Content scripts run inside web pages' renderers: they get no access to the token or the outbox.
+void chrome.storage.local.setAccessLevel({ accessLevel: 'TRUSTED_CONTEXTS' }).catch(() => undefined);
+void chrome.storage.session.setAccessLevel({ accessLevel: 'TRUSTED_CONTEXTS' }).catch(() => undefined);
+
 const FLUSH_ALARM = 'flush';
 chrome.alarms.create(FLUSH_ALARM, { periodInMinutes: 0.5 });
 chrome.alarms.onAlarm.addListener((alarm) => {
