@@ -230,6 +230,35 @@ describe('the extension token', () => {
     expect((await gw.gateway.config.current()).gateway.allowedOrigins).not.toContain(EXTENSION);
   });
 
+  it('is refused at once after `multiclaw-gateway extension unpair` (every pairing when no id is given)', async () => {
+    const { token } = await pair();
+    await gw.gateway.config.update((config) => ({
+      ...config,
+      gateway: { ...config.gateway, port: gw.port },
+    }));
+    const { runCli } = await import('../cli/main.js');
+    const env = { OPENCLAW_STATE_DIR: gw.stateDir, HOME: gw.stateDir };
+    const quiet = async (args: string[]) => {
+      let out = '';
+      const write = process.stdout.write.bind(process.stdout);
+      process.stdout.write = ((chunk: string) => {
+        out += chunk;
+        return true;
+      }) as typeof process.stdout.write;
+      try {
+        return { code: await runCli(args, env), out };
+      } finally {
+        process.stdout.write = write;
+      }
+    };
+    const listed = await quiet(['extension', 'list', '--json']);
+    expect(JSON.parse(listed.out).items).toMatchObject([{ origin: EXTENSION }]);
+    expect((await append(token)).statusCode).toBe(200);
+    expect((await quiet(['extension', 'unpair'])).code).toBe(0);
+    expect((await append(token)).statusCode).toBe(401);
+    expect(JSON.parse((await quiet(['extension', 'list', '--json'])).out).items).toEqual([]);
+  });
+
   it('a pairing does not reach another pairing’s recording', async () => {
     const first = await pair();
     const second = await pair(OTHER_EXTENSION);
