@@ -69,3 +69,8 @@ await writeFile(zipPath, zipSync(files, { mtime: new Date('2020-01-01T00:00:00Z'
 process.stdout.write(
   `unpacked: ${relative(process.cwd(), dist) || '.'}\nzip: ${relative(process.cwd(), zipPath)}\n`,
 );
+// `pnpm --filter @multiclaw/extension start`: an extension does not run on its own; say how to load it.
+if (process.argv.includes('--print-load-steps'))
+  process.stdout.write(
+    `Load it: chrome://extensions → Developer mode → Load unpacked → ${dist}\nPair it: multiclaw-gateway extension pair, then type the code into the popup.\n`,
+  );
