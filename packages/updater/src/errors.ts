@@ -31,6 +31,7 @@ export const UPDATE_REFUSALS = {
     "The artifact's trusted comment does not name this product, version and platform.",
   DOWNLOAD_FAILED: 'The update feed answered with an error or the download was cut.',
   START_FAILED: 'The new version failed to start, so the previous version was restored.',
+  UPDATE_IN_PROGRESS: 'Another update of this installation is running; try again when it has finished.',
 } as const;
 
 export type UpdateRefusalCode = keyof typeof UPDATE_REFUSALS;

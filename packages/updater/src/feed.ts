@@ -59,14 +59,14 @@ export function artifactUrl(feed: URL, manifest: URL, url: string): URL {
  * redirect included (the egress never follows one), is DOWNLOAD_FAILED.
  */
 export async function fetchCapped(
-  fetch: FeedFetch,
+  get: FeedFetch,
   url: URL,
   maxBytes: number,
   tooLarge: 'ARTIFACT_TOO_LARGE' | 'DOWNLOAD_FAILED' = 'DOWNLOAD_FAILED',
 ): Promise<Uint8Array | undefined> {
   let response: Response;
   try {
-    response = await fetch(url.href, { headers: { accept: '*/*' } });
+    response = await get(url.href, { headers: { accept: '*/*' } });
   } catch (error) {
     if (error instanceof UpdateRefusedError) throw error;
     throw new UpdateRefusedError('DOWNLOAD_FAILED', `${url.origin}: ${(error as Error).message}`);

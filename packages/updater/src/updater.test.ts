@@ -100,6 +100,28 @@ describe('checkForUpdate / applyUpdate', () => {
     });
   });
 
+  it('runs one apply at a time: a second one while the first is starting the new version is refused', async () => {
+    publish(signedRelease(key));
+    let finishStart: () => void = () => undefined;
+    let probing: () => void = () => undefined;
+    const reachedProbe = new Promise<void>((resolve) => {
+      probing = resolve;
+    });
+    const first = applyUpdate(
+      options({
+        startProbe: () =>
+          new Promise<void>((resolve) => {
+            finishStart = resolve;
+            probing();
+          }),
+      }),
+    );
+    await reachedProbe;
+    expect(await refusalOf(applyUpdate(options()))).toBe('UPDATE_IN_PROGRESS');
+    finishStart();
+    expect(await first).toMatchObject({ status: 'installed', version: '1.3.0' });
+  });
+
   it('never touches the installed copy when the artifact fails verification', async () => {
     const release = signedRelease(key);
     publish({ ...release, artifact: Buffer.from(release.artifact.toString().replace('1.3.0', '6.6.6')) });

@@ -1,4 +1,6 @@
 import { join } from 'node:path';
+import { ensurePrivateDir } from '@multiclaw/runtime/atomic-write';
+import { acquireFileLock, type FileLock, LockHeldError } from '@multiclaw/runtime/file-lock';
 import semver from 'semver';
 import { ReleaseNotNewerError, UpdateRefusedError } from './errors.js';
 import { artifactUrl, type FeedFetch, fetchCapped, manifestUrl, parseFeedUrl } from './feed.js';
@@ -70,9 +72,26 @@ export async function checkForUpdate(options: UpdaterOptions): Promise<UpdateChe
 
 /**
  * Check, download, verify, swap, start; a start that fails swaps back.
- * The installed copy is touched only after the artifact verified.
+ * The installed copy is touched only after the artifact verified. One apply
+ * at a time per installation (a lock file beside the versions).
  */
 export async function applyUpdate(options: UpdaterOptions): Promise<UpdateApplied> {
+  await ensurePrivateDir(options.installRoot);
+  let lock: FileLock;
+  try {
+    lock = await acquireFileLock(join(options.installRoot, 'update.lock'), { waitMs: 0 });
+  } catch (error) {
+    if (error instanceof LockHeldError) throw new UpdateRefusedError('UPDATE_IN_PROGRESS');
+    throw error;
+  }
+  try {
+    return await applyLocked(options);
+  } finally {
+    await lock.release();
+  }
+}
+
+async function applyLocked(options: UpdaterOptions): Promise<UpdateApplied> {
   const check = await checkForUpdate(options);
   if (check.status === 'up-to-date') return check;
   const { release } = check;
@@ -97,7 +116,7 @@ export async function applyUpdate(options: UpdaterOptions): Promise<UpdateApplie
   return { status: 'installed', version: release.version, previous };
 }
 
-async function fetchSignature(fetch: FeedFetch, of: URL): Promise<string | undefined> {
-  const bytes = await fetchCapped(fetch, new URL(`${of.href}.minisig`), SIGNATURE_MAX_BYTES);
+async function fetchSignature(get: FeedFetch, of: URL): Promise<string | undefined> {
+  const bytes = await fetchCapped(get, new URL(`${of.href}.minisig`), SIGNATURE_MAX_BYTES);
   return bytes === undefined ? undefined : Buffer.from(bytes).toString('utf8');
 }
