@@ -3,8 +3,9 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type FeedServer, startFeedServer } from '../test/feed-server.js';
 import { tempDir } from '../test/keys.js';
+import { refusalOf } from '../test/refusal.js';
 import { NOW, type SignedRelease, signedRelease } from '../test/release-fixture.js';
-import { isRefusal, type UpdateRefusalCode } from './errors.js';
+import { isRefusal } from './errors.js';
 import { generateSecretKey } from './signing/index.js';
 import { applyUpdate, checkForUpdate, type UpdaterOptions } from './updater.js';
 
@@ -49,16 +50,6 @@ function options(overrides: Partial<UpdaterOptions> = {}): UpdaterOptions {
     now: () => NOW,
     ...overrides,
   };
-}
-
-async function refusalOf(promise: Promise<unknown>): Promise<UpdateRefusalCode | 'accepted'> {
-  try {
-    await promise;
-    return 'accepted';
-  } catch (error) {
-    if (isRefusal(error)) return error.code;
-    throw error;
-  }
 }
 
 describe('checkForUpdate / applyUpdate', () => {

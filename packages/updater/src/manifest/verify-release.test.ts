@@ -3,10 +3,10 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { minisignKeyPair, tempDir } from '../../test/keys.js';
 import { minisignOk } from '../../test/minisign-peer.js';
-import { IN_A_MONTH, NOW, signedRelease } from '../../test/release-fixture.js';
-import { isRefusal, type UpdateRefusalCode } from '../errors.js';
+import { refusal } from '../../test/refusal.js';
+import { IN_A_MONTH, NOW, type SignedRelease, signedRelease } from '../../test/release-fixture.js';
 import { generateSecretKey, signMinisign } from '../signing/index.js';
-import { manifestTrustedComment } from './manifest.js';
+import { type ManifestBinding, manifestTrustedComment } from './manifest.js';
 import { type ReleaseExpectation, verifyArtifact, verifyManifest } from './verify-release.js';
 
 const key = generateSecretKey();
@@ -19,16 +19,6 @@ const expect_: ReleaseExpectation = {
   now: NOW,
   trustedKeys: [key.publicKey],
 };
-
-function refusal(run: () => unknown): UpdateRefusalCode | 'accepted' {
-  try {
-    run();
-    return 'accepted';
-  } catch (error) {
-    if (isRefusal(error)) return error.code;
-    throw error;
-  }
-}
 
 describe('verifyManifest', () => {
   it('accepts a signed, current, newer manifest for this product, channel and platform', () => {
@@ -149,22 +139,52 @@ describe('verifyManifest', () => {
     expect(refusal(() => verifyManifest(body, sig, expect_))).toBe('MANIFEST_MALFORMED');
   });
 
-  it('accepts a manifest signed by Debian minisign with the same trusted comment', () => {
+  describe('manifests signed by Debian minisign -S', () => {
     const dir = tempDir('manifest-minisign-');
     const pair = minisignKeyPair(dir, 'release');
-    const release = signedRelease(key);
-    writeFileSync(join(dir, 'manifest.json'), release.manifest);
-    const comment = manifestTrustedComment({
-      product: 'gateway',
-      version: '1.3.0',
-      channel: 'stable',
-      expires: IN_A_MONTH,
+    const trusting = { ...expect_, trustedKeys: [pair.publicKey] };
+
+    /** Signs the body of a release of ours with minisign, with the trusted comment given. */
+    function minisignManifest(release: SignedRelease, binding: Partial<ManifestBinding> = {}): string {
+      writeFileSync(join(dir, 'manifest.json'), release.manifest);
+      const body = JSON.parse(release.manifest.toString()) as ManifestBinding;
+      const comment = manifestTrustedComment({ ...body, expires: IN_A_MONTH, ...binding });
+      minisignOk(['-S', '-s', pair.key, '-m', 'manifest.json', '-t', comment], { cwd: dir });
+      return readFileSync(join(dir, 'manifest.json.minisig'), 'utf8');
+    }
+
+    it('accepts a current, newer one', () => {
+      const release = signedRelease(key);
+      expect(verifyManifest(release.manifest, minisignManifest(release), trusting).version).toBe('1.3.0');
     });
-    minisignOk(['-S', '-s', pair.key, '-m', 'manifest.json', '-t', comment], { cwd: dir });
-    const sig = readFileSync(join(dir, 'manifest.json.minisig'), 'utf8');
-    expect(verifyManifest(release.manifest, sig, { ...expect_, trustedKeys: [pair.publicKey] }).version).toBe(
-      '1.3.0',
-    );
+
+    it('refuses an expired, a downgraded and a wrong-channel one, each for its reason', () => {
+      const current = signedRelease(key);
+      const expired = minisignManifest(current, { expires: new Date('2026-11-01T00:00:00.000Z') });
+      expect(refusal(() => verifyManifest(current.manifest, expired, trusting))).toBe('MANIFEST_EXPIRED');
+      const older = signedRelease(key, { version: '1.1.0' });
+      expect(refusal(() => verifyManifest(older.manifest, minisignManifest(older), trusting))).toBe(
+        'MANIFEST_NOT_NEWER',
+      );
+      const beta = signedRelease(key, { channel: 'beta' });
+      expect(refusal(() => verifyManifest(beta.manifest, minisignManifest(beta), trusting))).toBe(
+        'MANIFEST_WRONG_CHANNEL',
+      );
+    });
+
+    it('refuses a legacy (-l) signature of a valid manifest', () => {
+      const release = signedRelease(key);
+      writeFileSync(join(dir, 'manifest.json'), release.manifest);
+      const comment = manifestTrustedComment({
+        product: 'gateway',
+        version: '1.3.0',
+        channel: 'stable',
+        expires: IN_A_MONTH,
+      });
+      minisignOk(['-S', '-l', '-s', pair.key, '-m', 'manifest.json', '-t', comment], { cwd: dir });
+      const legacy = readFileSync(join(dir, 'manifest.json.minisig'), 'utf8');
+      expect(refusal(() => verifyManifest(release.manifest, legacy, trusting))).toBe('SIGNATURE_LEGACY');
+    });
   });
 });
 

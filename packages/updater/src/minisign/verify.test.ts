@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { flipInLine, minisignKeyPair, tempDir } from '../../test/keys.js';
 import { minisignOk } from '../../test/minisign-peer.js';
-import { isRefusal, type UpdateRefusalCode } from '../errors.js';
+import { refusal } from '../../test/refusal.js';
 import { type MinisignPublicKey, parsePublicKey } from './public-key.js';
 import { verifyMinisign } from './verify.js';
 
@@ -20,16 +20,6 @@ const algorithmOf = (text: string) =>
   Buffer.from(text.split('\n')[1] ?? '', 'base64')
     .subarray(0, 2)
     .toString();
-
-function refusal(run: () => unknown): UpdateRefusalCode | 'accepted' {
-  try {
-    run();
-    return 'accepted';
-  } catch (error) {
-    if (isRefusal(error)) return error.code;
-    throw error;
-  }
-}
 
 beforeAll(() => {
   writeFileSync(file, data);
