@@ -16,8 +16,14 @@ export const GATEWAY_PRODUCT = 'gateway';
 export const GATEWAY_ENTRY = 'multiclaw-gateway.mjs';
 export const versionsDir = (paths: GatewayPaths) => join(paths.stateDir, 'versions');
 
-/** The launcher the probe starts, as a person's `multiclaw-gateway` would be. */
-const LAUNCHER = fileURLToPath(new URL('../../bin/multiclaw-gateway.mjs', import.meta.url));
+/**
+ * The launcher the probe starts, as a person's `multiclaw-gateway` would be:
+ * the one that started this process when there is one (an installed copy under
+ * versions/ has no bin/ beside it), else this checkout's.
+ */
+const LAUNCHER = process.argv[1]?.endsWith('multiclaw-gateway.mjs')
+  ? process.argv[1]
+  : fileURLToPath(new URL('../../bin/multiclaw-gateway.mjs', import.meta.url));
 /** A loaded 2-core machine may take a while to start node; a hung new version must not hang the update. */
 const START_PROBE_TIMEOUT_MS = 60_000;
 
