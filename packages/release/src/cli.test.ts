@@ -131,8 +131,8 @@ describe('multiclaw-release with Debian minisign as the peer', () => {
         trustedKeys: [key],
       },
     );
-    expect(verified.artifact.url).toBe('multiclaw-gateway-1.3.0.mjs');
-    const artifact = join(channel, 'multiclaw-gateway-1.3.0.mjs');
+    expect(verified.artifact.url).toBe('linux-x64/multiclaw-gateway-1.3.0.mjs');
+    const artifact = join(channel, 'linux-x64/multiclaw-gateway-1.3.0.mjs');
     verifyArtifact(readFileSync(artifact), readFileSync(`${artifact}.minisig`, 'utf8'), verified, [key]);
     expect(minisign(['-V', '-p', 'rel.pub', '-m', join(channel, 'manifest.json')]).stdout).toContain(
       'channel=stable expires=2099-01-01T00:00:00.000Z',

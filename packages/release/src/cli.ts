@@ -11,9 +11,10 @@ import {
   SecretKeyError,
   signMinisign,
 } from '@multiclaw/updater/signing';
+import { buildGatewayArtifact } from './gateway-artifact.js';
 import { writeRelease } from './manifest-command.js';
 import { PasswordError, readPassword } from './password.js';
-import { checkLicenses, writeSbom } from './supply-chain/supply-chain-command.js';
+import { checkLicenses, workspaceRoot, writeSbom } from './supply-chain/supply-chain-command.js';
 
 /** sysexits.h, as the gateway's CLI uses them. */
 const EXIT = { OK: 0, FAILED: 1, USAGE: 64, NO_INPUT: 66, CANT_CREATE: 73 } as const;
@@ -24,6 +25,7 @@ export const USAGE = `Usage (flags as minisign's):
   multiclaw-release verify [-p pubkey_file | -P pubkey] [-x sig_file] [-q] -m file
   multiclaw-release manifest -s seckey_file --product NAME --version X.Y.Z --channel NAME
                              --expires ISO-8601 --out DIR --artifact PLATFORM=FILE [--artifact ...]
+  multiclaw-release gateway-artifact --version X.Y.Z -o FILE   build the gateway's self-contained artifact
   multiclaw-release licenses          check every dependency's licence against the allowlist
   multiclaw-release sbom [-o file]    write the CycloneDX JSON SBOM of pnpm-lock.yaml
 
@@ -59,6 +61,7 @@ const COMMANDS: Record<string, (args: string[], io: CliIo) => Promise<number>> =
   verify,
   manifest: (args, io) => writeRelease(args, io),
   licenses: checkLicenses,
+  'gateway-artifact': gatewayArtifact,
   sbom: writeSbom,
 };
 
@@ -193,6 +196,20 @@ async function verify(args: string[], io: CliIo): Promise<number> {
   const verified = verifyMinisign(await readFile(file), signatureText, [key]);
   if (!values.q)
     io.out(`Signature and comment signature verified\nTrusted comment: ${verified.trustedComment}\n`);
+  return EXIT.OK;
+}
+
+async function gatewayArtifact(args: string[], io: CliIo): Promise<number> {
+  const values = parse(args, { version: { type: 'string' }, o: { type: 'string' } });
+  if (values.help) return help(io);
+  const version = values.version as string | undefined;
+  const outfile = values.o as string | undefined;
+  if (!version || !/^\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?$/.test(version) || !outfile) {
+    throw new UsageError('gateway-artifact needs --version X.Y.Z and -o FILE.');
+  }
+  // The gateway built is the one in this package's own workspace, wherever the command runs.
+  await buildGatewayArtifact({ root: workspaceRoot(import.meta.dirname), version, outfile });
+  io.out(`Wrote ${outfile} (multiclaw-gateway ${version}, self-contained).\n`);
   return EXIT.OK;
 }
 

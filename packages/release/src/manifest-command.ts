@@ -53,7 +53,9 @@ export async function writeRelease(args: string[], io: CliIo): Promise<number> {
   for (const entry of values.artifact) {
     const [platform, file] = splitOnce(entry);
     const data = await readFile(file);
-    const name = basename(file);
+    // One directory per platform: the same file may serve several, each with its own signed comment.
+    const name = `${platform}/${basename(file)}`;
+    await mkdir(join(dir, platform), { recursive: true });
     await copyFile(file, join(dir, name));
     const trustedComment = artifactTrustedComment({ product, version, platform });
     await writeFile(join(dir, `${name}.minisig`), signMinisign(data, key, { trustedComment }));
@@ -81,5 +83,11 @@ function splitOnce(entry: string): [string, string] {
     throw Object.assign(new Error(`--artifact "${entry}" is not PLATFORM=FILE.`), {
       code: 'ERR_PARSE_ARGS_USAGE',
     });
-  return [entry.slice(0, at), entry.slice(at + 1)];
+  const platform = entry.slice(0, at);
+  if (!/^[a-z0-9]+-[a-z0-9]+$/.test(platform)) {
+    throw Object.assign(new Error(`--artifact: "${platform}" is not a platform such as linux-x64.`), {
+      code: 'ERR_PARSE_ARGS_USAGE',
+    });
+  }
+  return [platform, entry.slice(at + 1)];
 }
