@@ -96,7 +96,9 @@ describe('a gateway release from build to running installed copy', () => {
     writeFileSync(join(state, 'openclaw.json'), JSON.stringify(config), { mode: 0o600 });
     const env = { PATH: process.env.PATH ?? '', HOME: home };
 
-    const applied = await run(GATEWAY, ['update', 'apply'], env);
+    // The checkout's CLI from source: turbo may be rebuilding the gateway's dist/ meanwhile.
+    // The start probe and everything after run versions/current, which needs no dist/.
+    const applied = await run(GATEWAY, ['update', 'apply'], { ...env, MULTICLAW_GATEWAY_RUN: 'source' });
     expect(applied.code, applied.stderr).toBe(0);
     expect(applied.stdout).toContain('installed 9.0.0');
     expect(readlinkSync(join(state, 'versions', 'current'))).toBe('9.0.0');
