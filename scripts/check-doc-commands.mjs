@@ -361,6 +361,14 @@ const HOW = {
     gatewayCliTest,
   ],
   'multiclaw-gateway token rotate': [gatewayForm('multiclaw-gateway token rotate'), gatewayCliTest],
+  'multiclaw-gateway update check [--json]': [
+    gatewayForm('multiclaw-gateway update check [--json]'),
+    tested('apps/gateway/src/update/update.test.ts', 'applies a signed update from the feed'),
+  ],
+  'multiclaw-gateway update apply [--json]': [
+    gatewayForm('multiclaw-gateway update apply [--json]'),
+    tested('apps/gateway/src/update/update.test.ts', 'applies a signed update from the feed'),
+  ],
   'multiclaw-gateway link --cloud URL --code CODE [--name NAME]': [
     gatewayForm('multiclaw-gateway link --cloud URL --code CODE [--name NAME]'),
     tested('apps/gateway/src/link/link-cloud.test.ts', 'links with a real code, goes online'),
