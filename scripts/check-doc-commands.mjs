@@ -27,6 +27,9 @@ const DOCS = [
   'docs/self-hosting.md',
   'docs/database.md',
   'bench/README.md',
+  'docs/releasing.md',
+  'docs/supply-chain.md',
+  'docs/backup.md',
 ];
 /** Tables whose first column lists a program's sub-commands without the program's name. */
 const TABLES = { 'docs/gateway.md': [{ heading: 'Commands', program: 'multiclaw-gateway' }] };
@@ -240,8 +243,72 @@ const productStarts = runs('node scripts/smoke-start.mjs', { output: /both stopp
 const PRODUCTION_EXPORT =
   'export NODE_ENV=production DATABASE_URL=… MULTICLAW_MASTER_KEYS=… MULTICLAW_TOKEN_SIGNING_KEYS=… PUBLIC_URL=… SECURITY_CONTACT=… SMTP_URL=… MAIL_FROM=…';
 
+// docs/releasing.md, docs/supply-chain.md, docs/backup.md: signed updates and the supply chain.
+const updateTest = tested('apps/gateway/src/update/update.test.ts', 'applies a signed update from the feed');
+const releaseCliTest = (contains) => tested('packages/release/src/cli.test.ts', contains);
+const releaseHelp = runs('pnpm exec multiclaw-release --help', { output: /multiclaw-release keygen/ });
+const ON_THE_REGISTRY =
+  'asks the npm registry, which reviewers reach and the build machines do not (docs/supply-chain.md)';
+
 /** Every documented command, and how it is exercised. */
 const HOW = {
+  'multiclaw-gateway update check': [gatewayForm('multiclaw-gateway update check'), updateTest],
+  'multiclaw-gateway update apply': [gatewayForm('multiclaw-gateway update apply'), updateTest],
+  'multiclaw-gateway --version': [
+    runs('node apps/gateway/bin/multiclaw-gateway.mjs --version', { output: /^\d+\.\d+\.\d+/m }),
+    updateTest,
+  ],
+  'systemctl --user restart multiclaw-gateway': [
+    byHand(
+      'needs a systemd user session with the unit installed; the unit name is SYSTEMD_UNIT in apps/gateway/src/cli/service.ts',
+    ),
+  ],
+  'multiclaw-gateway service install': [gatewayForm('multiclaw-gateway service install'), gatewayCliTest],
+  'pnpm exec multiclaw-release gateway-artifact --version 1.3.0 -o dist/multiclaw-gateway-1.3.0.mjs': [
+    releaseHelp,
+    tested('packages/release/src/gateway-release.test.ts', "'gateway-artifact', '--version'"),
+  ],
+  'pnpm exec multiclaw-release keygen -p multiclaw-primary.pub -s ~/.minisign/multiclaw-primary.key': [
+    releaseHelp,
+    releaseCliTest('keygen writes an encrypted key'),
+  ],
+  'pnpm exec multiclaw-release keygen -p multiclaw-backup.pub -s /media/offline/multiclaw-backup.key': [
+    releaseHelp,
+    releaseCliTest('keygen writes an encrypted key'),
+  ],
+  'pnpm exec multiclaw-release manifest -s ~/.minisign/multiclaw-primary.key --product gateway --version 1.3.0 --channel stable --expires 2027-01-31T00:00:00Z --out feed --artifact linux-x64=dist/multiclaw-gateway-1.3.0.mjs --artifact darwin-arm64=dist/multiclaw-gateway-1.3.0.mjs':
+    [releaseHelp, releaseCliTest('manifest lays out a release the updater accepts')],
+  'pnpm exec multiclaw-release verify -p multiclaw-primary.pub -m feed/gateway/stable/manifest.json': [
+    releaseHelp,
+    releaseCliTest("release(['verify', '-p', 'enc.pub', '-m', file])"),
+  ],
+  'minisign -V -p multiclaw-primary.pub -m feed/gateway/stable/manifest.json': [
+    tested('.ci/run', 'apt-get install -y -qq minisign'),
+    releaseCliTest("minisign(['-V', '-p', 'rel.pub', '-m', join(channel, 'manifest.json')])"),
+  ],
+  // pnpm reads licences from its store, which a scratch HOME does not have: the test runs it on the real tree.
+  'pnpm exec multiclaw-release licenses': [
+    releaseHelp,
+    tested(
+      'packages/release/src/supply-chain/supply-chain.test.ts',
+      'every installed dependency carries an allowed licence',
+    ),
+  ],
+  'pnpm exec multiclaw-release sbom -o sbom.cdx.json': [
+    releaseHelp,
+    tested('packages/release/src/supply-chain/supply-chain.test.ts', 'is valid CycloneDX 1.6 JSON'),
+  ],
+  'pnpm install --frozen-lockfile': [ciRunsTheTestLine],
+  'pnpm why <name>': [runs('pnpm why zod', { output: /zod/ })],
+  'pnpm why': [runs('pnpm why zod', { output: /zod/ })],
+  'npm view <name> scripts': [byHand(ON_THE_REGISTRY)],
+  'npm view <name> dist.attestations': [byHand(ON_THE_REGISTRY)],
+  'pg_dump --format=custom --no-owner --no-privileges --file=multiclaw-$(date -u +%Y%m%dT%H%MZ).dump "$DATABASE_URL"':
+    [tested('apps/cloud/src/ops/backup-restore.test.ts', "'--format=custom',")],
+  'DATABASE_URL=… pnpm --filter @multiclaw/cloud audit:verify > audit-heads-$(date -u +%Y%m%d).txt': [
+    runs('pnpm --filter @multiclaw/cloud audit:verify', noDatabase),
+    tested('apps/cloud/src/modules/audit/chain.test.ts', "'scripts/audit-verify.ts'"),
+  ],
   // README.md, Quick start
   'npx --yes pnpm@10.34.8 install --frozen-lockfile && npx --yes pnpm@10.34.8 start': [
     ...cloudStarts,

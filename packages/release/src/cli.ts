@@ -14,6 +14,7 @@ import {
 import { buildGatewayArtifact } from './gateway-artifact.js';
 import { writeRelease } from './manifest-command.js';
 import { PasswordError, readPassword } from './password.js';
+import { SupplyChainError } from './supply-chain/pnpm-report.js';
 import { checkLicenses, workspaceRoot, writeSbom } from './supply-chain/supply-chain-command.js';
 
 /** sysexits.h, as the gateway's CLI uses them. */
@@ -88,7 +89,11 @@ export async function runRelease(argv: string[], io: CliIo): Promise<number> {
       io.err(`Refused (${error.code}): ${error.message}\n`);
       return EXIT.FAILED;
     }
-    if (error instanceof SecretKeyError || error instanceof PasswordError) {
+    if (
+      error instanceof SecretKeyError ||
+      error instanceof PasswordError ||
+      error instanceof SupplyChainError
+    ) {
       io.err(`${error.message}\n`);
       return EXIT.FAILED;
     }
