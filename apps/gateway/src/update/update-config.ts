@@ -1,4 +1,4 @@
-import { isRefusal, parseFeedUrl, parsePublicKey } from '@multiclaw/updater';
+import { isRefusal, parseFeedUrl, parsePublicKey } from '@multiclaw/updater/formats';
 import { z } from 'zod';
 
 const refusesWith = (check: (value: string) => unknown) => (value: string) => {
