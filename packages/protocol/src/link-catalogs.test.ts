@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { CloudToGateway, GatewayToCloud, SYNC_BATCH_MAX_MESSAGES } from './gateway-link.js';
 import { RealtimeClientMessages, RealtimeServerMessages } from './realtime.js';
-import { WsEnvelope, encodeWsMessage, parseWsMessage } from './ws.js';
+import { encodeWsMessage, parseWsMessage, WsEnvelope } from './ws.js';
 
 const catalogs = { GatewayToCloud, CloudToGateway, RealtimeClientMessages, RealtimeServerMessages };
 
@@ -24,7 +24,12 @@ describe('the link and real-time catalogs', () => {
   it('a sync batch survives encode and parse on the other end', () => {
     const batch = {
       conversations: [
-        { conversationId: 'c1', agentId: 'main', agentSource: 'local' as const, messages: [message(1), message(2)] },
+        {
+          conversationId: 'c1',
+          agentId: 'main',
+          agentSource: 'local' as const,
+          messages: [message(1), message(2)],
+        },
       ],
     };
     const frame = encodeWsMessage(GatewayToCloud, 'sync.batch', batch, 'b1');

@@ -1,5 +1,5 @@
-import { ExitCode } from './exit-codes.js';
 import type { Logger } from 'pino';
+import { ExitCode } from './exit-codes.js';
 
 export { ExitCode };
 

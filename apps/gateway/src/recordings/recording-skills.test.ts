@@ -15,9 +15,9 @@ afterEach(async () => {
 
 /** The system message the provider received with request `index`. */
 const systemSent = (index: number) =>
-  (provider.requests[index]?.body as { messages: { role: string; content: string }[] }).messages.find(
-    (message) => message.role === 'system',
-  )?.content;
+  (
+    provider.requests[index]?.body as { messages: { role: string; content: string }[] } | undefined
+  )?.messages.find((message) => message.role === 'system')?.content;
 
 describe('a recording attached to an agent', () => {
   it("reaches the agent's model as a skill after its own prompt, on both APIs, and leaves once detached", async () => {
