@@ -19,7 +19,9 @@ describe('negotiateLinkVersion', () => {
     ['1,,x,-3,2.5,3', [1, 3], 3],
     [['1', '2'], [2], 2],
   ] as const)('%j with a cloud speaking %j picks %i', (header, cloud, expected) => {
-    expect(negotiateLinkVersion(typeof header === 'string' ? header : [...header], [...cloud])).toBe(expected);
+    expect(negotiateLinkVersion(typeof header === 'string' ? header : [...header], [...cloud])).toBe(
+      expected,
+    );
   });
 
   it('refuses with both lists when nothing is in common, and says when the gateway stated none', () => {
