@@ -5,8 +5,12 @@ import { isField, labelsOf, meaningfulTarget, roleOf, selectorOf, textOf } from 
 /**
  * The recorder in every page (and frame). Its listeners are registered when
  * it loads, and each first checks the cached session state: between sessions
- * it captures, keeps and sends nothing. The cache starts as "not recording",
- * is filled by asking the service worker, and follows the worker's broadcasts.
+ * it captures, keeps and sends nothing. The cache is filled by asking the
+ * service worker when the page loads and follows the worker's broadcasts.
+ * Until that first answer (a few milliseconds), a person's steps wait in
+ * memory here and are sent only if the answer says a session is on: a click
+ * right after a page loads in a session is not lost, and nothing leaves the
+ * page otherwise.
  * Only events the browser marks trusted (a person's, not a page script's)
  * are recorded.
  */
@@ -18,11 +22,18 @@ declare global {
 
 if (!globalThis.__multiclawRecorder) {
   globalThis.__multiclawRecorder = true;
-  const state = { active: false, crossOriginFrames: false };
+  const state = { known: false, active: false, crossOriginFrames: false };
+  /** Steps taken before the first answer; at most a handful, gone once it arrives. */
+  let early: CapturedStep[] = [];
+  const EARLY_MAX = 50;
 
   const apply = (update: { active?: unknown; crossOriginFrames?: unknown }) => {
+    state.known = true;
     state.active = update.active === true;
     state.crossOriginFrames = update.crossOriginFrames === true;
+    const waiting = early;
+    early = [];
+    if (recording()) for (const step of waiting) void send({ type: 'step', step });
   };
 
   chrome.runtime.onMessage.addListener((message: unknown, sender, sendResponse) => {
@@ -34,16 +45,19 @@ if (!globalThis.__multiclawRecorder) {
     return false;
   });
   send({ type: 'session?' }).then((answer) => {
-    if (answer && typeof answer === 'object') apply(answer as SessionBroadcast);
+    if (state.known) return; // a broadcast came first and is newer
+    apply(answer && typeof answer === 'object' ? (answer as SessionBroadcast) : { active: false });
   });
 
   /** Whether this frame may be recorded now: a session is on, and the frame is the page's own or opted in. */
   const recording = () => state.active && (state.crossOriginFrames || sameOriginAsPage());
+  /** Whether a step may be taken: recording, or not yet known (it then waits for the answer). */
+  const listening = () => !state.known || recording();
 
   document.addEventListener(
     'click',
     (event) => {
-      if (!recording() || !event.isTrusted) return;
+      if (!listening() || !event.isTrusted) return;
       const element = meaningfulTarget(event.target);
       if (!element) return;
       report({ kind: 'click', ...describe(element) });
@@ -55,7 +69,7 @@ if (!globalThis.__multiclawRecorder) {
   document.addEventListener(
     'change',
     (event) => {
-      if (!recording() || !event.isTrusted) return;
+      if (!listening() || !event.isTrusted) return;
       const field = event.target;
       if (!(field instanceof Element) || !isField(field)) return;
       report({ kind: 'input', ...describe(field), ...recordedValue(field) });
@@ -66,7 +80,7 @@ if (!globalThis.__multiclawRecorder) {
   document.addEventListener(
     'submit',
     (event) => {
-      if (!recording() || !event.isTrusted) return;
+      if (!listening() || !event.isTrusted) return;
       const form = event.target;
       if (!(form instanceof HTMLFormElement)) return;
       report({ kind: 'submit', ...describe(form) });
@@ -85,7 +99,8 @@ if (!globalThis.__multiclawRecorder) {
   }
 
   function report(step: CapturedStep) {
-    void send({ type: 'step', step });
+    if (state.known) void send({ type: 'step', step });
+    else if (early.length < EARLY_MAX) early.push(step);
   }
 }
 

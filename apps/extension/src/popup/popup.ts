@@ -8,14 +8,42 @@ import type { PopupStatus, PopupToWorker } from '../shared/messages.js';
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 
+/**
+ * Answers can arrive out of order: a status read while Stop is still
+ * flushing must not show "Not recording" before Stop has finished, nor an
+ * older status overwrite a newer one. So an action (start, stop, pair…)
+ * disables the controls until its own answer, which is drawn; a status
+ * answer is drawn only if it is the newest status asked and no action ran
+ * or answered since it was asked.
+ */
+let asked = 0;
+let newestStatus = 0;
+let actionsRunning = 0;
+let lastActionAnswered = 0;
+
 async function ask(message: PopupToWorker): Promise<void> {
-  const answer = (await chrome.runtime.sendMessage(message)) as
-    | (PopupStatus & { error?: string })
-    | undefined;
+  const action = message.type !== 'status?';
+  const ticket = ++asked;
+  if (action) setBusy(++actionsRunning > 0);
+  else newestStatus = ticket;
+  const answer = (await chrome.runtime.sendMessage(message).catch((error: Error) => ({
+    error: error.message,
+  }))) as (PopupStatus & { error?: string }) | undefined;
+  if (action) {
+    lastActionAnswered = ++asked;
+    setBusy(--actionsRunning > 0);
+  } else if (actionsRunning > 0 || ticket !== newestStatus || ticket < lastActionAnswered) return;
   const error = $<HTMLParagraphElement>('error');
   error.hidden = !answer?.error;
   error.textContent = answer?.error ?? '';
   if (answer && !answer.error) render(answer);
+}
+
+/** While an action runs, its controls cannot be used again. */
+function setBusy(busy: boolean): void {
+  document.body.setAttribute('aria-busy', String(busy));
+  for (const id of ['start', 'stop', 'unpair', 'pair', 'cross-origin'])
+    $<HTMLButtonElement | HTMLInputElement>(id).disabled = busy;
 }
 
 function render(status: PopupStatus): void {
