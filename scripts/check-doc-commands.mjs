@@ -9,7 +9,7 @@
 // A documented command missing from HOW fails the check, and so does an entry
 // of HOW that no document mentions any more. Needs the cloud and the gateway
 // built (turbo runs it after their builds; see turbo.json, "//#check-docs").
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -445,6 +445,58 @@ const HOW = {
     tested('apps/gateway/src/link/link-cloud.test.ts', 'unlink revokes the gateway at the cloud'),
   ],
   'multiclaw-gateway status': [gatewayForm('multiclaw-gateway status'), gatewayStarts],
+  'multiclaw-gateway extension pair': [
+    gatewayForm('multiclaw-gateway extension pair'),
+    tested('apps/gateway/src/extension/extension-token.test.ts', "runCli(['extension', 'pair']"),
+  ],
+  'multiclaw-gateway extension list [--json]': [
+    gatewayForm('multiclaw-gateway extension list [--json]'),
+    tested('apps/gateway/src/extension/extension-token.test.ts', "quiet(['extension', 'list', '--json'])"),
+  ],
+  'multiclaw-gateway extension unpair [id]': [
+    gatewayForm('multiclaw-gateway extension unpair [id]'),
+    tested('apps/gateway/src/extension/extension-token.test.ts', "quiet(['extension', 'unpair'])"),
+  ],
+  'multiclaw-gateway recordings list [--json]': [
+    gatewayForm('multiclaw-gateway recordings list [--json]'),
+    tested('apps/gateway/src/recordings/recording-skills.test.ts', "run(['recordings', 'list', '--json'])"),
+  ],
+  'multiclaw-gateway recordings show <id> [--json]': [
+    gatewayForm('multiclaw-gateway recordings show <id> [--json]'),
+    tested(
+      'apps/gateway/src/recordings/recording-skills.test.ts',
+      "run(['recordings', 'show', id, '--json'])",
+    ),
+  ],
+  'multiclaw-gateway recordings rename <id> <name>': [
+    gatewayForm('multiclaw-gateway recordings rename <id> <name>'),
+    tested(
+      'apps/gateway/src/recordings/recording-skills.test.ts',
+      "run(['recordings', 'rename', id, 'Renamed'])",
+    ),
+  ],
+  'multiclaw-gateway recordings delete <id>': [
+    gatewayForm('multiclaw-gateway recordings delete <id>'),
+    tested('apps/gateway/src/recordings/recording-skills.test.ts', "run(['recordings', 'delete', id])"),
+  ],
+  'multiclaw-gateway recordings export <id> [--out FILE]': [
+    gatewayForm('multiclaw-gateway recordings export <id> [--out FILE]'),
+    tested('apps/gateway/src/recordings/recording-skills.test.ts', "run(['recordings', 'export', id])"),
+  ],
+  'multiclaw-gateway recordings attach <id> --agent AGENT': [
+    gatewayForm('multiclaw-gateway recordings attach <id> --agent AGENT'),
+    tested(
+      'apps/gateway/src/recordings/recording-skills.test.ts',
+      "'multiclaw.recordings.attach', { id, agentId: 'main' }",
+    ),
+  ],
+  'multiclaw-gateway recordings detach <id> --agent AGENT': [
+    gatewayForm('multiclaw-gateway recordings detach <id> --agent AGENT'),
+    tested(
+      'apps/gateway/src/recordings/recording-skills.test.ts',
+      "'multiclaw.recordings.detach', { id, agentId: 'main' }",
+    ),
+  ],
   // OpenClaw's own CLI against this gateway.
   'openclaw gateway call': [
     tested('apps/gateway/src/openclaw-interop/openclaw-cli.test.ts', "'gateway',\n    'call',"),
@@ -579,6 +631,17 @@ for (const { doc, line, command } of found) {
   for (const problem of pnpmProblems(command)) problems.push(`${where}: \`${command}\`: ${problem}`);
 }
 const documented = new Set(found.map((c) => c.command));
+for (const command of gatewayCommands()) {
+  if (
+    ![...documented].some(
+      (c) => c === `multiclaw-gateway ${command}` || c.startsWith(`multiclaw-gateway ${command} `),
+    )
+  )
+    problems.push(
+      `docs/gateway.md: \`multiclaw-gateway ${command}\` exists but its Commands table has no row for it`,
+    );
+}
+
 for (const command of Object.keys(HOW)) {
   if (!documented.has(command))
     problems.push(`HOW lists \`${command}\`, which no document mentions any more: remove it`);
@@ -605,6 +668,21 @@ async function worker() {
 await Promise.all([worker(), worker()]);
 
 if (problems.length > 0) fail();
+
+/** The gateway CLI's top-level commands, read from its own --help. */
+function gatewayCommands() {
+  const help = execFileSync(
+    process.execPath,
+    [join(ROOT, 'apps/gateway/bin/multiclaw-gateway.mjs'), '--help'],
+    {
+      encoding: 'utf8',
+    },
+  );
+  const section = help.slice(help.indexOf('Commands:'), help.indexOf('\n\n', help.indexOf('Commands:')));
+  return [...section.matchAll(/^ {2}([a-z][a-z-]*)/gm)]
+    .map((match) => match[1])
+    .filter((name) => name !== 'help');
+}
 
 function fail() {
   console.error(`documented commands: ${problems.length} problem(s)\n- ${problems.join('\n- ')}`);
