@@ -377,8 +377,9 @@ async function upsertAgent(config: ConfigFile, agent: LocalAgent): Promise<Local
 }
 
 /**
- * Deleting an agent also withdraws its credential grants, so a later agent
- * with the same id starts with none. Answers how many grants were withdrawn.
+ * Deleting an agent also withdraws its credential grants and its opt-in to
+ * transcript sync (`sync.agents`), so a later agent with the same id starts
+ * with neither. Answers how many grants were withdrawn.
  */
 async function deleteAgent(config: ConfigFile, agentId: string): Promise<number> {
   let withdrawn = 0;
@@ -396,6 +397,9 @@ async function deleteAgent(config: ConfigFile, agentId: string): Promise<number>
       ...current,
       agents: { ...current.agents, list: current.agents.list.filter((agent) => agent.id !== agentId) },
       models: { ...current.models, providers },
+      ...(current.sync
+        ? { sync: { ...current.sync, agents: current.sync.agents.filter((synced) => synced !== agentId) } }
+        : {}),
     };
   });
   return withdrawn;

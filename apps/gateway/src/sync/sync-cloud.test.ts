@@ -259,12 +259,10 @@ describe('transcript sync over the real link', () => {
     }
   }, 240_000);
 
-  // KNOWN GAP (cloud side): a re-link enrolls a NEW gateway id, and the cloud keys a conversation (and its
-  // tombstone) by (gateway id, external id) while message ids are unique across the table: the resend lands in a
-  // new, empty conversation whose messages are all skipped as already held, so it never gets past 0 and the
-  // gateway retries with back-off. Fixed when the cloud recognises a conversation by (workspace, person,
-  // external id) across that person's gateways; then drop `.fails`.
-  it.fails('re-linking to the same workspace sends only what is new, into the same conversations', async () => {
+  // A re-link enrolls a NEW gateway id; the cloud names a conversation by (workspace, person, the gateway's
+  // own id for it), so the resend continues the conversation it holds. The gateway's cursor log for the workspace
+  // stayed on disk, so only what is new goes (nothing acked is sent again).
+  it('re-linking to the same workspace sends only what is new, into the same conversations', async () => {
     const owner = await cloud.api.signUp();
     const wid = await cloud.api.workspace(owner.token);
     const test = await linkedGateway(owner, wid, 0);
@@ -283,6 +281,10 @@ describe('transcript sync over the real link', () => {
       await store.appendMessages(id, [
         { id: randomUUID(), role: 'user', content: 'after re-link', createdAt: new Date().toISOString() },
       ]);
+      const before = (await cloudTranscripts(owner.token, wid)).conversations;
+      const firstGateway = test.gateway.link.status().gatewayId;
+      // Every batch the gateway sends after the re-link.
+      const sent = vi.spyOn(test.gateway.link, 'request');
       const code = await cloud.api.enrollmentCode(owner.token, wid);
       const linked = await cliInProcess(['link', '--cloud', cloud.url, '--code', code], env);
       expect(linked.code, linked.stderr).toBe(0);
@@ -294,6 +296,18 @@ describe('transcript sync over the real link', () => {
         },
         { timeout: 20_000, interval: 200 },
       );
+      await vi.waitFor(
+        () => expect(test.gateway.sync.status()).toMatchObject({ state: 'up to date' }),
+        WITHIN,
+      );
+      const after = (await cloudTranscripts(owner.token, wid)).conversations;
+      expect(after.map((c) => c.id)).toEqual(before.map((c) => c.id));
+      expect(after[0]?.gatewayId).toBe(test.gateway.link.status().gatewayId);
+      expect(after[0]?.gatewayId).not.toBe(firstGateway);
+      const resent = sent.mock.calls.flatMap(([, batch]) =>
+        batch.conversations.flatMap((c) => c.messages.map((m) => m.seq)),
+      );
+      expect(resent).toEqual([21]);
     } finally {
       await test.close();
     }

@@ -13,8 +13,8 @@ import { type AuditEntry, type AuditTx, actorEntry } from '../audit/recorder.js'
 import type { VaultCrypto } from '../vault/contract.js';
 import type { Membership } from '../workspaces/access.js';
 import { allows } from '../workspaces/permissions.js';
-import { lockGatewayTranscripts } from './gateway-lock.js';
 import { decryptMessages, storedMessageSelect } from './message-content.js';
+import { lockPersonTranscripts } from './person-lock.js';
 
 export type ConversationsDeps = {
   db: Database;
@@ -139,36 +139,32 @@ export function createConversations({ db, crypto, audit, now }: ConversationsDep
 
   /**
    * Deletes a conversation and its messages, and leaves a tombstone for its
-   * gateway so that a late resend does not bring it back (the gateway's own
-   * copy stays). Audited without content.
+   * person so that a late resend, from any of their gateways, does not bring
+   * it back (the gateway's own copy stays). Audited without content.
    */
   async function remove(actor: Actor, membership: Membership, conversationId: string): Promise<void> {
     const where = { id: conversationId, ...visibleTo(membership, 'transcripts.delete_any') };
-    const found = await db.conversation.findFirst({ where, select: { gatewayId: true } });
+    const found = await db.conversation.findFirst({ where, select: { ownerUserId: true } });
     if (!found) throw notFound();
     await db.$transaction(async (tx) => {
-      // The same lock a batch from this gateway takes: the tombstone and the batch never interleave.
-      if (found.gatewayId) await lockGatewayTranscripts(tx, found.gatewayId);
+      // The same lock a batch from this person's gateways takes: the tombstone and the batch never interleave.
+      await lockPersonTranscripts(tx, membership.workspaceId, found.ownerUserId);
       const conversation = await tx.conversation.findFirst({
         where,
         select: { gatewayId: true, externalId: true, ownerUserId: true, agentId: true, lastSeq: true },
       });
       if (!conversation) throw notFound();
       await tx.conversation.delete({ where: { id: conversationId } }); // messages go by cascade
-      if (conversation.gatewayId) {
-        await tx.conversationTombstone.upsert({
-          where: {
-            gatewayId_externalId: { gatewayId: conversation.gatewayId, externalId: conversation.externalId },
-          },
-          create: {
-            gatewayId: conversation.gatewayId,
-            externalId: conversation.externalId,
-            workspaceId: membership.workspaceId,
-            deletedAt: now(),
-          },
-          update: {},
-        });
-      }
+      const key = {
+        workspaceId: membership.workspaceId,
+        ownerUserId: conversation.ownerUserId,
+        externalId: conversation.externalId,
+      };
+      await tx.conversationTombstone.upsert({
+        where: { workspaceId_ownerUserId_externalId: key },
+        create: { ...key, deletedAt: now() },
+        update: {},
+      });
       await audit.record(
         actorEntry(
           actor,

@@ -92,7 +92,7 @@ describe('deleting a conversation while its gateway resends it', () => {
       expect(await db.message.count({ where: { conversationId: row.id } })).toBe(0);
       expect(
         await db.conversationTombstone.count({
-          where: { gatewayId: gateway.id, externalId: conv.conversationId },
+          where: { ownerUserId: ref.ownerUserId, externalId: conv.conversationId },
         }),
       ).toBe(1);
     }

@@ -278,7 +278,11 @@ describe('applyBatch', () => {
     const gone = conversation(gateway, [message(1)]);
     const kept = conversation(gateway, [message(1)]);
     await db.conversationTombstone.create({
-      data: { gatewayId: gateway.id, externalId: gone.conversationId, workspaceId: gateway.workspaceId },
+      data: {
+        ownerUserId: gateway.ownerUserId,
+        externalId: gone.conversationId,
+        workspaceId: gateway.workspaceId,
+      },
     });
     const ack = await applyBatch(gatewayOf(gateway), batchOf(gone, kept));
     expect(ack.acks).toEqual([
@@ -288,6 +292,88 @@ describe('applyBatch', () => {
     expect(
       await db.conversation.count({ where: { gatewayId: gateway.id, externalId: gone.conversationId } }),
     ).toBe(0);
+  });
+
+  describe("a conversation is its person's in the workspace, whichever of their gateways sends it", () => {
+    /** The same install linked again: the old gateway revoked, a new gateway id for the same person and workspace. */
+    async function relinked(gateway: Linked): Promise<Linked> {
+      await db.gateway.update({ where: { id: gateway.id }, data: { revokedAt: now() } });
+      const again = await db.gateway.create({
+        data: {
+          workspaceId: gateway.workspaceId,
+          ownerUserId: gateway.ownerUserId,
+          publicKey: new Uint8Array(randomBytes(32)),
+        },
+      });
+      return { ...gateway, id: again.id };
+    }
+
+    it('after a re-link, a resend stores nothing twice and what is new continues the same conversation', async () => {
+      const first = await linkedGateway();
+      const held = [1, 2, 3].map((seq) => message(seq));
+      const conv = conversation(first, held, { title: 'kept' });
+      expect((await applyBatch(gatewayOf(first), batchOf(conv))).acks[0]).toMatchObject({ ackedSeq: 3 });
+
+      const second = await relinked(first);
+      const resend = await applyBatch(
+        gatewayOf(second),
+        batchOf({ ...conv, messages: [...held, message(4)] }),
+      );
+      expect(resend.acks).toEqual([{ conversationId: conv.conversationId, ackedSeq: 4, state: 'stored' }]);
+      const rows = await db.conversation.findMany({
+        where: { workspaceId: first.workspaceId, externalId: conv.conversationId },
+      });
+      expect(rows).toHaveLength(1);
+      expect(rows[0]).toMatchObject({ gatewayId: second.id, lastSeq: 4, title: 'kept' });
+      expect(await db.message.count({ where: { conversationId: rows[0]?.id } })).toBe(4);
+      // Only what is new, after the cursor, also continues it.
+      const only = await applyBatch(gatewayOf(second), batchOf({ ...conv, messages: [message(5)] }));
+      expect(only.acks[0]).toMatchObject({ ackedSeq: 5, state: 'stored' });
+    });
+
+    it('a conversation deleted in the cloud stays deleted for every gateway of its person', async () => {
+      const first = await linkedGateway();
+      const gone = conversation(first, [message(1)]);
+      await db.conversationTombstone.create({
+        data: {
+          ownerUserId: first.ownerUserId,
+          externalId: gone.conversationId,
+          workspaceId: first.workspaceId,
+        },
+      });
+      const second = await relinked(first);
+      const ack = await applyBatch(gatewayOf(second), batchOf(gone));
+      expect(ack.acks).toEqual([{ conversationId: gone.conversationId, ackedSeq: 0, state: 'deleted' }]);
+      expect(await db.conversation.count({ where: { externalId: gone.conversationId } })).toBe(0);
+    });
+
+    it("another person's gateway with the same conversation id gets a conversation of its own", async () => {
+      const mine = await linkedGateway();
+      const conv = conversation(mine, [message(1), message(2)]);
+      await applyBatch(gatewayOf(mine), batchOf(conv));
+      const user = await db.user.create({ data: { email: `${randomUUID()}@example.test` } });
+      await db.membership.create({
+        data: { workspaceId: mine.workspaceId, userId: user.id, role: 'member' },
+      });
+      const gateway = await db.gateway.create({
+        data: {
+          workspaceId: mine.workspaceId,
+          ownerUserId: user.id,
+          publicKey: new Uint8Array(randomBytes(32)),
+        },
+      });
+      const theirs: Linked = { ...mine, id: gateway.id, ownerUserId: user.id };
+      const ack = await applyBatch(gatewayOf(theirs), batchOf({ ...conv, messages: [message(1)] }));
+      expect(ack.acks[0]).toMatchObject({ ackedSeq: 1, state: 'stored' });
+      const rows = await db.conversation.findMany({
+        where: { externalId: conv.conversationId },
+        orderBy: { lastSeq: 'desc' },
+      });
+      expect(rows.map((row) => [row.ownerUserId, row.lastSeq])).toEqual([
+        [mine.ownerUserId, 2],
+        [user.id, 1],
+      ]);
+    });
   });
 
   it("refuses a workspace agent that is not the gateway's workspace's, storing nothing of it", async () => {

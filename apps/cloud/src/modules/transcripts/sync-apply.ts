@@ -3,7 +3,7 @@ import type { Database } from '../../db/client.js';
 import type { EventBus } from '../../events/event-bus.js';
 import type { MessageSealer, VaultCrypto } from '../vault/contract.js';
 import { isUuid, type PlannedConversation, planBatch } from './batch-plan.js';
-import { lockGatewayTranscripts } from './gateway-lock.js';
+import { lockPersonTranscripts } from './person-lock.js';
 import {
   advanceContiguous,
   type ConversationRow,
@@ -57,10 +57,14 @@ export function createSyncApply({ db, crypto, bus, now, logger }: SyncApplyDeps)
     const externalIds = planned.map((c) => c.externalId);
     const [rows, tombstoned] = await Promise.all([
       db.conversation.findMany({
-        where: { gatewayId: gateway.id, externalId: { in: externalIds } },
+        where: {
+          workspaceId: gateway.workspaceId,
+          ownerUserId: gateway.ownerUserId,
+          externalId: { in: externalIds },
+        },
         select: { externalId: true, lastSeq: true },
       }),
-      tombstonedIds(db, gateway.id, externalIds),
+      tombstonedIds(db, gateway, externalIds),
     ]);
     return { heldUpTo: new Map(rows.map((row) => [row.externalId, row.lastSeq])), tombstoned };
   }
@@ -141,11 +145,11 @@ export function createSyncApply({ db, crypto, bus, now, logger }: SyncApplyDeps)
   ): Promise<Applied> {
     const at = now();
     return db.$transaction(async (tx) => {
-      await lockGatewayTranscripts(tx, gateway.id);
+      await lockPersonTranscripts(tx, gateway.workspaceId, gateway.ownerUserId);
       if (!(await gatewayIsActive(tx, gateway))) throw revoked();
       const tombstoned = await tombstonedIds(
         tx,
-        gateway.id,
+        gateway,
         planned.map((c) => c.externalId),
       );
       const live = planned.filter((c) => !tombstoned.has(c.externalId));

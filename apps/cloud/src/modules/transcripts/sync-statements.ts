@@ -30,21 +30,28 @@ export async function gatewayIsActive(
   return rows.length > 0;
 }
 
+/** The conversations of the gateway's person in its workspace that were deleted in the cloud. */
 export async function tombstonedIds(
   tx: Pick<Transaction, '$queryRaw'>,
-  gatewayId: string,
+  gateway: GatewayRef,
   externalIds: string[],
 ): Promise<Set<string>> {
   if (externalIds.length === 0) return new Set();
   const rows = await tx.$queryRaw<Array<{ external_id: string }>>`
     SELECT external_id FROM conversation_tombstones
-     WHERE gateway_id = ${gatewayId}::uuid AND external_id = ANY(${externalIds}::text[])`;
+     WHERE workspace_id = ${gateway.workspaceId}::uuid AND owner_user_id = ${gateway.ownerUserId}::uuid
+       AND external_id = ANY(${externalIds}::text[])`;
   return new Set(rows.map((row) => row.external_id));
 }
 
 export type ConversationRow = { id: string; external_id: string; last_seq: number };
 
-/** Creates the batch's new conversations and refreshes the titles of known ones. */
+/**
+ * Creates the batch's new conversations and refreshes the titles of known
+ * ones. A conversation is its person's in the workspace, whichever of their
+ * gateways sends it (a re-link enrolls a new gateway id): a known one
+ * continues, and records the gateway it last came from.
+ */
 export async function upsertConversations(
   tx: Transaction,
   gateway: GatewayRef,
@@ -62,8 +69,9 @@ export async function upsertConversations(
                   ${conversations.map((c) => c.agentSource)}::text[],
                   ${conversations.map((c) => c.title ?? null)}::text[])
            AS e(external_id, agent_id, agent_source, title)
-    ON CONFLICT (gateway_id, external_id) DO UPDATE
-       SET title = COALESCE(EXCLUDED.title, conversations.title)
+    ON CONFLICT (workspace_id, owner_user_id, external_id) DO UPDATE
+       SET title = COALESCE(EXCLUDED.title, conversations.title),
+           gateway_id = EXCLUDED.gateway_id
     RETURNING id::text, external_id, last_seq`;
 }
 

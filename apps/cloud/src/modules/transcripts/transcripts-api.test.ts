@@ -269,7 +269,13 @@ describe('DELETE …/conversations/:cid', () => {
     expect(await ctx.app.db.message.count({ where: { conversationId: conv.id } })).toBe(0);
     expect(
       await ctx.app.db.conversationTombstone.findUnique({
-        where: { gatewayId_externalId: { gatewayId: member.gatewayId, externalId: conv.externalId } },
+        where: {
+          workspaceId_ownerUserId_externalId: {
+            workspaceId: wid,
+            ownerUserId: member.id,
+            externalId: conv.externalId,
+          },
+        },
       }),
     ).toMatchObject({ workspaceId: wid });
 
