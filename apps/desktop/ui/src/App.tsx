@@ -1,0 +1,82 @@
+import { useState } from 'react';
+import { Tab, TabList, TabPanel, Tabs } from 'react-aria-components';
+import { useGateway } from './components/use-gateway';
+import { AgentsScreen } from './screens/AgentsScreen';
+import { ChatScreen, type OpenConversation } from './screens/ChatScreen';
+import { HistoryScreen } from './screens/HistoryScreen';
+import { ProvidersScreen } from './screens/ProvidersScreen';
+import { SettingsScreen } from './screens/SettingsScreen';
+import { StatusScreen } from './screens/StatusScreen';
+
+type Section = 'status' | 'chat' | 'agents' | 'providers' | 'history' | 'settings';
+
+const GATEWAY_WORDS = {
+  running: 'Gateway running',
+  starting: 'Gateway starting',
+  stopped: 'Gateway not running',
+  refusing: 'Gateway refuses',
+} as const;
+
+/** The window: one section at a time, chosen from a list a keyboard walks with the arrow keys. */
+export function App() {
+  const gateway = useGateway();
+  const [section, setSection] = useState<Section>('status');
+  const [open, setOpen] = useState<{ conversation?: OpenConversation; n: number }>({ n: 0 });
+  const state = gateway.status?.state;
+  return (
+    <div className="app">
+      <header className="topbar">
+        <h1>MultiClaw</h1>
+        <p className="badge" data-state={state ?? 'unknown'} role="status">
+          {state ? GATEWAY_WORDS[state] : 'Gateway: checking…'}
+        </p>
+      </header>
+      <Tabs
+        orientation="vertical"
+        selectedKey={section}
+        onSelectionChange={(key) => setSection(key as Section)}
+        className="layout"
+      >
+        <TabList aria-label="Sections" className="nav">
+          <Tab id="status">Status</Tab>
+          <Tab id="chat">Chat</Tab>
+          <Tab id="agents">Agents</Tab>
+          <Tab id="providers">Providers</Tab>
+          <Tab id="history">History</Tab>
+          <Tab id="settings">Settings</Tab>
+        </TabList>
+        <main className="content">
+          <TabPanel id="status">
+            <StatusScreen gateway={gateway} />
+          </TabPanel>
+          {/* Kept mounted: a reply goes on streaming while another section is shown. */}
+          <TabPanel id="chat" shouldForceMount>
+            <ChatScreen
+              key={open.n}
+              visible={section === 'chat'}
+              gatewayRunning={state === undefined || state === 'running'}
+              {...(open.conversation ? { open: open.conversation } : {})}
+            />
+          </TabPanel>
+          <TabPanel id="agents">
+            <AgentsScreen onChanged={() => void gateway.refresh()} />
+          </TabPanel>
+          <TabPanel id="providers">
+            <ProvidersScreen onChanged={() => void gateway.refresh()} />
+          </TabPanel>
+          <TabPanel id="history">
+            <HistoryScreen
+              onOpen={(conversation) => {
+                setOpen((current) => ({ conversation, n: current.n + 1 }));
+                setSection('chat');
+              }}
+            />
+          </TabPanel>
+          <TabPanel id="settings">
+            <SettingsScreen />
+          </TabPanel>
+        </main>
+      </Tabs>
+    </div>
+  );
+}

@@ -1,0 +1,265 @@
+import type { DesktopAgentSummary } from '@multiclaw/protocol/desktop';
+import { useState } from 'react';
+import {
+  Button,
+  Checkbox,
+  Dialog,
+  Form,
+  Heading,
+  Input,
+  Label,
+  ListBox,
+  ListBoxItem,
+  Modal,
+  Popover,
+  Select,
+  SelectValue,
+  TextArea,
+  TextField,
+} from 'react-aria-components';
+import { Empty, ErrorNotice, Loading, Saved } from '../components/notices';
+import { useAction, useCommand } from '../components/use-command';
+import { invoke } from '../ipc/client';
+
+interface Draft {
+  name: string;
+  provider: string;
+  model: string;
+  systemPrompt: string;
+  maxTokens: string;
+  /** On create: add the new agent to the provider's key scope. */
+  grantKey: boolean;
+}
+const EMPTY: Draft = { name: '', provider: '', model: '', systemPrompt: '', maxTokens: '', grantKey: true };
+
+/** Local agents, by name: create, edit, delete (the gateway owns openclaw.json). */
+export function AgentsScreen({ onChanged }: { onChanged?: () => void }) {
+  const agents = useCommand('agents.list', {});
+  const providers = useCommand('providers.list', {});
+  const [editing, setEditing] = useState<{ id?: string; draft: Draft }>();
+  const [deleting, setDeleting] = useState<DesktopAgentSummary>();
+  const [saved, setSaved] = useState<string>();
+  const action = useAction();
+
+  async function startEdit(agent: DesktopAgentSummary) {
+    setSaved(undefined);
+    const full = await action.run(() => invoke('agents.get', { agentId: agent.id }));
+    if (!full) return;
+    const [provider = '', ...model] = full.agent.model.split('/');
+    setEditing({
+      id: agent.id,
+      draft: {
+        name: full.agent.name,
+        provider,
+        model: model.join('/'),
+        systemPrompt: full.agent.systemPrompt ?? '',
+        maxTokens: full.agent.maxTokens ? String(full.agent.maxTokens) : '',
+        grantKey: false,
+      },
+    });
+  }
+
+  async function save(id: string | undefined, draft: Draft) {
+    const model = `${draft.provider}/${draft.model.trim()}`;
+    const maxTokens = draft.maxTokens.trim() ? Number(draft.maxTokens) : undefined;
+    const done = await action.run(async () => {
+      if (id === undefined) {
+        const { agent } = await invoke('agents.create', {
+          name: draft.name,
+          model,
+          ...(draft.systemPrompt.trim() ? { systemPrompt: draft.systemPrompt } : {}),
+          ...(maxTokens ? { maxTokens } : {}),
+        });
+        const provider = providers.data?.providers.find((p) => p.id === draft.provider);
+        if (draft.grantKey && provider?.hasKey && !provider.allowedAgents.includes(agent.id))
+          await invoke('providers.scope', {
+            id: provider.id,
+            allowedAgents: [...provider.allowedAgents, agent.id],
+          });
+        return agent;
+      }
+      const { agent } = await invoke('agents.update', {
+        agentId: id,
+        name: draft.name,
+        model,
+        systemPrompt: draft.systemPrompt.trim() ? draft.systemPrompt : null,
+        maxTokens: maxTokens ?? null,
+      });
+      return agent;
+    });
+    if (!done) return;
+    setEditing(undefined);
+    setSaved(id === undefined ? `Agent "${done.name}" created.` : `Agent "${done.name}" saved.`);
+    await Promise.all([agents.reload(), providers.reload()]);
+    onChanged?.();
+  }
+
+  async function remove(agent: DesktopAgentSummary) {
+    const done = await action.run(() => invoke('agents.delete', { agentId: agent.id }));
+    setDeleting(undefined);
+    if (!done) return;
+    setSaved(`Agent "${agent.name}" deleted.`);
+    await Promise.all([agents.reload(), providers.reload()]);
+    onChanged?.();
+  }
+
+  const noProviders = providers.data && providers.data.providers.length === 0;
+  return (
+    <section aria-labelledby="agents-title" className="screen">
+      <div className="screen-head">
+        <Heading level={2} id="agents-title">
+          Agents
+        </Heading>
+        <Button
+          isDisabled={Boolean(noProviders) || editing !== undefined}
+          onPress={() => {
+            setSaved(undefined);
+            setEditing({ draft: { ...EMPTY, provider: providers.data?.providers[0]?.id ?? '' } });
+          }}
+        >
+          New agent
+        </Button>
+      </div>
+      {saved ? <Saved>{saved}</Saved> : null}
+      {action.error ? <ErrorNotice>{action.error}</ErrorNotice> : null}
+      {noProviders ? (
+        <p className="hint">An agent talks to a model provider: add one under Providers first.</p>
+      ) : null}
+      {editing ? (
+        <AgentForm
+          key={editing.id ?? 'new'}
+          id={editing.id}
+          initial={editing.draft}
+          providers={providers.data?.providers.map((p) => p.id) ?? []}
+          busy={action.busy}
+          onSave={(draft) => void save(editing.id, draft)}
+          onCancel={() => setEditing(undefined)}
+        />
+      ) : null}
+      {agents.error ? <ErrorNotice onRetry={() => void agents.reload()}>{agents.error}</ErrorNotice> : null}
+      {agents.loading && !agents.data ? <Loading>Loading agents…</Loading> : null}
+      {agents.data && agents.data.agents.length === 0 ? (
+        <Empty title="No agents yet.">
+          <p>Create one with "New agent": give it a name and pick its provider and model.</p>
+        </Empty>
+      ) : null}
+      {agents.data && agents.data.agents.length > 0 ? (
+        <ul className="cards" aria-label="Agents">
+          {agents.data.agents.map((agent) => (
+            <li key={agent.id} className="card">
+              <div>
+                <p className="card-title">{agent.name}</p>
+                <p className="card-detail">{agent.model}</p>
+                {agent.editable ? null : <p className="card-detail">From your workspace (read-only)</p>}
+              </div>
+              {agent.editable ? (
+                <div className="card-actions">
+                  <Button aria-label={`Edit ${agent.name}`} onPress={() => void startEdit(agent)}>
+                    Edit
+                  </Button>
+                  <Button aria-label={`Delete ${agent.name}`} onPress={() => setDeleting(agent)}>
+                    Delete
+                  </Button>
+                </div>
+              ) : null}
+            </li>
+          ))}
+        </ul>
+      ) : null}
+      <Modal
+        isDismissable
+        isOpen={deleting !== undefined}
+        onOpenChange={(open) => !open && setDeleting(undefined)}
+      >
+        <Dialog role="alertdialog" className="dialog">
+          {({ close }) => (
+            <>
+              <Heading slot="title">Delete {deleting?.name}?</Heading>
+              <p>Its conversations stay in history; its access to provider keys is withdrawn.</p>
+              <div className="form-actions">
+                <Button onPress={close}>Cancel</Button>
+                <Button className="danger" onPress={() => deleting && void remove(deleting)}>
+                  Delete agent
+                </Button>
+              </div>
+            </>
+          )}
+        </Dialog>
+      </Modal>
+    </section>
+  );
+}
+
+function AgentForm(props: {
+  id: string | undefined;
+  initial: Draft;
+  providers: string[];
+  busy: boolean;
+  onSave: (draft: Draft) => void;
+  onCancel: () => void;
+}) {
+  const [draft, setDraft] = useState(props.initial);
+  const set = (patch: Partial<Draft>) => setDraft((current) => ({ ...current, ...patch }));
+  return (
+    <Form
+      className="form"
+      aria-label={props.id ? `Edit agent ${props.initial.name}` : 'New agent'}
+      onSubmit={(event) => {
+        event.preventDefault();
+        props.onSave(draft);
+      }}
+    >
+      <TextField isRequired value={draft.name} onChange={(name) => set({ name })} maxLength={100} autoFocus>
+        <Label>Name</Label>
+        <Input />
+      </TextField>
+      <Select
+        isRequired
+        selectedKey={draft.provider || null}
+        onSelectionChange={(key) => set({ provider: String(key) })}
+      >
+        <Label>Provider</Label>
+        <Button>
+          <SelectValue />
+          <span aria-hidden="true">▾</span>
+        </Button>
+        <Popover>
+          <ListBox>
+            {props.providers.map((id) => (
+              <ListBoxItem key={id} id={id}>
+                {id}
+              </ListBoxItem>
+            ))}
+          </ListBox>
+        </Popover>
+      </Select>
+      <TextField isRequired value={draft.model} onChange={(model) => set({ model })}>
+        <Label>Model</Label>
+        <Input placeholder="for example gpt-4o-mini" />
+      </TextField>
+      <TextField value={draft.systemPrompt} onChange={(systemPrompt) => set({ systemPrompt })}>
+        <Label>Instructions (system prompt, optional)</Label>
+        <TextArea rows={3} />
+      </TextField>
+      <TextField
+        value={draft.maxTokens}
+        onChange={(maxTokens) => set({ maxTokens: maxTokens.replace(/[^0-9]/g, '') })}
+        inputMode="numeric"
+      >
+        <Label>Longest reply in tokens (optional)</Label>
+        <Input />
+      </TextField>
+      {props.id === undefined ? (
+        <Checkbox isSelected={draft.grantKey} onChange={(grantKey) => set({ grantKey })}>
+          Let this agent use the provider's API key
+        </Checkbox>
+      ) : null}
+      <div className="form-actions">
+        <Button type="submit" isDisabled={props.busy}>
+          {props.id ? 'Save agent' : 'Create agent'}
+        </Button>
+        <Button onPress={props.onCancel}>Cancel</Button>
+      </div>
+    </Form>
+  );
+}

@@ -1,0 +1,95 @@
+import type { DesktopSessionSummary } from '@multiclaw/protocol/desktop';
+import { useEffect, useState } from 'react';
+import { Button, Heading, Input, Label, SearchField } from 'react-aria-components';
+import { Empty, ErrorNotice, Loading } from '../components/notices';
+import { useCommand } from '../components/use-command';
+import type { OpenConversation } from './ChatScreen';
+
+const PAGE = 20;
+
+function when(ms: number): string {
+  return new Date(ms).toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' });
+}
+
+/** Past conversations: search by words, page through, open one in Chat. */
+export function HistoryScreen({ onOpen }: { onOpen: (conversation: OpenConversation) => void }) {
+  const [typed, setTyped] = useState('');
+  const [search, setSearch] = useState('');
+  const [offset, setOffset] = useState(0);
+  // Search as the person types, once they pause.
+  useEffect(() => {
+    const timer = setTimeout(() => {
+      setSearch(typed.trim());
+      setOffset(0);
+    }, 300);
+    return () => clearTimeout(timer);
+  }, [typed]);
+  const sessions = useCommand('sessions.list', {
+    limit: PAGE,
+    offset,
+    ...(search ? { search } : {}),
+  });
+  const agents = useCommand('agents.list', {});
+  const nameOf = (id: string) => agents.data?.agents.find((agent) => agent.id === id)?.name ?? id;
+  const page = sessions.data;
+  return (
+    <section aria-labelledby="history-title" className="screen">
+      <Heading level={2} id="history-title">
+        History
+      </Heading>
+      <SearchField value={typed} onChange={setTyped} className="search">
+        <Label>Search conversations</Label>
+        <Input placeholder="Words from a title or message" />
+      </SearchField>
+      {sessions.error ? (
+        <ErrorNotice onRetry={() => void sessions.reload()}>{sessions.error}</ErrorNotice>
+      ) : null}
+      {sessions.loading ? <Loading>Loading conversations…</Loading> : null}
+      {page && page.sessions.length === 0 ? (
+        <Empty title={search ? `No conversation matches "${search}".` : 'No conversations yet.'}>
+          <p>{search ? 'Try other words.' : 'Conversations you have in Chat show up here.'}</p>
+        </Empty>
+      ) : null}
+      {page && page.sessions.length > 0 ? (
+        <>
+          <p className="hint" aria-live="polite">
+            {page.total === 1
+              ? '1 conversation'
+              : `Conversations ${offset + 1}–${offset + page.sessions.length} of ${page.total}`}
+          </p>
+          <ul className="cards" aria-label="Conversations">
+            {page.sessions.map((session: DesktopSessionSummary) => (
+              <li key={session.key} className="card">
+                <div>
+                  <p className="card-title">{session.title || 'Untitled conversation'}</p>
+                  <p className="card-detail">
+                    With {nameOf(session.agentId)} · {session.messageCount} messages ·{' '}
+                    {when(session.updatedAt)}
+                    {session.damaged ? ' · partly damaged' : ''}
+                  </p>
+                </div>
+                <Button
+                  aria-label={`Open ${session.title || 'conversation'}`}
+                  onPress={() => onOpen({ sessionKey: session.key, agentId: session.agentId })}
+                >
+                  Open
+                </Button>
+              </li>
+            ))}
+          </ul>
+          <nav aria-label="Pages" className="form-actions">
+            <Button isDisabled={offset === 0} onPress={() => setOffset(Math.max(0, offset - PAGE))}>
+              Newer conversations
+            </Button>
+            <Button
+              isDisabled={page.nextOffset === undefined}
+              onPress={() => setOffset(page.nextOffset ?? 0)}
+            >
+              Older conversations
+            </Button>
+          </nav>
+        </>
+      ) : null}
+    </section>
+  );
+}
