@@ -45,6 +45,15 @@ export const SYNC_BATCH_MAX_MESSAGES = 500;
 export const SYNC_BATCH_MAX_CONTENT_BYTES = 512 * 1024;
 /** Malformed or unknown frames a socket may send before it is closed (4400). */
 export const LINK_MAX_VIOLATIONS = 5;
+/**
+ * `secrets.fetch` budget of one link socket (a token bucket): this many at
+ * once, refilled at LINK_SECRETS_FETCH_PER_SECOND. A gateway fetches once per
+ * `config.agents` it gets (one request per 256 agents), one fetch at a time;
+ * past the budget a fetch is answered `link.error` RATE_LIMITED, audits
+ * nothing, and counts as a violation.
+ */
+export const LINK_SECRETS_FETCH_BURST = 20;
+export const LINK_SECRETS_FETCH_PER_SECOND = 2;
 
 /** WebSocket close codes of the link. */
 export const LINK_CLOSE = {
@@ -190,7 +199,7 @@ export const GatewayToCloud = {
   'auth.refresh': z.strictObject({ assertion: z.string().min(1).max(4096) }),
   /** Reply: `sync.ack`. */
   'sync.batch': SyncBatch,
-  /** Reply: `secrets.value` (audited per secret) or `link.error`. */
+  /** Reply: `secrets.value` (audited per secret) or `link.error` (RATE_LIMITED past LINK_SECRETS_FETCH_BURST). */
   'secrets.fetch': SecretsFetch,
 } as const;
 

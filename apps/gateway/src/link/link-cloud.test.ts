@@ -300,4 +300,75 @@ describe('the gateway linked to the real cloud', () => {
       await test.close();
     }
   });
+
+  it('a granted secret rotated, or its grant withdrawn, in the workspace reaches the running gateway within seconds', async () => {
+    // A model server that takes any key and records the bearer it was given.
+    const open = await startFakeOpenAI(streamReply(['ok']));
+    const owner = await cloud.api.signUp();
+    const wid = await cloud.api.workspace(owner.token);
+    const agent = await cloud.api.agent(owner.token, wid, {
+      name: 'Rotating',
+      provider: 'openai-compatible',
+      model: 'gpt-test',
+    });
+    const first = `sk-first-${randomUUID()}`;
+    const secret = await cloud.api.secret(owner.token, wid, {
+      name: 'MODEL_KEY',
+      value: first,
+      agentIds: [agent.id],
+    });
+    const test = await startTestGateway({
+      configure: (config) => ({
+        ...config,
+        models: {
+          providers: {
+            'openai-compatible': { api: 'openai-completions', baseUrl: open.baseUrl, allowedAgents: [] },
+          },
+        },
+      }),
+    });
+    const env = { OPENCLAW_STATE_DIR: test.stateDir, HOME: test.stateDir, PATH: process.env.PATH ?? '' };
+    const put = async (body: Record<string, unknown>) => {
+      const response = await fetch(`${cloud.url}/v1/workspaces/${wid}/secrets/${secret.id}`, {
+        method: 'PUT',
+        headers: { authorization: `Bearer ${owner.token}`, 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+      expect(response.status, await response.clone().text()).toBe(200);
+    };
+    /** The bearer a run with the workspace agent presents now, or the refusal's message. */
+    const bearerNow = async () => {
+      const response = await complete(test, agent.id);
+      if (response.status !== 200)
+        return ((await response.json()) as { error: { message: string } }).error.message;
+      await response.text();
+      return open.requests.at(-1)?.headers.authorization;
+    };
+    try {
+      const code = await cloud.api.enrollmentCode(owner.token, wid);
+      expect((await cliInProcess(['link', '--cloud', cloud.url, '--code', code], env)).code).toBe(0);
+      await vi.waitFor(async () => expect(await bearerNow()).toBe(`Bearer ${first}`), WITHIN);
+
+      // Rotated: the agent itself is unchanged, the value is not.
+      const second = `sk-second-${randomUUID()}`;
+      const rotatedAt = Date.now();
+      await put({ value: second });
+      await vi.waitFor(async () => expect(await bearerNow()).toBe(`Bearer ${second}`), {
+        timeout: 10_000,
+        interval: 50,
+      });
+      console.info(`[secret push] rotation reached the gateway in ${Date.now() - rotatedAt} ms`);
+
+      // The grant withdrawn: the value held in memory goes too.
+      await put({ agentIds: [] });
+      await vi.waitFor(async () => expect(await bearerNow()).toMatch(/no vault secret is granted to it/), {
+        timeout: 10_000,
+        interval: 50,
+      });
+      expect(test.gateway.link.status().workspaceAgents).toBe(1);
+    } finally {
+      await test.close();
+      await open.close();
+    }
+  });
 });

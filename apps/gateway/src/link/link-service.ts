@@ -52,6 +52,9 @@ export class LinkService implements CloudLink {
   private readonly emitter = new EventEmitter();
   private readonly timers: LinkTimers;
   private client: LinkClient | undefined;
+  /** The secrets.fetch under way for the current client, and whether a newer config.agents came meanwhile. */
+  private fetchingSecrets: Promise<void> | undefined;
+  private fetchSecretsAgain = false;
   private linked: LinkStateFile | undefined;
   private signature = 'unread';
   private statusNow: LinkStatus = { state: 'not linked' };
@@ -223,6 +226,38 @@ export class LinkService implements CloudLink {
       { link: { agentsVersion: config.version, agents: config.agents.length } },
       `cloud link: ${config.agents.length} workspace agent(s), version ${config.version}`,
     );
+    if (client === this.client) await this.refreshSecrets();
+  }
+
+  /**
+   * Fetches the granted values for the agents held now. One fetch at a time:
+   * a `config.agents` arriving meanwhile (a secret rotated or its grant
+   * withdrawn bumps the workspace's version too) gets one more fetch after it,
+   * so the values held are always the answer to the latest config, never an
+   * older answer landing late, and a burst of changes costs the cloud's
+   * secrets.fetch budget two fetches, not one each.
+   */
+  private async refreshSecrets(): Promise<void> {
+    if (this.fetchingSecrets) {
+      this.fetchSecretsAgain = true;
+      return this.fetchingSecrets;
+    }
+    const run = async () => {
+      do {
+        this.fetchSecretsAgain = false;
+        // Whichever client is current now: a link replaced meanwhile fetches for its own agents.
+        const client = this.client;
+        if (client) await this.fetchSecrets(client);
+      } while (this.fetchSecretsAgain);
+    };
+    this.fetchingSecrets = run().finally(() => {
+      this.fetchingSecrets = undefined;
+    });
+    return this.fetchingSecrets;
+  }
+
+  private async fetchSecrets(client: LinkClient): Promise<void> {
+    const agents = this.deps.workspaceAgents;
     const ids = agents.agentsWithGrants();
     try {
       const secrets = [];

@@ -1,5 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { LINK_CLOSE, LINK_MAX_VIOLATIONS, linkAudience } from '@multiclaw/protocol';
+import {
+  LINK_CLOSE,
+  LINK_MAX_VIOLATIONS,
+  LINK_SECRETS_FETCH_BURST,
+  LINK_SECRETS_FETCH_PER_SECOND,
+  linkAudience,
+} from '@multiclaw/protocol';
 import { manualClock } from '@multiclaw/test-support/clock';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testActors } from '../../../test/support/actors.js';
@@ -178,6 +184,36 @@ describe('frames', () => {
     await aTickLater(client);
     expect(client.socket.readyState).toBe(client.socket.OPEN);
     client.sendRaw('[]');
+    expect((await client.closed).code).toBe(LINK_CLOSE.VIOLATIONS);
+  });
+});
+
+describe('secrets.fetch budget', () => {
+  it(`answers a burst of ${LINK_SECRETS_FETCH_BURST}, refuses the next (RATE_LIMITED, counted), refills with the clock, and closes 4400 at the ${LINK_MAX_VIOLATIONS}th refusal`, async () => {
+    const { client, wid } = await linked();
+    const fetch = () => client.request('secrets.fetch', { agentIds: [randomUUID()] });
+    const audited = () =>
+      ctx.app.db.auditEvent.count({ where: { workspaceId: wid, action: 'secret.fetched_by_gateway' } });
+    const auditedBefore = await audited();
+    for (let i = 0; i < LINK_SECRETS_FETCH_BURST; i += 1) {
+      expect((await fetch()).type, `fetch ${i + 1}`).toBe('secrets.value');
+    }
+    const refused = await fetch();
+    expect(refused).toMatchObject({ type: 'link.error', payload: { code: 'RATE_LIMITED' } });
+    expect(client.socket.readyState).toBe(client.socket.OPEN);
+
+    // The bucket refills with the session's clock.
+    clock.advanceSeconds(1);
+    for (let i = 0; i < LINK_SECRETS_FETCH_PER_SECOND; i += 1) {
+      expect((await fetch()).type).toBe('secrets.value');
+    }
+    expect((await fetch()).type).toBe('link.error');
+    expect(await audited()).toBe(auditedBefore);
+
+    // Each refusal is a violation: the LINK_MAX_VIOLATIONS-th closes the socket.
+    for (let i = 2; i < LINK_MAX_VIOLATIONS; i += 1) {
+      client.send('secrets.fetch', { agentIds: [randomUUID()] }, randomUUID());
+    }
     expect((await client.closed).code).toBe(LINK_CLOSE.VIOLATIONS);
   });
 });

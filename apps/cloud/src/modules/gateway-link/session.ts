@@ -7,6 +7,8 @@ import {
   LINK_ASSERTION_CLOCK_SKEW_SECONDS,
   LINK_CLOSE,
   LINK_MAX_VIOLATIONS,
+  LINK_SECRETS_FETCH_BURST,
+  LINK_SECRETS_FETCH_PER_SECOND,
   type LinkErrorPayload,
   parseWsMessage,
   type SecretsValue,
@@ -76,9 +78,9 @@ function errorPayload(error: unknown): LinkErrorPayload {
 /**
  * One open link socket, from `link.ready` to close (DESIGN.md §7). Every
  * frame is parsed against the gateway's catalog; a malformed or unknown one
- * is answered with `link.error` and counted, and the LINK_MAX_VIOLATIONS-th
- * closes the socket (4400). Heartbeats go out every `heartbeatMs`, a gateway
- * silent for three intervals is cut off, and its heartbeats keep `lastSeenAt`
+ * is answered with `link.error` and counted, as is a `secrets.fetch` past the
+ * socket's budget, and the LINK_MAX_VIOLATIONS-th closes the socket (4400).
+ * Heartbeats go out every `heartbeatMs`, a gateway silent for three intervals is cut off, and its heartbeats keep `lastSeenAt`
  * fresh. The assertion's `exp` (plus the clock skew) is a deadline:
  * `auth.refresh` with a fresh assertion moves it, else the socket closes
  * (4401). Transcript batches are applied one at a time, in arrival order.
@@ -93,6 +95,7 @@ export function createLinkSession(deps: LinkSessionDeps) {
   let sentAgentsVersion = -1;
   let syncQueue: Promise<void> = Promise.resolve();
   let queuedBatches = 0;
+  const secretFetches = tokenBucket(LINK_SECRETS_FETCH_BURST, LINK_SECRETS_FETCH_PER_SECOND, now);
   let closing = false;
   /** Replaced by a newer connection of the gateway: that one owns the presence now. */
   let replaced = false;
@@ -153,7 +156,7 @@ export function createLinkSession(deps: LinkSessionDeps) {
     violations += 1;
     send('link.error', errorPayload(error), id);
     if (violations >= LINK_MAX_VIOLATIONS) {
-      close(LINK_CLOSE.VIOLATIONS, `${violations} malformed or unknown frames`);
+      close(LINK_CLOSE.VIOLATIONS, `${violations} malformed, unknown or over-budget frames`);
     }
   }
 
@@ -187,6 +190,17 @@ export function createLinkSession(deps: LinkSessionDeps) {
   }
 
   async function onSecretsFetch({ id, payload }: Request<'secrets.fetch'>) {
+    if (!secretFetches.take()) {
+      // Refused before the vault is asked: a runaway or hostile gateway gets no values and leaves no audit trail.
+      violation(
+        new ApiError(
+          'RATE_LIMITED',
+          `At most ${LINK_SECRETS_FETCH_BURST} secrets.fetch at once, then ${LINK_SECRETS_FETCH_PER_SECOND} a second, on one link; fetch again after the next config.agents.`,
+        ),
+        id,
+      );
+      return;
+    }
     try {
       send('secrets.value', { secrets: await deps.secrets(gateway, payload.agentIds) }, id);
     } catch (error) {
@@ -321,3 +335,19 @@ export function createLinkSession(deps: LinkSessionDeps) {
 }
 
 export type LinkSession = ReturnType<typeof createLinkSession>;
+
+/** A token bucket on the session's (injectable) clock: `burst` at once, refilled at `perSecond`. */
+function tokenBucket(burst: number, perSecond: number, now: () => Date) {
+  let tokens = burst;
+  let at = now().getTime();
+  return {
+    take(): boolean {
+      const time = now().getTime();
+      tokens = Math.min(burst, tokens + (Math.max(0, time - at) / 1000) * perSecond);
+      at = time;
+      if (tokens < 1) return false;
+      tokens -= 1;
+      return true;
+    },
+  };
+}
