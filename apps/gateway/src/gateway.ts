@@ -149,6 +149,7 @@ export async function buildGateway(options: StartGatewayOptions): Promise<BuiltG
         startedAt: Date.now(),
         workspaceAgents,
         link,
+        sync,
         recordings,
         extension,
       },

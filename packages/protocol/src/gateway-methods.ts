@@ -10,6 +10,7 @@ import {
 import { LinkStatus } from './gateway-link.js';
 import { Id } from './ids.js';
 import { RecordingMethods } from './recordings.js';
+import { GatewaySyncStatus } from './transcripts.js';
 
 /** The control protocol's methods (OpenClaw's names and params, ours prefixed `multiclaw.`) and the run events behind its `chat`/`agent` events. */
 // ---- method params and results ---------------------------------------------
@@ -281,6 +282,8 @@ export const GatewayStatus = z.object({
   sessions: z.number().int().nonnegative(),
   /** The link to MultiClaw Cloud (absent only from gateways older than the link). */
   link: LinkStatus.optional(),
+  /** Transcript sync to the linked workspace (absent only from gateways older than the sync). */
+  sync: GatewaySyncStatus.optional(),
 });
 export type GatewayStatus = z.infer<typeof GatewayStatus>;
 

@@ -65,3 +65,16 @@ export const TranscriptMessage = z.object({
   status: z.string().optional(),
 });
 export type TranscriptMessage = z.infer<typeof TranscriptMessage>;
+
+/** A gateway's transcript sync, as its `status` (and `GET /v1/gateway/status`, `status --json`) reports it. */
+export const GatewaySyncStatus = z.object({
+  state: z.enum(['not linked', 'offline', 'sending', 'up to date', 'retrying']),
+  /** The workspace it syncs to (while linked). */
+  workspaceId: Id.optional(),
+  /** Messages in scope the cloud has not acknowledged yet (conversations not yet opened are not counted). */
+  pending: z.number().int().nonnegative(),
+  pendingConversations: z.number().int().nonnegative(),
+  /** When the cloud last acknowledged a batch, since the gateway started. */
+  lastAckAt: Timestamp.optional(),
+});
+export type GatewaySyncStatus = z.infer<typeof GatewaySyncStatus>;

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type RequestListener, type Server } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { ApiError, GatewayStatus } from '@multiclaw/protocol';
+import { ApiError, GatewayStatus, type GatewaySyncStatus } from '@multiclaw/protocol';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { WebSocketServer } from 'ws';
@@ -44,6 +44,8 @@ export interface GatewayServerDeps {
   /** The cloud link's workspace agents and state (absent: a gateway with no link service). */
   workspaceAgents?: WorkspaceAgents;
   link?: { status(): LinkStatus };
+  /** The transcript sync's state, for `status`. */
+  sync?: { status(): GatewaySyncStatus };
   /** Browser recordings and the extension's pairing (absent: no extension routes at all). */
   recordings?: RecordingStore;
   extension?: ExtensionAccess;

@@ -2,6 +2,7 @@ import {
   ApiError,
   type GatewayMethod,
   type GatewayMethodParams,
+  type GatewaySyncStatus,
   type LocalAgent,
   type SessionSummary,
   type StoredMessage,
@@ -26,6 +27,7 @@ export interface MethodDeps extends Pick<RecordingMethodDeps, 'recordings' | 'ex
   /** The workspace agents held from the cloud link: listed beside local ones, read-only here. */
   workspaceAgents?: WorkspaceAgents;
   link?: { status(): LinkStatus };
+  sync?: { status(): GatewaySyncStatus };
 }
 
 /**
@@ -64,6 +66,7 @@ export function createMethodHandlers(deps: MethodDeps): Handlers {
         providers: Object.keys(current.models.providers).length,
         sessions: (await deps.store.listSessions({ limit: 1 })).total,
         link: deps.link?.status() ?? { state: 'not linked' },
+        ...(deps.sync ? { sync: deps.sync.status() } : {}),
       };
     },
     'agents.list': async () => {

@@ -1,3 +1,4 @@
+import { GatewaySyncStatus } from '@multiclaw/protocol';
 import { readConfigFile } from '../config/config-file.js';
 import type { GatewayPaths } from '../config/paths.js';
 import { ConfigError } from '../config/schema.js';
@@ -35,8 +36,11 @@ export async function runStatus(paths: GatewayPaths, options: { json: boolean })
   // The running gateway says how its link is; without one, the files say what it would be.
   const reported = result.state === 'running' ? (result.status.link as LinkStatus | undefined) : undefined;
   const link = reported ?? (await storedLinkStatus(identityPaths(paths.stateDir)));
+  const sync = result.state === 'running' ? GatewaySyncStatus.safeParse(result.status.sync).data : undefined;
   if (options.json) {
-    process.stdout.write(`${JSON.stringify({ ...result, url: localGatewayOrigin(config), link })}\n`);
+    process.stdout.write(
+      `${JSON.stringify({ ...result, url: localGatewayOrigin(config), link, ...(sync ? { sync } : {}) })}\n`,
+    );
   } else if (result.state === 'running') {
     const { version, pid, uptimeMs, agents } = result.status;
     process.stdout.write(
@@ -50,6 +54,7 @@ export async function runStatus(paths: GatewayPaths, options: { json: boolean })
     process.stdout.write(`not running: ${result.reason}\n`);
   }
   if (!options.json) process.stdout.write(`${linkLine(link)}\n`);
+  if (!options.json && sync && sync.state !== 'not linked') process.stdout.write(`${syncLine(sync)}\n`);
   if (result.state === 'running') return EXIT.OK;
   return result.state === 'refusing' ? EXIT.REFUSED : EXIT.NOT_RUNNING;
 }
@@ -59,4 +64,9 @@ function linkLine(link: LinkStatus): string {
     return 'cloud link: not linked (multiclaw-gateway link --cloud URL --code CODE)';
   const where = ` to workspace ${link.workspaceId} at ${link.cloudUrl} (gateway ${link.gatewayId})`;
   return `cloud link: ${link.state}${where}${link.reason ? `: ${link.reason}` : ''}`;
+}
+
+function syncLine(sync: GatewaySyncStatus): string {
+  const pending = `${sync.pending} message(s) in ${sync.pendingConversations} conversation(s) waiting`;
+  return `transcript sync: ${sync.state}, ${pending}${sync.lastAckAt ? `; last acknowledged ${sync.lastAckAt}` : ''}`;
 }

@@ -9,7 +9,7 @@
 import { randomUUID } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ConversationSummary, Page, TranscriptMessage } from '@multiclaw/protocol';
+import { ConversationSummary, GatewayStatus, Page, TranscriptMessage } from '@multiclaw/protocol';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { type FakeProvider, startFakeOpenAI, streamReply } from '../../test/fake-providers/index.js';
 import { cliInProcess } from '../../test/support/cli.js';
@@ -137,6 +137,12 @@ async function linkedGateway(
   return test;
 }
 
+async function gatewayStatus(test: TestGateway): Promise<GatewayStatus> {
+  const response = await fetch(`${test.url}/v1/gateway/status`, { headers: test.authHeaders });
+  expect(response.status).toBe(200);
+  return GatewayStatus.parse(await response.json());
+}
+
 async function complete(test: TestGateway, agentId: string, question: string): Promise<void> {
   const response = await fetch(`${test.url}/v1/chat/completions`, {
     method: 'POST',
@@ -198,6 +204,12 @@ describe('transcript sync over the real link', () => {
       // The cloud goes away mid-sync and comes back; more is written meanwhile.
       await cloud.stop();
       const during = await writeConversation(store, 'main', 450, 'written while the cloud was away');
+      // What waits is reported, over HTTP and by the CLI.
+      await vi.waitFor(async () => {
+        const { sync } = await gatewayStatus(test);
+        expect(sync?.state).toBe('offline');
+        expect(sync?.pending).toBeGreaterThanOrEqual(450);
+      }, WITHIN);
       await cloud.start();
       await writeConversation(store, 'main', 30, 'after');
 
@@ -227,9 +239,23 @@ describe('transcript sync over the real link', () => {
       );
       expect(test.gateway.sync.status()).toMatchObject({
         state: 'up to date',
-        pendingMessages: 0,
+        pending: 0,
         workspaceId: wid,
       });
+      const { sync } = await gatewayStatus(test);
+      expect(sync).toMatchObject({
+        state: 'up to date',
+        pending: 0,
+        pendingConversations: 0,
+        workspaceId: wid,
+      });
+      expect(Date.parse(sync?.lastAckAt ?? '')).toBeGreaterThan(Date.now() - 120_000);
+      const env = { OPENCLAW_STATE_DIR: test.stateDir, HOME: test.stateDir, PATH: process.env.PATH ?? '' };
+      const cli = await cliInProcess(['status', '--json'], env);
+      expect(JSON.parse(cli.stdout).sync).toEqual(sync);
+      expect((await cliInProcess(['status'], env)).stdout).toContain(
+        'transcript sync: up to date, 0 message(s)',
+      );
 
       // Deleted in the workspace: later messages do not bring it back; the local copy stays.
       const deleted = [...(await cloudTranscripts(owner.token, wid)).conversations].find(

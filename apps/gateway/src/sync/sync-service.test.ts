@@ -358,7 +358,7 @@ describe('unlink and re-link', () => {
     await sync.poke();
     expect(cloud.batches).toHaveLength(1);
     expect(await cursorLogText(root, WORKSPACE)).toBe('');
-    expect(sync.status()).toMatchObject({ state: 'not linked', pendingMessages: 0 });
+    expect(sync.status()).toMatchObject({ state: 'not linked', pending: 0 });
   });
 
   it("re-linking to the same workspace resends nothing it acknowledged; another workspace gets none of the first one's conversations", async () => {

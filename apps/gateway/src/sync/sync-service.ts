@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { Id } from '@multiclaw/protocol';
+import { type GatewaySyncStatus, Id } from '@multiclaw/protocol';
 import { ensurePrivateDir } from '@multiclaw/runtime/atomic-write';
 import { type CloudLink, LinkUnavailableError } from '../link/cloud-link.js';
 import type { AppendedMessages } from '../store/local-store.js';
@@ -30,15 +30,12 @@ export interface SyncServiceDeps {
   recheckMs?: number;
   /** First retry delay after a failed or fruitless batch, doubling up to 15 s (as the link reconnects). Default 1 s. */
   retryBaseMs?: number;
+  /** The clock of `lastAckAt`. */
+  now?: () => Date;
 }
 
-export interface SyncStatus {
-  state: 'not linked' | 'offline' | 'sending' | 'up to date' | 'retrying';
-  workspaceId?: string;
-  /** Messages in scope not yet acknowledged by the cloud (conversations not yet opened are not counted). */
-  pendingMessages: number;
-  pendingConversations: number;
-}
+/** The protocol's GatewaySyncStatus: what `status` reports of the sync. */
+export type SyncStatus = GatewaySyncStatus;
 
 const RETRY_CAP_MS = 15_000;
 
@@ -64,6 +61,7 @@ export class SyncService {
   private recheckTimer: NodeJS.Timeout | undefined;
   private transitions: Promise<unknown> = Promise.resolve();
   private lastScope: SyncScope | undefined;
+  private lastAckAt: string | undefined;
   private readonly unsubscribe: (() => void)[] = [];
 
   constructor(private readonly deps: SyncServiceDeps) {}
@@ -107,8 +105,9 @@ export class SyncService {
     return {
       state,
       ...(this.workspaceId ? { workspaceId: this.workspaceId } : {}),
-      pendingMessages: pending?.messages ?? 0,
+      pending: pending?.messages ?? 0,
       pendingConversations: pending?.conversations ?? 0,
+      ...(this.lastAckAt ? { lastAckAt: this.lastAckAt } : {}),
     };
   }
 
@@ -210,6 +209,7 @@ export class SyncService {
           throw error;
         }
         if (generation !== this.generation) return;
+        this.lastAckAt = (this.deps.now?.() ?? new Date()).toISOString();
         if (!(await outbox.applyAck(prepared, ack))) {
           this.retryLater('the cloud acknowledged nothing new in the last batch');
           return;
