@@ -13,7 +13,7 @@ async function firstColumn(heading: string): Promise<string[]> {
   const text = await readFile(DOC, 'utf8');
   const section = text.slice(text.indexOf(`\n## ${heading}\n`) + 1);
   const body = section.slice(0, section.indexOf('\n## ', 1) === -1 ? undefined : section.indexOf('\n## ', 1));
-  return [...body.matchAll(/^\| `([^`]+)`(?: \/ `([^`]+)`)? \|/gm)].flatMap((match) =>
+  return [...body.matchAll(/^\| `([^`]+)`(?: \/ `([^`]+)`)? *\|/gm)].flatMap((match) =>
     [match[1], match[2]].filter((name): name is string => name !== undefined),
   );
 }

@@ -280,6 +280,34 @@ export const DesktopCommands = {
       gateway: z.object({ dir: z.string(), files: z.array(z.string()) }),
     }),
   },
+
+  /**
+   * The gateway's signed updates (docs/releasing.md), only when the person
+   * asks: `not-configured` when openclaw.json names no update feed (nothing is
+   * contacted). A refused release is `UPDATE_REFUSED` with `details.reason`.
+   */
+  'updates.check': {
+    input: Empty,
+    output: z.discriminatedUnion('status', [
+      z.object({ status: z.literal('not-configured') }),
+      z.object({ status: z.literal('up-to-date'), version: z.string() }),
+      z.object({
+        status: z.literal('available'),
+        version: z.string(),
+        channel: z.string(),
+        expires: z.string(),
+      }),
+    ]),
+  },
+  /** Downloads, verifies, installs and test-starts the newer gateway; the running gateway keeps its version until restarted. */
+  'updates.apply': {
+    input: Empty,
+    output: z.discriminatedUnion('status', [
+      z.object({ status: z.literal('not-configured') }),
+      z.object({ status: z.literal('up-to-date'), version: z.string() }),
+      z.object({ status: z.literal('installed'), version: z.string(), previous: z.string() }),
+    ]),
+  },
 } as const satisfies Record<string, { input: z.ZodType; output: z.ZodType }>;
 
 export type DesktopCommand = keyof typeof DesktopCommands;

@@ -319,6 +319,15 @@ export const ERROR_CODES = {
     description:
       "Desktop host: the provider cannot be removed while an agent's model names it; change or delete those agents first.",
   },
+  UPDATE_REFUSED: {
+    status: 422,
+    description:
+      "An update was refused and nothing was installed: `details.reason` is the updater's refusal code (unsigned, another key, tampered, expired, not newer…, listed in docs/releasing.md).",
+  },
+  UPDATE_FEED_UNREACHABLE: {
+    status: 502,
+    description: 'The configured update feed (`update.feed` in openclaw.json) could not be reached.',
+  },
   PROVIDER_UNREACHABLE: {
     status: 502,
     description:
@@ -359,6 +368,8 @@ export const ErrorDetails = z.object({
   /** LINK_VERSION_UNSUPPORTED: the link protocol versions the gateway stated, and those the cloud speaks. */
   gateway: z.array(z.number().int()).optional(),
   cloud: z.array(z.number().int()).optional(),
+  /** UPDATE_REFUSED, UPDATE_FEED_UNREACHABLE: the updater's own refusal code (docs/releasing.md). */
+  reason: z.string().optional(),
 });
 export type ErrorDetails = z.infer<typeof ErrorDetails>;
 

@@ -1,9 +1,7 @@
-import { createHash } from 'node:crypto';
-import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
-import { basename, join } from 'node:path';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { artifactTrustedComment, manifestTrustedComment, ReleaseManifest } from '@multiclaw/updater';
-import { decodeSecretKey, isEncrypted, signMinisign } from '@multiclaw/updater/signing';
+import { decodeSecretKey, isEncrypted, layOutRelease } from '@multiclaw/updater/signing';
 import type { CliIo } from './cli.js';
 import { readPassword } from './password.js';
 
@@ -46,33 +44,20 @@ export async function writeRelease(args: string[], io: CliIo): Promise<number> {
     secretText,
     isEncrypted(secretText) ? await readPassword({ confirm: false }) : undefined,
   );
-  const dir = join(out, product, channel);
-  await mkdir(dir, { recursive: true });
-
-  const artifacts: Record<string, { url: string; sha256: string; size: number }> = {};
+  const artifacts = [];
   for (const entry of values.artifact) {
     const [platform, file] = splitOnce(entry);
-    const data = await readFile(file);
     // One directory per platform: the same file may serve several, each with its own signed comment.
-    const name = `${platform}/${basename(file)}`;
-    await mkdir(join(dir, platform), { recursive: true });
-    await copyFile(file, join(dir, name));
-    const trustedComment = artifactTrustedComment({ product, version, platform });
-    await writeFile(join(dir, `${name}.minisig`), signMinisign(data, key, { trustedComment }));
-    artifacts[platform] = {
-      url: name,
-      sha256: createHash('sha256').update(data).digest('hex'),
-      size: data.length,
-    };
+    artifacts.push({ platform, name: basename(file), data: await readFile(file) });
   }
-  // Parsed through the updater's own schema: a release the updater would refuse is never written.
-  const manifest = ReleaseManifest.parse({ product, version, channel, artifacts });
-  const body = Buffer.from(`${JSON.stringify(manifest, null, 2)}\n`);
-  await writeFile(join(dir, 'manifest.json'), body);
-  const trustedComment = manifestTrustedComment({ product, version, channel, expires: expiry });
-  await writeFile(join(dir, 'manifest.json.minisig'), signMinisign(body, key, { trustedComment }));
+  const files = layOutRelease({ product, version, channel, expires: expiry, artifacts, key });
+  for (const [path, data] of files) {
+    await mkdir(dirname(join(out, path)), { recursive: true });
+    await writeFile(join(out, path), data);
+  }
+  const dir = join(out, product, channel);
   io.out(
-    `Wrote ${join(dir, 'manifest.json')} (${Object.keys(artifacts).join(', ')}), signed by ${key.publicKey.keyIdHex}.\n`,
+    `Wrote ${join(dir, 'manifest.json')} (${artifacts.map((artifact) => artifact.platform).join(', ')}), signed by ${key.publicKey.keyIdHex}.\n`,
   );
   return 0;
 }

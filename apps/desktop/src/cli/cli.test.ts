@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
+import { DESKTOP_COMMANDS } from '@multiclaw/protocol';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 
 const BIN = fileURLToPath(new URL('../../bin/multiclaw-desktop.mjs', import.meta.url));
@@ -82,8 +83,16 @@ describe('multiclaw-desktop', () => {
       'denied by credentials-main-only (deny wins)',
     ]);
     expect(rows).toContainEqual(['chat', 'settings.get', 'deny', 'not allowed (nothing allows it)']);
-    // 21 commands for each of the 2 windows.
-    expect(rows.filter((row) => row[0] === 'main' || row[0] === 'chat')).toHaveLength(42);
+    expect(rows).toContainEqual([
+      'chat',
+      'updates.apply',
+      'deny',
+      'denied by credentials-main-only (deny wins)',
+    ]);
+    // Every command, for each of the 2 windows.
+    expect(rows.filter((row) => row[0] === 'main' || row[0] === 'chat')).toHaveLength(
+      DESKTOP_COMMANDS.length * 2,
+    );
   });
 
   it('refuses to start (78) with a bad capability file, naming the file and the problem', async () => {
@@ -149,6 +158,8 @@ describe('multiclaw-desktop', () => {
   it('prints the URL when there is no display to open a window on', async () => {
     const host = run(['start'], await cleanEnv(), URL_LINE);
     await host.ready;
+    // Standard error is its own pipe: its line may arrive after the URL on standard output.
+    for (let i = 0; i < 200 && !host.err().includes('no display'); i++) await sleep(100);
     expect(host.err()).toContain('no display');
     host.child.kill('SIGTERM');
     expect(await host.exited).toBe(0);

@@ -4,6 +4,7 @@ import { chatCommands } from './chat-commands.js';
 import { type GatewayCommandDeps, gatewayCommands } from './gateway-commands.js';
 import { providerCommands } from './provider-commands.js';
 import { type SettingsCommandDeps, settingsCommands } from './settings-commands.js';
+import { updateCommands } from './update-commands.js';
 
 export type CommandDeps = GatewayCommandDeps & AgentCommandDeps & SettingsCommandDeps;
 
@@ -15,5 +16,6 @@ export function commandHandlers(deps: CommandDeps): CommandHandlers {
     ...providerCommands(deps.config),
     ...chatCommands(deps.gateway),
     ...settingsCommands(deps),
+    ...updateCommands(deps),
   };
 }

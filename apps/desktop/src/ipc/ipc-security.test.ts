@@ -283,6 +283,8 @@ const BAD_INPUTS: Record<string, unknown[]> = {
     { theme: 'dark' },
   ],
   'diagnostics.crashLogs': [{ path: '/etc' }],
+  'updates.check': [{ force: true }],
+  'updates.apply': [{ version: '0.0.1' }],
 };
 
 describe('input validation', () => {

@@ -1,11 +1,9 @@
 import { spawn } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import { mkdirSync, readlinkSync, statSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { artifactTrustedComment, manifestTrustedComment, publicKeyBase64 } from '@multiclaw/updater';
-import { generateSecretKey, type MinisignSecretKey, signMinisign } from '@multiclaw/updater/signing';
+import { type LocalFileServer, startFileServer } from '@multiclaw/test-support/file-server';
+import { publicKeyBase64 } from '@multiclaw/updater';
+import { generateSecretKey, layOutRelease, type MinisignSecretKey } from '@multiclaw/updater/signing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BIN, cliInProcess, home } from '../../test/support/cli.js';
 import { resolveGatewayPaths } from '../config/paths.js';
@@ -19,22 +17,15 @@ import { gatewayUpdaterOptions } from './gateway-updater.js';
  */
 const releaseKey = generateSecretKey();
 const strangerKey = generateSecretKey();
-const files = new Map<string, Buffer | string>();
-const requests: string[] = [];
-let server: Server;
+let feed: LocalFileServer;
 let feedUrl: string;
+const requests = () => feed.requests;
 
 beforeAll(async () => {
-  server = createServer((request, response) => {
-    requests.push(request.url ?? '');
-    const body = files.get(request.url ?? '');
-    if (body === undefined) response.writeHead(404).end();
-    else response.writeHead(200).end(body);
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  feedUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}/updates`;
+  feed = await startFileServer();
+  feedUrl = `${feed.origin}/updates`;
 });
-afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+afterAll(() => feed.close());
 
 const PLATFORM = `${process.platform}-${process.arch}`;
 
@@ -47,39 +38,21 @@ const artifactFor = (version: string, starts: boolean) =>
   );
 
 function publish(version: string, options: { starts?: boolean; key?: MinisignSecretKey } = {}) {
-  const key = options.key ?? releaseKey;
-  const artifact = artifactFor(version, options.starts ?? true);
-  const name = `multiclaw-gateway-${version}.mjs`;
-  const manifest = Buffer.from(
-    JSON.stringify({
-      product: 'gateway',
-      version,
-      channel: 'stable',
-      artifacts: {
-        [PLATFORM]: {
-          url: name,
-          sha256: createHash('sha256').update(artifact).digest('hex'),
-          size: artifact.length,
-        },
+  const release = layOutRelease({
+    product: 'gateway',
+    version,
+    channel: 'stable',
+    expires: new Date(Date.now() + 7 * 86_400_000),
+    artifacts: [
+      {
+        platform: PLATFORM,
+        name: `multiclaw-gateway-${version}.mjs`,
+        data: artifactFor(version, options.starts ?? true),
       },
-    }),
-  );
-  const base = '/updates/gateway/stable';
-  const expires = new Date(Date.now() + 7 * 86_400_000);
-  files.set(`${base}/manifest.json`, manifest);
-  files.set(
-    `${base}/manifest.json.minisig`,
-    signMinisign(manifest, key, {
-      trustedComment: manifestTrustedComment({ product: 'gateway', version, channel: 'stable', expires }),
-    }),
-  );
-  files.set(`${base}/${name}`, artifact);
-  files.set(
-    `${base}/${name}.minisig`,
-    signMinisign(artifact, key, {
-      trustedComment: artifactTrustedComment({ product: 'gateway', version, platform: PLATFORM }),
-    }),
-  );
+    ],
+    key: options.key ?? releaseKey,
+  });
+  for (const [path, data] of release) feed.files.set(`/updates/${path}`, data);
 }
 
 async function gatewayHome(update?: Record<string, unknown>) {
@@ -174,12 +147,12 @@ describe('multiclaw-gateway update', () => {
   });
 
   it('contacts nothing without an update feed in the config (78), and refuses an insecure feed in the config', async () => {
-    const before = requests.length;
+    const before = requests().length;
     const env = await gatewayHome();
     const result = await cliInProcess(['update', 'check'], env);
     expect(result.code).toBe(78);
     expect(result.stderr).toContain('No update feed is configured');
-    expect(requests.length).toBe(before);
+    expect(requests().length).toBe(before);
 
     const insecure = await gatewayHome({ feed: 'http://updates.example.com/feed' });
     const refused = await cliInProcess(['update', 'check'], insecure);

@@ -29,6 +29,10 @@ export const LICENSE_EXCEPTIONS: Readonly<Record<string, { license: string; why:
     license: 'MPL-2.0',
     why: 'CSS tooling inside vite, which vitest and the desktop UI build use; a build tool, used unmodified; MPL-2.0 is file-level copyleft',
   },
+  'axe-core': {
+    license: 'MPL-2.0',
+    why: "the accessibility checker the desktop UI's browser tests inject into the page (a dev dependency, never shipped); used unmodified; MPL-2.0 is file-level copyleft",
+  },
   'spdx-exceptions': {
     license: 'CC-BY-3.0',
     why: 'the SPDX list of licence exceptions, data read by the SBOM tool (release tooling only); attribution is kept in the package',

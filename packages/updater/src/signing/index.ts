@@ -3,6 +3,8 @@
  * and the tests use. The updater itself only verifies; nothing the gateway or
  * the desktop runs imports this entry.
  */
+
+export { layOutRelease, type ReleaseToSign } from './release-layout.js';
 export {
   decodeSecretKey,
   encodeSecretKey,
