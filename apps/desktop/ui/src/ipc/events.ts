@@ -9,8 +9,9 @@ import { windowSecret } from './secret';
 
 /**
  * `WS_PROTOCOL_VERSION` of packages/protocol/src/ws.ts, which is not imported
- * here because it is written for Node (Buffer); test/e2e/ui.browser.test.ts
- * holds the two equal.
+ * here because it is written for Node (Buffer). Were they to differ, the
+ * host would refuse the first frame and no reply would stream: the chat test
+ * of test/e2e/ui.browser.test.ts would fail.
  */
 export const WS_PROTOCOL_VERSION = 1;
 
