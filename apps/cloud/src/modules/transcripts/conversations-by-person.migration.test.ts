@@ -45,7 +45,14 @@ describe(`migration ${MIGRATION}`, () => {
     const db = new pg.Client({ connectionString: database.url });
     await db.connect();
     try {
-      const [me, other, ws, first, second, theirs] = Array.from({ length: 6 }, () => randomUUID());
+      const [me, other, ws, first, second, theirs] = [1, 2, 3, 4, 5, 6].map(() => randomUUID()) as [
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+      ];
       await db.query(
         `INSERT INTO users (id, email, updated_at) VALUES ($1::uuid, $1::text || '@example.test', now()), ($2::uuid, $2::text || '@example.test', now())`,
         [me, other],
