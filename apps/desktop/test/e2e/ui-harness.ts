@@ -3,6 +3,7 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { GatewayConfig } from '@multiclaw/gateway';
 import { launchChromium } from '@multiclaw/test-support/browser';
 import type { Browser, Page } from 'playwright-core';
 import { build } from 'vite';
@@ -41,7 +42,11 @@ export interface ReplyControl {
  * serving the freshly built UI, a local server speaking OpenAI's wire format
  * (checking the API key as the real one does), and Chromium.
  */
-export async function startUiWorld(options: { apiKey: string; gateway?: boolean }) {
+export async function startUiWorld(options: {
+  apiKey: string;
+  gateway?: boolean;
+  configure?: (config: GatewayConfig) => GatewayConfig;
+}) {
   const ui = await buildUi();
   const replies: ReplyControl = { mode: 'quick', quick: ['Hello', ' from **the agent**', '.'] };
   const provider: FakeProvider = await startFakeOpenAI(
@@ -54,7 +59,11 @@ export async function startUiWorld(options: { apiKey: string; gateway?: boolean 
         : streamReply(replies.quick, { chunkDelayMs: 50 }),
     { apiKey: options.apiKey },
   );
-  const desktop: TestDesktop = await startTestDesktop({ uiDir: ui.dir, gateway: options.gateway ?? true });
+  const desktop: TestDesktop = await startTestDesktop({
+    uiDir: ui.dir,
+    gateway: options.gateway ?? true,
+    ...(options.configure ? { configure: options.configure } : {}),
+  });
   const browser: Browser = await launchChromium();
   return {
     ui,
