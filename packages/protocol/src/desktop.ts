@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { DesktopCloudCommands, DesktopCloudEventsToUi } from './desktop-cloud.js';
 import { ErrorCode } from './errors.js';
 import { LocalAgent, LocalAgentId, ModelRef, SessionKey } from './gateway.js';
 import { LinkStatus } from './gateway-link.js';
@@ -308,6 +309,9 @@ export const DesktopCommands = {
       z.object({ status: z.literal('installed'), version: z.string(), previous: z.string() }),
     ]),
   },
+
+  /** The cloud session and the workspace commands (desktop-cloud.ts). */
+  ...DesktopCloudCommands,
 } as const satisfies Record<string, { input: z.ZodType; output: z.ZodType }>;
 
 export type DesktopCommand = keyof typeof DesktopCommands;
@@ -352,6 +356,7 @@ export const DesktopEventsToUi = {
     code: ErrorCode.optional(),
     text: z.string(),
   }),
+  ...DesktopCloudEventsToUi,
 } as const;
 export type DesktopEventType = keyof typeof DesktopEventsToUi;
 export type DesktopEvent = {

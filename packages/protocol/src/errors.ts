@@ -319,6 +319,21 @@ export const ERROR_CODES = {
     description:
       "Desktop host: the provider cannot be removed while an agent's model names it; change or delete those agents first.",
   },
+  DESKTOP_CLOUD_NOT_CONFIGURED: {
+    status: 409,
+    description:
+      'Desktop host: no MultiClaw Cloud is chosen in settings (`cloudUrl`), or local-only mode is on. Choose a cloud in settings first.',
+  },
+  DESKTOP_CLOUD_SIGNED_OUT: {
+    status: 401,
+    description:
+      'Desktop host: not signed in to the cloud, or the session ended (signed out elsewhere, revoked, or a reused refresh token). Sign in again.',
+  },
+  DESKTOP_CLOUD_UNREACHABLE: {
+    status: 502,
+    description:
+      'Desktop host: the cloud in settings could not be reached, or answered with something that is not MultiClaw Cloud. Check the address and the network.',
+  },
   UPDATE_REFUSED: {
     status: 422,
     description:

@@ -2,6 +2,7 @@ export * from './agents.js';
 export * from './audit.js';
 export * from './auth.js';
 export * from './desktop.js';
+export * from './desktop-cloud.js';
 export * from './email.js';
 export * from './errors.js';
 export * from './gateway.js';
