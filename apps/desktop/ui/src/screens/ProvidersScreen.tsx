@@ -315,7 +315,7 @@ function ProviderCard(props: {
           </Button>
         ) : null}
         <Button
-          className="danger"
+          className="react-aria-Button danger"
           isDisabled={props.busy}
           onPress={() =>
             void props
