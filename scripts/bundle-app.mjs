@@ -16,7 +16,8 @@
  * map gives file and line under `node --enable-source-maps`), since its compile time and its
  * resident memory grow with its size; and zod's error-message locales are reduced to English,
  * the only one the apps configure (zod builds every other one into the bundle otherwise: a
- * third of zod's size).
+ * third of zod's size); and @multiclaw/protocol's modules that the app imports nothing from
+ * are left out (their schemas would be built at start for nothing).
  *
  * Why a bundler rather than tsc plus a compiled @multiclaw/protocol behind conditional
  * exports: the workspace packages keep exporting their TypeScript source, so tsx, vitest,
@@ -90,6 +91,27 @@ const englishZodLocales = {
   },
 };
 
+/**
+ * @multiclaw/protocol's modules only define schemas and types: esbuild may leave out those
+ * a bundle imports nothing from (the gateway does not build the cloud's auth, vault or
+ * workspace schemas at start). Its index re-exports every module, so without this each is kept.
+ */
+const protocolWithoutSideEffects = {
+  name: 'protocol-without-side-effects',
+  setup(build) {
+    build.onResolve({ filter: /^\.\.?\// }, async (args) => {
+      if (!posix(args.importer).includes('/packages/protocol/src/') || args.pluginData?.resolved) return undefined;
+      const result = await build.resolve(args.path, {
+        kind: args.kind,
+        importer: args.importer,
+        resolveDir: args.resolveDir,
+        pluginData: { resolved: true },
+      });
+      return result.errors.length > 0 ? undefined : { path: result.path, sideEffects: false };
+    });
+  },
+};
+
 /** Every module but the entry sees its source file's URL as import.meta.url (see above). */
 const sourceModuleUrls = (entryPath, outDir) => ({
   name: 'source-module-urls',
@@ -133,7 +155,7 @@ await Promise.all(
       metafile: true,
       logLevel: 'warning',
       plugins: inlineDependencies
-        ? [englishZodLocales, sourceModuleUrls(entryPath, outDir)]
+        ? [englishZodLocales, protocolWithoutSideEffects, sourceModuleUrls(entryPath, outDir)]
         : [externalPackages, sourceModuleUrls(entryPath, outDir)],
     });
     // The launcher stats each input: for inlined packages, the lockfile stands for their versions.
