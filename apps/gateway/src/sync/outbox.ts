@@ -73,6 +73,12 @@ export class Outbox {
   /** Conversations whose next message did not fit in the last batch. */
   private readonly starved = new Set<string>();
   private readonly unreadable = new Set<string>();
+  /**
+   * The highest seq sent, per conversation, in batches whose ack has not come
+   * yet: the next batch goes on from there (the sender keeps a few batches in
+   * flight), while cursors move only on acks.
+   */
+  private readonly inFlight = new Map<string, number>();
 
   constructor(
     private readonly store: OutboxStore,
@@ -90,6 +96,11 @@ export class Outbox {
     else this.known.set(conversationId, { lastSeq });
     this.live.delete(conversationId);
     this.live.add(conversationId);
+  }
+
+  /** Nothing is in flight any more (a new connection, or the sender gave up on its unacked batches): go on from the cursors. */
+  resetInFlight(): void {
+    this.inFlight.clear();
   }
 
   /** The next batch within the limits, or undefined when nothing in scope is pending. */
@@ -120,7 +131,9 @@ export class Outbox {
         ...(record.title ? { title: record.title } : {}),
         messages: fitted,
       });
-      sent.set(record.id, { fromCursor: candidate.cursor, toSeq: (fitted.at(-1) as SyncMessage).seq });
+      const toSeq = (fitted.at(-1) as SyncMessage).seq;
+      sent.set(record.id, { fromCursor: candidate.cursor, toSeq });
+      this.inFlight.set(record.id, toSeq);
       this.moveToBack(record.id);
     }
     if (conversations.length === 0) return undefined;
@@ -140,6 +153,7 @@ export class Outbox {
     let progressed = false;
     for (const [conversationId, sent] of prepared.sent) {
       const answer = answers.get(conversationId);
+      this.settleInFlight(conversationId, answer, sent.toSeq);
       if (!answer) continue;
       const cursor = this.cursors.get(conversationId)?.ackedSeq ?? 0;
       if (answer.state === 'stored') {
@@ -172,6 +186,22 @@ export class Outbox {
     return progressed;
   }
 
+  /**
+   * A batch's ack arrived: a conversation acked up to what this batch sent
+   * stays in flight only as far as later batches carry it; one acked short of
+   * that (or refused, deleted, not answered) goes on from its cursor.
+   */
+  private settleInFlight(
+    conversationId: string,
+    answer: SyncAck['acks'][number] | undefined,
+    toSeq: number,
+  ): void {
+    const flying = this.inFlight.get(conversationId);
+    if (flying === undefined) return;
+    const whole = answer?.state === 'stored' && answer.ackedSeq >= toSeq;
+    if (!whole || flying <= toSeq) this.inFlight.delete(conversationId);
+  }
+
   /** Pending messages and conversations in scope, counting only conversations whose size is known yet. */
   pending(scope: SyncScope): { messages: number; conversations: number } {
     let messages = 0;
@@ -195,11 +225,12 @@ export class Outbox {
       const state = this.stateOf(id, scope);
       if (!state) continue;
       const lastSeq = await this.lastSeqOf(id);
-      if (lastSeq === undefined || lastSeq <= state.cursor) {
-        this.live.delete(id);
+      const from = Math.max(state.cursor, this.inFlight.get(id) ?? 0);
+      if (lastSeq === undefined || lastSeq <= from) {
+        if (from === state.cursor) this.live.delete(id);
         continue;
       }
-      candidates.push({ ...state, pending: lastSeq - state.cursor, take: 0 });
+      candidates.push({ ...state, cursor: from, pending: lastSeq - from, take: 0 });
     }
     return candidates;
   }

@@ -14,7 +14,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { ContractCloud } from '../../test/sync/contract-cloud.js';
 import { LocalStore } from '../store/local-store.js';
 import type { MessageDraft } from '../store/message-log.js';
-import { SyncService } from './sync-service.js';
+import { DEFAULT_SYNC_WINDOW, SyncService } from './sync-service.js';
 
 const WORKSPACE = '11111111-1111-4111-8111-111111111111';
 const OTHER_WORKSPACE = '22222222-2222-4222-8222-222222222222';
@@ -240,6 +240,49 @@ describe('cursors and resends', () => {
   });
 });
 
+describe('batches in flight', () => {
+  it('up to the window go before the first ack, each after the last; cursors move only as acks arrive', async () => {
+    const { store, cloud, sync, root } = await harness();
+    const id = await conversation(store, WORKSPACE_AGENT, SYNC_BATCH_MAX_MESSAGES * 6);
+    let release = () => {};
+    cloud.gate = new Promise((resolve) => {
+      release = resolve;
+    });
+    cloud.online(WORKSPACE);
+    await until(() => cloud.batches.length === DEFAULT_SYNC_WINDOW);
+    // No ack yet: nothing more is sent and no cursor moved (a slow machine can only make this pass, not fail).
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(cloud.batches).toHaveLength(DEFAULT_SYNC_WINDOW);
+    expect(await cursorLogText(root, WORKSPACE)).toBe('');
+    expect(cloud.batches.map((batch) => batch.conversations[0]?.messages[0]?.seq)).toEqual(
+      Array.from({ length: DEFAULT_SYNC_WINDOW }, (_, index) => index * SYNC_BATCH_MAX_MESSAGES + 1),
+    );
+
+    cloud.gate = undefined;
+    release();
+    await sync.poke();
+    expect(cloud.batches).toHaveLength(6);
+    expect(cloud.duplicatesReceived).toBe(0);
+    expect(cloud.messagesOf(id)).toEqual(await localMessages(store, id));
+    expect(await cursorLogText(root, WORKSPACE)).toContain(`"ackedSeq":${SYNC_BATCH_MAX_MESSAGES * 6}`);
+  });
+
+  it('a lost ack with batches behind it in flight: after the next online all goes again from the cursor, stored once', async () => {
+    const { store, cloud, sync, root } = await harness();
+    const id = await conversation(store, WORKSPACE_AGENT, SYNC_BATCH_MAX_MESSAGES * 4);
+    cloud.loseAcks = 1;
+    cloud.online(WORKSPACE);
+    await sync.poke();
+    expect(await cursorLogText(root, WORKSPACE)).toBe('');
+
+    cloud.online(WORKSPACE);
+    await sync.poke();
+    expect(cloud.messagesOf(id)).toEqual(await localMessages(store, id));
+    expect(cloud.duplicatesReceived).toBeGreaterThanOrEqual(SYNC_BATCH_MAX_MESSAGES);
+    expect(await cursorLogText(root, WORKSPACE)).toContain(`"ackedSeq":${SYNC_BATCH_MAX_MESSAGES * 4}`);
+  });
+});
+
 describe('batches', () => {
   it('stay within the message and byte limits and the frame size; an oversized message is cut with a note', async () => {
     const { store, cloud, sync } = await harness();
@@ -289,7 +332,8 @@ describe('batches', () => {
       release = resolve;
     });
     cloud.online(WORKSPACE);
-    await until(() => cloud.batches.length === 1);
+    // The sender fills its window of batches in flight, then waits for the first ack.
+    await until(() => cloud.batches.length === DEFAULT_SYNC_WINDOW);
     await store.appendMessages(key, [draft(0, 'live now')]);
     cloud.gate = undefined;
     release();
@@ -298,8 +342,8 @@ describe('batches', () => {
     // Every backlog conversation was in the first batch (each its share, then the rest).
     const first = cloud.batches[0]?.conversations.map((c) => c.conversationId);
     expect(new Set(first)).toEqual(new Set(backlog));
-    // The live message went in the batch right after, first.
-    expect(cloud.batches[1]?.conversations[0]?.conversationId).toBe(live);
+    // The live message went in the next batch built after it was written, first.
+    expect(cloud.batches[DEFAULT_SYNC_WINDOW]?.conversations[0]?.conversationId).toBe(live);
     expect(cloud.batches.length).toBe(Math.ceil(4501 / SYNC_BATCH_MAX_MESSAGES));
     for (const id of [...backlog, live]) expect(cloud.messagesOf(id)).toEqual(await localMessages(store, id));
   });

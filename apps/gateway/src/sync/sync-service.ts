@@ -4,7 +4,13 @@ import { ensurePrivateDir } from '@multiclaw/runtime/atomic-write';
 import { type CloudLink, LinkUnavailableError } from '../link/cloud-link.js';
 import type { AppendedMessages } from '../store/local-store.js';
 import { CursorLog } from './cursor-log.js';
-import { type BatchLimits, DEFAULT_BATCH_LIMITS, Outbox, type OutboxStore } from './outbox.js';
+import {
+  type BatchLimits,
+  DEFAULT_BATCH_LIMITS,
+  Outbox,
+  type OutboxStore,
+  type PreparedBatch,
+} from './outbox.js';
 import type { SyncScope } from './sync-rules.js';
 
 /** What the sync uses of the cloud link (link/cloud-link.ts). */
@@ -30,6 +36,8 @@ export interface SyncServiceDeps {
   recheckMs?: number;
   /** First retry delay after a failed or fruitless batch, doubling up to 15 s (as the link reconnects). Default 1 s. */
   retryBaseMs?: number;
+  /** Batches sent before the oldest one's ack has come. Default 4 (the cloud lets a socket queue 16). */
+  window?: number;
   /** The clock of `lastAckAt`. */
   now?: () => Date;
 }
@@ -38,10 +46,12 @@ export interface SyncServiceDeps {
 export type SyncStatus = GatewaySyncStatus;
 
 const RETRY_CAP_MS = 15_000;
+/** Batches in flight at once unless `window` says otherwise. */
+export const DEFAULT_SYNC_WINDOW = 4;
 
 /**
  * The sync outbox's sender (DESIGN.md §7, docs/data-residency.md): while the
- * link is online it sends one batch at a time and moves cursors only on the
+ * link is online it keeps a few batches in flight and moves cursors only on the
  * cloud's ack; a batch lost with the connection is sent again after the next
  * `online` (the cloud applies it idempotently). `unlinked` stops everything
  * and drops that workspace's outbox; its cursors stay on disk, keyed by the
@@ -190,27 +200,44 @@ export class SyncService {
     return this.pumping;
   }
 
-  /** One batch at a time until nothing is pending, the link drops, or the cloud does not take one. */
+  /**
+   * Batches until nothing is pending, the link drops, or the cloud does not
+   * take one. Up to `window` batches are in flight, so the gateway reads and
+   * sends the next while the cloud applies the last (the cloud applies a
+   * socket's batches in order); acks are applied in the order the batches
+   * went, and cursors move only on them.
+   */
   private async sendAll(): Promise<void> {
     const generation = this.generation;
     const outbox = this.outbox;
     const current = () => this.online && generation === this.generation && !this.retryTimer;
+    if (!outbox) return;
+    const window = Math.max(1, this.deps.window ?? DEFAULT_SYNC_WINDOW);
+    const flying: { prepared: PreparedBatch; reply: ReturnType<SyncLink['request']> }[] = [];
+    outbox.resetInFlight();
     try {
-      while (outbox && current()) {
-        this.again = false;
-        const scope = await this.scope();
-        const prepared = await outbox.nextBatch(scope);
-        if (!prepared || !current()) return;
+      for (;;) {
+        while (flying.length < window && current()) {
+          this.again = false;
+          const scope = await this.scope();
+          const prepared = await outbox.nextBatch(scope);
+          if (!prepared || !current()) break;
+          const reply = this.deps.link.request('sync.batch', prepared.batch);
+          reply.catch(() => {}); // awaited below, in the order sent
+          flying.push({ prepared, reply });
+        }
+        const next = flying.shift();
+        if (!next || !current()) return;
         let ack: Awaited<ReturnType<SyncLink['request']>>;
         try {
-          ack = await this.deps.link.request('sync.batch', prepared.batch);
+          ack = await next.reply;
         } catch (error) {
           if (error instanceof LinkUnavailableError) return; // sent again after the next `online`
           throw error;
         }
         if (generation !== this.generation) return;
         this.lastAckAt = (this.deps.now?.() ?? new Date()).toISOString();
-        if (!(await outbox.applyAck(prepared, ack))) {
+        if (!(await outbox.applyAck(next.prepared, ack))) {
           this.retryLater('the cloud acknowledged nothing new in the last batch');
           return;
         }
@@ -218,6 +245,10 @@ export class SyncService {
       }
     } catch (error) {
       this.retryLater(`a batch failed: ${(error as Error).message}`);
+    } finally {
+      // Batches still in flight count for nothing: what they carried goes again from the cursors.
+      await Promise.allSettled(flying.map(({ reply }) => reply));
+      outbox.resetInFlight();
     }
   }
 
