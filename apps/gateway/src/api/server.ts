@@ -28,7 +28,7 @@ import {
   registerErrorHandling,
 } from './http-errors.js';
 import { registerOpenAIRoutes } from './openai-routes.js';
-import { useZodSchemas } from './route-schemas.js';
+import { useZodSchemas, zodSchemaController } from './route-schemas.js';
 import { createRunEventTranslator } from './run-events.js';
 import { ControlConnections, DEFAULT_TICK_INTERVAL_MS, handleConnection } from './ws-connection.js';
 import { createMethodHandlers } from './ws-methods.js';
@@ -120,6 +120,7 @@ export function buildServer(deps: GatewayServerDeps, options: GatewayServerOptio
     genReqId: () => randomUUID(),
     clientErrorHandler: onClientError,
     frameworkErrors: answerFrameworkError,
+    schemaController: zodSchemaController,
     // Fastify's own server is the first listener; listen.ts adds one per further address.
     serverFactory: (handler) => {
       routes = handler;
