@@ -100,7 +100,8 @@ const protocolWithoutSideEffects = {
   name: 'protocol-without-side-effects',
   setup(build) {
     build.onResolve({ filter: /^\.\.?\// }, async (args) => {
-      if (!posix(args.importer).includes('/packages/protocol/src/') || args.pluginData?.resolved) return undefined;
+      if (!posix(args.importer).includes('/packages/protocol/src/') || args.pluginData?.resolved)
+        return undefined;
       const result = await build.resolve(args.path, {
         kind: args.kind,
         importer: args.importer,
