@@ -3,6 +3,11 @@
  * from its TypeScript source (tsx) and compiled (dist/), against a bare Node HTTP server
  * started the same way; and reading a 100,000-message conversation through the store
  * (against reading and parsing the same file raw). Prints one JSON object.
+ *
+ * The gateway is linked to a cloud running in this process (its own PostgreSQL): each
+ * measured start has a link to open, and its idle RSS is read once the link is online.
+ * The first start of a fresh, unlinked state directory (it writes openclaw.json and a
+ * token) is reported beside it.
  */
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -13,6 +18,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { LocalStore } from '@multiclaw/gateway';
 import { envNumber } from '../lib/measure.js';
+import { startLinkedCloud } from './linked-cloud.js';
 
 /** The `multiclaw-gateway` binary, found through the package's own manifest. */
 const GATEWAY_BIN = (() => {
@@ -33,17 +39,36 @@ const median = (values: number[]) =>
   [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] as number;
 const round = (value: number, digits = 1) => Math.round(value * 10 ** digits) / 10 ** digits;
 
-/** Spawns a server, returns ms until it prints "listening on", and its RSS after 1 s idle. */
+/** How long a linked gateway may take to report its link online (a loaded machine is slow). */
+const LINK_ONLINE_TIMEOUT_MS = 60_000;
+
+/**
+ * When idle RSS is read again (compiled and bare only): V8 keeps the young generation it grew
+ * while starting until its memory reducer finds the process idle (8 s at the earliest; 10–18 s
+ * seen on a loaded machine), then returns it. The bare server's RSS does not move.
+ */
+const SETTLE_SECONDS = envNumber('BENCH_SETTLE_SECONDS', 25);
+
+const rssMbOf = async (pid: number | undefined) =>
+  Number(/VmRSS:\s+(\d+)/.exec(await readFile(`/proc/${pid}/status`, 'utf8'))?.[1]) / 1024;
+
+/**
+ * Spawns a server, returns ms until it prints "listening on", its RSS after 1 s idle (for a
+ * linked gateway, 1 s after it logs its link online) and after SETTLE_SECONDS idle.
+ */
 async function startAndMeasure(
   args: string[],
   env: NodeJS.ProcessEnv,
-): Promise<{ ms: number; rssMb: number }> {
+  options: { linked?: boolean; settle?: boolean } = {},
+): Promise<{ ms: number; rssMb: number; settledRssMb: number }> {
   const started = performance.now();
   const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
+  let onOutput = () => {};
   const ms = await new Promise<number>((resolve, reject) => {
     child.stdout.on('data', (data: Buffer) => {
       output += data.toString();
+      onOutput();
       if (output.includes('listening on')) resolve(performance.now() - started);
     });
     child.stderr.on('data', (data: Buffer) => {
@@ -51,24 +76,63 @@ async function startAndMeasure(
     });
     child.on('exit', (code) => reject(new Error(`exited ${code}: ${output}`)));
   });
+  if (options.linked)
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(
+        () => reject(new Error(`the link did not come online in ${LINK_ONLINE_TIMEOUT_MS} ms: ${output}`)),
+        LINK_ONLINE_TIMEOUT_MS,
+      );
+      onOutput = () => {
+        if (!output.includes('cloud link online')) return;
+        clearTimeout(timer);
+        resolve();
+      };
+      onOutput();
+    });
   await new Promise((resolve) => setTimeout(resolve, 1000));
-  const status = await readFile(`/proc/${child.pid}/status`, 'utf8');
-  const rssKb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1]);
+  const rssMb = await rssMbOf(child.pid);
+  let settledRssMb = Number.NaN;
+  if (options.settle) {
+    await new Promise((resolve) => setTimeout(resolve, (SETTLE_SECONDS - 1) * 1000));
+    settledRssMb = await rssMbOf(child.pid);
+  }
   child.removeAllListeners('exit');
   child.kill('SIGTERM');
   await new Promise((resolve) => child.on('exit', resolve));
-  return { ms, rssMb: rssKb / 1024 };
+  return { ms, rssMb, settledRssMb };
 }
 
 /** Each run starts every variant and the bare server in turn, so machine load falls on all alike. */
 async function startup() {
+  const cloud = await startLinkedCloud();
+  try {
+    return await startupWith(cloud);
+  } finally {
+    await cloud.close();
+  }
+}
+
+async function startupWith(cloud: Awaited<ReturnType<typeof startLinkedCloud>>) {
+  // One linked state directory per variant, linked once with the real `link` command.
+  const linkedDirs = new Map<string, string>();
+  for (const variant of VARIANTS) {
+    const stateDir = await mkdtemp(join(tmpdir(), 'mc-bench-gw-linked-'));
+    await cloud.link(GATEWAY_BIN, stateDir);
+    linkedDirs.set(variant, stateDir);
+    // Its first start writes openclaw.json: not what the measured starts do.
+    await startAndMeasure(
+      [GATEWAY_BIN, 'start', '--port', '0'],
+      { ...process.env, OPENCLAW_STATE_DIR: stateDir, LOG_LEVEL: 'info', MULTICLAW_GATEWAY_RUN: variant },
+      { linked: true },
+    );
+  }
   const runs = new Map(
     VARIANTS.map((variant) => [
       variant,
-      { first: [] as number[], again: [] as { ms: number; rssMb: number }[] },
+      { first: [] as number[], again: [] as Awaited<ReturnType<typeof startAndMeasure>>[] },
     ]),
   );
-  const bare: { ms: number; rssMb: number }[] = [];
+  const bare: Awaited<ReturnType<typeof startAndMeasure>>[] = [];
   for (let run = 0; run < RUNS; run++) {
     for (const [variant, results] of runs) {
       const stateDir = await mkdtemp(join(tmpdir(), 'mc-bench-gw-'));
@@ -79,15 +143,32 @@ async function startup() {
         MULTICLAW_GATEWAY_RUN: variant,
       };
       results.first.push((await startAndMeasure([GATEWAY_BIN, 'start', '--port', '0'], env)).ms);
-      results.again.push(await startAndMeasure([GATEWAY_BIN, 'start', '--port', '0'], env));
       await rm(stateDir, { recursive: true, force: true });
+      const linkedEnv = { ...env, OPENCLAW_STATE_DIR: linkedDirs.get(variant) as string };
+      results.again.push(
+        await startAndMeasure([GATEWAY_BIN, 'start', '--port', '0'], linkedEnv, {
+          linked: true,
+          settle: variant === 'compiled',
+        }),
+      );
     }
-    bare.push(await startAndMeasure(['-e', BARE_SERVER], process.env));
+    bare.push(await startAndMeasure(['-e', BARE_SERVER], process.env, { settle: true }));
   }
+  for (const dir of linkedDirs.values()) await rm(dir, { recursive: true, force: true });
   const bareMs = median(bare.map((r) => r.ms));
   const bareRss = median(bare.map((r) => r.rssMb));
-  const coldStart: Record<string, number> = { runs: RUNS, bareNodeHttpMs: round(bareMs) };
-  const idleRss: Record<string, number> = { bareNodeHttpMb: round(bareRss) };
+  const bareSettled = median(bare.map((r) => r.settledRssMb));
+  const coldStart: Record<string, number | boolean> = {
+    runs: RUNS,
+    linkedToCloud: true,
+    bareNodeHttpMs: round(bareMs),
+  };
+  // `…Mb` 1 s after start (or after the link is online); `…SettledMb` after SETTLE_SECONDS.
+  const idleRss: Record<string, number> = {
+    settleSeconds: SETTLE_SECONDS,
+    bareNodeHttpMb: round(bareRss),
+    bareNodeHttpSettledMb: round(bareSettled),
+  };
   for (const [variant, results] of runs) {
     const ms = median(results.again.map((r) => r.ms));
     const rss = median(results.again.map((r) => r.rssMb));
@@ -96,6 +177,10 @@ async function startup() {
     coldStart[`${variant}Ratio`] = round(ms / bareMs, 2);
     idleRss[`${variant}Mb`] = round(rss);
     idleRss[`${variant}Ratio`] = round(rss / bareRss, 2);
+    if (variant !== 'compiled') continue;
+    const settled = median(results.again.map((r) => r.settledRssMb));
+    idleRss[`${variant}SettledMb`] = round(settled);
+    idleRss[`${variant}SettledRatio`] = round(settled / bareSettled, 2);
   }
   return { coldStart, idleRss };
 }
