@@ -11,6 +11,7 @@ import { axeViolations, startUiWorld } from './ui-harness.js';
  */
 const skip = chromiumMissing('ui.browser.test.ts');
 const API_KEY = 'sk-ui-e2e-4f9c2b7d1e8a6035';
+const NEW_KEY = 'sk-ui-e2e-replaced-90b1c3d5e7f2';
 const LONG = 60_000;
 
 let world: Awaited<ReturnType<typeof startUiWorld>>;
@@ -51,6 +52,15 @@ describe.skipIf(skip)('the desktop window, as a person uses it', () => {
     expect(await facts.textContent()).toContain(String(world.t.gateway?.port));
     expect(await facts.textContent()).toContain('No, it works on its own');
     await expectAccessible('Status');
+  });
+
+  it('walks the sections with the keyboard', async () => {
+    await page.getByRole('tab', { name: 'Status' }).focus();
+    await page.keyboard.press('ArrowDown');
+    expect(await page.getByRole('tab', { name: 'Chat' }).getAttribute('aria-selected')).toBe('true');
+    await page.getByRole('heading', { level: 2, name: 'Chat' }).waitFor();
+    await page.keyboard.press('ArrowUp');
+    expect(await page.getByRole('tab', { name: 'Status' }).getAttribute('aria-selected')).toBe('true');
   });
 
   it('adds a provider with its key; the key is never shown again, nor anywhere in the page', async () => {
@@ -179,6 +189,38 @@ describe.skipIf(skip)('the desktop window, as a person uses it', () => {
     expect(await page.locator('dl.facts').last().textContent()).toContain(world.t.desktop.paths.stateDir);
   });
 
+  it('edits the agent, replaces and removes the key (never shown), and deletes the agent', async () => {
+    await section('Agents');
+    await page.getByRole('button', { name: 'Edit Helper' }).click();
+    await page.getByLabel('Name').fill('Helper Two');
+    await page.getByRole('button', { name: 'Save agent' }).click();
+    await page.getByText('Agent "Helper Two" saved.').waitFor({ timeout: LONG });
+
+    await section('Providers');
+    await page.getByRole('button', { name: 'Replace key of local' }).click();
+    await page.getByLabel('New API key for local').fill(NEW_KEY);
+    await page.getByRole('button', { name: 'Save key' }).click();
+    await page.getByText('The key of "local" was replaced.').waitFor({ timeout: LONG });
+    expect((await world.t.config.current()).models.providers.local?.apiKey).toBe(NEW_KEY);
+    expect(await page.content()).not.toContain(NEW_KEY);
+
+    await section('Agents');
+    await page.getByRole('button', { name: 'Delete Helper Two' }).click();
+    const confirm = page.getByRole('alertdialog', { name: 'Delete Helper Two?' });
+    await confirm.waitFor();
+    await expectAccessible('Agents (delete dialog)');
+    await confirm.getByRole('button', { name: 'Delete agent' }).click();
+    await page.getByText('No agents yet.').waitFor({ timeout: LONG });
+
+    await section('Providers');
+    await page.getByRole('button', { name: 'Remove key of local' }).click();
+    await page.getByText('The key of "local" was removed.').waitFor({ timeout: LONG });
+    expect(await page.getByRole('listitem', { name: 'Provider local' }).textContent()).toContain(
+      'none saved',
+    );
+    expect((await world.t.config.current()).models.providers.local?.apiKey).toBeUndefined();
+  });
+
   it('keeps no token, secret or key in any storage, nor in the page', async () => {
     // Browser code as text: this file is type-checked for Node, without the DOM's types.
     const stored = (await page.evaluate(`(async () => ({
@@ -191,6 +233,7 @@ describe.skipIf(skip)('the desktop window, as a person uses it', () => {
     expect(await page.context().cookies()).toEqual([]);
     const html = await page.content();
     expect(html).not.toContain(API_KEY);
+    expect(html).not.toContain(NEW_KEY);
     expect(html).not.toContain(secret);
     expect(page.url()).not.toContain(secret);
   });
