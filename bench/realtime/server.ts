@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { writeHeapSnapshot } from 'node:v8';
 import { buildApp, createLogger, createPrismaClient, loadConfig } from '@multiclaw/cloud';
 import { type WebSocket, WebSocketServer } from 'ws';
 import { type FromServer, type ServerMode, type ToServer, wallMs } from './ipc.js';
@@ -99,6 +101,9 @@ process.on('message', async (command: ToServer) => {
     gc?.();
     gc?.();
     const { rss, heapUsed } = process.memoryUsage();
+    // For finding what a socket keeps: a heap snapshot at every measurement (a profiling aid, off by default).
+    const snapshots = process.env.BENCH_REALTIME_HEAP_SNAPSHOTS;
+    if (snapshots) writeHeapSnapshot(join(snapshots, `${mode}-${Date.now()}.heapsnapshot`));
     reply({ type: 'memory', rssBytes: rss, heapUsedBytes: heapUsed });
   } else if (command.type === 'publish') {
     const { sentAt, firstMeasuredSeq } = await publishStream(fanout, command);

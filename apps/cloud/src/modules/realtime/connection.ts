@@ -7,7 +7,7 @@ import {
   RealtimeClientMessages,
   RealtimeServerMessages,
 } from '@multiclaw/protocol';
-import type { WebSocket } from 'ws';
+import type { RawData, WebSocket } from 'ws';
 import type { BusLogger } from '../../events/listeners.js';
 import type { RealtimeClient, RealtimeHub } from './hub.js';
 
@@ -36,89 +36,126 @@ const MAX_BUFFERED_BYTES = 4 * 1024 * 1024;
  * the socket closes (4401) when the token it last sent expires. A token of
  * another person on the same socket is refused. Events reach it only once
  * signed in, through the hub.
+ *
+ * A class, and its socket listeners shared by every socket, because the cloud
+ * holds thousands of these idle: per-socket closures (each named one also
+ * gets a property dictionary from the bundler's keepNames) cost about as much
+ * heap as the socket itself (bench/realtime).
  */
-export function openRealtimeConnection(socket: WebSocket, deps: RealtimeConnectionDeps): void {
-  const { hub, verifyToken, assertSessionLive, now, logger } = deps;
-  let identity: RealtimeIdentity | undefined;
-  let signedIn = false;
-  let violations = 0;
-  let expiry: NodeJS.Timeout | undefined;
+class RealtimeConnection implements RealtimeClient {
+  private identity: RealtimeIdentity | undefined;
+  private signedIn = false;
+  private violations = 0;
+  private authTimer: NodeJS.Timeout | undefined;
+  private expiry: NodeJS.Timeout | undefined;
   // Frames are handled one at a time: two quick `auth.token`s cannot interleave.
-  let queue = Promise.resolve();
+  private queue: Promise<void> = Promise.resolve();
 
-  const client: RealtimeClient = {
-    get userId() {
-      return identity?.userId ?? '';
-    },
-    get sessionId() {
-      return identity?.sessionId ?? '';
-    },
-    send(frame) {
-      if (!signedIn || socket.readyState !== socket.OPEN) return;
-      if (socket.bufferedAmount > MAX_BUFFERED_BYTES) {
-        logger.warn({ userId: identity?.userId }, 'realtime: a socket stopped reading; dropped');
-        socket.terminate();
-        return;
-      }
-      socket.send(frame);
-    },
-    close,
-  };
+  constructor(
+    private readonly socket: WebSocket,
+    private readonly deps: RealtimeConnectionDeps,
+  ) {
+    this.authTimer = setTimeout(authTimedOut, REALTIME_AUTH_TIMEOUT_MS, this);
+  }
 
-  function close(code: number, reason: string) {
-    signedIn = false;
+  get userId(): string {
+    return this.identity?.userId ?? '';
+  }
+
+  get sessionId(): string {
+    return this.identity?.sessionId ?? '';
+  }
+
+  send(frame: string): void {
+    const { socket } = this;
+    if (!this.signedIn || socket.readyState !== socket.OPEN) return;
+    if (socket.bufferedAmount > MAX_BUFFERED_BYTES) {
+      this.deps.logger.warn({ userId: this.identity?.userId }, 'realtime: a socket stopped reading; dropped');
+      socket.terminate();
+      return;
+    }
+    socket.send(frame);
+  }
+
+  close(code: number, reason: string): void {
+    const { socket } = this;
+    this.signedIn = false;
     if (socket.readyState === socket.OPEN || socket.readyState === socket.CONNECTING)
       socket.close(code, reason);
   }
 
-  function reply(frame: string) {
-    if (socket.readyState === socket.OPEN) socket.send(frame);
+  /** No token within the time allowed. */
+  authTimedOut(): void {
+    this.authTimer = undefined;
+    if (!this.identity) this.close(REALTIME_CLOSE.UNAUTHENTICATED, 'send auth.token first');
   }
 
-  function refuse(code: string, message: string, id?: string) {
-    reply(encodeWsMessage(RealtimeServerMessages, 'realtime.error', { code, message }, id));
+  frame(data: RawData, isBinary: boolean): void {
+    this.queue = this.queue.then(() => this.handle(data, isBinary));
   }
 
-  const authTimer = setTimeout(() => {
-    if (!identity) close(REALTIME_CLOSE.UNAUTHENTICATED, 'send auth.token first');
-  }, REALTIME_AUTH_TIMEOUT_MS);
+  logError(error: Error): void {
+    this.deps.logger.warn({ err: error }, 'realtime: socket error');
+  }
 
-  async function authenticate(token: string, id: string | undefined) {
+  closed(): void {
+    this.signedIn = false;
+    this.clearTimers();
+    if (this.identity) this.deps.hub.remove(this);
+  }
+
+  private async handle(data: RawData, isBinary: boolean): Promise<void> {
+    if (this.socket.readyState !== this.socket.OPEN) return;
+    if (isBinary) return this.violation(new ApiError('PROTOCOL_INVALID_FRAME', 'Frames are JSON text'));
+    let message: ReturnType<typeof parseWsMessage<typeof RealtimeClientMessages>>;
+    try {
+      message = parseWsMessage(RealtimeClientMessages, String(data));
+    } catch (error) {
+      return this.violation(error);
+    }
+    await this.authenticate(message.payload.accessToken, message.id);
+  }
+
+  private reply(frame: string): void {
+    if (this.socket.readyState === this.socket.OPEN) this.socket.send(frame);
+  }
+
+  private refuse(code: string, message: string, id?: string): void {
+    this.reply(encodeWsMessage(RealtimeServerMessages, 'realtime.error', { code, message }, id));
+  }
+
+  private async authenticate(token: string, id: string | undefined): Promise<void> {
+    const { hub, verifyToken, assertSessionLive, now, logger } = this.deps;
     let claims: RealtimeIdentity;
     try {
       claims = await verifyToken(token);
-      if (identity && claims.userId !== identity.userId) {
+      if (this.identity && claims.userId !== this.identity.userId) {
         throw new ApiError(
           'UNAUTHENTICATED',
           'This socket is signed in as another person; open a new socket',
         );
       }
-      const first = !identity;
-      if (first) {
+      if (!this.identity) {
         // Held by the hub before the session is checked: a sign-out committed
         // after the check still reaches this socket, one committed before fails it.
-        identity = claims;
-        await hub.add(client);
+        this.identity = claims;
+        await hub.add(this);
       }
       await assertSessionLive(claims.sessionId, claims.userId);
     } catch (error) {
       const known = error instanceof ApiError ? error : undefined;
       if (!known) logger.error({ err: error }, 'realtime: authentication failed');
-      refuse(known?.code ?? 'INTERNAL', known?.message ?? 'Authentication failed', id);
-      close(REALTIME_CLOSE.UNAUTHENTICATED, 'authentication refused');
+      this.refuse(known?.code ?? 'INTERNAL', known?.message ?? 'Authentication failed', id);
+      this.close(REALTIME_CLOSE.UNAUTHENTICATED, 'authentication refused');
       return;
     }
-    if (socket.readyState !== socket.OPEN) return;
-    identity = claims;
-    clearTimeout(authTimer);
-    clearTimeout(expiry);
+    if (this.socket.readyState !== this.socket.OPEN) return;
+    this.identity = claims;
+    this.clearTimers();
     const remainingMs = claims.expiresAt.getTime() - now().getTime();
-    expiry = setTimeout(
-      () => close(REALTIME_CLOSE.UNAUTHENTICATED, 'access token expired'),
-      Math.max(0, remainingMs),
-    );
-    signedIn = true;
-    reply(
+    this.expiry = setTimeout(expired, Math.max(0, remainingMs), this);
+    this.signedIn = true;
+    this.reply(
       encodeWsMessage(
         RealtimeServerMessages,
         'auth.ok',
@@ -128,32 +165,48 @@ export function openRealtimeConnection(socket: WebSocket, deps: RealtimeConnecti
     );
   }
 
-  function violation(error: unknown) {
-    violations++;
+  private violation(error: unknown): void {
+    this.violations++;
     const known = error instanceof ApiError ? error : new ApiError('PROTOCOL_INVALID_FRAME', 'Invalid frame');
-    refuse(known.code, known.message);
-    if (violations >= MAX_VIOLATIONS) close(REALTIME_CLOSE.VIOLATIONS, 'too many malformed frames');
+    this.refuse(known.code, known.message);
+    if (this.violations >= MAX_VIOLATIONS) this.close(REALTIME_CLOSE.VIOLATIONS, 'too many malformed frames');
   }
 
-  socket.on('message', (data, isBinary) => {
-    queue = queue.then(async () => {
-      if (socket.readyState !== socket.OPEN) return;
-      if (isBinary) return violation(new ApiError('PROTOCOL_INVALID_FRAME', 'Frames are JSON text'));
-      let message: ReturnType<typeof parseWsMessage<typeof RealtimeClientMessages>>;
-      try {
-        message = parseWsMessage(RealtimeClientMessages, String(data));
-      } catch (error) {
-        return violation(error);
-      }
-      await authenticate(message.payload.accessToken, message.id);
-    });
-  });
+  private clearTimers(): void {
+    clearTimeout(this.authTimer);
+    clearTimeout(this.expiry);
+    this.authTimer = undefined;
+    this.expiry = undefined;
+  }
+}
 
-  socket.on('close', () => {
-    signedIn = false;
-    clearTimeout(authTimer);
-    clearTimeout(expiry);
-    if (identity) hub.remove(client);
-  });
-  socket.on('error', (error) => logger.warn({ err: error }, 'realtime: socket error'));
+// Shared by every socket: a listener's `this` is the socket it was added to.
+const connections = new WeakMap<WebSocket, RealtimeConnection>();
+
+function authTimedOut(connection: RealtimeConnection) {
+  connection.authTimedOut();
+}
+
+function expired(connection: RealtimeConnection) {
+  connection.close(REALTIME_CLOSE.UNAUTHENTICATED, 'access token expired');
+}
+
+function onMessage(this: WebSocket, data: RawData, isBinary: boolean) {
+  connections.get(this)?.frame(data, isBinary);
+}
+
+function onClose(this: WebSocket) {
+  connections.get(this)?.closed();
+  connections.delete(this);
+}
+
+function onError(this: WebSocket, error: Error) {
+  connections.get(this)?.logError(error);
+}
+
+export function openRealtimeConnection(socket: WebSocket, deps: RealtimeConnectionDeps): void {
+  connections.set(socket, new RealtimeConnection(socket, deps));
+  socket.on('message', onMessage);
+  socket.on('close', onClose);
+  socket.on('error', onError);
 }
