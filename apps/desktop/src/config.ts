@@ -48,6 +48,8 @@ export interface DesktopPaths {
   logDir: string;
   /** The app window's own browser profile. */
   browserProfileDir: string;
+  /** The cloud session's refresh token (rotated on use), its cloud and user; 0600. */
+  cloudSessionPath: string;
 }
 
 export function resolveDesktopPaths(env: DesktopEnv): DesktopPaths {
@@ -60,6 +62,7 @@ export function resolveDesktopPaths(env: DesktopEnv): DesktopPaths {
     crashDir: join(stateDir, 'crash'),
     logDir: join(stateDir, 'logs'),
     browserProfileDir: join(stateDir, 'browser-profile'),
+    cloudSessionPath: join(stateDir, 'cloud-session.json'),
   };
 }
 

@@ -5,6 +5,9 @@ import { ensurePrivateDir } from '@multiclaw/runtime/atomic-write';
 import type { Logger } from 'pino';
 import { loadCapabilityFiles } from './capabilities/capability-file.js';
 import { CapabilityPolicy } from './capabilities/policy.js';
+import { CloudSession } from './cloud/cloud-session.js';
+import { RealtimeLink } from './cloud/realtime-link.js';
+import { type BrowserOpener, SsoFlow, systemBrowserOpener } from './cloud/sso.js';
 import { commandHandlers } from './commands/index.js';
 import { type DesktopEnv, type DesktopPaths, resolveDesktopPaths, UI_DIST_DIR } from './config.js';
 import { GatewayConnection } from './gateway/gateway-connection.js';
@@ -12,6 +15,7 @@ import { buildHost } from './host.js';
 import { EventHub } from './ipc/event-hub.js';
 import { createRegistry } from './ipc/registry.js';
 import { WindowSecrets } from './ipc/window-secrets.js';
+import { CloudSessionFile } from './state/cloud-session-file.js';
 import { SettingsStore } from './state/settings-store.js';
 
 export interface StartDesktopOptions {
@@ -25,6 +29,8 @@ export interface StartDesktopOptions {
   uiDir?: string;
   gatewayPollMs?: number;
   eventsAuthTimeoutMs?: number;
+  /** How single sign-on opens the system browser (tests drive Chromium instead). */
+  openBrowser?: BrowserOpener;
 }
 
 export interface RunningDesktop {
@@ -38,6 +44,8 @@ export interface RunningDesktop {
   /** A window's URL with its secret in the fragment: what `start` opens or prints. */
   windowUrl(window: string): string;
   secretOf(window: string): string;
+  /** The cloud session and its real-time socket (tests look at them; the UI never sees a token). */
+  cloud: { session: CloudSession; realtime: RealtimeLink };
   close(): Promise<void>;
 }
 
@@ -69,15 +77,31 @@ export async function startDesktop(options: StartDesktopOptions): Promise<Runnin
     log,
     ...(options.gatewayPollMs ? { pollMs: options.gatewayPollMs } : {}),
   });
+  // The cloud session: its refresh token in the state directory, the real-time socket following it.
+  const settings = new SettingsStore(paths.settingsPath, (message) => log.warn(message));
+  const session = new CloudSession({
+    settings,
+    file: new CloudSessionFile(paths.cloudSessionPath, (message) => log.warn(message)),
+    publish: (event) => hub.publish(event),
+    log,
+  });
+  const realtime = new RealtimeLink({ session, publish: (event) => hub.publish(event), log });
+  const sso = new SsoFlow({
+    session,
+    open: options.openBrowser ?? systemBrowserOpener(options.processEnv),
+    publish: (event) => hub.publish(event),
+    log,
+  });
   const registry = createRegistry(
     commandHandlers({
       gateway,
       config,
       env: options.processEnv,
       logDir: paths.logDir,
-      settings: new SettingsStore(paths.settingsPath, (message) => log.warn(message)),
+      settings,
       gatewayPaths,
       crashDir: paths.crashDir,
+      cloud: { session, sso, env: options.processEnv, logDir: paths.logDir },
     }),
   );
   const secrets = new WindowSecrets(policy.windows());
@@ -98,6 +122,7 @@ export async function startDesktop(options: StartDesktopOptions): Promise<Runnin
   await host.app.listen({ host: '127.0.0.1', port: address.port });
   address.port = (host.app.server.address() as AddressInfo).port;
   gateway.watch();
+  if (await session.signedIn().catch(() => false)) realtime.start();
   const url = `http://127.0.0.1:${address.port}`;
   log.info({ url, ui: host.ui, windows: policy.windows() }, 'desktop host listening');
 
@@ -110,7 +135,10 @@ export async function startDesktop(options: StartDesktopOptions): Promise<Runnin
     ui: host.ui,
     windowUrl: (window) => `${url}/#secret=${secrets.secretOf(window)}`,
     secretOf: (window) => secrets.secretOf(window),
+    cloud: { session, realtime },
     close: async () => {
+      sso.close();
+      realtime.stop();
       gateway.close();
       await host.close();
     },

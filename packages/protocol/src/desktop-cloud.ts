@@ -118,7 +118,7 @@ export const DesktopCloudCommands = {
   /** Asks the cloud for an enrollment code and links the local gateway with it: no copy-paste. */
   'gateways.linkThisComputer': {
     input: z.strictObject(InWorkspace),
-    output: z.strictObject({ workspaceId: Id, gatewayId: Id, cloudUrl: z.string() }),
+    output: z.strictObject({ workspaceId: Id, cloudUrl: z.string(), gatewayId: Id.optional() }),
   },
 
   'transcripts.list': {

@@ -329,6 +329,11 @@ export const ERROR_CODES = {
     description:
       'Desktop host: not signed in to the cloud, or the session ended (signed out elsewhere, revoked, or a reused refresh token). Sign in again.',
   },
+  DESKTOP_GATEWAY_LINK_FAILED: {
+    status: 409,
+    description:
+      'Desktop host: `multiclaw-gateway link` did not link this computer (already linked to a workspace: unlink it first; or the cloud refused the code). `details.logFile` holds its output.',
+  },
   DESKTOP_CLOUD_UNREACHABLE: {
     status: 502,
     description:

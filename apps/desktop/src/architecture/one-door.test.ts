@@ -38,12 +38,21 @@ describe('one door per dangerous thing', () => {
   it('only the files whose job is a file of the state directory or the capability folder touch the file system', async () => {
     expect(await importersOf(/^(node:)?fs(\/promises)?$/)).toEqual([
       'capabilities/capability-file.ts',
+      'state/cloud-session-file.ts',
       'state/crash-log.ts',
       'state/settings-store.ts',
       'system/processes.ts',
       'version.ts',
       'web/static-ui.ts',
     ]);
+  });
+
+  it('only cloud/cloud-egress.ts calls fetch: every request of the host goes to the configured cloud through its check', async () => {
+    const callers: string[] = [];
+    for (const file of await sources()) {
+      if (/\bfetch\(/.test(await readFile(file, 'utf8'))) callers.push(relative(SRC, file));
+    }
+    expect(callers).toEqual(['cloud/cloud-egress.ts']);
   });
 
   it('reads the window secret header in one place', async () => {

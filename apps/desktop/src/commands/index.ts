@@ -1,12 +1,14 @@
 import type { CommandHandlers } from '../ipc/registry.js';
 import { type AgentCommandDeps, agentCommands } from './agent-commands.js';
 import { chatCommands } from './chat-commands.js';
+import { type CloudCommandDeps, cloudAccountCommands } from './cloud-account-commands.js';
+import { cloudWorkspaceCommands } from './cloud-workspace-commands.js';
 import { type GatewayCommandDeps, gatewayCommands } from './gateway-commands.js';
 import { providerCommands } from './provider-commands.js';
 import { type SettingsCommandDeps, settingsCommands } from './settings-commands.js';
 import { updateCommands } from './update-commands.js';
 
-export type CommandDeps = GatewayCommandDeps & AgentCommandDeps & SettingsCommandDeps;
+export type CommandDeps = GatewayCommandDeps & AgentCommandDeps & SettingsCommandDeps & CloudCommandDeps;
 
 /** Every command's handler, by feature; `CommandHandlers` makes a missing one a compile error. */
 export function commandHandlers(deps: CommandDeps): CommandHandlers {
@@ -17,5 +19,7 @@ export function commandHandlers(deps: CommandDeps): CommandHandlers {
     ...chatCommands(deps.gateway),
     ...settingsCommands(deps),
     ...updateCommands(deps),
+    ...cloudAccountCommands(deps),
+    ...cloudWorkspaceCommands(deps),
   };
 }

@@ -285,6 +285,120 @@ const BAD_INPUTS: Record<string, unknown[]> = {
   'diagnostics.crashLogs': [{ path: '/etc' }],
   'updates.check': [{ force: true }],
   'updates.apply': [{ version: '0.0.1' }],
+  'account.status': [{ token: true }],
+  'account.signIn': [
+    {},
+    { email: 'a@example.com' },
+    { email: 'a@example.com', password: '' },
+    { email: 'a@example.com', password: 'p', refreshToken: 'x' },
+  ],
+  'account.signOut': [{ everywhere: 'yes' }],
+  'account.sso.start': [
+    {},
+    { provider: 'Not A Slug' },
+    { provider: '../x' },
+    { provider: 'idp', redirectUri: 'http://evil.example' },
+  ],
+  'workspaces.list': [{ all: true }],
+  'workspaces.create': [{}, { name: '' }, { name: 'n'.repeat(101) }],
+  'workspaces.rename': [
+    { workspaceId: 'x', name: 'a' },
+    { workspaceId: '00000000-0000-4000-8000-000000000001', name: '' },
+  ],
+  'workspaces.delete': [{}, { workspaceId: '../..' }],
+  'members.list': [{}, { workspaceId: 7 }],
+  'members.changeRole': [
+    {
+      workspaceId: '00000000-0000-4000-8000-000000000001',
+      userId: '00000000-0000-4000-8000-000000000001',
+      role: 'admin',
+    },
+    { workspaceId: '00000000-0000-4000-8000-000000000001', role: 'owner' },
+  ],
+  'members.remove': [
+    { workspaceId: '00000000-0000-4000-8000-000000000001' },
+    { workspaceId: '00000000-0000-4000-8000-000000000001', userId: 'me' },
+  ],
+  'members.transfer': [
+    { workspaceId: '00000000-0000-4000-8000-000000000001' },
+    { workspaceId: '00000000-0000-4000-8000-000000000001', userId: '../x' },
+  ],
+  'invitations.create': [
+    { workspaceId: '00000000-0000-4000-8000-000000000001', email: 'not-an-email', role: 'member' },
+    { workspaceId: '00000000-0000-4000-8000-000000000001', email: 'a@example.com', role: 'root' },
+  ],
+  'invitations.list': [{}, { workspaceId: 'x' }],
+  'invitations.revoke': [
+    { workspaceId: '00000000-0000-4000-8000-000000000001' },
+    { workspaceId: '00000000-0000-4000-8000-000000000001', invitationId: 'x' },
+  ],
+  'invitations.accept': [{}, { token: '' }, { token: 't'.repeat(257) }],
+  'workspaceAgents.list': [{}, { workspaceId: '00000000-0000-4000-8000-000000000001', limit: 1000 }],
+  'workspaceAgents.create': [
+    { workspaceId: '00000000-0000-4000-8000-000000000001' },
+    { workspaceId: '00000000-0000-4000-8000-000000000001', agent: { name: 'a' } },
+  ],
+  'workspaceAgents.update': [
+    {
+      workspaceId: '00000000-0000-4000-8000-000000000001',
+      agentId: '00000000-0000-4000-8000-000000000001',
+      changes: {},
+    },
+    { workspaceId: '00000000-0000-4000-8000-000000000001', agentId: 'x', changes: { name: 'a' } },
+  ],
+  'workspaceAgents.delete': [
+    { workspaceId: '00000000-0000-4000-8000-000000000001' },
+    { workspaceId: '00000000-0000-4000-8000-000000000001', agentId: 'x' },
+  ],
+  'secrets.list': [{}, { workspaceId: '00000000-0000-4000-8000-000000000001', cursor: '' }],
+  'secrets.create': [
+    { workspaceId: '00000000-0000-4000-8000-000000000001', secret: { name: 'bad name', value: 'v' } },
+    { workspaceId: '00000000-0000-4000-8000-000000000001', secret: { name: 'OK' } },
+  ],
+  'secrets.update': [
+    {
+      workspaceId: '00000000-0000-4000-8000-000000000001',
+      secretId: '00000000-0000-4000-8000-000000000001',
+      changes: {},
+    },
+    {
+      workspaceId: '00000000-0000-4000-8000-000000000001',
+      secretId: '00000000-0000-4000-8000-000000000001',
+      changes: { name: 'X' },
+    },
+  ],
+  'secrets.delete': [
+    { workspaceId: '00000000-0000-4000-8000-000000000001' },
+    { workspaceId: '00000000-0000-4000-8000-000000000001', secretId: 'x' },
+  ],
+  'secrets.reveal': [
+    { workspaceId: '00000000-0000-4000-8000-000000000001' },
+    { workspaceId: '00000000-0000-4000-8000-000000000001', secretId: 'x' },
+  ],
+  'gateways.list': [{}, { workspaceId: '00000000-0000-4000-8000-000000000001', limit: 0 }],
+  'gateways.revoke': [
+    { workspaceId: '00000000-0000-4000-8000-000000000001' },
+    { workspaceId: '00000000-0000-4000-8000-000000000001', gatewayId: 'x' },
+  ],
+  'gateways.linkThisComputer': [{}, { workspaceId: '00000000-0000-4000-8000-000000000001', code: 'abc' }],
+  'transcripts.list': [{}, { workspaceId: '00000000-0000-4000-8000-000000000001', userId: 'x' }],
+  'transcripts.read': [
+    { workspaceId: '00000000-0000-4000-8000-000000000001' },
+    {
+      workspaceId: '00000000-0000-4000-8000-000000000001',
+      conversationId: '00000000-0000-4000-8000-000000000001',
+      after: -1,
+    },
+  ],
+  'transcripts.delete': [
+    { workspaceId: '00000000-0000-4000-8000-000000000001' },
+    { workspaceId: '00000000-0000-4000-8000-000000000001', conversationId: 'x' },
+  ],
+  'audit.list': [
+    {},
+    { workspaceId: '00000000-0000-4000-8000-000000000001', from: 'yesterday' },
+    { workspaceId: '00000000-0000-4000-8000-000000000001', action: 'Bad Action' },
+  ],
 };
 
 describe('input validation', () => {

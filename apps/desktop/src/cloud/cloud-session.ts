@@ -1,0 +1,238 @@
+import {
+  ApiError,
+  type DesktopAccountStatus,
+  type DesktopEvent,
+  LoginResponse,
+  type User,
+} from '@multiclaw/protocol';
+import type { Logger } from 'pino';
+import type { CloudSessionFile, StoredCloudSession } from '../state/cloud-session-file.js';
+import type { SettingsStore } from '../state/settings-store.js';
+import { type CloudAnswer, cloudBase, cloudFetch, cloudRefusal } from './cloud-egress.js';
+
+/** Refresh this long before the access token expires, so no request carries one about to lapse. */
+const EXPIRY_MARGIN_MS = 30_000;
+
+export interface CloudSessionDeps {
+  settings: Pick<SettingsStore, 'read'>;
+  file: CloudSessionFile;
+  publish: (event: DesktopEvent) => void;
+  log: Logger;
+  now?: () => number;
+}
+
+interface Access {
+  token: string;
+  expiresAt: number;
+}
+
+type RequestOptions = { body?: unknown; query?: Record<string, string | number | undefined> };
+
+/**
+ * The host's cloud session: the access token in memory only, the refresh
+ * token in a 0600 file (rotated on every use). One refresh at a time: calls
+ * that find the token expired, or are answered 401, wait for the same
+ * refresh, since a second one with the same refresh token would look like
+ * theft to the cloud and end the session. A refresh the cloud refuses ends
+ * the session here too, and the UI is told why.
+ */
+export class CloudSession {
+  private access: Access | undefined;
+  private stored: StoredCloudSession | undefined;
+  private loaded = false;
+  private refreshing: Promise<Access> | undefined;
+  private readonly listeners = new Set<(signedIn: boolean) => void>();
+  private readonly now: () => number;
+
+  constructor(private readonly deps: CloudSessionDeps) {
+    this.now = deps.now ?? Date.now;
+  }
+
+  /** Called with true on sign-in, false when the session ends (the real-time link follows it). */
+  onChange(listener: (signedIn: boolean) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** The configured cloud, checked; refused when none is chosen or local-only is on. */
+  async configuredBase(): Promise<string> {
+    const settings = await this.deps.settings.read();
+    if (settings.localOnly)
+      throw new ApiError(
+        'DESKTOP_CLOUD_NOT_CONFIGURED',
+        'Local-only mode is on: this desktop contacts no cloud. Turn it off in settings first.',
+      );
+    if (!settings.cloudUrl)
+      throw new ApiError(
+        'DESKTOP_CLOUD_NOT_CONFIGURED',
+        'No MultiClaw Cloud is chosen. Enter its address in settings first.',
+      );
+    return cloudBase(settings.cloudUrl);
+  }
+
+  async status(): Promise<DesktopAccountStatus> {
+    const settings = await this.deps.settings.read();
+    const stored = await this.current();
+    const cloudUrl = settings.cloudUrl ?? null;
+    if (!stored || settings.localOnly || !cloudUrl || cloudBase(cloudUrl) !== stored.cloudUrl)
+      return { state: 'signed-out', cloudUrl };
+    return { state: 'signed-in', cloudUrl, user: stored.user };
+  }
+
+  /** Whether a session is held for the configured cloud (the real-time link starts from it). */
+  async signedIn(): Promise<boolean> {
+    return (await this.status()).state === 'signed-in';
+  }
+
+  async signIn(email: string, password: string): Promise<DesktopAccountStatus> {
+    const base = await this.configuredBase();
+    const answer = await cloudFetch(base, 'POST', '/v1/auth/login', {
+      body: { email, password, clientName: 'MultiClaw desktop' },
+    });
+    if (answer.status !== 200) throw cloudRefusal(base, answer);
+    return this.adopt(base, answer);
+  }
+
+  /** Takes a login (password, SSO exchange or refresh) answer as the session. */
+  async adopt(base: string, answer: CloudAnswer): Promise<DesktopAccountStatus> {
+    const login = LoginResponse.safeParse(answer.body);
+    if (!login.success)
+      throw new ApiError('DESKTOP_CLOUD_UNREACHABLE', `${base} answered the sign-in with an unexpected body`);
+    const wasSignedIn = this.stored !== undefined;
+    await this.keep(
+      base,
+      login.data.refreshToken,
+      login.data.user,
+      login.data.accessToken,
+      login.data.expiresIn,
+    );
+    const account = await this.status();
+    if (!wasSignedIn) {
+      this.deps.log.info({ cloud: base, user: login.data.user.id }, 'signed in to the cloud');
+      this.deps.publish({ type: 'account.changed', payload: { account, reason: 'signed-in' } });
+      for (const listener of this.listeners) listener(true);
+    }
+    return account;
+  }
+
+  async signOut(): Promise<DesktopAccountStatus> {
+    const stored = await this.current();
+    if (stored) {
+      try {
+        const token = await this.accessToken();
+        await cloudFetch(stored.cloudUrl, 'POST', '/v1/auth/logout', { token });
+      } catch (error) {
+        // Signing out here must work offline; the cloud's session lapses on its own.
+        this.deps.log.warn({ err: error }, 'could not tell the cloud about the sign-out');
+      }
+    }
+    await this.end('signed-out');
+    return this.status();
+  }
+
+  /** A valid access token: the one in memory, or a fresh one from a (single) refresh. */
+  async accessToken(): Promise<string> {
+    if (this.access && this.access.expiresAt - EXPIRY_MARGIN_MS > this.now()) return this.access.token;
+    return (await this.refresh()).token;
+  }
+
+  /** Seconds left on the access token in memory (for the real-time link's re-auth). */
+  accessExpiresAt(): number | undefined {
+    return this.access?.expiresAt;
+  }
+
+  /** Exchanges the refresh token once, however many callers ask at the same time. */
+  refresh(): Promise<Access> {
+    this.refreshing ??= this.exchange().finally(() => {
+      this.refreshing = undefined;
+    });
+    return this.refreshing;
+  }
+
+  /**
+   * `method path` at the session's cloud with the access token; on a 401 the
+   * token is refreshed (once, shared) and the request sent once more.
+   */
+  async request(method: string, path: string, options: RequestOptions = {}): Promise<CloudAnswer> {
+    const base = await this.sessionBase();
+    const token = await this.accessToken();
+    let answer = await cloudFetch(base, method, path, { ...options, token });
+    if (answer.status === 401) {
+      // Another call may have refreshed meanwhile: use its token rather than refresh again.
+      const fresh = this.access && this.access.token !== token ? this.access : await this.refresh();
+      answer = await cloudFetch(base, method, path, { ...options, token: fresh.token });
+    }
+    if (answer.status >= 400) throw cloudRefusal(base, answer);
+    return answer;
+  }
+
+  /** Ends the session here (the UI is told why); the refresh token file is deleted. */
+  async end(reason: 'signed-out' | 'session-ended', message?: string): Promise<void> {
+    const had = (await this.current()) !== undefined;
+    this.access = undefined;
+    this.stored = undefined;
+    await this.deps.file.remove();
+    if (!had) return;
+    this.deps.log.info({ reason }, 'the cloud session ended');
+    const account = await this.status();
+    this.deps.publish({
+      type: 'account.changed',
+      payload: { account, reason, ...(message ? { message } : {}) },
+    });
+    for (const listener of this.listeners) listener(false);
+  }
+
+  private async sessionBase(): Promise<string> {
+    const base = await this.configuredBase();
+    const stored = await this.current();
+    if (!stored || stored.cloudUrl !== base)
+      throw new ApiError('DESKTOP_CLOUD_SIGNED_OUT', 'You are not signed in to this cloud. Sign in first.');
+    return base;
+  }
+
+  private async exchange(): Promise<Access> {
+    const stored = await this.current();
+    if (!stored)
+      throw new ApiError('DESKTOP_CLOUD_SIGNED_OUT', 'You are not signed in to the cloud. Sign in first.');
+    const answer = await cloudFetch(stored.cloudUrl, 'POST', '/v1/auth/refresh', {
+      body: { refreshToken: stored.refreshToken },
+    });
+    if (answer.status === 200) {
+      const login = LoginResponse.parse(answer.body);
+      return this.keep(stored.cloudUrl, login.refreshToken, login.user, login.accessToken, login.expiresIn);
+    }
+    const refusal = cloudRefusal(stored.cloudUrl, answer);
+    if (answer.status === 401) {
+      const message =
+        refusal.code === 'AUTH_REFRESH_TOKEN_REUSED'
+          ? 'The cloud ended this session: its refresh token was used twice, which can mean someone copied it. Sign in again.'
+          : 'The cloud session has ended (signed out elsewhere, revoked, or expired). Sign in again.';
+      await this.end('session-ended', message);
+      throw new ApiError('DESKTOP_CLOUD_SIGNED_OUT', message, { reason: refusal.code });
+    }
+    throw refusal;
+  }
+
+  private async keep(
+    base: string,
+    refreshToken: string,
+    user: User,
+    accessToken: string,
+    expiresIn: number,
+  ): Promise<Access> {
+    const stored: StoredCloudSession = { version: 1, cloudUrl: base, refreshToken, user };
+    // The rotated refresh token is on disk before anything uses the new access token.
+    await this.deps.file.write(stored);
+    this.stored = stored;
+    this.access = { token: accessToken, expiresAt: this.now() + expiresIn * 1000 };
+    return this.access;
+  }
+
+  private async current(): Promise<StoredCloudSession | undefined> {
+    if (!this.loaded) {
+      this.stored = await this.deps.file.read();
+      this.loaded = true;
+    }
+    return this.stored;
+  }
+}

@@ -1,0 +1,25 @@
+import type { CloudSession } from '../cloud/cloud-session.js';
+import type { SsoFlow } from '../cloud/sso.js';
+import type { CommandHandlers } from '../ipc/registry.js';
+
+export interface CloudCommandDeps {
+  cloud: {
+    session: CloudSession;
+    sso: SsoFlow;
+    /** The gateway's environment and where the host writes a spawned command's output. */
+    env: NodeJS.ProcessEnv;
+    logDir: string;
+  };
+}
+
+/** The cloud session: status, password sign-in, single sign-on through the system browser, sign-out. No token leaves the host. */
+export function cloudAccountCommands(
+  deps: CloudCommandDeps,
+): Pick<CommandHandlers, 'account.status' | 'account.signIn' | 'account.signOut' | 'account.sso.start'> {
+  return {
+    'account.status': () => deps.cloud.session.status(),
+    'account.signIn': ({ email, password }) => deps.cloud.session.signIn(email, password),
+    'account.signOut': () => deps.cloud.session.signOut(),
+    'account.sso.start': ({ provider }) => deps.cloud.sso.start(provider),
+  };
+}
