@@ -170,6 +170,27 @@ describe.skipIf(skip)('the desktop window, as a person uses it', () => {
     );
   });
 
+  it('pages through many conversations', async () => {
+    const before = (await world.t.call('sessions.list', { limit: 1 })).body.total as number;
+    await Promise.all(
+      Array.from({ length: 20 }, (_, i) =>
+        world.t.call('chat.send', { agentId: 'helper', message: `Seeded conversation ${i}` }),
+      ),
+    );
+    const total = before + 20;
+    await expect
+      .poll(async () => (await world.t.call('sessions.list', { limit: 1 })).body.total, { timeout: LONG })
+      .toBe(total);
+    await section('Settings');
+    await section('History');
+    await page.getByText(`Conversations 1–20 of ${total}`).waitFor({ timeout: LONG });
+    await page.getByRole('button', { name: 'Older conversations' }).click();
+    await page.getByText(`Conversations 21–${total} of ${total}`).waitFor({ timeout: LONG });
+    expect(await page.getByRole('button', { name: 'Older conversations' }).isDisabled()).toBe(true);
+    await page.getByRole('button', { name: 'Newer conversations' }).click();
+    await page.getByText(`Conversations 1–20 of ${total}`).waitFor({ timeout: LONG });
+  }, 90_000);
+
   it('settings: saves local-only mode and an allowed origin, and shows where crash logs are', async () => {
     await section('Settings');
     await page.getByRole('switch', { name: 'Local only (never contact a cloud)' }).waitFor();
