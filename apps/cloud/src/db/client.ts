@@ -1,5 +1,8 @@
 import { PrismaPg } from '@prisma/adapter-pg';
+import pg from 'pg';
 import { PrismaClient } from '../generated/prisma/client.js';
+
+const pools = new WeakMap<object, pg.Pool>();
 
 /**
  * The application's Prisma client, on node-postgres through Prisma's driver
@@ -7,10 +10,58 @@ import { PrismaClient } from '../generated/prisma/client.js';
  * `$disconnect()` it, which closes the pool.
  */
 export function createPrismaClient(databaseUrl: string) {
-  return new PrismaClient({ adapter: new PrismaPg({ connectionString: databaseUrl }) });
+  const pool = new pg.Pool({ connectionString: databaseUrl });
+  const db = new PrismaClient({ adapter: new PrismaPg(pool, { disposeExternalPool: true }) });
+  pools.set(db, pool);
+  return db;
 }
 
 export type Database = ReturnType<typeof createPrismaClient>;
 
 /** The client inside an interactive transaction (`db.$transaction(async (tx) => …)`). */
 export type Transaction = Parameters<Parameters<Database['$transaction']>[0]>[0];
+
+/** What the hot paths use: one parameterised statement, rows as objects. */
+export type Sql = {
+  query<Row extends Record<string, unknown>>(text: string, values: unknown[]): Promise<{ rows: Row[] }>;
+};
+
+/**
+ * The node-postgres pool under a client from `createPrismaClient`, for the
+ * few hot paths (every authenticated request, sign-in) where Prisma's
+ * per-statement cost (~1 ms of its own per query on a loaded 2-core machine,
+ * bench/README.md) is most of the work. Same connections, same database:
+ * anything else keeps using Prisma.
+ */
+export function sqlOf(db: Database): Sql {
+  const pool = pools.get(db);
+  if (pool) return pool as Sql;
+  // A client made elsewhere (a test's own): the same statements through Prisma.
+  return {
+    async query<Row>(text: string, values: unknown[]) {
+      return { rows: await db.$queryRawUnsafe<Row[]>(text, ...values) };
+    },
+  } as Sql;
+}
+
+/**
+ * Runs `work` in one transaction on one connection of the pool under `db`
+ * (BEGIN … COMMIT, ROLLBACK on any error), for the hot paths that `sqlOf`
+ * serves; through Prisma's interactive transaction for a client made elsewhere.
+ */
+export async function sqlTransaction<T>(db: Database, work: (sql: Sql) => Promise<T>): Promise<T> {
+  const pool = pools.get(db);
+  if (!pool) return db.$transaction((tx) => work(sqlOf(tx as unknown as Database)));
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN');
+    const result = await work(client as Sql);
+    await client.query('COMMIT');
+    return result;
+  } catch (error) {
+    await client.query('ROLLBACK').catch(() => {});
+    throw error;
+  } finally {
+    client.release();
+  }
+}

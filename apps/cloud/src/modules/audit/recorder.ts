@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { Database, Transaction } from '../../db/client.js';
+import { type Database, type Sql, sqlTransaction, type Transaction } from '../../db/client.js';
 import { canonicalIp, canonicalJson, cleanMetadata, cleanText } from './canonical.js';
 
 export type AuditEntry = {
@@ -126,6 +126,22 @@ export function createAuditRecorder(deps: { db: Database; now: () => Date }) {
     await tx.auditEvent.create({ data: toRow(chained, prevHash, hashAuditEntry(prevHash, chained)) });
   }
 
+  async function appendChained(sql: Sql, fields: StoredAuditFields): Promise<void> {
+    await sql.query('SELECT pg_advisory_xact_lock($1::int4, hashtext($2))', [
+      AUDIT_LOCK_NAMESPACE,
+      fields.workspaceId,
+    ]);
+    const { rows } = await sql.query<{ seq: string; hash: Buffer }>(
+      'SELECT seq::text AS seq, hash FROM audit_events a WHERE a.workspace_id = $1::uuid ORDER BY a.seq DESC LIMIT 1',
+      [fields.workspaceId],
+    );
+    const last = rows[0];
+    const chained = { ...fields, seq: (last ? BigInt(last.seq) : 0n) + 1n };
+    const prevHash = last ? new Uint8Array(last.hash) : null;
+    const row = toRow(chained, prevHash, hashAuditEntry(prevHash, chained));
+    await sql.query(INSERT_AUDIT_EVENT, auditEventValues(row));
+  }
+
   return {
     async record(entry: AuditEntry, tx?: AuditTx): Promise<void> {
       const createdAt = deps.now();
@@ -134,15 +150,49 @@ export function createAuditRecorder(deps: { db: Database; now: () => Date }) {
         // No lock, no transaction: account-level events are written at sign-in rate.
         return append(deps.db as unknown as AuditTx, entry, createdAt);
       }
-      await deps.db.$transaction((inner) => append(inner, entry, createdAt), {
-        maxWait: 10_000,
-        timeout: 10_000,
-      });
+      // A chained entry on its own (a reveal, a sign-in's first visit): straight on
+      // node-postgres, the same lock and statements as `append`, a fifth of the time.
+      await sqlTransaction(deps.db, (sql) => appendChained(sql, prepare(entry, createdAt)));
     },
   };
 }
 
 export type AuditRecorder = ReturnType<typeof createAuditRecorder>;
+
+/** One audit row, in the column order of `auditEventValues`. */
+export const INSERT_AUDIT_EVENT = `INSERT INTO audit_events
+  (workspace_id, seq, actor_kind, actor_id, action, target_type, target_id, metadata, ip, user_agent, created_at, prev_hash, hash)
+  VALUES ($1::uuid, $2::bigint, $3::audit_actor_kind, $4::uuid, $5, $6, $7, $8::jsonb, $9::inet, $10, $11::timestamptz, $12::bytea, $13::bytea)`;
+
+/** The parameters of `INSERT_AUDIT_EVENT` for a row from `toRow`. */
+export function auditEventValues(row: ReturnType<typeof toRow>): unknown[] {
+  return [
+    row.workspaceId,
+    row.seq.toString(),
+    row.actorKind,
+    row.actorId,
+    row.action,
+    row.targetType,
+    row.targetId,
+    row.metadata === undefined ? null : JSON.stringify(row.metadata),
+    row.ip,
+    row.userAgent,
+    row.createdAt,
+    row.prevHash ? Buffer.from(row.prevHash) : null,
+    Buffer.from(row.hash),
+  ];
+}
+
+/**
+ * An account-level entry (no workspace: no chain, no lock, a standalone hash)
+ * as `record` would store it, for a hot path that writes it in its own
+ * statement together with the change it records (sign-in).
+ */
+export function accountEntryRow(entry: AuditEntry, createdAt: Date) {
+  if (entry.workspaceId) throw new Error('accountEntryRow: workspace entries extend their chain (record)');
+  const fields = prepare(entry, createdAt);
+  return toRow(fields, null, hashAuditEntry(null, fields));
+}
 
 /** The entry exactly as it will be stored, so the hash computed now is the hash verify recomputes. */
 function prepare(entry: AuditEntry, createdAt: Date): StoredAuditFields {

@@ -1,9 +1,9 @@
 import { ApiError } from '@multiclaw/protocol';
-import type { Database } from '../../db/client.js';
+import { type Database, sqlOf } from '../../db/client.js';
 import { isUniqueViolation } from '../../db/write-helpers.js';
 import type { AuditRecorder } from '../audit/recorder.js';
 import { createPasswordCheck } from './lockout/password-check.js';
-import type { LoginThrottle } from './lockout/service.js';
+import { type LoginThrottle, throttleKey } from './lockout/service.js';
 import type { PasswordHasher } from './passwords/hashing.js';
 import { type PublicUser, publicUserSelect, toPublicUser } from './public-user.js';
 import type { ClientContext, SessionService, TokenPair } from './sessions/service.js';
@@ -15,6 +15,17 @@ type PasswordPolicy = (
   password: string,
   context?: { email?: string },
 ) => { ok: true } | { ok: false; code: string; message: string };
+
+type SignInUserRow = {
+  id: string;
+  email: string;
+  name: string | null;
+  email_verified_at: Date | null;
+  hash: string | null;
+};
+
+const SIGN_IN_USER = `SELECT u.id, u.email, u.name, u.email_verified_at, p.hash
+  FROM users u LEFT JOIN password_credentials p ON p.user_id = u.id WHERE u.email = $1`;
 
 const INVALID_CREDENTIALS = () =>
   new ApiError('AUTH_INVALID_CREDENTIALS', 'The email or password is incorrect');
@@ -45,6 +56,13 @@ export function createAccountService(deps: {
   const { db, hasher, throttle, policy, sessions, audit, verification } = deps;
 
   const passwords = createPasswordCheck({ hasher, throttle, audit });
+  const sql = sqlOf(db);
+
+  /** The account and its password hash in one statement (node-postgres: this runs on every sign-in). */
+  async function findSignInUser(email: string) {
+    const { rows } = await sql.query<SignInUserRow>(SIGN_IN_USER, [email]);
+    return rows[0];
+  }
 
   return {
     async register(
@@ -89,12 +107,9 @@ export function createAccountService(deps: {
       // correct password undoes the count.
       const [attempt, user] = await Promise.all([
         throttle.beginAttempt(input.email),
-        db.user.findUnique({
-          where: { email: input.email },
-          select: { ...publicUserSelect, password: { select: { hash: true } } },
-        }),
+        findSignInUser(input.email),
       ]);
-      const phc = user?.password?.hash;
+      const phc = user?.hash ?? undefined;
       const passwordMatches = await passwords.accepted(attempt, phc, input.password);
       if (!attempt.allowed || !user || !passwordMatches) {
         const reason = !attempt.allowed ? 'locked' : !user ? 'unknown_account' : 'wrong_password';
@@ -107,26 +122,33 @@ export function createAccountService(deps: {
         if (user) await passwords.auditLockStarted(attempt, user.id, client);
         throw INVALID_CREDENTIALS();
       }
-      await throttle.recordSuccess(input.email);
       if (phc && hasher.needsRehash(phc)) {
         await db.passwordCredential.update({
           where: { userId: user.id },
           data: { hash: await hasher.hash(input.password) },
         });
       }
-      const session = await sessions.start(user.id, client);
-      await audit.record({
-        action: 'auth.login.succeeded',
-        actorId: user.id,
-        targetType: 'session',
-        targetId: session.sessionId,
-        ...client,
+      // The lockout row cleared, the session, its refresh token and the audit entry: one statement.
+      const session = await sessions.startSignIn(user.id, client, {
+        throttleKey: throttleKey(input.email),
+        auditFor: (sessionId) => ({
+          action: 'auth.login.succeeded',
+          actorId: user.id,
+          targetType: 'session',
+          targetId: sessionId,
+          ...client,
+        }),
       });
       return {
         accessToken: session.accessToken,
         refreshToken: session.refreshToken,
         expiresIn: session.expiresIn,
-        user: toPublicUser(user),
+        user: toPublicUser({
+          id: user.id,
+          email: user.email,
+          name: user.name,
+          emailVerifiedAt: user.email_verified_at,
+        }),
       };
     },
 

@@ -1,5 +1,6 @@
 import { createHash, type KeyObject, randomBytes } from 'node:crypto';
 import type { Config } from '../../config.js';
+import { type Database, sqlOf } from '../../db/client.js';
 import { type VaultDb, VaultIntegrityError } from './contract.js';
 import { dataKeyAad, decrypt, encrypt, KEY_BYTES } from './envelope.js';
 
@@ -16,6 +17,10 @@ export type MasterKeys = Config['masterKeys'];
 
 /** usage_count is an int4: its maximum, far below GCM's 2^32 random-nonce limit. */
 export const DEFAULT_USAGE_LIMIT = 2 ** 31 - 1;
+
+const DATA_KEY = `SELECT workspace_id AS "workspaceId", version, wrapped_key AS "wrappedKey", nonce,
+    master_key_version AS "masterKeyVersion"
+  FROM workspace_data_keys WHERE workspace_id = $1::uuid AND version = $2::int`;
 
 export type DataKeyRow = {
   workspaceId: string;
@@ -215,10 +220,9 @@ export function createKeyring(options: KeyringOptions): Keyring {
     },
 
     async keyFor(db, workspaceId, version) {
-      const row = await db.workspaceDataKey.findUnique({
-        where: { workspaceId_version: { workspaceId, version } },
-        select: { workspaceId: true, version: true, wrappedKey: true, nonce: true, masterKeyVersion: true },
-      });
+      // Every reveal reads it: straight on node-postgres (through Prisma inside a transaction).
+      const { rows } = await sqlOf(db as Database).query<DataKeyRow>(DATA_KEY, [workspaceId, version]);
+      const row = rows[0];
       if (!row) throw new VaultIntegrityError(`data key version ${version} does not exist`);
       return {
         version: row.version,

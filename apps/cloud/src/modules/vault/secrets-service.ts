@@ -6,7 +6,7 @@ import {
   type Secret,
   type UpdateSecretRequest,
 } from '@multiclaw/protocol';
-import type { Database, Transaction } from '../../db/client.js';
+import { type Database, sqlOf, type Transaction } from '../../db/client.js';
 import { pageQuery, toPage } from '../../db/keyset-page.js';
 import { bumpConfigVersion, isUniqueViolation } from '../../db/write-helpers.js';
 import { type EventPublisher, realtime } from '../../events/publisher.js';
@@ -65,6 +65,21 @@ function toSecret(row: MetadataRow): Secret {
     updatedAt: row.updatedAt.toISOString(),
   };
 }
+
+type RevealRow = {
+  id: string;
+  name: string;
+  version: number;
+  ciphertext: Uint8Array;
+  nonce: Uint8Array;
+  formatVersion: number;
+  dataKeyVersion: number;
+  masterKeyVersion: number;
+};
+
+const REVEAL_ROW = `SELECT id, name, version, ciphertext, nonce, format_version AS "formatVersion",
+    data_key_version AS "dataKeyVersion", master_key_version AS "masterKeyVersion"
+  FROM secrets WHERE workspace_id = $1::uuid AND id = $2::uuid`;
 
 export function toSealed(row: {
   ciphertext: Uint8Array;
@@ -348,10 +363,9 @@ export function createSecretService(deps: SecretServiceDeps) {
 
     /** The value, for an owner. Audited (who, when, which secret and version) before it is returned. */
     async reveal(workspaceId: string, secretId: string, actor: Actor): Promise<{ value: string }> {
-      const row = await db.secret.findUnique({
-        where: { workspaceId_id: { workspaceId, id: secretId } },
-        select: { id: true, name: true, version: true, ...sealedSelect },
-      });
+      // Straight on node-postgres: the hot read of the vault (bench/vault).
+      const { rows } = await sqlOf(db).query<RevealRow>(REVEAL_ROW, [workspaceId, secretId]);
+      const row = rows[0];
       if (!row) throw notFound();
       // VaultIntegrityError propagates: VAULT_INTEGRITY_FAILED to the client, the details to the log.
       const value = await crypto.open(db, { workspaceId, secretId }, toSealed(row));

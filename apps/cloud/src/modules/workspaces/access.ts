@@ -127,10 +127,17 @@ export function createWorkspaceAccess(deps: AccessDeps) {
     const wid = Id.safeParse((request.params as { wid?: unknown }).wid);
     if (!wid.success) throw new ApiError('NOT_FOUND', 'No such workspace');
     const workspaceId = wid.data;
-    const row = await deps.db.membership.findUnique({
-      where: { workspaceId_userId: { workspaceId, userId } },
-      select: { role: true },
-    });
+    // Read with the live-session check a moment ago, in the same statement (auth.ts).
+    const prefetched = request.workspaceRole;
+    const row =
+      prefetched?.workspaceId === workspaceId
+        ? prefetched.role === null
+          ? null
+          : { role: prefetched.role as Role }
+        : await deps.db.membership.findUnique({
+            where: { workspaceId_userId: { workspaceId, userId } },
+            select: { role: true },
+          });
     if (!row) throw new ApiError('NOT_FOUND', 'No such workspace');
     // The action may depend on the other path ids: decide it on their canonical spelling.
     const params = zodSchemaOf(schema?.params)?.safeParse(request.params);
