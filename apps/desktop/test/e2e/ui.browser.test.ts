@@ -1,3 +1,6 @@
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { chromiumMissing, startPageServer } from '@multiclaw/test-support/browser';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -44,6 +47,20 @@ afterAll(async () => {
 });
 
 describe.skipIf(skip)('the desktop window, as a person uses it', () => {
+  it('is built as files only: no inline script or style, and a small bundle', async () => {
+    const html = await readFile(join(world.ui.dir, 'index.html'), 'utf8');
+    expect([...html.matchAll(/<script\b[^>]*>/g)].map((tag) => tag[0])).toEqual([
+      expect.stringMatching(/^<script type="module" crossorigin src="\/assets\/index-[\w-]+\.js">$/),
+    ]);
+    expect(html).not.toMatch(/<style|style=|javascript:/i);
+    const assets = await readdir(join(world.ui.dir, 'assets'));
+    let gzipped = 0;
+    for (const file of assets.filter((name) => name.endsWith('.js')))
+      gzipped += gzipSync(await readFile(join(world.ui.dir, 'assets', file))).length;
+    // React, React Aria, zod and the markdown parser: about 210 kB today.
+    expect(gzipped).toBeLessThan(260 * 1024);
+  });
+
   it('takes the secret out of the address bar and shows the running gateway', async () => {
     await page.getByText('Gateway running', { exact: true }).waitFor({ timeout: LONG });
     expect(page.url()).toBe(`${world.t.desktop.url}/`);

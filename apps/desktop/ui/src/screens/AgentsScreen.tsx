@@ -178,7 +178,10 @@ export function AgentsScreen({ onChanged }: { onChanged?: () => void }) {
               <p>Its conversations stay in history; its access to provider keys is withdrawn.</p>
               <div className="form-actions">
                 <Button onPress={close}>Cancel</Button>
-                <Button className="react-aria-Button danger" onPress={() => deleting && void remove(deleting)}>
+                <Button
+                  className="react-aria-Button danger"
+                  onPress={() => deleting && void remove(deleting)}
+                >
                   Delete agent
                 </Button>
               </div>

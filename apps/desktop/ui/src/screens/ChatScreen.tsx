@@ -149,8 +149,12 @@ export function ChatScreen({
         ? runs[lastAssistant.runId]?.state
         : lastAssistant.state
       : undefined;
+  // After a reply that did not complete, or a message the host could not start a reply to.
+  const unanswered = lines.at(-1)?.kind === 'user' && error !== undefined;
   const canRetry =
-    !streaming && lastUser !== undefined && lastState !== undefined && lastState !== 'complete';
+    !streaming &&
+    lastUser !== undefined &&
+    (unanswered || (lastState !== undefined && lastState !== 'complete'));
 
   async function send(message: string) {
     if (!agentId || !message.trim() || streaming) return;
