@@ -1,4 +1,3 @@
-import type { DesktopEvent } from '@multiclaw/protocol/desktop';
 import { type KeyboardEvent, useEffect, useRef, useState } from 'react';
 import {
   Button,
@@ -13,21 +12,11 @@ import {
   TextArea,
   TextField,
 } from 'react-aria-components';
+import { type Line, linesOfHistory, type RunState, useChatRuns } from '../components/chat-runs';
 import { Markdown } from '../components/Markdown';
 import { Empty, ErrorNotice, Loading } from '../components/notices';
 import { useCommand } from '../components/use-command';
 import { invoke, messageOf } from '../ipc/client';
-import { onEvent } from '../ipc/events';
-
-type RunState = 'streaming' | 'complete' | 'aborted' | 'interrupted' | 'error';
-interface Run {
-  text: string;
-  state: RunState;
-  error?: string;
-}
-type Line =
-  | { kind: 'user'; key: string; text: string }
-  | { kind: 'assistant'; key: string; runId?: string; text?: string; state?: RunState; error?: string };
 
 export interface OpenConversation {
   sessionKey: string;
@@ -59,7 +48,7 @@ export function ChatScreen({
   const [agentId, setAgentId] = useState<string | undefined>(open?.agentId);
   const [sessionKey, setSessionKey] = useState<string | undefined>(open?.sessionKey);
   const [lines, setLines] = useState<Line[]>([]);
-  const [runs, setRuns] = useState<Record<string, Run>>({});
+  const runs = useChatRuns();
   const [current, setCurrent] = useState<string>();
   const [draft, setDraft] = useState('');
   const [error, setError] = useState<string>();
@@ -67,40 +56,6 @@ export function ChatScreen({
   const [sending, setSending] = useState(false);
   const counter = useRef(0);
   const nextKey = () => `line-${++counter.current}`;
-
-  // Every chat event updates its run, even one that arrives before `chat.send` has answered.
-  useEffect(
-    () =>
-      onEvent((event: DesktopEvent) => {
-        if (!event.type.startsWith('chat.')) return;
-        const update = ((): [string, Run] | undefined => {
-          switch (event.type) {
-            case 'chat.delta':
-              return [event.payload.runId, { text: event.payload.text, state: 'streaming' }];
-            case 'chat.final':
-              return [event.payload.runId, { text: event.payload.text, state: 'complete' }];
-            case 'chat.aborted':
-              return [event.payload.runId, { text: event.payload.text, state: event.payload.reason }];
-            case 'chat.error':
-              return [
-                event.payload.runId,
-                { text: event.payload.text, state: 'error', error: event.payload.message },
-              ];
-            default:
-              return undefined;
-          }
-        })();
-        if (!update) return;
-        const [runId, run] = update;
-        setRuns((all) => {
-          const before = all[runId];
-          // A late delta never reopens an ended run.
-          if (before && before.state !== 'streaming' && run.state === 'streaming') return all;
-          return { ...all, [runId]: run };
-        });
-      }),
-    [],
-  );
 
   // Default to the first agent once the list is in.
   useEffect(() => {
@@ -114,23 +69,7 @@ export function ChatScreen({
     invoke('chat.history', { sessionKey: open.sessionKey, limit: 100 })
       .then((page) => {
         if (!live) return;
-        setLines(
-          [...page.messages]
-            .sort((a, b) => a.seq - b.seq)
-            .filter((message) => message.role !== 'system')
-            .map(
-              (message): Line =>
-                message.role === 'user'
-                  ? { kind: 'user', key: message.id, text: message.text }
-                  : {
-                      kind: 'assistant',
-                      key: message.id,
-                      text: message.text,
-                      state: message.status ?? 'complete',
-                      ...(message.errorMessage ? { error: message.errorMessage } : {}),
-                    },
-            ),
-        );
+        setLines(linesOfHistory(page.messages));
       })
       .catch((failure) => live && setError(messageOf(failure)))
       .finally(() => live && setLoadingHistory(false));
