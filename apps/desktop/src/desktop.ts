@@ -31,6 +31,8 @@ export interface StartDesktopOptions {
   eventsAuthTimeoutMs?: number;
   /** How single sign-on opens the system browser (tests drive Chromium instead). */
   openBrowser?: BrowserOpener;
+  /** The cloud session's clock (tests move it past the access token's expiry). */
+  cloudClock?: () => number;
 }
 
 export interface RunningDesktop {
@@ -84,6 +86,7 @@ export async function startDesktop(options: StartDesktopOptions): Promise<Runnin
     file: new CloudSessionFile(paths.cloudSessionPath, (message) => log.warn(message)),
     publish: (event) => hub.publish(event),
     log,
+    ...(options.cloudClock ? { now: options.cloudClock } : {}),
   });
   const realtime = new RealtimeLink({ session, publish: (event) => hub.publish(event), log });
   const sso = new SsoFlow({

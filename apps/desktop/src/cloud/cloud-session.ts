@@ -3,6 +3,7 @@ import {
   type DesktopAccountStatus,
   type DesktopEvent,
   LoginResponse,
+  TokenResponse,
   type User,
 } from '@multiclaw/protocol';
 import type { Logger } from 'pino';
@@ -198,8 +199,14 @@ export class CloudSession {
       body: { refreshToken: stored.refreshToken },
     });
     if (answer.status === 200) {
-      const login = LoginResponse.parse(answer.body);
-      return this.keep(stored.cloudUrl, login.refreshToken, login.user, login.accessToken, login.expiresIn);
+      const tokens = TokenResponse.safeParse(answer.body);
+      if (!tokens.success)
+        throw new ApiError(
+          'DESKTOP_CLOUD_UNREACHABLE',
+          `${stored.cloudUrl} answered the refresh with an unexpected body`,
+        );
+      const { refreshToken, accessToken, expiresIn } = tokens.data;
+      return this.keep(stored.cloudUrl, refreshToken, stored.user, accessToken, expiresIn);
     }
     const refusal = cloudRefusal(stored.cloudUrl, answer);
     if (answer.status === 401) {

@@ -18,7 +18,7 @@ import {
 import { createLogger } from '@multiclaw/runtime/logger';
 import WebSocket from 'ws';
 import { parseDesktopEnv } from '../../src/config.js';
-import { type RunningDesktop, startDesktop } from '../../src/desktop.js';
+import { type RunningDesktop, type StartDesktopOptions, startDesktop } from '../../src/desktop.js';
 
 export const SHIPPED_CAPABILITIES = fileURLToPath(new URL('../../capabilities', import.meta.url));
 
@@ -70,6 +70,8 @@ export async function startTestDesktop(
     env?: Record<string, string>;
     /** A built UI to serve (default: none, so the "not built" page). */
     uiDir?: string;
+    /** How single sign-on opens the system browser, the cloud session's clock. */
+    desktop?: Pick<StartDesktopOptions, 'openBrowser' | 'cloudClock'>;
   } = {},
 ): Promise<TestDesktop> {
   const root = await mkdtemp(join(tmpdir(), 'mc-desktop-test-'));
@@ -101,6 +103,7 @@ export async function startTestDesktop(
     port: 0,
     uiDir: options.uiDir ?? join(root, 'no-ui'),
     gatewayPollMs: 200,
+    ...options.desktop,
   });
   return {
     desktop,

@@ -31,7 +31,7 @@ const ADMIN_URL =
   process.env.DATABASE_URL ||
   'postgresql://postgres@127.0.0.1:5432/postgres';
 
-async function freePort(): Promise<number> {
+export async function freePort(): Promise<number> {
   const server = createServer();
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as { port: number };
@@ -46,7 +46,14 @@ function withDatabase(url: string, database: string): string {
 }
 
 export async function startTestCloud(
-  options: { heartbeatMs?: number; publicUrl?: string } = {},
+  options: {
+    heartbeatMs?: number;
+    publicUrl?: string;
+    /** A port chosen beforehand (an OpenID provider must know the cloud's callback before it starts). */
+    port?: number;
+    /** More of the cloud's environment (OIDC_PROVIDERS…). */
+    env?: Record<string, string>;
+  } = {},
 ): Promise<TestCloud> {
   const name = `multiclaw_test_gwlink_${randomBytes(6).toString('hex')}`;
   const admin = createPrismaClient(ADMIN_URL);
@@ -54,7 +61,7 @@ export async function startTestCloud(
   await admin.$disconnect();
   const databaseUrl = withDatabase(ADMIN_URL, name);
   await applyMigrations({ databaseUrl });
-  const port = await freePort();
+  const port = options.port ?? (await freePort());
   const url = options.publicUrl ?? `http://127.0.0.1:${port}`;
   const stateDir = await mkdtemp(join(tmpdir(), 'mc-gwlink-cloud-'));
   const config = loadConfig({
@@ -69,6 +76,7 @@ export async function startTestCloud(
     MULTICLAW_CLOUD_STATE_DIR: stateDir,
     AUTH_RATE_LIMIT_MAX: '10000',
     LOG_LEVEL: 'silent',
+    ...options.env,
   });
   let app: Awaited<ReturnType<typeof buildApp>> | undefined;
   const cloud: TestCloud = {
