@@ -8,15 +8,11 @@ import {
   Heading,
   Input,
   Label,
-  ListBox,
-  ListBoxItem,
   Modal,
-  Popover,
-  Select,
-  SelectValue,
   TextArea,
   TextField,
 } from 'react-aria-components';
+import { ChoiceSelect } from '../components/ChoiceSelect';
 import { Empty, ErrorNotice, Loading, Saved } from '../components/notices';
 import { useAction, useCommand } from '../components/use-command';
 import { invoke } from '../ipc/client';
@@ -216,26 +212,13 @@ function AgentForm(props: {
         <Label>Name</Label>
         <Input />
       </TextField>
-      <Select
+      <ChoiceSelect
+        label="Provider"
         isRequired
-        selectedKey={draft.provider || null}
-        onSelectionChange={(key) => set({ provider: String(key) })}
-      >
-        <Label>Provider</Label>
-        <Button>
-          <SelectValue />
-          <span aria-hidden="true">▾</span>
-        </Button>
-        <Popover>
-          <ListBox>
-            {props.providers.map((id) => (
-              <ListBoxItem key={id} id={id}>
-                {id}
-              </ListBoxItem>
-            ))}
-          </ListBox>
-        </Popover>
-      </Select>
+        choices={props.providers.map((id) => ({ id, label: id }))}
+        value={draft.provider}
+        onChange={(provider) => set({ provider })}
+      />
       <TextField isRequired value={draft.model} onChange={(model) => set({ model })}>
         <Label>Model</Label>
         <Input placeholder="for example gpt-4o-mini" />

@@ -1,17 +1,6 @@
 import { type KeyboardEvent, useEffect, useRef, useState } from 'react';
-import {
-  Button,
-  Form,
-  Heading,
-  Label,
-  ListBox,
-  ListBoxItem,
-  Popover,
-  Select,
-  SelectValue,
-  TextArea,
-  TextField,
-} from 'react-aria-components';
+import { Button, Form, Heading, Label, TextArea, TextField } from 'react-aria-components';
+import { ChoiceSelect } from '../components/ChoiceSelect';
 import { type Line, linesOfHistory, type RunState, useChatRuns } from '../components/chat-runs';
 import { Markdown } from '../components/Markdown';
 import { Empty, ErrorNotice, Loading } from '../components/notices';
@@ -155,23 +144,14 @@ export function ChatScreen({
         <Heading level={2} id="chat-title">
           Chat
         </Heading>
-        <Select
+        <ChoiceSelect
+          label="Agent"
           className="inline-select"
-          selectedKey={agentId ?? null}
+          choices={agentList.map((agent) => ({ id: agent.id, label: agent.name }))}
+          value={agentId}
           isDisabled={agentList.length === 0 || sessionKey !== undefined}
-          onSelectionChange={(key) => setAgentId(String(key))}
-        >
-          <Label>Agent</Label>
-          <Button>
-            <SelectValue />
-            <span aria-hidden="true">▾</span>
-          </Button>
-          <Popover>
-            <ListBox items={agentList}>
-              {(agent) => <ListBoxItem id={agent.id}>{agent.name}</ListBoxItem>}
-            </ListBox>
-          </Popover>
-        </Select>
+          onChange={setAgentId}
+        />
         <Button isDisabled={streaming || lines.length === 0} onPress={newConversation}>
           New conversation
         </Button>

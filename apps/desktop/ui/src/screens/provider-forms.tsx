@@ -1,20 +1,7 @@
 import type { DesktopProvider, DesktopProviderApi } from '@multiclaw/protocol/desktop';
 import { useState } from 'react';
-import {
-  Button,
-  Checkbox,
-  CheckboxGroup,
-  Form,
-  Input,
-  Label,
-  ListBox,
-  ListBoxItem,
-  Popover,
-  Select,
-  SelectValue,
-  Text,
-  TextField,
-} from 'react-aria-components';
+import { Button, Checkbox, CheckboxGroup, Form, Input, Label, Text, TextField } from 'react-aria-components';
+import { ChoiceSelect } from '../components/ChoiceSelect';
 import { invoke } from '../ipc/client';
 
 /** The kinds of provider the gateway speaks to, with their usual address. */
@@ -89,30 +76,17 @@ export function AddProviderForm(props: {
           Lower-case letters, digits, "-" and "_". Agents name it in their model.
         </Text>
       </TextField>
-      <Select
-        selectedKey={api}
-        onSelectionChange={(key) => {
-          const next = APIS.find((choice) => choice.id === key);
+      <ChoiceSelect
+        label="Kind"
+        choices={APIS}
+        value={api}
+        onChange={(id) => {
+          const next = APIS.find((choice) => choice.id === id);
           if (!next) return;
           if (APIS.some((choice) => choice.baseUrl === baseUrl)) setBaseUrl(next.baseUrl);
           setApi(next.id);
         }}
-      >
-        <Label>Kind</Label>
-        <Button>
-          <SelectValue />
-          <span aria-hidden="true">▾</span>
-        </Button>
-        <Popover>
-          <ListBox>
-            {APIS.map((choice) => (
-              <ListBoxItem key={choice.id} id={choice.id}>
-                {choice.label}
-              </ListBoxItem>
-            ))}
-          </ListBox>
-        </Popover>
-      </Select>
+      />
       <TextField isRequired type="url" value={baseUrl} onChange={setBaseUrl}>
         <Label>Address (base URL)</Label>
         <Input />
