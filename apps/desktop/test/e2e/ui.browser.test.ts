@@ -276,6 +276,23 @@ describe.skipIf(skip)('the desktop window, as a person uses it', () => {
     expect(page.url()).not.toContain(secret);
   });
 
+  it('a reload loses the secret (it was only in memory): the window says so in plain words', async () => {
+    const other = await world.browser.newPage();
+    try {
+      await other.goto(world.t.desktop.windowUrl('main'));
+      await other.getByText('Gateway running', { exact: true }).waitFor({ timeout: LONG });
+      await other.reload();
+      await other
+        .getByRole('alert')
+        .filter({ hasText: 'This window is not signed in to the desktop host' })
+        .first()
+        .waitFor({ timeout: LONG });
+      expect(await axeViolations(other)).toEqual([]);
+    } finally {
+      await other.close();
+    }
+  });
+
   it('its CSP refuses an injected inline script and a request to another origin', async () => {
     const elsewhere = await startPageServer();
     try {

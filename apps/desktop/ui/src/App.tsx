@@ -1,6 +1,7 @@
 import { useState } from 'react';
 import { Tab, TabList, TabPanel, Tabs } from 'react-aria-components';
 import { useGateway } from './components/use-gateway';
+import { useStreamState } from './components/use-stream-state';
 import { AgentsScreen } from './screens/AgentsScreen';
 import { ChatScreen, type OpenConversation } from './screens/ChatScreen';
 import { HistoryScreen } from './screens/HistoryScreen';
@@ -23,6 +24,7 @@ export function App() {
   const [section, setSection] = useState<Section>('status');
   const [open, setOpen] = useState<{ conversation?: OpenConversation; n: number }>({ n: 0 });
   const state = gateway.status?.state;
+  const stream = useStreamState();
   return (
     <div className="app">
       <header className="topbar">
@@ -31,6 +33,19 @@ export function App() {
           {state ? GATEWAY_WORDS[state] : 'Gateway: checking…'}
         </p>
       </header>
+      {stream === 'refused' ? (
+        <div role="alert" className="notice notice-error banner">
+          <p>
+            This window is not signed in to the desktop host: it keeps its key only in memory, so a reload or
+            a copied address loses it. Close this window and open MultiClaw again.
+          </p>
+        </div>
+      ) : null}
+      {stream === 'closed' ? (
+        <p role="status" className="notice notice-warn banner">
+          Live updates paused: reconnecting to the desktop host…
+        </p>
+      ) : null}
       <Tabs
         orientation="vertical"
         selectedKey={section}
