@@ -21,7 +21,7 @@ export type ToServer =
 
 export type FromServer =
   | { type: 'listening'; port: number }
-  | { type: 'memory'; rssBytes: number; heapUsedBytes: number }
+  | { type: 'memory'; rssBytes: number; heapUsedBytes: number; heapTotalBytes: number; externalBytes: number }
   /** `sentAt[seq]`: when event `seq` was handed to the bus (or the bare fan-out); measured from `firstMeasuredSeq` on. */
   | { type: 'published'; sentAt: number[]; firstMeasuredSeq: number };
 

@@ -218,6 +218,13 @@ async function idleRun(name: string, mode: ServerMode, plans: SocketPlan[], bus?
     bytesPerSocket: Math.round(perSocket),
     // What the JavaScript heap keeps per socket, apart from RSS's high-water marks.
     heapBytesPerSocket: Math.round((after.heapUsedBytes - before.heapUsedBytes) / clients.connected.count),
+    // The heap V8 holds (used or not: RSS counts it) and memory outside it (buffers), per socket.
+    heapTotalBytesPerSocket: Math.round(
+      (after.heapTotalBytes - before.heapTotalBytes) / clients.connected.count,
+    ),
+    externalBytesPerSocket: Math.round(
+      (after.externalBytes - before.externalBytes) / clients.connected.count,
+    ),
   };
 }
 

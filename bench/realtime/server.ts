@@ -100,11 +100,17 @@ process.on('message', async (command: ToServer) => {
   if (command.type === 'memory') {
     gc?.();
     gc?.();
-    const { rss, heapUsed } = process.memoryUsage();
+    const { rss, heapUsed, heapTotal, external } = process.memoryUsage();
     // For finding what a socket keeps: a heap snapshot at every measurement (a profiling aid, off by default).
     const snapshots = process.env.BENCH_REALTIME_HEAP_SNAPSHOTS;
     if (snapshots) writeHeapSnapshot(join(snapshots, `${mode}-${Date.now()}.heapsnapshot`));
-    reply({ type: 'memory', rssBytes: rss, heapUsedBytes: heapUsed });
+    reply({
+      type: 'memory',
+      rssBytes: rss,
+      heapUsedBytes: heapUsed,
+      heapTotalBytes: heapTotal,
+      externalBytes: external,
+    });
   } else if (command.type === 'publish') {
     const { sentAt, firstMeasuredSeq } = await publishStream(fanout, command);
     reply({ type: 'published', sentAt, firstMeasuredSeq });
