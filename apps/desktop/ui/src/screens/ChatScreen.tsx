@@ -217,7 +217,7 @@ export function ChatScreen({
           value={draft}
           onChange={setDraft}
           isDisabled={agentList.length === 0}
-          className="composer-field"
+          className="react-aria-TextField composer-field"
         >
           <Label>Message</Label>
           <TextArea rows={3} onKeyDown={onKeyDown} />

@@ -37,7 +37,7 @@ export function HistoryScreen({ onOpen }: { onOpen: (conversation: OpenConversat
       <Heading level={2} id="history-title">
         History
       </Heading>
-      <SearchField value={typed} onChange={setTyped} className="search">
+      <SearchField value={typed} onChange={setTyped} className="react-aria-SearchField search">
         <Label>Search conversations</Label>
         <Input placeholder="Words from a title or message" />
       </SearchField>
@@ -77,17 +77,19 @@ export function HistoryScreen({ onOpen }: { onOpen: (conversation: OpenConversat
               </li>
             ))}
           </ul>
-          <nav aria-label="Pages" className="form-actions">
-            <Button isDisabled={offset === 0} onPress={() => setOffset(Math.max(0, offset - PAGE))}>
-              Newer conversations
-            </Button>
-            <Button
-              isDisabled={page.nextOffset === undefined}
-              onPress={() => setOffset(page.nextOffset ?? 0)}
-            >
-              Older conversations
-            </Button>
-          </nav>
+          {page.total > PAGE ? (
+            <nav aria-label="Pages" className="form-actions pages">
+              <Button isDisabled={offset === 0} onPress={() => setOffset(Math.max(0, offset - PAGE))}>
+                Newer conversations
+              </Button>
+              <Button
+                isDisabled={page.nextOffset === undefined}
+                onPress={() => setOffset(page.nextOffset ?? 0)}
+              >
+                Older conversations
+              </Button>
+            </nav>
+          ) : null}
         </>
       ) : null}
     </section>

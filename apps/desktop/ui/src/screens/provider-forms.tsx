@@ -16,7 +16,11 @@ function AgentScope(props: { agents: AgentChoice[]; value: string[]; onChange: (
   if (props.agents.length === 0)
     return <p className="hint">No agents yet: an agent you create can be given this key then.</p>;
   return (
-    <CheckboxGroup value={props.value} onChange={props.onChange} className="checkbox-group">
+    <CheckboxGroup
+      value={props.value}
+      onChange={props.onChange}
+      className="react-aria-CheckboxGroup checkbox-group"
+    >
       <Label>Agents that may use this key</Label>
       {props.agents.map((agent) => (
         <Checkbox key={agent.id} value={agent.id}>
