@@ -95,6 +95,9 @@ const englishZodLocales = {
  * @multiclaw/protocol's modules only define schemas and types: esbuild may leave out those
  * a bundle imports nothing from (the gateway does not build the cloud's auth, vault or
  * workspace schemas at start). Its index re-exports every module, so without this each is kept.
+ * A dynamic import() of app code defeats it: esbuild then wraps what that code imports, the
+ * protocol's index included, in lazy initialisers that build every module at once (measured:
+ * ~90 ms of the gateway's start). The gateway's bundle has no dynamic import for that reason.
  */
 const protocolWithoutSideEffects = {
   name: 'protocol-without-side-effects',
