@@ -88,7 +88,12 @@ export async function startDesktop(options: StartDesktopOptions): Promise<Runnin
     log,
     ...(options.cloudClock ? { now: options.cloudClock } : {}),
   });
-  const realtime = new RealtimeLink({ session, publish: (event) => hub.publish(event), log });
+  const realtime = new RealtimeLink({
+    session,
+    publish: (event) => hub.publish(event),
+    log,
+    ...(options.cloudClock ? { now: options.cloudClock } : {}),
+  });
   const sso = new SsoFlow({
     session,
     open: options.openBrowser ?? systemBrowserOpener(options.processEnv),

@@ -394,3 +394,45 @@ describe('throttled sign-in', () => {
     );
   });
 });
+
+describe('short-lived access tokens', () => {
+  let shortLived: TestCloud;
+  beforeAll(async () => {
+    shortLived = await startTestCloud({ env: { AUTH_ACCESS_TOKEN_TTL_SECONDS: '60' } });
+  }, 120_000);
+  afterAll(async () => {
+    await shortLived?.drop();
+  }, 60_000);
+
+  it('sends the real-time socket a fresh token before the current one expires, on the same socket', async () => {
+    const email = `short-${Date.now()}@example.com`;
+    await fetch(`http://127.0.0.1:${shortLived.port}/v1/auth/register`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ email, password: PASSWORD }),
+    });
+    const t = await startTestDesktop({ gateway: false });
+    desktops.push(t);
+    await t.call('settings.update', { cloudUrl: shortLived.url });
+    expect((await t.call('account.signIn', { email, password: PASSWORD })).status).toBe(200);
+    const events = await openEvents(t.desktop);
+    const wid = ((await t.call('workspaces.create', { name: 'Long lived' })).body as { id: string }).id;
+    await vi.waitFor(() => expect(t.desktop.cloud.realtime.ready).toBe(true), { timeout: 20_000 });
+    const { connects } = t.desktop.cloud.realtime.stats;
+    const before = await storedRefreshToken(t);
+    // 60-second tokens: the fresh one goes out halfway through, on the socket already open.
+    await vi.waitFor(() => expect(t.desktop.cloud.realtime.stats.reauths).toBeGreaterThan(0), {
+      timeout: 90_000,
+      interval: 500,
+    });
+    expect(t.desktop.cloud.realtime.stats.connects).toBe(connects);
+    expect(await storedRefreshToken(t)).not.toBe(before);
+    const agent = await t.call('workspaceAgents.create', {
+      workspaceId: wid,
+      agent: { name: 'Still live', provider: 'openai', model: 'gpt-4o' },
+    });
+    await events.next('cloud.event', (e) => e.payload.event.agentId === (agent.body as { id: string }).id);
+    expect(t.desktop.cloud.realtime.stats.connects).toBe(connects);
+    events.close();
+  }, 150_000);
+});

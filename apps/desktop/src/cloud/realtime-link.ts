@@ -21,6 +21,8 @@ export interface RealtimeLinkDeps {
   publish: (event: DesktopEvent) => void;
   log: Logger;
   random?: () => number;
+  /** The host's clock (the session's). */
+  now?: () => number;
 }
 
 /**
@@ -36,9 +38,13 @@ export class RealtimeLink {
   private reconnectTimer: NodeJS.Timeout | undefined;
   private reauthTimer: NodeJS.Timeout | undefined;
   private readonly random: () => number;
+  private readonly now: () => number;
+  /** Sockets opened and fresh tokens sent on an open one (tests, status). */
+  readonly stats = { connects: 0, reauths: 0 };
 
   constructor(private readonly deps: RealtimeLinkDeps) {
     this.random = deps.random ?? Math.random;
+    this.now = deps.now ?? Date.now;
     deps.session.onChange((signedIn) => (signedIn ? this.start() : this.stop()));
   }
 
@@ -81,6 +87,7 @@ export class RealtimeLink {
       followRedirects: false,
     });
     this.socket = socket;
+    this.stats.connects += 1;
     socket.on('open', () =>
       socket.send(encodeWsMessage(RealtimeClientMessages, 'auth.token', { accessToken: token })),
     );
@@ -132,13 +139,17 @@ export class RealtimeLink {
 
   private scheduleReauth(socket: WebSocket, expiresAt: number): void {
     clearTimeout(this.reauthTimer);
-    const delay = Math.max(1_000, expiresAt - Date.now() - REAUTH_MARGIN_MS);
+    // The host's own reckoning of the token it sent (immune to a skew between the clocks),
+    // else the cloud's; a minute early, or halfway through when less is left (short-lived tokens).
+    const remaining = (this.deps.session.accessExpiresAt() ?? expiresAt) - this.now();
+    const delay = Math.max(1_000, remaining - Math.min(REAUTH_MARGIN_MS, remaining / 2));
     this.reauthTimer = setTimeout(() => {
       this.deps.session
         .refresh()
         .then(({ token }) => {
-          if (this.socket === socket && socket.readyState === WebSocket.OPEN)
-            socket.send(encodeWsMessage(RealtimeClientMessages, 'auth.token', { accessToken: token }));
+          if (this.socket !== socket || socket.readyState !== WebSocket.OPEN) return;
+          socket.send(encodeWsMessage(RealtimeClientMessages, 'auth.token', { accessToken: token }));
+          this.stats.reauths += 1;
         })
         .catch((error: unknown) => this.deps.log.debug({ err: error }, 'the real-time re-auth failed'));
     }, delay);
