@@ -39,7 +39,6 @@ describe('one door per dangerous thing', () => {
     expect(await importersOf(/^(node:)?fs(\/promises)?$/)).toEqual([
       'capabilities/capability-file.ts',
       'state/cloud-session-file.ts',
-      'state/crash-log.ts',
       'state/settings-store.ts',
       'system/processes.ts',
       'version.ts',

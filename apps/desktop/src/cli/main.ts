@@ -1,8 +1,8 @@
 import { pathToFileURL } from 'node:url';
+import { writeCrashLog } from '@multiclaw/runtime/crash-log';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { parseDesktopEnv, resolveDesktopPaths } from '../config.js';
-import { writeCrashLog } from '../state/crash-log.js';
-import { DESKTOP_VERSION } from '../version.js';
+import { DESKTOP_PROGRAM, DESKTOP_VERSION } from '../version.js';
 import { EXIT, EXIT_CODES_HELP } from './exit-codes.js';
 import { runStart, type StartOptions } from './start.js';
 
@@ -84,7 +84,7 @@ if (
       let details = '';
       try {
         const { crashDir } = resolveDesktopPaths(parseDesktopEnv(process.env));
-        details = `; details in ${writeCrashLog(crashDir, DESKTOP_VERSION, error)}`;
+        details = `; details in ${writeCrashLog(crashDir, DESKTOP_PROGRAM, error)}`;
       } catch {
         details = ` (no crash log could be written)\n${(error as Error).stack ?? ''}`;
       }

@@ -1,11 +1,12 @@
 import { DESKTOP_COMMANDS } from '@multiclaw/protocol';
+import { installCrashHandler } from '@multiclaw/runtime/crash-log';
 import { createLogger } from '@multiclaw/runtime/logger';
 import { createShutdown, shutdownOnSignals } from '@multiclaw/runtime/shutdown';
 import { CapabilityError, loadCapabilityFiles } from '../capabilities/capability-file.js';
 import { CapabilityPolicy } from '../capabilities/policy.js';
 import { capabilitiesDirOf, EnvError, parseDesktopEnv } from '../config.js';
 import { startDesktop } from '../desktop.js';
-import { installCrashHandler } from '../state/crash-handler.js';
+import { DESKTOP_PROGRAM } from '../version.js';
 import { openWindow } from '../window/open-window.js';
 import { EXIT } from './exit-codes.js';
 
@@ -62,7 +63,7 @@ async function serve(
     capabilitiesDir,
     ...(options.port === undefined ? {} : { port: options.port }),
   });
-  installCrashHandler(desktop.paths.crashDir);
+  installCrashHandler(desktop.paths.crashDir, DESKTOP_PROGRAM);
   // Listening for signals before the URL is out: whoever reads it may stop the host at once.
   const stopped = shutdownOnSignals(createShutdown({ app: desktop, logger: log, timeoutMs: 10_000 }));
   const windowUrl = desktop.windowUrl('main');

@@ -1,7 +1,7 @@
 import type { ConfigFile, GatewayPaths } from '@multiclaw/gateway/client';
 import type { DesktopSettings } from '@multiclaw/protocol';
+import { listCrashLogs } from '@multiclaw/runtime/crash-log';
 import type { CommandHandlers } from '../ipc/registry.js';
-import { listCrashLogs } from '../state/crash-log.js';
 import type { SettingsStore } from '../state/settings-store.js';
 
 export interface SettingsCommandDeps {

@@ -1,11 +1,11 @@
 import { pathToFileURL } from 'node:url';
+import { writeCrashLog } from '@multiclaw/runtime/crash-log';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { resolveGatewayPaths } from '../config/paths.js';
-import { writeCrashLog } from '../crash-log.js';
 import { registerExtensionCommands } from '../extension/extension-cli.js';
 import { registerRecordingsCommands } from '../recordings/recordings-cli.js';
 import { registerUpdateCommands } from '../update/update-cli.js';
-import { GATEWAY_VERSION } from '../version.js';
+import { GATEWAY_PROGRAM, GATEWAY_VERSION } from '../version.js';
 import { runDoctor } from './doctor.js';
 import { EXIT, EXIT_CODES_HELP } from './exit-codes.js';
 import { runLink, runUnlink } from './link.js';
@@ -159,7 +159,7 @@ if (
       // Any unexpected failure gets the crash log the docs promise for exit 70; the terminal gets one line.
       let details = '';
       try {
-        details = `; details in ${writeCrashLog(resolveGatewayPaths(process.env).crashDir, error)}`;
+        details = `; details in ${writeCrashLog(resolveGatewayPaths(process.env).crashDir, GATEWAY_PROGRAM, error)}`;
       } catch {
         details = ` (no crash log could be written)\n${(error as Error).stack ?? ''}`;
       }

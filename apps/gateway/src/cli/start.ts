@@ -1,13 +1,14 @@
+import { installCrashHandler, writeCrashLog } from '@multiclaw/runtime/crash-log';
 import { createLogger } from '@multiclaw/runtime/logger';
 import { createShutdown, shutdownOnSignals } from '@multiclaw/runtime/shutdown';
 import type { GatewayPaths } from '../config/paths.js';
 import { PermissionError } from '../config/permissions.js';
 import { ConfigError } from '../config/schema.js';
 import { ConfigSymlinkError } from '../config/symlinked-config.js';
-import { installCrashHandler, writeCrashLog } from '../crash-log.js';
 import { startGateway } from '../gateway.js';
 import { StoreLockedError } from '../store/local-store.js';
 import { StoreDamagedError } from '../store/record-file.js';
+import { GATEWAY_PROGRAM } from '../version.js';
 import { EXIT } from './exit-codes.js';
 
 /** `start`: runs the gateway in the foreground until SIGINT/SIGTERM. Resolves with the exit code. */
@@ -15,7 +16,7 @@ export async function runStart(
   paths: GatewayPaths,
   options: { strict: boolean; port?: number | undefined },
 ): Promise<number> {
-  installCrashHandler(paths.crashDir);
+  installCrashHandler(paths.crashDir, GATEWAY_PROGRAM);
   const log = createLogger({ service: 'multiclaw-gateway' });
   let gateway: Awaited<ReturnType<typeof startGateway>>;
   try {
@@ -31,7 +32,7 @@ export async function runStart(
     }
     if (error instanceof StoreDamagedError) {
       // The docs promise a crash log for exit 70; the person gets what to do, not a stack.
-      const crashLog = writeCrashLog(paths.crashDir, error);
+      const crashLog = writeCrashLog(paths.crashDir, GATEWAY_PROGRAM, error);
       process.stderr.write(
         `the gateway's store is damaged: ${error.message}.\n` +
           'The gateway does not start rather than silently drop what follows the damage. ' +

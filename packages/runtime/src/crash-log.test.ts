@@ -4,9 +4,11 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { listCrashLogs, writeCrashLog } from './crash-log.js';
 
+const program = { command: 'multiclaw-desktop', version: '9.9.9' };
+
 let root: string;
 beforeAll(async () => {
-  root = await mkdtemp(join(tmpdir(), 'mc-desktop-crash-'));
+  root = await mkdtemp(join(tmpdir(), 'mc-runtime-crash-'));
 });
 afterAll(async () => {
   await rm(root, { recursive: true, force: true });
@@ -14,8 +16,8 @@ afterAll(async () => {
 
 it('writes a crash log 0600 in a 0700 folder of the state directory, and lists them newest first', async () => {
   const dir = join(root, 'crash');
-  const first = writeCrashLog(dir, '9.9.9', new Error('boom one'), new Date('2030-01-01T00:00:00Z'));
-  const second = writeCrashLog(dir, '9.9.9', 'not an Error', new Date('2030-01-02T00:00:00Z'));
+  const first = writeCrashLog(dir, program, new Error('boom one'), new Date('2030-01-01T00:00:00Z'));
+  const second = writeCrashLog(dir, program, 'not an Error', new Date('2030-01-02T00:00:00Z'));
   expect((await stat(dir)).mode & 0o777).toBe(0o700);
   expect((await stat(first)).mode & 0o777).toBe(0o600);
   const text = await readFile(first, 'utf8');
