@@ -83,6 +83,18 @@ describe('PostgreSQL LISTEN/NOTIFY event bus', () => {
     expect(heard).toEqual([marker]);
   });
 
+  it('a burst published at once (coalesced into few statements) is delivered whole, in publish order', async () => {
+    const burst = Array.from({ length: 300 }, () => agentsChanged());
+    const heard: string[] = [];
+    const off = b.subscribe((m) => heard.push(JSON.stringify(m)));
+    const last = nextMatching(b, (m) => JSON.stringify(m) === JSON.stringify(burst.at(-1)));
+    await Promise.all(burst.map((message) => a.publish(message)));
+    await last;
+    off();
+    const wanted = new Set(burst.map((message) => JSON.stringify(message)));
+    expect(heard.filter((text) => wanted.has(text))).toEqual(burst.map((message) => JSON.stringify(message)));
+  });
+
   it('cannot start without its database, and says which part failed', async () => {
     const nowhere = createPostgresBus({
       databaseUrl: 'postgresql://nobody@127.0.0.1:1/none',

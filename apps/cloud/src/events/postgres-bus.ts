@@ -6,6 +6,8 @@ import { type BusLogger, createListeners } from './listeners.js';
 
 /** The one channel every instance of a deployment listens on (per database: NOTIFY does not cross databases). */
 export const POSTGRES_BUS_CHANNEL = 'multiclaw_events';
+/** The most notifications one publishing statement carries. */
+const MAX_NOTIFY_BATCH = 500;
 
 export type PostgresBusOptions = {
   databaseUrl: string;
@@ -23,7 +25,12 @@ export type PostgresBusOptions = {
  * LISTEN/NOTIFY, no infrastructure beyond the database. Each instance holds
  * one dedicated connection that LISTENs and a small pool of its own that
  * publishes (a parameterised `pg_notify`, cheaper than a query through the
- * ORM, which matters at a thousand events a second); a NOTIFY reaches every
+ * ORM, which matters at a thousand events a second). One publishing statement
+ * is in flight at a time: messages published meanwhile go out together in the
+ * next one (one notification each, in order; PostgreSQL folds byte-identical
+ * ones within a statement into one, which for these messages, facts about ids, says
+ * the same), so under load the database sees a statement per round trip,
+ * not per event. A NOTIFY reaches every
  * listening instance (this one included) once it commits. Notifications sent while the connection is down are lost, so a
  * dropped connection is replaced with back-off, re-LISTENs, and tells
  * `onReconnect` subscribers to re-check what they cache.
@@ -52,6 +59,33 @@ export function createPostgresBus(options: PostgresBusOptions): ManagedEventBus 
   });
   // Nobody may ever ask (a script that never calls ready): an unobserved rejection must not crash.
   firstConnection.catch(() => {});
+
+  /** Messages waiting for the next publishing statement. */
+  const waiting: Array<{ payload: string; resolve: () => void; reject: (error: unknown) => void }> = [];
+  let publishing = false;
+
+  function flush() {
+    if (publishing || waiting.length === 0) return;
+    publishing = true;
+    const batch = waiting.splice(0, MAX_NOTIFY_BATCH);
+    publisher
+      .query(
+        'SELECT pg_notify($1, payload) FROM unnest($2::text[]) WITH ORDINALITY AS m(payload, n) ORDER BY n',
+        [POSTGRES_BUS_CHANNEL, batch.map((entry) => entry.payload)],
+      )
+      .then(
+        () => {
+          for (const entry of batch) entry.resolve();
+        },
+        (error: unknown) => {
+          for (const entry of batch) entry.reject(error);
+        },
+      )
+      .finally(() => {
+        publishing = false;
+        flush();
+      });
+  }
 
   function onNotification(message: pg.Notification) {
     if (message.channel !== POSTGRES_BUS_CHANNEL || message.payload === undefined) return;
@@ -133,7 +167,11 @@ export function createPostgresBus(options: PostgresBusOptions): ManagedEventBus 
   return {
     async publish(message) {
       if (closed) throw new Error('event bus is closed');
-      await publisher.query('SELECT pg_notify($1, $2)', [POSTGRES_BUS_CHANNEL, encodeBusMessage(message)]);
+      const payload = encodeBusMessage(message);
+      await new Promise<void>((resolve, reject) => {
+        waiting.push({ payload, resolve, reject });
+        flush();
+      });
     },
     subscribe: listeners.subscribe,
     onReconnect: listeners.onReconnect,
