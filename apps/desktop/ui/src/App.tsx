@@ -62,7 +62,7 @@ export function App() {
         </TabList>
         <main className="content">
           <TabPanel id="status">
-            <StatusScreen gateway={gateway} />
+            <StatusScreen gateway={gateway} onGo={setSection} />
           </TabPanel>
           {/* Kept mounted: a reply goes on streaming while another section is shown. */}
           <TabPanel id="chat" shouldForceMount>

@@ -18,12 +18,14 @@ export function HistoryScreen({ onOpen }: { onOpen: (conversation: OpenConversat
   const [offset, setOffset] = useState(0);
   // Search as the person types, once they pause.
   useEffect(() => {
+    // Only a changed search goes back to the first page (not the first render).
+    if (typed.trim() === search) return;
     const timer = setTimeout(() => {
       setSearch(typed.trim());
       setOffset(0);
     }, 300);
     return () => clearTimeout(timer);
-  }, [typed]);
+  }, [typed, search]);
   const sessions = useCommand('sessions.list', {
     limit: PAGE,
     offset,

@@ -21,7 +21,14 @@ function duration(ms: number): string {
 }
 
 /** Is the local gateway up, which one, and is it linked to a cloud; start it when nothing answers. */
-export function StatusScreen({ gateway }: { gateway: GatewayView }) {
+export function StatusScreen({
+  gateway,
+  onGo,
+}: {
+  gateway: GatewayView;
+  /** Opens another section (the first steps below point to them). */
+  onGo: (section: 'providers' | 'agents' | 'chat') => void;
+}) {
   const { status, error, refresh } = gateway;
   const start = useAction();
   const [started, setStarted] = useState<DesktopCommandOutput<'gateway.start'>>();
@@ -66,6 +73,23 @@ export function StatusScreen({ gateway }: { gateway: GatewayView }) {
           </>
         ) : null}
       </dl>
+      {status.state === 'running' && (status.providers === 0 || status.agents === 0) ? (
+        <div className="notice">
+          <p className="notice-title">First steps</p>
+          <ol className="steps">
+            <li>
+              Add a model provider and its API key.{' '}
+              <Button onPress={() => onGo('providers')}>Go to Providers</Button>
+            </li>
+            <li>
+              Create an agent that uses it. <Button onPress={() => onGo('agents')}>Go to Agents</Button>
+            </li>
+            <li>
+              Chat with it. <Button onPress={() => onGo('chat')}>Go to Chat</Button>
+            </li>
+          </ol>
+        </div>
+      ) : null}
       {status.state === 'running' && started ? (
         <p role="status" className="notice notice-ok">
           The gateway is up.
