@@ -1,5 +1,6 @@
 import { stat } from 'node:fs/promises';
 import { DesktopCommands, DesktopEventsToUi, type ErrorEnvelope, LoginResponse } from '@multiclaw/protocol';
+import { startFileServer } from '@multiclaw/test-support/file-server';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { startTestCloud, type TestCloud } from '../../../gateway/test/support/cloud.js';
 import { openEvents, startTestDesktop, type TestDesktop } from '../../test/support/desktop.js';
@@ -357,6 +358,37 @@ describe('the cloud session in the host', () => {
     expect(event.payload.event.kind).toBe('agent.changed');
     events.close();
   }, 120_000);
+
+  it('contacts no cloud in local-only mode, and sends no token to another cloud chosen in settings', async () => {
+    const { t } = await signedIn();
+    await vi.waitFor(() => expect(t.desktop.cloud.realtime.ready).toBe(true), { timeout: 20_000 });
+    expect((await t.call('settings.update', { localOnly: true })).status).toBe(200);
+    const refused = await t.call('workspaces.list');
+    expect(refused.status).toBe(409);
+    expect(codeOf(refused.body)).toBe('DESKTOP_CLOUD_NOT_CONFIGURED');
+    expect((await t.call('account.status')).body).toMatchObject({ state: 'signed-out' });
+    await expect(t.desktop.cloud.session.refresh()).rejects.toMatchObject({
+      code: 'DESKTOP_CLOUD_NOT_CONFIGURED',
+    });
+    expect((await t.call('settings.update', { localOnly: false })).status).toBe(200);
+    expect((await t.call('workspaces.list')).status).toBe(200);
+
+    const elsewhere = await startFileServer();
+    try {
+      expect((await t.call('settings.update', { cloudUrl: elsewhere.origin })).status).toBe(200);
+      const other = await t.call('workspaces.list');
+      expect(other.status).toBe(401);
+      expect(codeOf(other.body)).toBe('DESKTOP_CLOUD_SIGNED_OUT');
+      await expect(t.desktop.cloud.session.refresh()).rejects.toMatchObject({
+        code: 'DESKTOP_CLOUD_SIGNED_OUT',
+      });
+      expect(elsewhere.requests).toEqual([]);
+    } finally {
+      await t.call('settings.update', { cloudUrl: cloud.url });
+      await elsewhere.close();
+    }
+    expect((await t.call('account.status')).body).toMatchObject({ state: 'signed-in' });
+  });
 
   it('is refused to a chat window', async () => {
     const t = await desktop();

@@ -120,8 +120,10 @@ export class CloudSession {
     const stored = await this.current();
     if (stored) {
       try {
+        // Only to the cloud the session belongs to, and never in local-only mode.
+        const base = await this.sessionBase();
         const token = await this.accessToken();
-        await cloudFetch(stored.cloudUrl, 'POST', '/v1/auth/logout', { token });
+        await cloudFetch(base, 'POST', '/v1/auth/logout', { token });
       } catch (error) {
         // Signing out here must work offline; the cloud's session lapses on its own.
         this.deps.log.warn({ err: error }, 'could not tell the cloud about the sign-out');
@@ -183,7 +185,8 @@ export class CloudSession {
     for (const listener of this.listeners) listener(false);
   }
 
-  private async sessionBase(): Promise<string> {
+  /** The cloud of the session held, when it is the one in settings and local-only is off; refused otherwise. */
+  async sessionBase(): Promise<string> {
     const base = await this.configuredBase();
     const stored = await this.current();
     if (!stored || stored.cloudUrl !== base)
@@ -192,6 +195,8 @@ export class CloudSession {
   }
 
   private async exchange(): Promise<Access> {
+    // Never to another cloud than the session's, nor in local-only mode.
+    await this.sessionBase();
     const stored = await this.current();
     if (!stored)
       throw new ApiError('DESKTOP_CLOUD_SIGNED_OUT', 'You are not signed in to the cloud. Sign in first.');

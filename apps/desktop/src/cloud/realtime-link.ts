@@ -72,7 +72,7 @@ export class RealtimeLink {
     let token: string;
     let base: string;
     try {
-      base = await this.deps.session.configuredBase();
+      base = await this.deps.session.sessionBase();
       token = await this.deps.session.accessToken();
     } catch (error) {
       // Signed out (the session ended) or the cloud unreachable: the first stops us, the second retries.
@@ -145,13 +145,21 @@ export class RealtimeLink {
     const delay = Math.max(1_000, remaining - Math.min(REAUTH_MARGIN_MS, remaining / 2));
     this.reauthTimer = setTimeout(() => {
       this.deps.session
-        .refresh()
+        .signedIn()
+        .then((signedIn) => {
+          // Signed out, another cloud chosen, or local-only switched on: contact nothing more.
+          if (!signedIn) throw new Error('no longer signed in to this cloud');
+          return this.deps.session.refresh();
+        })
         .then(({ token }) => {
           if (this.socket !== socket || socket.readyState !== WebSocket.OPEN) return;
           socket.send(encodeWsMessage(RealtimeClientMessages, 'auth.token', { accessToken: token }));
           this.stats.reauths += 1;
         })
-        .catch((error: unknown) => this.deps.log.debug({ err: error }, 'the real-time re-auth failed'));
+        .catch((error: unknown) => {
+          this.deps.log.debug({ err: error }, 'the real-time re-auth failed');
+          void this.deps.session.signedIn().then((signedIn) => signedIn || this.stop());
+        });
     }, delay);
     this.reauthTimer.unref();
   }
