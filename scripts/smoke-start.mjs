@@ -32,6 +32,7 @@ const freePort = () =>
 const home = mkdtempSync(join(tmpdir(), 'mc-smoke-start-'));
 const cloudPort = await freePort();
 const gatewayPort = await freePort();
+const desktopPort = await freePort();
 const gatewayDir = join(home, '.openclaw');
 mkdirSync(gatewayDir, { mode: 0o700 });
 writeFileSync(
@@ -40,8 +41,17 @@ writeFileSync(
   { mode: 0o600 },
 );
 
-const env = { ...process.env, HOME: home, PORT: String(cloudPort), NODE_ENV: 'development' };
+const env = {
+  ...process.env,
+  HOME: home,
+  PORT: String(cloudPort),
+  MULTICLAW_DESKTOP_PORT: String(desktopPort),
+  NODE_ENV: 'development',
+};
 for (const name of [
+  'DISPLAY',
+  'WAYLAND_DISPLAY',
+  'MULTICLAW_DESKTOP_STATE_DIR',
   'DATABASE_URL',
   'MULTICLAW_CLOUD_STATE_DIR',
   'OPENCLAW_STATE_DIR',
@@ -84,8 +94,30 @@ while (!ready && Date.now() < deadline && product.exitCode === null) {
     (await answers(`http://127.0.0.1:${gatewayPort}/healthz`, `127.0.0.1:${gatewayPort}`));
   if (!ready) await new Promise((resolve) => setTimeout(resolve, 500));
 }
+// The desktop prints its window's URL (there is no display to open it on), secret in the fragment.
+const WINDOW_URL = new RegExp(
+  `^\\[desktop\\] (http://127\\.0\\.0\\.1:${desktopPort}/)#secret=([A-Za-z0-9_-]{43})$`,
+  'm',
+);
+while (ready && !WINDOW_URL.test(output) && Date.now() < deadline && product.exitCode === null)
+  await new Promise((resolve) => setTimeout(resolve, 500));
 const readyAfterS = Math.round((Date.now() - (deadline - READY_WITHIN_MS)) / 1000);
 if (!ready) fail(product.exitCode === null ? `not ready within ${READY_WITHIN_MS / 1000} s` : 'it exited');
+const [, desktop, windowSecret] = WINDOW_URL.exec(output) ?? [];
+if (!desktop) fail('the desktop printed no window URL');
+const page = await fetch(desktop);
+const html = await page.text();
+if (page.status !== 200 || !/<script type="module"[^>]* src="\/assets\//.test(html))
+  fail(`the desktop does not serve the built UI at ${desktop} (${page.status})`);
+/** A command as the main window calls it, with its secret. */
+const desktopCommand = async (name) => {
+  const answer = await fetch(`${desktop}ipc/${name}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'x-multiclaw-secret': windowSecret },
+    body: '{}',
+  });
+  return answer.json();
+};
 
 const person = { email: `smoke-${Date.now()}@example.com`, password: 'correct horse battery staple 42' };
 const post = (path, body) =>
@@ -136,6 +168,14 @@ for (const until = Date.now() + 60_000; Date.now() < until; ) {
 }
 if (linkState !== 'online')
   fail(`the running gateway's link is ${linkState}, not online, a minute after linking`);
+let seenByDesktop;
+for (const until = Date.now() + 30_000; Date.now() < until; ) {
+  seenByDesktop = await desktopCommand('gateway.status');
+  if (seenByDesktop.state === 'running' && seenByDesktop.link?.state === 'online') break;
+  await new Promise((resolve) => setTimeout(resolve, 500));
+}
+if (seenByDesktop?.link?.state !== 'online')
+  fail(`the desktop sees the gateway as ${JSON.stringify(seenByDesktop)}, not running and linked`);
 
 const stopStarted = Date.now();
 product.kill('SIGINT');
@@ -144,10 +184,10 @@ const code = await Promise.race([
   new Promise((resolve) => setTimeout(() => resolve('timeout'), STOP_WITHIN_MS).unref()),
 ]);
 if (code !== 0) fail(`stopping ended with ${code}`);
-for (const name of ['cloud', 'gateway']) {
+for (const name of ['cloud', 'gateway', 'desktop']) {
   if (!output.includes(`[${name}] exited with 0`)) fail(`the ${name} did not exit with 0`);
 }
 rmSync(home, { recursive: true, force: true });
 process.stdout.write(
-  `pnpm start: cloud (embedded PostgreSQL) and gateway answered after ${readyAfterS} s, sign-up, sign-in and link worked, both stopped cleanly in ${Math.round((Date.now() - stopStarted) / 1000)} s\n`,
+  `pnpm start: cloud (embedded PostgreSQL), gateway and desktop answered after ${readyAfterS} s, sign-up, sign-in and link worked (the desktop sees the gateway online), all three stopped cleanly in ${Math.round((Date.now() - stopStarted) / 1000)} s\n`,
 );
