@@ -7,7 +7,7 @@ import {
 } from '@multiclaw/cloud';
 import pg from 'pg';
 import { benchConfig, benchDatabase } from '../lib/database.js';
-import { envNumber, opsPerSecond } from '../lib/measure.js';
+import { compareInterleaved, envNumber } from '../lib/measure.js';
 
 /**
  * The vault's two hot paths through the real secrets service on PostgreSQL —
@@ -63,7 +63,9 @@ try {
     }
   };
   const rawIds: string[] = [];
-  const rawInsert = await opsPerSecond(
+  const ids: string[] = [];
+  // Each pair in alternating one-second slices: a shared machine's load weighs on both alike.
+  const writes = await compareInterleaved(
     async (i) => {
       const id = randomUUID();
       await inTransaction((client) =>
@@ -76,9 +78,13 @@ try {
       );
       rawIds.push(id);
     },
+    async (i) => {
+      const created = await secrets.create(workspace.id, { name: `bench_${i}`, value, agentIds: [] }, actor);
+      ids.push(created.id);
+    },
     { seconds, concurrency },
   );
-  const rawSelect = await opsPerSecond(
+  const reads = await compareInterleaved(
     async (i) => {
       const { rows } = await inTransaction((client) =>
         client.query(
@@ -89,44 +95,31 @@ try {
       );
       if (rows.length !== 1) throw new Error('raw select found no row');
     },
-    { seconds, concurrency },
-  );
-  await pool.end();
-
-  const ids: string[] = [];
-  const store = await opsPerSecond(
-    async (i) => {
-      const created = await secrets.create(workspace.id, { name: `bench_${i}`, value, agentIds: [] }, actor);
-      ids.push(created.id);
-    },
-    { seconds, concurrency },
-  );
-  const load = await opsPerSecond(
     async (i) => {
       const revealed = await secrets.reveal(workspace.id, ids[i % ids.length] as string, actor);
       if (revealed.value !== value) throw new Error('round trip failed');
     },
     { seconds, concurrency },
   );
+  await pool.end();
 
-  const ratio = (subject: number, baseline: number) => Math.round((subject / baseline) * 1000) / 1000;
   console.log(
     JSON.stringify(
       {
         benchmark: 'vault',
         params: { seconds, concurrency, valueBytes: value.length },
         encryptAndStore: {
-          baseline: { name: 'raw pg INSERT of the same row in its own transaction', ...rawInsert },
+          baseline: { name: 'raw pg INSERT of the same row in its own transaction', ...writes.baseline },
           subject: {
             name: 'secrets.create: seal + insert + configVersion + audit, one transaction',
-            ...store,
+            ...writes.subject,
           },
-          ratio: ratio(store.opsPerSec, rawInsert.opsPerSec),
+          ratio: writes.ratio,
         },
         loadAndDecrypt: {
-          baseline: { name: 'raw pg SELECT of the same row in its own transaction', ...rawSelect },
-          subject: { name: 'secrets.reveal: select + open + audit', ...load },
-          ratio: ratio(load.opsPerSec, rawSelect.opsPerSec),
+          baseline: { name: 'raw pg SELECT of the same row in its own transaction', ...reads.baseline },
+          subject: { name: 'secrets.reveal: select + open + audit', ...reads.subject },
+          ratio: reads.ratio,
         },
       },
       null,
