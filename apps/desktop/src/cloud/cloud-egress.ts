@@ -90,7 +90,7 @@ function plainWords(code: string, message: string, headers: Headers): string {
     case 'AUTH_INVALID_CREDENTIALS':
       return 'The email or password is wrong, or the account is locked for a while after too many failed attempts. Check them, or wait and try again.';
     case 'FORBIDDEN':
-      return `Your role in this workspace does not allow this: ask an owner. (${message})`;
+      return 'Your role in this workspace does not allow this. Ask an owner of the workspace.';
     default:
       return message;
   }

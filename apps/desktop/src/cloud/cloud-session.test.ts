@@ -359,6 +359,115 @@ describe('the cloud session in the host', () => {
     events.close();
   }, 120_000);
 
+  it("runs every workspace command an owner uses against the cloud's endpoints", async () => {
+    const { t, who } = await signedIn();
+    const ok = async (command: string, input: Record<string, unknown>) => {
+      const answer = await t.call(command, input);
+      expect(answer.status, `${command}: ${JSON.stringify(answer.body)}`).toBe(200);
+      return answer.body as { [field: string]: unknown; id: string; token: string; items: unknown[] };
+    };
+    const workspace = await ok('workspaces.create', { name: 'Tour' });
+    const workspaceId = workspace.id as string;
+    expect(workspace).toMatchObject({ name: 'Tour', role: 'owner' });
+    expect(await ok('workspaces.rename', { workspaceId, name: 'Tour 2' })).toMatchObject({ name: 'Tour 2' });
+    expect(((await ok('workspaces.list', {})).items as Array<{ id: string }>).map((w) => w.id)).toContain(
+      workspaceId,
+    );
+
+    // Members and invitations: invite, list, revoke; a second person joins, changes role, takes ownership, is removed.
+    const pending = await ok('invitations.create', {
+      workspaceId,
+      email: 'someone@example.com',
+      role: 'member',
+    });
+    expect(pending.token).toBeTruthy();
+    expect(((await ok('invitations.list', { workspaceId })).items as unknown[]).length).toBe(1);
+    expect(await ok('invitations.revoke', { workspaceId, invitationId: pending.id })).toEqual({ ok: true });
+    expect(((await ok('invitations.list', { workspaceId })).items as unknown[]).length).toBe(0);
+    const other = await person();
+    const invite = await ok('invitations.create', { workspaceId, email: other.email, role: 'member' });
+    const join = await fetch(`http://127.0.0.1:${cloud.port}/v1/invitations/accept`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${other.token}` },
+      body: JSON.stringify({ token: invite.token }),
+    });
+    expect(join.status).toBe(200);
+    const roleOf = async (userId: string) =>
+      ((await ok('members.list', { workspaceId })).items as Array<{ userId: string; role: string }>).find(
+        (member) => member.userId === userId,
+      )?.role;
+    expect(await roleOf(other.id)).toBe('member');
+    expect(await ok('members.changeRole', { workspaceId, userId: other.id, role: 'owner' })).toEqual({
+      ok: true,
+    });
+    expect(await roleOf(other.id)).toBe('owner');
+    expect(await ok('members.changeRole', { workspaceId, userId: other.id, role: 'member' })).toEqual({
+      ok: true,
+    });
+
+    // Agents and the vault: a secret granted to an agent, revealed only on request, never in a log line.
+    const agent = await ok('workspaceAgents.create', {
+      workspaceId,
+      agent: { name: 'Writer', provider: 'openai', model: 'gpt-4o' },
+    });
+    expect(
+      await ok('workspaceAgents.update', { workspaceId, agentId: agent.id, changes: { model: 'gpt-4.1' } }),
+    ).toMatchObject({
+      model: 'gpt-4.1',
+    });
+    expect(((await ok('workspaceAgents.list', { workspaceId })).items as unknown[]).length).toBe(1);
+    const value = `sk-tour-${Math.random().toString(36).slice(2)}`;
+    const secret = await ok('secrets.create', {
+      workspaceId,
+      secret: { name: 'OPENAI_KEY', value, agentIds: [agent.id] },
+    });
+    expect(JSON.stringify(secret)).not.toContain(value);
+    const listed = await ok('secrets.list', { workspaceId });
+    expect(JSON.stringify(listed)).not.toContain(value);
+    expect(await ok('secrets.reveal', { workspaceId, secretId: secret.id })).toEqual({ value });
+    const rotated = `${value}-2`;
+    expect(
+      await ok('secrets.update', { workspaceId, secretId: secret.id, changes: { value: rotated } }),
+    ).toMatchObject({
+      version: 2,
+    });
+    expect(await ok('secrets.reveal', { workspaceId, secretId: secret.id })).toEqual({ value: rotated });
+    for (const line of t.logs.raw) expect(line).not.toContain(value);
+    expect(await ok('secrets.delete', { workspaceId, secretId: secret.id })).toEqual({ ok: true });
+    expect(await ok('workspaceAgents.delete', { workspaceId, agentId: agent.id })).toEqual({ ok: true });
+
+    // Gateways, transcripts and the audit log (empty lists here; the link test fills the gateways).
+    expect(await ok('gateways.list', { workspaceId })).toMatchObject({ items: [] });
+    expect(await ok('transcripts.list', { workspaceId })).toMatchObject({ items: [] });
+    const audit = await ok('audit.list', { workspaceId, limit: 100 });
+    const actions = (audit.items as Array<{ action: string }>).map((entry) => entry.action);
+    expect(actions.length).toBeGreaterThan(3);
+    const secretsOnly = await ok('audit.list', { workspaceId, action: 'secret.' });
+    expect(
+      (secretsOnly.items as Array<{ action: string }>).every((entry) => entry.action.startsWith('secret.')),
+    ).toBe(true);
+
+    // Ownership handed over, then the new owner removes the old one (who can no longer see the workspace).
+    expect(await ok('members.transfer', { workspaceId, userId: other.id })).toEqual({ ok: true });
+    const mine = (await ok('workspaces.list', {})).items as Array<{ id: string; role: string }>;
+    expect(mine.find((w) => w.id === workspaceId)?.role).toBe('member');
+    const removed = await fetch(
+      `http://127.0.0.1:${cloud.port}/v1/workspaces/${workspaceId}/members/${who.id}`,
+      {
+        method: 'DELETE',
+        headers: { authorization: `Bearer ${other.token}` },
+      },
+    );
+    expect(removed.status).toBe(204);
+    expect(codeOf((await t.call('members.list', { workspaceId })).body)).toBe('NOT_FOUND');
+
+    const own = await ok('workspaces.create', { name: 'Gone soon' });
+    expect(await ok('workspaces.delete', { workspaceId: own.id })).toEqual({ ok: true });
+    expect(((await ok('workspaces.list', {})).items as Array<{ id: string }>).map((w) => w.id)).not.toContain(
+      own.id,
+    );
+  });
+
   it('contacts no cloud in local-only mode, and sends no token to another cloud chosen in settings', async () => {
     const { t } = await signedIn();
     await vi.waitFor(() => expect(t.desktop.cloud.realtime.ready).toBe(true), { timeout: 20_000 });
