@@ -1,13 +1,14 @@
 import type { ErrorEnvelope } from '@multiclaw/protocol';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { startTestCloud, type TestCloud } from '../../../gateway/test/support/cloud.js';
-import { startTestDesktop, type TestDesktop } from '../../test/support/desktop.js';
+import { openEvents, startTestDesktop, type TestDesktop } from '../../test/support/desktop.js';
 
 /**
  * "Link this computer" end to end: a real cloud, a real gateway running for
  * this desktop, and the host doing what a person would otherwise copy and
  * paste: an enrollment code from the cloud, `multiclaw-gateway link` with it.
- * The gateway then shows online in the cloud's list.
+ * The gateway then shows online in the cloud's list, and the desktop hears
+ * `gateway.online` on its real-time socket.
  */
 const PASSWORD = 'link this computer passphrase 4';
 let cloud: TestCloud;
@@ -35,6 +36,8 @@ describe('gateways.linkThisComputer', () => {
     const workspace = await t.call('workspaces.create', { name: 'Laptops' });
     const workspaceId = (workspace.body as { id: string }).id;
 
+    const events = await openEvents(t.desktop);
+    await vi.waitFor(() => expect(t.desktop.cloud.realtime.ready).toBe(true), { timeout: 20_000 });
     const linked = await t.call('gateways.linkThisComputer', { workspaceId });
     expect(linked.status, JSON.stringify(linked.body)).toBe(200);
     expect(linked.body).toMatchObject({ workspaceId, cloudUrl: cloud.url });
@@ -49,6 +52,13 @@ describe('gateways.linkThisComputer', () => {
       },
       { timeout: 60_000, interval: 500 },
     );
+    // The desktop heard it live, too.
+    const online = await events.next(
+      'cloud.event',
+      (event) => event.payload.event.kind === 'gateway.online' && event.payload.event.gatewayId === gatewayId,
+    );
+    expect(online.payload.event.workspaceId).toBe(workspaceId);
+    events.close();
     const status = await t.call('gateway.status');
     expect(status.body).toMatchObject({ link: { workspaceId, gatewayId } });
 
