@@ -91,6 +91,48 @@ describe.skipIf(skip)('single sign-on from the desktop', () => {
     events.close();
   }, 120_000);
 
+  it('refuses a provider the cloud does not offer, before opening anything', async () => {
+    const opened: string[] = [];
+    const t = await startTestDesktop({
+      gateway: false,
+      desktop: { openBrowser: (url) => Boolean(opened.push(url)) },
+    });
+    desktops.push(t);
+    await t.call('settings.update', { cloudUrl: cloud.url });
+    const refused = await t.call('account.sso.start', { provider: 'nosuchidp' });
+    expect(refused.status).toBe(404);
+    expect((refused.body as { error: { message: string } }).error.message).toMatch(/It offers: Test IdP/);
+    expect(opened).toEqual([]);
+  });
+
+  it('the loopback listener refuses a redirect without its state, and a forged code with it', async () => {
+    const opened: string[] = [];
+    const t = await startTestDesktop({
+      gateway: false,
+      desktop: { openBrowser: (url) => Boolean(opened.push(url)) },
+    });
+    desktops.push(t);
+    await t.call('settings.update', { cloudUrl: cloud.url });
+    const events = await openEvents(t.desktop);
+    const started = await t.call('account.sso.start', { provider: 'testidp' });
+    expect(started.body).toMatchObject({ opened: true });
+    const query = new URL(opened[0] ?? '').searchParams;
+    const redirect = query.get('redirect_uri') ?? '';
+    const state = query.get('state') ?? '';
+
+    const foreign = await fetch(`${redirect}?code=${'a'.repeat(32)}&state=someone-else`);
+    expect(foreign.status).toBe(400);
+    expect(await foreign.text()).toMatch(/not started by this app/);
+    const forged = await fetch(`${redirect}?code=${'a'.repeat(32)}&state=${encodeURIComponent(state)}`);
+    expect(forged.status).toBe(400);
+    const failed = await events.next('account.changed', (event) => event.payload.reason === 'sso-failed');
+    expect(failed.payload.account.state).toBe('signed-out');
+    expect((await t.call('account.status')).body).toMatchObject({ state: 'signed-out' });
+    // One shot: the listener is gone.
+    await expect(fetch(`${redirect}?code=x&state=${encodeURIComponent(state)}`)).rejects.toThrow();
+    events.close();
+  });
+
   it('a refused sign-in at the provider says so on the event stream and signs nobody in', async () => {
     const t = await startTestDesktop({
       gateway: false,

@@ -1,7 +1,7 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { DesktopEvent } from '@multiclaw/protocol';
+import { ApiError, type DesktopEvent, OidcProviderInfo, Page } from '@multiclaw/protocol';
 import type { Logger } from 'pino';
 import { findOnPath, launchDetached } from '../system/processes.js';
 import { cloudFetch, cloudRefusal } from './cloud-egress.js';
@@ -47,6 +47,7 @@ export class SsoFlow {
 
   async start(provider: string): Promise<{ url: string; opened: boolean }> {
     const base = await this.deps.session.configuredBase();
+    await this.checkProvider(base, provider);
     this.pending?.close();
     const verifier = randomBytes(32).toString('base64url');
     const challenge = createHash('sha256').update(verifier).digest('base64url');
@@ -93,6 +94,27 @@ export class SsoFlow {
 
   close(): void {
     this.pending?.close();
+  }
+
+  /** A provider the cloud does not offer is refused here, not on a browser error page. */
+  private async checkProvider(base: string, provider: string): Promise<void> {
+    const answer = await cloudFetch(base, 'GET', '/v1/auth/oidc/providers');
+    if (answer.status !== 200) throw cloudRefusal(base, answer);
+    const offered = Page(OidcProviderInfo).safeParse(answer.body);
+    if (!offered.success)
+      throw new ApiError(
+        'DESKTOP_CLOUD_UNREACHABLE',
+        `${base} answered the provider list with an unexpected body`,
+      );
+    if (!offered.data.items.some((item) => item.name === provider)) {
+      const names = offered.data.items.map((item) => item.displayName).join(', ');
+      throw new ApiError(
+        'NOT_FOUND',
+        names
+          ? `This cloud does not offer single sign-on with "${provider}". It offers: ${names}.`
+          : 'This cloud offers no single sign-on; sign in with email and password.',
+      );
+    }
   }
 
   /** Answers the browser's visit; true once the flow is over (done or refused), false for a stray request. */
