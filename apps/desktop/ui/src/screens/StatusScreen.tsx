@@ -2,6 +2,7 @@ import type { DesktopCommandOutput } from '@multiclaw/protocol/desktop';
 import { useState } from 'react';
 import { Button, Heading } from 'react-aria-components';
 import { ErrorNotice, Loading } from '../components/notices';
+import { UpdatePanel } from '../components/UpdatePanel';
 import { useAction } from '../components/use-command';
 import type { GatewayView } from '../components/use-gateway';
 import { invoke } from '../ipc/client';
@@ -124,6 +125,7 @@ export function StatusScreen({
         </ErrorNotice>
       ) : null}
       {start.error ? <ErrorNotice>{start.error}</ErrorNotice> : null}
+      <UpdatePanel />
     </section>
   );
 }
