@@ -43,7 +43,9 @@ const MAX_BUFFERED_BYTES = 4 * 1024 * 1024;
  * heap as the socket itself (bench/realtime).
  */
 class RealtimeConnection implements RealtimeClient {
-  private identity: RealtimeIdentity | undefined;
+  /** Who the socket signed in as ('' until then); the token's expiry lives only in the timer. */
+  private user = '';
+  private session = '';
   private signedIn = false;
   private violations = 0;
   private authTimer: NodeJS.Timeout | undefined;
@@ -58,19 +60,20 @@ class RealtimeConnection implements RealtimeClient {
     this.authTimer = setTimeout(authTimedOut, REALTIME_AUTH_TIMEOUT_MS, this);
   }
 
+  // Getters on the prototype, shared: the hub reads who a socket is, nothing else writes it.
   get userId(): string {
-    return this.identity?.userId ?? '';
+    return this.user;
   }
 
   get sessionId(): string {
-    return this.identity?.sessionId ?? '';
+    return this.session;
   }
 
   send(frame: string): void {
     const { socket } = this;
     if (!this.signedIn || socket.readyState !== socket.OPEN) return;
     if (socket.bufferedAmount > MAX_BUFFERED_BYTES) {
-      this.deps.logger.warn({ userId: this.identity?.userId }, 'realtime: a socket stopped reading; dropped');
+      this.deps.logger.warn({ userId: this.userId }, 'realtime: a socket stopped reading; dropped');
       socket.terminate();
       return;
     }
@@ -87,7 +90,7 @@ class RealtimeConnection implements RealtimeClient {
   /** No token within the time allowed. */
   authTimedOut(): void {
     this.authTimer = undefined;
-    if (!this.identity) this.close(REALTIME_CLOSE.UNAUTHENTICATED, 'send auth.token first');
+    if (!this.userId) this.close(REALTIME_CLOSE.UNAUTHENTICATED, 'send auth.token first');
   }
 
   frame(data: RawData, isBinary: boolean): void {
@@ -101,7 +104,7 @@ class RealtimeConnection implements RealtimeClient {
   closed(): void {
     this.signedIn = false;
     this.clearTimers();
-    if (this.identity) this.deps.hub.remove(this);
+    if (this.userId) this.deps.hub.remove(this);
   }
 
   private async handle(data: RawData, isBinary: boolean): Promise<void> {
@@ -129,16 +132,17 @@ class RealtimeConnection implements RealtimeClient {
     let claims: RealtimeIdentity;
     try {
       claims = await verifyToken(token);
-      if (this.identity && claims.userId !== this.identity.userId) {
+      if (this.userId && claims.userId !== this.userId) {
         throw new ApiError(
           'UNAUTHENTICATED',
           'This socket is signed in as another person; open a new socket',
         );
       }
-      if (!this.identity) {
+      if (!this.userId) {
         // Held by the hub before the session is checked: a sign-out committed
         // after the check still reaches this socket, one committed before fails it.
-        this.identity = claims;
+        this.user = claims.userId;
+        this.session = claims.sessionId;
         await hub.add(this);
       }
       await assertSessionLive(claims.sessionId, claims.userId);
@@ -150,7 +154,7 @@ class RealtimeConnection implements RealtimeClient {
       return;
     }
     if (this.socket.readyState !== this.socket.OPEN) return;
-    this.identity = claims;
+    this.session = claims.sessionId;
     this.clearTimers();
     const remainingMs = claims.expiresAt.getTime() - now().getTime();
     this.expiry = setTimeout(expired, Math.max(0, remainingMs), this);
