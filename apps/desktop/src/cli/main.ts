@@ -1,17 +1,9 @@
-import { pathToFileURL } from 'node:url';
-import { writeCrashLog } from '@multiclaw/runtime/crash-log';
-import { Command, CommanderError, InvalidArgumentError } from 'commander';
+import { isMainModule, parsePort, runCommander, runMain } from '@multiclaw/runtime/cli';
+import { Command } from 'commander';
 import { parseDesktopEnv, resolveDesktopPaths } from '../config.js';
 import { DESKTOP_PROGRAM, DESKTOP_VERSION } from '../version.js';
-import { EXIT, EXIT_CODES_HELP } from './exit-codes.js';
+import { EXIT_CODES_HELP } from './exit-codes.js';
 import { runStart, type StartOptions } from './start.js';
-
-const parsePort = (value: string) => {
-  const port = Number(value);
-  if (!Number.isInteger(port) || port < 0 || port > 65_535)
-    throw new InvalidArgumentError('a port number 0–65535');
-  return port;
-};
 
 const START_HELP = `
 The window's URL carries a secret made for this launch only
@@ -50,48 +42,9 @@ export function buildCli(env: NodeJS.ProcessEnv, done: (code: number) => void): 
 
 /** Runs the CLI with argv; resolves with the exit code (never calls process.exit itself). */
 export function runCli(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
-  return new Promise((resolve, reject) => {
-    let acted = false;
-    const program = buildCli(env, (code) => resolve(code));
-    for (const command of program.commands) {
-      command.hook('preAction', () => {
-        acted = true;
-      });
-    }
-    const args = argv[0] === '--' ? argv.slice(1) : argv;
-    program.parseAsync(args, { from: 'user' }).then(
-      () => {
-        if (!acted) {
-          program.outputHelp();
-          resolve(EXIT.USAGE);
-        }
-      },
-      (error: unknown) => {
-        if (!(error instanceof CommanderError)) return reject(error);
-        resolve(['commander.helpDisplayed', 'commander.version'].includes(error.code) ? EXIT.OK : EXIT.USAGE);
-      },
-    );
-  });
+  return runCommander((done) => buildCli(env, done), argv);
 }
 
-if (
-  (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) ||
-  process.argv[1]?.endsWith('multiclaw-desktop.mjs')
-) {
-  runCli(process.argv.slice(2)).then(
-    (code) => process.exit(code),
-    (error: unknown) => {
-      let details = '';
-      try {
-        const { crashDir } = resolveDesktopPaths(parseDesktopEnv(process.env));
-        details = `; details in ${writeCrashLog(crashDir, DESKTOP_PROGRAM, error)}`;
-      } catch {
-        details = ` (no crash log could be written)\n${(error as Error).stack ?? ''}`;
-      }
-      process.stderr.write(
-        `multiclaw-desktop failed: ${(error as Error).message ?? String(error)}${details}\n`,
-      );
-      process.exit(EXIT.SOFTWARE);
-    },
-  );
+if (isMainModule(import.meta.url, DESKTOP_PROGRAM)) {
+  runMain(DESKTOP_PROGRAM, runCli, () => resolveDesktopPaths(parseDesktopEnv(process.env)).crashDir);
 }

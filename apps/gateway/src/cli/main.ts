@@ -1,25 +1,17 @@
-import { pathToFileURL } from 'node:url';
-import { writeCrashLog } from '@multiclaw/runtime/crash-log';
-import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { isMainModule, parsePort, runCommander, runMain } from '@multiclaw/runtime/cli';
+import { Command, Option } from 'commander';
 import { resolveGatewayPaths } from '../config/paths.js';
 import { registerExtensionCommands } from '../extension/extension-cli.js';
 import { registerRecordingsCommands } from '../recordings/recordings-cli.js';
 import { registerUpdateCommands } from '../update/update-cli.js';
 import { GATEWAY_PROGRAM, GATEWAY_VERSION } from '../version.js';
 import { runDoctor } from './doctor.js';
-import { EXIT, EXIT_CODES_HELP } from './exit-codes.js';
+import { EXIT_CODES_HELP } from './exit-codes.js';
 import { runLink, runUnlink } from './link.js';
 import { runServiceInstall, runServiceUninstall, type ServicePlatform } from './service.js';
 import { runStart } from './start.js';
 import { runStatus } from './status.js';
 import { runTokenRotate } from './token.js';
-
-const parsePort = (value: string) => {
-  const port = Number(value);
-  if (!Number.isInteger(port) || port < 0 || port > 65_535)
-    throw new InvalidArgumentError('a port number 0–65535');
-  return port;
-};
 
 const LINK_HELP = `
 The device key (Ed25519, never sent anywhere) and the link state live in
@@ -123,50 +115,9 @@ export function buildCli(env: NodeJS.ProcessEnv, done: (code: number) => void): 
 
 /** Runs the CLI with argv; resolves with the exit code (never calls process.exit itself). */
 export function runCli(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
-  return new Promise((resolve, reject) => {
-    let acted = false;
-    const program = buildCli(env, (code) => resolve(code));
-    for (const command of program.commands) {
-      command.hook('preAction', () => {
-        acted = true;
-      });
-    }
-    // `pnpm --filter @multiclaw/gateway cli -- --help` (as the docs write it) passes the `--` through.
-    const args = argv[0] === '--' ? argv.slice(1) : argv;
-    program.parseAsync(args, { from: 'user' }).then(
-      () => {
-        // A bare `multiclaw-gateway` (or a group such as `token` without its subcommand): help, as a usage error.
-        if (!acted) {
-          program.outputHelp();
-          resolve(EXIT.USAGE);
-        }
-      },
-      (error: unknown) => {
-        if (!(error instanceof CommanderError)) return reject(error);
-        resolve(['commander.helpDisplayed', 'commander.version'].includes(error.code) ? EXIT.OK : EXIT.USAGE);
-      },
-    );
-  });
+  return runCommander((done) => buildCli(env, done), argv);
 }
 
-if (
-  (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) ||
-  process.argv[1]?.endsWith('multiclaw-gateway.mjs')
-) {
-  runCli(process.argv.slice(2)).then(
-    (code) => process.exit(code),
-    (error: unknown) => {
-      // Any unexpected failure gets the crash log the docs promise for exit 70; the terminal gets one line.
-      let details = '';
-      try {
-        details = `; details in ${writeCrashLog(resolveGatewayPaths(process.env).crashDir, GATEWAY_PROGRAM, error)}`;
-      } catch {
-        details = ` (no crash log could be written)\n${(error as Error).stack ?? ''}`;
-      }
-      process.stderr.write(
-        `multiclaw-gateway failed: ${(error as Error).message ?? String(error)}${details}\n`,
-      );
-      process.exit(EXIT.SOFTWARE);
-    },
-  );
+if (isMainModule(import.meta.url, GATEWAY_PROGRAM)) {
+  runMain(GATEWAY_PROGRAM, runCli, () => resolveGatewayPaths(process.env).crashDir);
 }
