@@ -33,7 +33,7 @@ export type SecretSource = (
 
 /** Intervals without a single frame from the gateway after which its socket is terminated. */
 const SILENT_INTERVALS = 3;
-/** `sync.batch`es one socket may have waiting: a gateway waits for each ack, so more is a runaway. */
+/** `sync.batch`es one socket may have waiting: a gateway keeps at most 4 in flight (its sync window), so more is a runaway. */
 const MAX_QUEUED_BATCHES = 16;
 /** How long a closed socket's peer has to answer the close frame before the socket is cut. */
 const CLOSE_GRACE_MS = 2000;
