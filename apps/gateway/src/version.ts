@@ -4,6 +4,3 @@ import { readFileSync } from 'node:fs';
 export const GATEWAY_VERSION: string = (
   JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }
 ).version;
-
-/** The gateway as its crash reports name it. */
-export const GATEWAY_PROGRAM = { command: 'multiclaw-gateway', version: GATEWAY_VERSION } as const;

@@ -8,8 +8,8 @@ import { ConfigSymlinkError } from '../config/symlinked-config.js';
 import { startGateway } from '../gateway.js';
 import { StoreLockedError } from '../store/local-store.js';
 import { StoreDamagedError } from '../store/record-file.js';
-import { GATEWAY_PROGRAM } from '../version.js';
 import { EXIT } from './exit-codes.js';
+import { GATEWAY_PROGRAM } from './program.js';
 
 /** `start`: runs the gateway in the foreground until SIGINT/SIGTERM. Resolves with the exit code. */
 export async function runStart(
