@@ -3,6 +3,14 @@ import { DesktopCloudCommands, DesktopCloudEventsToUi } from './desktop-cloud.js
 import { ErrorCode } from './errors.js';
 import { LocalAgent, LocalAgentId, ModelRef, SessionKey } from './gateway.js';
 import { LinkStatus } from './gateway-link.js';
+import { Id } from './ids.js';
+import {
+  ExtensionPairingSummary,
+  PairingCode,
+  Recording,
+  RecordingName,
+  RecordingSummary,
+} from './recordings.js';
 
 /**
  * The desktop shell's contract between its unprivileged UI and its privileged
@@ -281,6 +289,31 @@ export const DesktopCommands = {
       gateway: z.object({ dir: z.string(), files: z.array(z.string()) }),
     }),
   },
+
+  /** Browser recordings the extension made, kept by the gateway (docs/extension.md). */
+  'recordings.list': { input: Empty, output: z.object({ items: z.array(RecordingSummary) }) },
+  'recordings.get': { input: z.strictObject({ id: Id }), output: z.object({ recording: Recording }) },
+  'recordings.rename': {
+    input: z.strictObject({ id: Id, name: RecordingName }),
+    output: z.object({ recording: RecordingSummary }),
+  },
+  'recordings.delete': { input: z.strictObject({ id: Id }), output: z.object({ deleted: z.literal(true) }) },
+  /** Attach to an agent as a skill: its steps join that agent's system prompt. */
+  'recordings.attach': {
+    input: z.strictObject({ id: Id, agentId: LocalAgentId }),
+    output: z.object({ recording: RecordingSummary }),
+  },
+  'recordings.detach': {
+    input: z.strictObject({ id: Id, agentId: LocalAgentId }),
+    output: z.object({ recording: RecordingSummary }),
+  },
+  /** Writes `multiclaw.recording/1` JSON to a 0600 file the host chooses (in ~/Downloads when it exists) and says where. */
+  'recordings.export': { input: z.strictObject({ id: Id }), output: z.object({ path: z.string() }) },
+  /** A one-time pairing code (minutes, single use) to type into the extension's popup. */
+  'extension.pairingCode': { input: Empty, output: PairingCode },
+  'extension.list': { input: Empty, output: z.object({ items: z.array(ExtensionPairingSummary) }) },
+  /** Revokes a paired extension now: its token stops working and its origin leaves the allowlist. */
+  'extension.unpair': { input: z.strictObject({ id: Id }), output: z.object({ revoked: z.boolean() }) },
 
   /**
    * The gateway's signed updates (docs/releasing.md), only when the person

@@ -5,6 +5,7 @@ import { type CloudCommandDeps, cloudAccountCommands } from './cloud-account-com
 import { cloudWorkspaceCommands } from './cloud-workspace-commands.js';
 import { type GatewayCommandDeps, gatewayCommands } from './gateway-commands.js';
 import { providerCommands } from './provider-commands.js';
+import { recordingCommands } from './recording-commands.js';
 import { type SettingsCommandDeps, settingsCommands } from './settings-commands.js';
 import { updateCommands } from './update-commands.js';
 
@@ -19,6 +20,7 @@ export function commandHandlers(deps: CommandDeps): CommandHandlers {
     ...chatCommands(deps.gateway),
     ...settingsCommands(deps),
     ...updateCommands(deps),
+    ...recordingCommands(deps),
     ...cloudAccountCommands(deps),
     ...cloudWorkspaceCommands(deps),
   };
