@@ -245,6 +245,29 @@ describe('the cloud session in the host', () => {
     events.close();
   });
 
+  it('signing in as someone else replaces the session: the old one ends at the cloud, the real-time socket follows', async () => {
+    const { t } = await signedIn();
+    await vi.waitFor(() => expect(t.desktop.cloud.realtime.ready).toBe(true), { timeout: 20_000 });
+    const oldAccess = await t.desktop.cloud.session.accessToken();
+    const { connects } = t.desktop.cloud.realtime.stats;
+    const events = await openEvents(t.desktop);
+    const other = await person();
+    const answer = await t.call('account.signIn', { email: other.email, password: PASSWORD });
+    expect(answer.body).toMatchObject({ state: 'signed-in', user: { id: other.id } });
+    await events.next('account.changed', (event) => event.payload.account.user?.id === other.id);
+    await vi.waitFor(async () => {
+      const me = await fetch(`http://127.0.0.1:${cloud.port}/v1/me`, {
+        headers: { authorization: `Bearer ${oldAccess}` },
+      });
+      expect(me.status).toBe(401);
+    });
+    await vi.waitFor(() => expect(t.desktop.cloud.realtime.stats.connects).toBeGreaterThan(connects), {
+      timeout: 20_000,
+    });
+    await vi.waitFor(() => expect(t.desktop.cloud.realtime.ready).toBe(true), { timeout: 20_000 });
+    events.close();
+  });
+
   it('signs out: the cloud ends the session and the file is gone', async () => {
     const { t } = await signedIn();
     const access = await t.desktop.cloud.session.accessToken();

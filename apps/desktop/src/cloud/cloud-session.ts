@@ -99,7 +99,10 @@ export class CloudSession {
     const login = LoginResponse.safeParse(answer.body);
     if (!login.success)
       throw new ApiError('DESKTOP_CLOUD_UNREACHABLE', `${base} answered the sign-in with an unexpected body`);
-    const wasSignedIn = this.stored !== undefined;
+    // Signing in again replaces the session held: the old one is ended at its cloud (best effort,
+    // and only when that is the cloud in settings: the host talks to no other).
+    const held = await this.current();
+    const replacedToken = held && held.cloudUrl === base ? this.access?.token : undefined;
     await this.keep(
       base,
       login.data.refreshToken,
@@ -107,12 +110,16 @@ export class CloudSession {
       login.data.accessToken,
       login.data.expiresIn,
     );
+    if (replacedToken)
+      cloudFetch(base, 'POST', '/v1/auth/logout', { token: replacedToken }).catch((error: unknown) =>
+        this.deps.log.warn({ err: error }, 'could not end the replaced session at the cloud'),
+      );
     const account = await this.status();
-    if (!wasSignedIn) {
-      this.deps.log.info({ cloud: base, user: login.data.user.id }, 'signed in to the cloud');
-      this.deps.publish({ type: 'account.changed', payload: { account, reason: 'signed-in' } });
-      for (const listener of this.listeners) listener(true);
-    }
+    this.deps.log.info({ cloud: base, user: login.data.user.id }, 'signed in to the cloud');
+    this.deps.publish({ type: 'account.changed', payload: { account, reason: 'signed-in' } });
+    // The real-time socket starts again with the new session.
+    if (held) for (const listener of this.listeners) listener(false);
+    for (const listener of this.listeners) listener(true);
     return account;
   }
 
