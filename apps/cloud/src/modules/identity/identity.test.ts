@@ -5,6 +5,7 @@ import type { InjectOptions, LightMyRequestResponse } from 'fastify';
 import { createLocalJWKSet, jwtVerify } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp } from '../../../test/support/app.js';
+import { hashAuditEntry, type StoredAuditFields } from '../audit/recorder.js';
 import { createAccessTokens } from './tokens/access-tokens.js';
 
 const PASSWORD = 'correct horse battery staple 7';
@@ -447,6 +448,58 @@ describe('audit of auth events', () => {
     for (const secret of [PASSWORD, 'definitely wrong', tokens.accessToken, tokens.refreshToken]) {
       expect(dump).not.toContain(secret);
     }
+  });
+});
+
+describe('the writes of a sign-in', () => {
+  it('clears the lockout count, and stores the session, its refresh token and a verifiable audit entry naming it', async () => {
+    const { email, user } = await register();
+    const wrong = await send({
+      method: 'POST',
+      url: '/v1/auth/login',
+      payload: { email, password: 'not it' },
+    });
+    expect(wrong.statusCode).toBe(401);
+    expect(await ctx.app.db.loginThrottle.findUnique({ where: { email } })).not.toBeNull();
+
+    const tokens = await login(email, PASSWORD, 'writes-test');
+    const sessionId = JSON.parse(
+      Buffer.from(tokens.accessToken.split('.')[1] ?? '', 'base64url').toString(),
+    ).sid;
+
+    expect(await ctx.app.db.loginThrottle.findUnique({ where: { email } })).toBeNull();
+    const session = await ctx.app.db.session.findUniqueOrThrow({
+      where: { id: sessionId },
+      include: { refreshTokens: true },
+    });
+    expect(session).toMatchObject({ userId: user.id, clientName: 'writes-test', revokedAt: null });
+    expect(session.ip).toMatch(/^198\.51\.100\.\d+$/);
+    expect(session.refreshTokens).toHaveLength(1);
+    expect(session.idleExpiresAt.getTime()).toBeGreaterThan(session.createdAt.getTime());
+
+    const entries = await ctx.app.db.auditEvent.findMany({
+      where: { actorId: user.id, action: 'auth.login.succeeded' },
+    });
+    expect(entries).toHaveLength(1);
+    const [entry] = entries;
+    expect(entry).toMatchObject({
+      workspaceId: null,
+      seq: 0n,
+      actorKind: 'user',
+      targetType: 'session',
+      targetId: sessionId,
+      userAgent: 'identity-test/1.0',
+      prevHash: null,
+    });
+    // The hash the audit verifier recomputes from the stored row.
+    expect(Buffer.from(entry?.hash ?? [])).toEqual(hashAuditEntry(null, entry as StoredAuditFields));
+    // And the refresh token it was given is the one stored: it refreshes.
+    const refreshed = await send({
+      method: 'POST',
+      url: '/v1/auth/refresh',
+      payload: { refreshToken: tokens.refreshToken },
+    });
+    expect(refreshed.statusCode, refreshed.body).toBe(200);
   });
 });
 
