@@ -6,10 +6,11 @@ import { AgentsScreen } from './screens/AgentsScreen';
 import { ChatScreen, type OpenConversation } from './screens/ChatScreen';
 import { HistoryScreen } from './screens/HistoryScreen';
 import { ProvidersScreen } from './screens/ProvidersScreen';
+import { RecordingsScreen } from './screens/RecordingsScreen';
 import { SettingsScreen } from './screens/SettingsScreen';
 import { StatusScreen } from './screens/StatusScreen';
 
-type Section = 'status' | 'chat' | 'agents' | 'providers' | 'history' | 'settings';
+type Section = 'status' | 'chat' | 'agents' | 'providers' | 'history' | 'recordings' | 'settings';
 
 const GATEWAY_WORDS = {
   running: 'Gateway running',
@@ -58,6 +59,7 @@ export function App() {
           <Tab id="agents">Agents</Tab>
           <Tab id="providers">Providers</Tab>
           <Tab id="history">History</Tab>
+          <Tab id="recordings">Recordings</Tab>
           <Tab id="settings">Settings</Tab>
         </TabList>
         <main className="content">
@@ -86,6 +88,9 @@ export function App() {
                 setSection('chat');
               }}
             />
+          </TabPanel>
+          <TabPanel id="recordings">
+            <RecordingsScreen />
           </TabPanel>
           <TabPanel id="settings">
             <SettingsScreen />
