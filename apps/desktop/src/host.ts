@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { ApiError } from '@multiclaw/protocol';
+import { type ApiError, DesktopCloudEventsToUi } from '@multiclaw/protocol';
 import { answerClientError, createErrorHandling } from '@multiclaw/runtime/http-errors';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
@@ -28,6 +28,8 @@ export interface BuiltHost {
   /** The event stream first, then the app. */
   close(): Promise<void>;
 }
+
+const CLOUD_EVENTS = new Set<string>(Object.keys(DesktopCloudEventsToUi));
 
 const errors = createErrorHandling({
   internalMessage: 'The desktop host failed; details are in its log',
@@ -59,6 +61,9 @@ export async function buildHost(deps: HostDeps): Promise<BuiltHost> {
   registerIpcRoutes(app, deps);
   const ui = await registerStaticUi(app, deps.uiDir);
   const stream = createEventStream({
+    // The cloud session's events (who is signed in, workspace activity) reach only windows that may ask for them.
+    mayHear: (window, event) =>
+      !CLOUD_EVENTS.has(event.type) || deps.policy.decide(window, 'account.status').allowed,
     ...deps.events,
     address: deps.address,
     secrets: deps.secrets,

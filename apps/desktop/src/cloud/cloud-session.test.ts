@@ -522,6 +522,29 @@ describe('the cloud session in the host', () => {
     expect((await t.call('account.status')).body).toMatchObject({ state: 'signed-in' });
   });
 
+  it("a chat window's event stream hears nothing of the cloud session", async () => {
+    const who = await person();
+    const t = await desktop();
+    const main = await openEvents(t.desktop);
+    const chat = await openEvents(t.desktop, 'chat');
+    expect((await t.call('account.signIn', { email: who.email, password: PASSWORD })).status).toBe(200);
+    const wid = ((await t.call('workspaces.create', { name: 'Quiet' })).body as { id: string }).id;
+    await vi.waitFor(() => expect(t.desktop.cloud.realtime.ready).toBe(true), { timeout: 20_000 });
+    const agent = await t.call('workspaceAgents.create', {
+      workspaceId: wid,
+      agent: { name: 'Heard by main', provider: 'openai', model: 'gpt-4o' },
+    });
+    await main.next('cloud.event', (e) => e.payload.event.agentId === (agent.body as { id: string }).id);
+    await t.call('account.signOut');
+    await main.next('account.changed', (e) => e.payload.reason === 'signed-out');
+    // The chat window's stream is open and authenticated, and heard none of it.
+    expect(chat.events.map((event) => event.type)).not.toContain('cloud.event');
+    expect(chat.events.map((event) => event.type)).not.toContain('account.changed');
+    expect(JSON.stringify(chat.events)).not.toContain(who.email);
+    main.close();
+    chat.close();
+  });
+
   it('is refused to a chat window', async () => {
     const t = await desktop();
     for (const command of ['account.status', 'account.signIn', 'workspaces.list', 'secrets.reveal']) {

@@ -29,6 +29,8 @@ export interface EventStreamDeps {
   gatewayStatus: () => Promise<DesktopGatewayStatus>;
   log: Logger;
   authTimeoutMs?: number;
+  /** Whether this window may hear this event (default: every event); the cloud's are for windows that may call `account.status`. */
+  mayHear?: (window: string, event: DesktopEvent) => boolean;
 }
 
 /**
@@ -74,7 +76,9 @@ export function createEventStream(deps: EventStreamDeps) {
         return ws.close(DESKTOP_EVENTS_CLOSE.UNAUTHENTICATED, 'wrong window secret');
       }
       clearTimeout(timer);
-      unsubscribe = deps.hub.subscribe((event) => send(ws, event));
+      unsubscribe = deps.hub.subscribe((event) => {
+        if (deps.mayHear?.(window, event) ?? true) send(ws, event);
+      });
       send(ws, { type: 'events.ready', payload: { gateway: await deps.gatewayStatus() } });
     });
   }
