@@ -1,8 +1,8 @@
 import { chromiumMissing, launchChromium } from '@multiclaw/test-support/browser';
+import { startTestIdp, type TestIdp } from '@multiclaw/test-support/oidc-idp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort, startTestCloud, type TestCloud } from '../../../gateway/test/support/cloud.js';
 import { openEvents, startTestDesktop, type TestDesktop } from '../../test/support/desktop.js';
-import { startTestIdp, type TestIdp } from '../../test/support/oidc-idp.js';
 
 /**
  * Single sign-on through the system browser, for real: the host's opener is

@@ -1,9 +1,8 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ErrorEnvelope, LoginResponse } from '@multiclaw/protocol';
-import { exportJWK, generateKeyPair } from 'jose';
-import Provider from 'oidc-provider';
+import { type TestIdp as Idp, type NextLogin, startTestIdp } from '@multiclaw/test-support/oidc-idp';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createTestApp } from '../../../../test/support/app.js';
 
@@ -41,91 +40,19 @@ async function freePort(): Promise<number> {
   return Number(new URL(origin).port);
 }
 
-type IdpAccount = { email?: string; email_verified?: unknown; name?: string };
-type NextLogin = { accountId: string } | { error: string };
+/** Two providers share the cloud's client secret. Short ID tokens, so a test can move the
+ * cloud's clock past their expiry while the login request (10 minutes) is still live. */
+const IDP_OPTIONS = {
+  clientSecret: CLIENT_SECRET,
+  ttl: { IdToken: 60, AccessToken: 600, AuthorizationCode: 60, Interaction: 600, Session: 600, Grant: 600 },
+};
 
-/** A real OpenID provider (panva's oidc-provider) on 127.0.0.1, with one client: the cloud. */
-async function startIdp(redirectUris: () => string[]) {
-  const accounts = new Map<string, IdpAccount>();
-  const idp = {
-    issuer: '',
-    accounts,
-    next: { accountId: 'nobody' } as NextLogin,
-    server: createServer(),
-  };
-  let handle: ((req: IncomingMessage, res: ServerResponse) => void) | undefined;
-  let provider: Provider | undefined;
-
-  async function interact(req: IncomingMessage, res: ServerResponse, op: Provider) {
-    const details = await op.interactionDetails(req, res);
-    const next = idp.next;
-    if ('error' in next) {
-      await op.interactionFinished(
-        req,
-        res,
-        { error: next.error, error_description: 'the person cancelled' },
-        { mergeWithLastSubmission: false },
-      );
-      return;
-    }
-    const grant = new op.Grant({ accountId: next.accountId, clientId: String(details.params.client_id) });
-    grant.addOIDCScope(String(details.params.scope));
-    const grantId = await grant.save();
-    await op.interactionFinished(
-      req,
-      res,
-      { login: { accountId: next.accountId }, consent: { grantId } },
-      { mergeWithLastSubmission: false },
-    );
-  }
-
-  idp.server.on('request', (req: IncomingMessage, res: ServerResponse) => {
-    if (!provider || !handle) {
-      res.statusCode = 503;
-      res.end();
-      return;
-    }
-    if (req.url?.startsWith('/interaction/')) {
-      interact(req, res, provider).catch((error: unknown) => {
-        res.statusCode = 500;
-        res.end(String(error));
-      });
-      return;
-    }
-    handle(req, res);
-  });
-  idp.issuer = await listen(idp.server);
-
-  const { privateKey } = await generateKeyPair('RS256', { extractable: true });
-  provider = new Provider(idp.issuer, {
-    clients: [
-      {
-        client_id: CLIENT_ID,
-        client_secret: CLIENT_SECRET,
-        redirect_uris: redirectUris(),
-        grant_types: ['authorization_code'],
-        response_types: ['code'],
-        token_endpoint_auth_method: 'client_secret_basic',
-      },
-    ],
-    jwks: { keys: [{ ...(await exportJWK(privateKey)), kid: 'test-key', alg: 'RS256', use: 'sig' }] },
-    cookies: { keys: [randomBytes(32).toString('base64url')] },
-    claims: { openid: ['sub'], email: ['email', 'email_verified'], profile: ['name'] },
-    features: { devInteractions: { enabled: false } },
-    interactions: { url: (_ctx: unknown, interaction: { uid: string }) => `/interaction/${interaction.uid}` },
-    findAccount: async (_ctx: unknown, sub: string) => {
-      const account = accounts.get(sub);
-      return account && { accountId: sub, claims: async () => ({ sub, ...account }) };
-    },
-    // Short ID tokens, so a test can move the cloud's clock past their expiry
-    // while the login request (10 minutes) is still live.
-    ttl: { IdToken: 60, AccessToken: 600, AuthorizationCode: 60, Interaction: 600, Session: 600, Grant: 600 },
-  });
-  handle = provider.callback();
+async function startIdp(redirectUris: string[]): Promise<Idp> {
+  const idp = await startTestIdp(IDP_OPTIONS);
+  idp.next = { accountId: 'nobody' };
+  await idp.configure(redirectUris);
   return idp;
 }
-
-type Idp = Awaited<ReturnType<typeof startIdp>>;
 
 /** A stand-in for the system browser: keeps cookies per host:port, follows redirects by hand. */
 class Browser {
@@ -193,13 +120,13 @@ const callbackOf = (cloudBase: string, provider: string) => `${cloudBase}/v1/aut
 beforeAll(async () => {
   const cloudPort = await freePort();
   base = `http://127.0.0.1:${cloudPort}`;
-  idpA = await startIdp(() => [
+  idpA = await startIdp([
     callbackOf(base, 'testidp'),
     callbackOf(base, 'rewritten'),
     callbackOf(base, 'honest'),
   ]);
   // B also accepts the testidp callback: that is what a mix-up attack needs.
-  idpB = await startIdp(() => [callbackOf(base, 'otheridp'), callbackOf(base, 'testidp')]);
+  idpB = await startIdp([callbackOf(base, 'otheridp'), callbackOf(base, 'testidp')]);
 
   // Serves provider A's discovery document under other issuer URLs: `/honest`
   // unchanged (so its `issuer` is A's, not the configured one), `/rewritten`
@@ -260,7 +187,8 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await cloud?.close();
-  for (const server of [idpA?.server, idpB?.server, issuerProxy]) if (server) await close(server);
+  for (const idp of [idpA, idpB]) await idp?.close();
+  if (issuerProxy) await close(issuerProxy);
 });
 
 beforeEach(async () => {

@@ -1,37 +1,76 @@
+/// <reference path="./oidc-provider.d.ts" />
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { exportJWK, generateKeyPair } from 'jose';
-import Provider from 'oidc-provider';
+import Provider, { type InteractionDetails } from 'oidc-provider';
+
+/** A person the provider knows, by `sub`; the cloud's tests also send malformed claims. */
+export type IdpAccount = { email?: string; email_verified?: unknown; name?: string };
+/** How the next interaction ends when a test scripts it: signed in as `accountId`, or refused with `error`. */
+export type NextLogin = { accountId: string } | { error: string };
 
 /**
- * A real OpenID provider (panva's oidc-provider, as the cloud's tests use) on
- * 127.0.0.1, with a sign-in page a browser fills in: an email field and a
- * "Sign in" button. Its one client is the cloud.
+ * A real OpenID provider (panva's oidc-provider) on 127.0.0.1 whose one client
+ * is the cloud. Its interaction is either scripted (`next`: finished at once,
+ * no page) or a sign-in page a browser fills in: an email field and a
+ * "Sign in" button, an unknown email refused with access_denied.
  */
 export interface TestIdp {
   issuer: string;
   clientId: string;
   clientSecret: string;
-  /** People the provider knows, by email (their `sub` is the email). */
-  accounts: Map<string, { email: string; email_verified: boolean; name?: string }>;
-  /** Creates the provider, now that the cloud's callback URL is known. */
+  /** People the provider knows, by `sub` (the sign-in page takes the email as the `sub`). */
+  accounts: Map<string, IdpAccount>;
+  /** When set, each interaction ends this way without a page; unset, the sign-in page answers. */
+  next: NextLogin | undefined;
+  /** Creates the provider, now that the cloud's callback URLs are known. */
   configure(redirectUris: string[]): Promise<void>;
   close(): Promise<void>;
 }
 
-export async function startTestIdp(): Promise<TestIdp> {
+export async function startTestIdp(
+  options: {
+    /** The client's secret (default: a fresh random one); two providers may share one. */
+    clientSecret?: string;
+    /** oidc-provider's token lifetimes in seconds (e.g. a short IdToken, to move a clock past it). */
+    ttl?: Record<string, number>;
+  } = {},
+): Promise<TestIdp> {
   const server: Server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const issuer = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  const accounts: TestIdp['accounts'] = new Map();
-  const clientId = 'multiclaw-cloud';
-  const clientSecret = randomBytes(32).toString('base64url');
   let provider: Provider | undefined;
   let handle: ((req: IncomingMessage, res: ServerResponse) => void) | undefined;
 
+  async function finish(
+    req: IncomingMessage,
+    res: ServerResponse,
+    op: Provider,
+    details: InteractionDetails,
+    next: NextLogin,
+  ) {
+    if ('error' in next) {
+      await op.interactionFinished(
+        req,
+        res,
+        { error: next.error, error_description: 'the person cancelled' },
+        { mergeWithLastSubmission: false },
+      );
+      return;
+    }
+    const grant = new op.Grant({ accountId: next.accountId, clientId: String(details.params.client_id) });
+    grant.addOIDCScope(String(details.params.scope));
+    const grantId = await grant.save();
+    await op.interactionFinished(
+      req,
+      res,
+      { login: { accountId: next.accountId }, consent: { grantId } },
+      { mergeWithLastSubmission: false },
+    );
+  }
+
   async function interaction(req: IncomingMessage, res: ServerResponse, op: Provider): Promise<void> {
     const details = await op.interactionDetails(req, res);
+    if (idp.next) return finish(req, res, op, details, idp.next);
     if (req.method === 'GET') {
       res.setHeader('content-type', 'text/html; charset=utf-8');
       res.end(
@@ -49,19 +88,11 @@ export async function startTestIdp(): Promise<TestIdp> {
       req.on('end', () => resolve(text));
     });
     const email = new URLSearchParams(body).get('email') ?? '';
-    if (!accounts.has(email)) {
+    if (!idp.accounts.has(email)) {
       await op.interactionFinished(req, res, { error: 'access_denied', error_description: 'unknown person' });
       return;
     }
-    const grant = new op.Grant({ accountId: email, clientId: String(details.params.client_id) });
-    grant.addOIDCScope(String(details.params.scope));
-    const grantId = await grant.save();
-    await op.interactionFinished(
-      req,
-      res,
-      { login: { accountId: email }, consent: { grantId } },
-      { mergeWithLastSubmission: false },
-    );
+    await finish(req, res, op, details, { accountId: email });
   }
 
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {
@@ -79,19 +110,21 @@ export async function startTestIdp(): Promise<TestIdp> {
     }
     handle(req, res);
   });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
 
-  return {
-    issuer,
-    clientId,
-    clientSecret,
-    accounts,
+  const idp: TestIdp = {
+    issuer: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    clientId: 'multiclaw-cloud',
+    clientSecret: options.clientSecret ?? randomBytes(32).toString('base64url'),
+    accounts: new Map(),
+    next: undefined,
     async configure(redirectUris) {
       const { privateKey } = await generateKeyPair('RS256', { extractable: true });
-      provider = new Provider(issuer, {
+      provider = new Provider(idp.issuer, {
         clients: [
           {
-            client_id: clientId,
-            client_secret: clientSecret,
+            client_id: idp.clientId,
+            client_secret: idp.clientSecret,
             redirect_uris: redirectUris,
             grant_types: ['authorization_code'],
             response_types: ['code'],
@@ -106,9 +139,10 @@ export async function startTestIdp(): Promise<TestIdp> {
           url: (_ctx: unknown, interaction: { uid: string }) => `/interaction/${interaction.uid}`,
         },
         findAccount: async (_ctx: unknown, sub: string) => {
-          const account = accounts.get(sub);
+          const account = idp.accounts.get(sub);
           return account && { accountId: sub, claims: async () => ({ sub, ...account }) };
         },
+        ...(options.ttl ? { ttl: options.ttl } : {}),
       });
       handle = provider.callback();
     },
@@ -117,4 +151,5 @@ export async function startTestIdp(): Promise<TestIdp> {
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
+  return idp;
 }

@@ -1,6 +1,6 @@
 /**
  * The few parts of `oidc-provider` (a test-only dependency, which ships no
- * types) that the single sign-on tests use (a copy of apps/cloud/src/modules/identity/oidc/oidc-provider.d.ts) to run a real OpenID provider in-process.
+ * types) that oidc-idp.ts uses to run a real OpenID provider in-process.
  */
 declare module 'oidc-provider' {
   import type { IncomingMessage, ServerResponse } from 'node:http';
