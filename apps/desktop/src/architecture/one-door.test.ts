@@ -35,12 +35,13 @@ describe('one door per dangerous thing', () => {
     expect(await importersOf(/^(node:)?child_process$/)).toEqual(['system/processes.ts']);
   });
 
-  it('only the files whose job is a file of the state directory or the capability folder touch the file system', async () => {
+  it('only the files whose job is a file of the state directory, the capability folder or a file the person saves touch the file system', async () => {
     expect(await importersOf(/^(node:)?fs(\/promises)?$/)).toEqual([
       'capabilities/capability-file.ts',
       'state/cloud-session-file.ts',
       'state/settings-store.ts',
       'system/processes.ts',
+      'system/saved-files.ts',
       'version.ts',
       'web/static-ui.ts',
     ]);

@@ -1,5 +1,3 @@
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import {
   ExtensionPairingSummary,
   PairingCode,
@@ -7,10 +5,10 @@ import {
   RecordingExport,
   RecordingSummary,
 } from '@multiclaw/protocol';
-import { writeFileAtomic } from '@multiclaw/runtime/atomic-write';
 import { z } from 'zod';
 import type { GatewayConnection } from '../gateway/gateway-connection.js';
 import type { CommandHandlers } from '../ipc/registry.js';
+import { saveForPerson } from '../system/saved-files.js';
 
 export interface RecordingCommandDeps {
   gateway: GatewayConnection;
@@ -56,8 +54,15 @@ export function recordingCommands(deps: RecordingCommandDeps): Pick<CommandHandl
       Changed.parse(await call('multiclaw.recordings.detach', { id, agentId })),
     'recordings.export': async ({ id }) => {
       const exported = RecordingExport.parse(await call('multiclaw.recordings.export', { id }));
-      const path = join(exportDir(deps.env), exportName(exported.recording.name, id));
-      await writeFileAtomic(path, `${JSON.stringify(exported, null, 2)}\n`, 0o600);
+      const path = await saveForPerson(
+        deps.env,
+        {
+          stem: exported.recording.name || 'recording',
+          unique: id.slice(0, 8),
+          suffix: '.multiclaw-recording.json',
+        },
+        `${JSON.stringify(exported, null, 2)}\n`,
+      );
       return { path };
     },
     'extension.pairingCode': async () => PairingCode.parse(await call('multiclaw.extension.pairingCode')),
@@ -66,21 +71,4 @@ export function recordingCommands(deps: RecordingCommandDeps): Pick<CommandHandl
     'extension.unpair': async ({ id }) =>
       z.object({ revoked: z.boolean() }).parse(await call('multiclaw.extension.unpair', { id })),
   };
-}
-
-/** ~/Downloads when there is one (where a person looks for a saved file), else the home directory. */
-function exportDir(env: NodeJS.ProcessEnv): string {
-  const home = env.HOME ?? '.';
-  const downloads = join(home, 'Downloads');
-  return existsSync(downloads) ? downloads : home;
-}
-
-/** A file name from the recording's name: letters, digits and dashes only, then its id, so two never collide. */
-function exportName(name: string, id: string): string {
-  const slug = name
-    .toLowerCase()
-    .replace(/[^a-z0-9]+/g, '-')
-    .replace(/^-+|-+$/g, '')
-    .slice(0, 60);
-  return `${slug || 'recording'}-${id.slice(0, 8)}.multiclaw-recording.json`;
 }

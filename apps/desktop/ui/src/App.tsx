@@ -9,8 +9,9 @@ import { ProvidersScreen } from './screens/ProvidersScreen';
 import { RecordingsScreen } from './screens/RecordingsScreen';
 import { SettingsScreen } from './screens/SettingsScreen';
 import { StatusScreen } from './screens/StatusScreen';
+import { TeamScreen } from './screens/TeamScreen';
 
-type Section = 'status' | 'chat' | 'agents' | 'providers' | 'history' | 'recordings' | 'settings';
+type Section = 'status' | 'chat' | 'agents' | 'providers' | 'history' | 'recordings' | 'team' | 'settings';
 
 const GATEWAY_WORDS = {
   running: 'Gateway running',
@@ -60,6 +61,7 @@ export function App() {
           <Tab id="providers">Providers</Tab>
           <Tab id="history">History</Tab>
           <Tab id="recordings">Recordings</Tab>
+          <Tab id="team">Team</Tab>
           <Tab id="settings">Settings</Tab>
         </TabList>
         <main className="content">
@@ -91,6 +93,9 @@ export function App() {
           </TabPanel>
           <TabPanel id="recordings">
             <RecordingsScreen />
+          </TabPanel>
+          <TabPanel id="team">
+            <TeamScreen />
           </TabPanel>
           <TabPanel id="settings">
             <SettingsScreen />
