@@ -68,6 +68,15 @@ async function main() {
     await page.getByRole('list', { name: 'Conversations' }).waitFor(WAIT);
     await shot(page, 'history');
 
+    await go('Recordings');
+    await page.getByRole('button', { name: 'Get a pairing code' }).click();
+    await page.locator('strong.code').waitFor(WAIT);
+    await shot(page, 'recordings');
+
+    await go('Team');
+    await page.getByLabel('Cloud address').fill('https://cloud.example.com');
+    await shot(page, 'team');
+
     await go('Settings');
     await page.getByText('Crash logs', { exact: true }).waitFor(WAIT);
     await shot(page, 'settings');
