@@ -1,6 +1,7 @@
-import { readFile, rm } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import { User } from '@multiclaw/protocol';
 import { writePrivateFileAtomic } from '@multiclaw/runtime/atomic-write';
+import { readJsonFile } from '@multiclaw/runtime/json-file';
 import { z } from 'zod';
 
 /**
@@ -24,21 +25,9 @@ export class CloudSessionFile {
 
   /** The stored session; none when the file is missing or not valid (reported, then ignored). */
   async read(): Promise<StoredCloudSession | undefined> {
-    let text: string;
-    try {
-      text = await readFile(this.path, 'utf8');
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-      throw error;
-    }
-    let json: unknown;
-    try {
-      json = JSON.parse(text);
-    } catch {
-      json = undefined;
-    }
-    const parsed = StoredCloudSession.safeParse(json);
-    if (parsed.success) return parsed.data;
+    const read = await readJsonFile(this.path, StoredCloudSession);
+    if (read.state === 'ok') return read.value;
+    if (read.state === 'missing') return undefined;
     this.warn(`${this.path} is not a valid cloud session; sign in again`);
     return undefined;
   }

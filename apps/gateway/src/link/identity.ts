@@ -3,6 +3,7 @@ import { chmod, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Id, Timestamp } from '@multiclaw/protocol';
 import { ensurePrivateDir, writePrivateFileAtomic } from '@multiclaw/runtime/atomic-write';
+import { readJsonFile } from '@multiclaw/runtime/json-file';
 import { z } from 'zod';
 
 /**
@@ -69,28 +70,14 @@ export class IdentityError extends Error {
 
 /** The link state, or undefined when the gateway is not linked. A damaged file is an IdentityError naming it. */
 export async function readLinkState(paths: IdentityPaths): Promise<LinkStateFile | undefined> {
-  let text: string;
-  try {
-    text = await readFile(paths.statePath, 'utf8');
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw error;
-  }
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    throw new IdentityError(
-      `${paths.statePath} is not valid JSON; run "multiclaw-gateway unlink", then link again`,
-    );
-  }
-  const parsed = LinkStateFile.safeParse(json);
-  if (!parsed.success) {
-    throw new IdentityError(
-      `${paths.statePath} is not a link state this gateway understands (${parsed.error.issues[0]?.message}); run "multiclaw-gateway unlink", then link again`,
-    );
-  }
-  return parsed.data;
+  const read = await readJsonFile(paths.statePath, LinkStateFile);
+  if (read.state === 'ok') return read.value;
+  if (read.state === 'missing') return undefined;
+  throw new IdentityError(
+    read.reason === 'json'
+      ? `${paths.statePath} is not valid JSON; run "multiclaw-gateway unlink", then link again`
+      : `${paths.statePath} is not a link state this gateway understands (${read.issue}); run "multiclaw-gateway unlink", then link again`,
+  );
 }
 
 /**

@@ -1,5 +1,5 @@
-import { readFile } from 'node:fs/promises';
 import { writePrivateFileAtomic } from '@multiclaw/runtime/atomic-write';
+import { readJsonFile } from '@multiclaw/runtime/json-file';
 import semver from 'semver';
 import { z } from 'zod';
 import { Semver } from '../manifest/manifest.js';
@@ -21,24 +21,12 @@ export interface VersionFloor {
 
 export function versionFloorFile(path: string): VersionFloor {
   async function recorded(): Promise<string | undefined> {
-    let text: string;
-    try {
-      text = await readFile(path, 'utf8');
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-      throw error;
-    }
-    let json: unknown;
-    try {
-      json = JSON.parse(text);
-    } catch {
-      json = undefined;
-    }
-    const parsed = FloorFile.safeParse(json);
+    const read = await readJsonFile(path, FloorFile);
+    if (read.state === 'missing') return undefined;
     // A damaged floor must not become "no floor": refuse to guess, tell the person.
-    if (!parsed.success)
+    if (read.state === 'damaged')
       throw new Error(`${path} is damaged; restore it or delete it to accept any newer release`);
-    return parsed.data.highestAccepted;
+    return read.value.highestAccepted;
   }
   return {
     async read(runningVersion) {
