@@ -8,6 +8,7 @@ import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { buildApp, createLogger, createPrismaClient } from '@multiclaw/cloud';
 import { ConfigFile, LocalStore, resolveGatewayPaths, startGateway } from '@multiclaw/gateway';
+import { jsonCaller } from '@multiclaw/test-support/json-http';
 import pg from 'pg';
 import { benchConfig, benchDatabase } from '../lib/database.js';
 import { envNumber } from '../lib/measure.js';
@@ -66,19 +67,7 @@ await app.listen({ host: '127.0.0.1', port });
 const client = new pg.Client({ connectionString: database.url });
 await client.connect();
 
-async function call<T>(method: string, path: string, token: string | undefined, body?: unknown): Promise<T> {
-  const response = await fetch(`${cloudUrl}${path}`, {
-    method,
-    headers: {
-      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-      ...(token ? { authorization: `Bearer ${token}` } : {}),
-    },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  const text = await response.text();
-  if (!response.ok) throw new Error(`${method} ${path}: HTTP ${response.status} ${text}`);
-  return (text ? JSON.parse(text) : undefined) as T;
-}
+const call = jsonCaller(cloudUrl);
 
 const count = async (table: string) =>
   Number((await client.query<{ n: string }>(`SELECT count(*) AS n FROM ${table}`)).rows[0]?.n);

@@ -17,6 +17,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LoginResponse, Page, TranscriptMessage } from '@multiclaw/protocol';
 import { createLogger } from '@multiclaw/runtime/logger';
+import { jsonCaller } from '@multiclaw/test-support/json-http';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { delay, spawnTs, type TsChild } from '../../test/crash/harness.js';
 import { cliInProcess } from '../../test/support/cli.js';
@@ -51,19 +52,7 @@ afterAll(async () => {
   await rm(root, { recursive: true, force: true });
 }, 120_000);
 
-async function call<T>(method: string, path: string, token: string | undefined, body?: unknown): Promise<T> {
-  const response = await fetch(`${cloud.directUrl}${path}`, {
-    method,
-    headers: {
-      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-      ...(token ? { authorization: `Bearer ${token}` } : {}),
-    },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  const text = await response.text();
-  if (!response.ok) throw new Error(`${method} ${path}: HTTP ${response.status} ${text}`);
-  return (text ? JSON.parse(text) : undefined) as T;
-}
+const call = jsonCaller(() => cloud.directUrl);
 
 const signIn = async (person: { email: string; password: string }) =>
   LoginResponse.parse(await call('POST', '/v1/auth/login', undefined, person)).accessToken;

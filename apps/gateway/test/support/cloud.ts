@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { applyMigrations, buildApp, createLogger, createPrismaClient, loadConfig } from '@multiclaw/cloud';
 import { type Agent, GatewayEnrollment, LoginResponse } from '@multiclaw/protocol';
+import { jsonCaller } from '@multiclaw/test-support/json-http';
 
 /**
  * The REAL MultiClaw Cloud, in this process, on its own fresh PostgreSQL
@@ -117,24 +118,7 @@ export type CloudApi = ReturnType<typeof cloudApi>;
 
 /** What a person does in the cloud, over its real HTTP API. */
 function cloudApi(base: string) {
-  async function call<T>(
-    method: string,
-    path: string,
-    token: string | undefined,
-    body?: unknown,
-  ): Promise<T> {
-    const response = await fetch(`${base}${path}`, {
-      method,
-      headers: {
-        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-        ...(token ? { authorization: `Bearer ${token}` } : {}),
-      },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    });
-    const text = await response.text();
-    if (!response.ok) throw new Error(`${method} ${path}: HTTP ${response.status} ${text}`);
-    return (text ? JSON.parse(text) : undefined) as T;
-  }
+  const call = jsonCaller(base);
   return {
     async signUp(): Promise<{ id: string; token: string }> {
       const payload = {
