@@ -39,6 +39,7 @@ export function renderChart(rows: readonly ChartRow[], subtitle: string): string
   const x = (value: number) => plotLeft + (Math.min(value, AXIS_MAX) / AXIS_MAX) * plotWidth;
   const parts: string[] = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${height}" viewBox="0 0 ${WIDTH} ${height}" font-family="system-ui, sans-serif" font-size="12">`,
+    '<title>MultiClaw benchmarks: each ratio against its goal</title>',
     `<rect width="${WIDTH}" height="${height}" fill="#ffffff"/>`,
     `<text x="12" y="22" font-size="15" font-weight="600">MultiClaw benchmarks: each ratio against its goal</text>`,
     `<text x="12" y="40" fill="#555">${escapeXml(subtitle)}</text>`,
