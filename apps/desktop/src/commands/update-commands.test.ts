@@ -1,10 +1,11 @@
 import { lstat, readlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ErrorEnvelope } from '@multiclaw/protocol';
-import { type LocalFileServer, startFileServer } from '@multiclaw/test-support/file-server';
+import { startFileServer } from '@multiclaw/test-support/file-server';
 import { publicKeyBase64 } from '@multiclaw/updater';
-import { generateSecretKey, layOutRelease, type MinisignSecretKey } from '@multiclaw/updater/signing';
+import { generateSecretKey, type MinisignSecretKey } from '@multiclaw/updater/signing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type GatewayUpdateFeed, startGatewayUpdateFeed } from '../../../gateway/test/support/update-feed.js';
 import { startTestDesktop, type TestDesktop } from '../../test/support/desktop.js';
 
 /**
@@ -14,23 +15,8 @@ import { startTestDesktop, type TestDesktop } from '../../test/support/desktop.j
  */
 const releaseKey = generateSecretKey();
 const strangerKey = generateSecretKey();
-const PLATFORM = `${process.platform}-${process.arch}`;
-let feed: LocalFileServer;
-
-function publish(version: string, key: MinisignSecretKey = releaseKey) {
-  const stand_in = Buffer.from(
-    `if (process.argv.includes('--version')) console.log(${JSON.stringify(version)});\n`,
-  );
-  const release = layOutRelease({
-    product: 'gateway',
-    version,
-    channel: 'stable',
-    expires: new Date(Date.now() + 86_400_000),
-    artifacts: [{ platform: PLATFORM, name: `multiclaw-gateway-${version}.mjs`, data: stand_in }],
-    key,
-  });
-  for (const [path, data] of release) feed.files.set(`/feed/${path}`, data);
-}
+let feed: GatewayUpdateFeed;
+const publish = (version: string, key: MinisignSecretKey = releaseKey) => feed.publish(version, key);
 
 const desktops: TestDesktop[] = [];
 async function desktop(update?: { feed: string; publicKeys: string[] }) {
@@ -43,7 +29,7 @@ async function desktop(update?: { feed: string; publicKeys: string[] }) {
 }
 
 beforeAll(async () => {
-  feed = await startFileServer();
+  feed = await startGatewayUpdateFeed();
 });
 afterAll(async () => {
   for (const started of desktops) await started.close();
@@ -61,7 +47,7 @@ describe('gateway updates from the desktop', () => {
 
   it('shows an available release, installs it on request, then is up to date', async () => {
     const t = await desktop({
-      feed: `${feed.origin}/feed`,
+      feed: feed.url,
       publicKeys: [publicKeyBase64(releaseKey.publicKey)],
     });
     publish('9.1.0');
@@ -79,7 +65,7 @@ describe('gateway updates from the desktop', () => {
 
   it('refuses a release signed by another key with UPDATE_REFUSED and its reason, installing nothing', async () => {
     const t = await desktop({
-      feed: `${feed.origin}/feed`,
+      feed: feed.url,
       publicKeys: [publicKeyBase64(releaseKey.publicKey)],
     });
     publish('9.2.0', strangerKey);
@@ -106,7 +92,7 @@ describe('gateway updates from the desktop', () => {
 
   it("is the main window's alone: a chat window is denied and nothing is fetched", async () => {
     const t = await desktop({
-      feed: `${feed.origin}/feed`,
+      feed: feed.url,
       publicKeys: [publicKeyBase64(releaseKey.publicKey)],
     });
     const before = feed.requests.length;

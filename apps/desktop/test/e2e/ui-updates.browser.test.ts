@@ -1,10 +1,10 @@
 import { readlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { chromiumMissing } from '@multiclaw/test-support/browser';
-import { type LocalFileServer, startFileServer } from '@multiclaw/test-support/file-server';
 import { publicKeyBase64 } from '@multiclaw/updater';
-import { generateSecretKey, layOutRelease, type MinisignSecretKey } from '@multiclaw/updater/signing';
+import { generateSecretKey, type MinisignSecretKey } from '@multiclaw/updater/signing';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { type GatewayUpdateFeed, startGatewayUpdateFeed } from '../../../gateway/test/support/update-feed.js';
 import { axeViolations, startUiWorld } from './ui-harness.js';
 
 /**
@@ -14,34 +14,19 @@ import { axeViolations, startUiWorld } from './ui-harness.js';
  */
 const skip = chromiumMissing('ui-updates.browser.test.ts');
 const releaseKey = generateSecretKey();
-const PLATFORM = `${process.platform}-${process.arch}`;
-let feed: LocalFileServer;
+let feed: GatewayUpdateFeed;
 let world: Awaited<ReturnType<typeof startUiWorld>>;
-
-function publish(version: string, key: MinisignSecretKey = releaseKey) {
-  const standIn = Buffer.from(
-    `if (process.argv.includes('--version')) console.log(${JSON.stringify(version)});\n`,
-  );
-  const files = layOutRelease({
-    product: 'gateway',
-    version,
-    channel: 'stable',
-    expires: new Date(Date.now() + 86_400_000),
-    artifacts: [{ platform: PLATFORM, name: `multiclaw-gateway-${version}.mjs`, data: standIn }],
-    key,
-  });
-  for (const [path, data] of files) feed.files.set(`/feed/${path}`, data);
-}
+const publish = (version: string, key: MinisignSecretKey = releaseKey) => feed.publish(version, key);
 
 beforeAll(async () => {
   if (skip) return;
-  feed = await startFileServer();
+  feed = await startGatewayUpdateFeed();
   world = await startUiWorld({
     apiKey: 'sk-unused',
     configure: (config) => ({
       ...config,
       update: {
-        feed: `${feed.origin}/feed`,
+        feed: feed.url,
         channel: 'stable',
         publicKeys: [publicKeyBase64(releaseKey.publicKey)],
       },

@@ -1,11 +1,11 @@
 import { spawn } from 'node:child_process';
 import { mkdirSync, readlinkSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { type LocalFileServer, startFileServer } from '@multiclaw/test-support/file-server';
 import { publicKeyBase64 } from '@multiclaw/updater';
-import { generateSecretKey, layOutRelease, type MinisignSecretKey } from '@multiclaw/updater/signing';
+import { generateSecretKey, type MinisignSecretKey } from '@multiclaw/updater/signing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BIN, cliInProcess, home } from '../../test/support/cli.js';
+import { type GatewayUpdateFeed, startGatewayUpdateFeed } from '../../test/support/update-feed.js';
 import { resolveGatewayPaths } from '../config/paths.js';
 import { gatewayUpdaterOptions } from './gateway-updater.js';
 
@@ -17,42 +17,18 @@ import { gatewayUpdaterOptions } from './gateway-updater.js';
  */
 const releaseKey = generateSecretKey();
 const strangerKey = generateSecretKey();
-let feed: LocalFileServer;
+let feed: GatewayUpdateFeed;
 let feedUrl: string;
 const requests = () => feed.requests;
 
 beforeAll(async () => {
-  feed = await startFileServer();
-  feedUrl = `${feed.origin}/updates`;
+  feed = await startGatewayUpdateFeed();
+  feedUrl = feed.url;
 });
 afterAll(() => feed.close());
 
-const PLATFORM = `${process.platform}-${process.arch}`;
-
-/** A "gateway build" for the test: answers --version like the real one, or fails to start. */
-const artifactFor = (version: string, starts: boolean) =>
-  Buffer.from(
-    starts
-      ? `if (process.argv.includes('--version')) console.log(${JSON.stringify(version)});\n`
-      : `throw new Error('cannot find module ./missing-piece.js');\n`,
-  );
-
 function publish(version: string, options: { starts?: boolean; key?: MinisignSecretKey } = {}) {
-  const release = layOutRelease({
-    product: 'gateway',
-    version,
-    channel: 'stable',
-    expires: new Date(Date.now() + 7 * 86_400_000),
-    artifacts: [
-      {
-        platform: PLATFORM,
-        name: `multiclaw-gateway-${version}.mjs`,
-        data: artifactFor(version, options.starts ?? true),
-      },
-    ],
-    key: options.key ?? releaseKey,
-  });
-  for (const [path, data] of release) feed.files.set(`/updates/${path}`, data);
+  feed.publish(version, options.key ?? releaseKey, { starts: options.starts ?? true });
 }
 
 async function gatewayHome(update?: Record<string, unknown>) {
