@@ -4,6 +4,7 @@ import { dirname, join } from 'node:path';
 import type { DesktopCommand, DesktopCommandOutput, ErrorEnvelope } from '@multiclaw/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestDesktop, type TestDesktop } from '../../test/support/desktop.js';
+import { EXTENSION_ORIGIN, extensionClient } from '../../test/support/extension.js';
 
 /**
  * Recordings and the extension's pairing from the desktop, against a real
@@ -12,9 +13,8 @@ import { startTestDesktop, type TestDesktop } from '../../test/support/desktop.j
  * lists, reads, renames, attaches, exports, unpairs and deletes through the
  * host's commands. A chat window may do none of it.
  */
-const EXTENSION = `chrome-extension://${'abcdefghijklmnop'.repeat(2)}`;
 let t: TestDesktop;
-let gatewayUrl: string;
+let extension: ReturnType<typeof extensionClient>;
 
 async function ok<C extends DesktopCommand>(
   command: C,
@@ -24,18 +24,6 @@ async function ok<C extends DesktopCommand>(
   expect(answer.status, JSON.stringify(answer.body)).toBe(200);
   return answer.body as DesktopCommandOutput<C>;
 }
-
-/** What the extension's service worker sends, over HTTP, with its Origin. */
-const extensionPost = (path: string, body: unknown, token?: string) =>
-  fetch(`${gatewayUrl}${path}`, {
-    method: 'POST',
-    headers: {
-      origin: EXTENSION,
-      'content-type': 'application/json',
-      ...(token ? { authorization: `Bearer ${token}` } : {}),
-    },
-    body: JSON.stringify(body),
-  });
 
 const click = (seq: number) => ({
   kind: 'click',
@@ -60,24 +48,19 @@ beforeAll(async () => {
       agents: { ...config.agents, list: [{ id: 'helper', name: 'Helper', model: 'openai/gpt-test' }] },
     }),
   });
-  gatewayUrl = `http://127.0.0.1:${t.gateway?.port}`;
+  extension = extensionClient(`http://127.0.0.1:${t.gateway?.port}`);
 });
 afterAll(() => t.close());
 
 describe('recordings and the extension from the desktop', () => {
   it('pairs with a code from the host, then lists, reads, renames, attaches, exports and deletes what it recorded', async () => {
     const { code } = await ok('extension.pairingCode');
-    const paired = await extensionPost('/v1/extension/pair', { code });
-    expect(paired.status).toBe(200);
-    const { token } = (await paired.json()) as { token: string };
-    expect((await ok('extension.list')).items.map((item) => item.origin)).toEqual([EXTENSION]);
+    const { status, token = '' } = await extension.pair(code);
+    expect(status).toBe(200);
+    expect((await ok('extension.list')).items.map((item) => item.origin)).toEqual([EXTENSION_ORIGIN]);
 
     const recordingId = randomUUID();
-    const sent = await extensionPost(
-      `/v1/extension/recordings/${recordingId}/steps`,
-      { name: 'Buy a book', startedAt: Date.now(), steps: [click(1), click(2)] },
-      token,
-    );
+    const sent = await extension.append(token, recordingId, 'Buy a book', [click(1), click(2)]);
     expect(sent.status, await sent.clone().text()).toBe(200);
 
     expect((await ok('recordings.list')).items).toMatchObject([
@@ -110,11 +93,7 @@ describe('recordings and the extension from the desktop', () => {
     // Unpair: the token stops working at once; what was recorded stays.
     const [pairing] = (await ok('extension.list')).items;
     expect(await ok('extension.unpair', { id: pairing?.id })).toEqual({ revoked: true });
-    const refused = await extensionPost(
-      `/v1/extension/recordings/${recordingId}/steps`,
-      { name: 'Buy two books', startedAt: Date.now(), steps: [click(3)] },
-      token,
-    );
+    const refused = await extension.append(token, recordingId, 'Buy two books', [click(3)]);
     expect(refused.status).toBe(401);
     expect((await ok('extension.list')).items).toEqual([]);
 

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { chromiumMissing } from '@multiclaw/test-support/browser';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { EXTENSION_ORIGIN, extensionClient } from '../support/extension.js';
 import { axeViolations, startUiWorld } from './ui-harness.js';
 
 /**
@@ -10,7 +11,6 @@ import { axeViolations, startUiWorld } from './ui-harness.js';
  * to an agent as a skill, export, delete, and unpair.
  */
 const skip = chromiumMissing('ui-recordings.browser.test.ts');
-const EXTENSION = `chrome-extension://${'abcdefghijklmnop'.repeat(2)}`;
 let world: Awaited<ReturnType<typeof startUiWorld>>;
 
 beforeAll(async () => {
@@ -36,17 +36,7 @@ afterAll(async () => {
 it.skipIf(skip)(
   'pairs the extension with a code it shows, then shows, renames, attaches, exports and deletes a recording, and unpairs',
   async () => {
-    const gatewayUrl = `http://127.0.0.1:${world.t.gateway?.port}`;
-    const extensionPost = (path: string, body: unknown, token?: string) =>
-      fetch(`${gatewayUrl}${path}`, {
-        method: 'POST',
-        headers: {
-          origin: EXTENSION,
-          'content-type': 'application/json',
-          ...(token ? { authorization: `Bearer ${token}` } : {}),
-        },
-        body: JSON.stringify(body),
-      });
+    const extension = extensionClient(`http://127.0.0.1:${world.t.gateway?.port}`);
     const page = await world.browser.newPage();
     await page.goto(world.t.desktop.windowUrl('main'));
     const recordingsTab = page.getByRole('tab', { name: 'Recordings' });
@@ -57,9 +47,8 @@ it.skipIf(skip)(
     await page.getByRole('button', { name: 'Get a pairing code' }).click();
     const code = (await page.locator('strong.code').textContent({ timeout: 30_000 })) ?? '';
     expect(code).toMatch(/^[A-Z0-9-]{6,12}$/);
-    const paired = await extensionPost('/v1/extension/pair', { code });
-    expect(paired.status).toBe(200);
-    const { token } = (await paired.json()) as { token: string };
+    const { status, token = '' } = await extension.pair(code);
+    expect(status).toBe(200);
     const id = randomUUID();
     const steps = [
       { kind: 'navigation', seq: 1, at: Date.now(), tabId: 1, url: 'http://127.0.0.1/shop', title: 'Shop' },
@@ -74,18 +63,16 @@ it.skipIf(skip)(
         text: 'Buy',
       },
     ];
-    const sent = await extensionPost(
-      `/v1/extension/recordings/${id}/steps`,
-      { name: 'Buy a book', startedAt: Date.now(), steps },
-      token,
-    );
+    const sent = await extension.append(token, id, 'Buy a book', steps);
     expect(sent.status).toBe(200);
 
     // Another section and back: the screen asks the gateway again.
     await page.getByRole('tab', { name: 'Status' }).click();
     await recordingsTab.click();
     await page.getByText('Buy a book', { exact: true }).waitFor({ timeout: 30_000 });
-    expect(await page.getByRole('list', { name: 'Paired extensions' }).getByText(EXTENSION).count()).toBe(1);
+    expect(
+      await page.getByRole('list', { name: 'Paired extensions' }).getByText(EXTENSION_ORIGIN).count(),
+    ).toBe(1);
 
     await page.getByRole('button', { name: 'Show the steps of Buy a book' }).click();
     const shown = page.getByRole('list', { name: 'Steps of Buy a book' });
@@ -119,13 +106,9 @@ it.skipIf(skip)(
     await page.getByRole('alertdialog').getByRole('button', { name: 'Delete recording' }).click();
     await page.getByText('No recordings yet.').waitFor();
 
-    await page.getByRole('button', { name: `Unpair ${EXTENSION}` }).click();
+    await page.getByRole('button', { name: `Unpair ${EXTENSION_ORIGIN}` }).click();
     await page.getByText('No extension is paired.').waitFor();
-    const refused = await extensionPost(
-      `/v1/extension/recordings/${id}/steps`,
-      { name: 'x', startedAt: Date.now(), steps },
-      token,
-    );
+    const refused = await extension.append(token, id, 'x', steps);
     expect(refused.status).toBe(401);
     await page.close();
   },

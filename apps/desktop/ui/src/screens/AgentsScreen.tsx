@@ -1,18 +1,8 @@
 import type { DesktopAgentSummary } from '@multiclaw/protocol/desktop';
 import { useState } from 'react';
-import {
-  Button,
-  Checkbox,
-  Dialog,
-  Form,
-  Heading,
-  Input,
-  Label,
-  Modal,
-  TextArea,
-  TextField,
-} from 'react-aria-components';
+import { Button, Checkbox, Form, Heading, Input, Label, TextArea, TextField } from 'react-aria-components';
 import { ChoiceSelect } from '../components/ChoiceSelect';
+import { ConfirmDialog } from '../components/ConfirmDialog';
 import { Empty, ErrorNotice, Loading, Saved } from '../components/notices';
 import { useAction, useCommand } from '../components/use-command';
 import { invoke } from '../ipc/client';
@@ -162,29 +152,15 @@ export function AgentsScreen({ onChanged }: { onChanged?: () => void }) {
           ))}
         </ul>
       ) : null}
-      <Modal
-        isDismissable
+      <ConfirmDialog
         isOpen={deleting !== undefined}
-        onOpenChange={(open) => !open && setDeleting(undefined)}
+        onDismiss={() => setDeleting(undefined)}
+        title={`Delete ${deleting?.name}?`}
+        confirmLabel="Delete agent"
+        onConfirm={() => deleting && void remove(deleting)}
       >
-        <Dialog role="alertdialog" className="dialog">
-          {({ close }) => (
-            <>
-              <Heading slot="title">Delete {deleting?.name}?</Heading>
-              <p>Its conversations stay in history; its access to provider keys is withdrawn.</p>
-              <div className="form-actions">
-                <Button onPress={close}>Cancel</Button>
-                <Button
-                  className="react-aria-Button danger"
-                  onPress={() => deleting && void remove(deleting)}
-                >
-                  Delete agent
-                </Button>
-              </div>
-            </>
-          )}
-        </Dialog>
-      </Modal>
+        <p>Its conversations stay in history; its access to provider keys is withdrawn.</p>
+      </ConfirmDialog>
     </section>
   );
 }

@@ -2,6 +2,7 @@ import type { DesktopCommandOutput } from '@multiclaw/protocol/desktop';
 import { useState } from 'react';
 import { Button, Dialog, Form, Heading, Input, Label, Modal, TextField } from 'react-aria-components';
 import { ChoiceSelect } from '../components/ChoiceSelect';
+import { ConfirmDialog } from '../components/ConfirmDialog';
 import { Empty, ErrorNotice, Loading, Saved } from '../components/notices';
 import { useAction, useCommand } from '../components/use-command';
 import { invoke } from '../ipc/client';
@@ -226,37 +227,23 @@ export function RecordingsScreen() {
         </Dialog>
       </Modal>
 
-      <Modal
-        isDismissable
+      <ConfirmDialog
         isOpen={deleting !== undefined}
-        onOpenChange={(isOpen) => !isOpen && setDeleting(undefined)}
+        onDismiss={() => setDeleting(undefined)}
+        title={`Delete ${deleting?.name}?`}
+        confirmLabel="Delete recording"
+        onConfirm={() =>
+          void action.run(async () => {
+            if (!deleting) return;
+            await invoke('recordings.delete', { id: deleting.id });
+            setDeleting(undefined);
+            if (open?.id === deleting.id) setOpen(undefined);
+            await done(`“${deleting.name}” deleted.`);
+          })
+        }
       >
-        <Dialog role="alertdialog" className="dialog">
-          {({ close }) => (
-            <>
-              <Heading slot="title">Delete {deleting?.name}?</Heading>
-              <p>Its steps are gone for good, and agents lose it as a skill.</p>
-              <div className="form-actions">
-                <Button onPress={close}>Cancel</Button>
-                <Button
-                  className="react-aria-Button danger"
-                  onPress={() =>
-                    void action.run(async () => {
-                      if (!deleting) return;
-                      await invoke('recordings.delete', { id: deleting.id });
-                      setDeleting(undefined);
-                      if (open?.id === deleting.id) setOpen(undefined);
-                      await done(`“${deleting.name}” deleted.`);
-                    })
-                  }
-                >
-                  Delete recording
-                </Button>
-              </div>
-            </>
-          )}
-        </Dialog>
-      </Modal>
+        <p>Its steps are gone for good, and agents lose it as a skill.</p>
+      </ConfirmDialog>
     </section>
   );
 }
