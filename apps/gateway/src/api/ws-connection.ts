@@ -113,6 +113,7 @@ export function handleConnection(ws: WebSocket, req: IncomingMessage, deps: Conn
   };
 
   const handshakeTimer = setTimeout(() => ws.close(CLOSE_POLICY, 'connect timeout'), HANDSHAKE_TIMEOUT_MS);
+  let ticking = false;
   const tick = setInterval(() => void onTick(), deps.tickIntervalMs);
   ws.on('close', () => {
     clearTimeout(handshakeTimer);
@@ -216,8 +217,16 @@ export function handleConnection(ws: WebSocket, req: IncomingMessage, deps: Conn
   }
 
   /** Every tick re-checks the token: a connection made with a rotated one is closed (4001). */
+  /**
+   * A tick carries the time its timer fired, taken before the token re-check
+   * (which reads the config and may take a while on a busy machine), so ticks
+   * are `tickIntervalMs` apart as announced; one tick at a time, so they go
+   * out in order.
+   */
   async function onTick(): Promise<void> {
-    if (!admitted) return;
+    if (!admitted || ticking) return;
+    ticking = true;
+    const ts = now();
     try {
       const { token } = (await deps.config.current()).gateway.auth;
       if (!tokensMatch(admitted.token, token))
@@ -225,8 +234,10 @@ export function handleConnection(ws: WebSocket, req: IncomingMessage, deps: Conn
     } catch (error) {
       // The config could not be read (the running gateway keeps its last good one): keep the client, say why.
       deps.log.warn({ err: error, connId }, 'tick: could not re-check the token');
+    } finally {
+      ticking = false;
     }
-    sendEvent('tick', { ts: now() });
+    sendEvent('tick', { ts });
   }
 }
 
