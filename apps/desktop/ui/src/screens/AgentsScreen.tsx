@@ -75,8 +75,9 @@ export function AgentsScreen({ onChanged }: { onChanged?: () => void }) {
     });
     if (!done) return;
     setEditing(undefined);
-    setSaved(id === undefined ? `Agent "${done.name}" created.` : `Agent "${done.name}" saved.`);
+    // The confirmation shows once the list already shows the change.
     await Promise.all([agents.reload(), providers.reload()]);
+    setSaved(id === undefined ? `Agent "${done.name}" created.` : `Agent "${done.name}" saved.`);
     onChanged?.();
   }
 
@@ -84,8 +85,8 @@ export function AgentsScreen({ onChanged }: { onChanged?: () => void }) {
     const done = await action.run(() => invoke('agents.delete', { agentId: agent.id }));
     setDeleting(undefined);
     if (!done) return;
-    setSaved(`Agent "${agent.name}" deleted.`);
     await Promise.all([agents.reload(), providers.reload()]);
+    setSaved(`Agent "${agent.name}" deleted.`);
     onChanged?.();
   }
 

@@ -17,9 +17,11 @@ export function ProvidersScreen({ onChanged }: { onChanged?: () => void }) {
   const [saved, setSaved] = useState<string>();
   const action = useAction();
 
+  /** The confirmation shows once the list already shows the change. */
   async function changed(message: string) {
-    setSaved(message);
+    setSaved(undefined);
     await providers.reload();
+    setSaved(message);
     onChanged?.();
   }
 

@@ -44,9 +44,11 @@ export function RecordingsScreen() {
   const [deleting, setDeleting] = useState<Summary>();
   const [saved, setSaved] = useState<string>();
 
+  /** The confirmation shows once the lists already show the change. */
   const done = async (message: string) => {
-    setSaved(message);
+    setSaved(undefined);
     await Promise.all([recordings.reload(), pairings.reload()]);
+    setSaved(message);
   };
   const agentName = (id: string) => agents.data?.agents.find((agent) => agent.id === id)?.name ?? id;
 

@@ -199,8 +199,8 @@ function Workspaces() {
           void action.run(async () => {
             const created = await invoke('workspaces.create', { name: name.trim() });
             setName('');
-            setSaved(`Workspace "${created.name}" created; you are its owner.`);
             await workspaces.reload();
+            setSaved(`Workspace "${created.name}" created; you are its owner.`);
           });
         }}
       >
