@@ -1,10 +1,10 @@
 import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { buildApp, createLogger, createPrismaClient } from '@multiclaw/cloud';
+import { freePort } from '@multiclaw/test-support/ports';
 import { benchConfig, benchDatabase } from '../lib/database.js';
 
 /**
@@ -17,14 +17,6 @@ export interface LinkedCloud {
   /** Enrolls a fresh gateway state directory with `multiclaw-gateway link` (the real command). */
   link(gatewayBin: string, stateDir: string): Promise<void>;
   close(): Promise<void>;
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
 }
 
 export async function startLinkedCloud(): Promise<LinkedCloud> {

@@ -2,13 +2,13 @@ import { execFile } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { buildApp, createLogger, createPrismaClient } from '@multiclaw/cloud';
 import { ConfigFile, LocalStore, resolveGatewayPaths, startGateway } from '@multiclaw/gateway';
 import { jsonCaller } from '@multiclaw/test-support/json-http';
+import { freePort } from '@multiclaw/test-support/ports';
 import pg from 'pg';
 import { benchConfig, benchDatabase } from '../lib/database.js';
 import { envNumber } from '../lib/measure.js';
@@ -36,14 +36,6 @@ const GATEWAY_BIN = (() => {
   const manifest = JSON.parse(readFileSync(manifestPath, 'utf8')) as { bin: Record<string, string> };
   return join(dirname(manifestPath), manifest.bin['multiclaw-gateway'] as string);
 })();
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 const database = await benchDatabase();
 const dir = mkdtempSync(join(tmpdir(), 'multiclaw-bench-sync-'));

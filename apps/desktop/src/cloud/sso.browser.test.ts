@@ -1,7 +1,8 @@
 import { chromiumMissing, launchChromium } from '@multiclaw/test-support/browser';
 import { startTestIdp, type TestIdp } from '@multiclaw/test-support/oidc-idp';
+import { freePort } from '@multiclaw/test-support/ports';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort, startTestCloud, type TestCloud } from '../../../gateway/test/support/cloud.js';
+import { startTestCloud, type TestCloud } from '../../../gateway/test/support/cloud.js';
 import { openEvents, startTestDesktop, type TestDesktop } from '../../test/support/desktop.js';
 
 /**

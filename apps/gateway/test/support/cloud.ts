@@ -1,11 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { applyMigrations, buildApp, createLogger, createPrismaClient, loadConfig } from '@multiclaw/cloud';
 import { type Agent, GatewayEnrollment, LoginResponse } from '@multiclaw/protocol';
 import { jsonCaller } from '@multiclaw/test-support/json-http';
+import { freePort } from '@multiclaw/test-support/ports';
 
 /**
  * The REAL MultiClaw Cloud, in this process, on its own fresh PostgreSQL
@@ -31,14 +31,6 @@ const ADMIN_URL =
   process.env.TEST_DATABASE_URL ||
   process.env.DATABASE_URL ||
   'postgresql://postgres@127.0.0.1:5432/postgres';
-
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 function withDatabase(url: string, database: string): string {
   const parsed = new URL(url);

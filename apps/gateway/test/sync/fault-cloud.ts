@@ -7,7 +7,6 @@
  * assertions name it as their audience).
  */
 import { randomBytes } from 'node:crypto';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import {
   applyMigrations,
@@ -18,6 +17,7 @@ import {
   loadConfig,
   startEmbeddedPostgres,
 } from '@multiclaw/cloud';
+import { freePort } from '@multiclaw/test-support/ports';
 import { type FaultProxy, startFaultProxy } from './fault-proxy.js';
 
 export interface FaultCloud {
@@ -32,14 +32,6 @@ export interface FaultCloud {
   restartCloud(): Promise<void>;
   restartPostgres(): Promise<void>;
   close(): Promise<void>;
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
 }
 
 export async function startFaultCloud(root: string, options: { heartbeatMs: number }): Promise<FaultCloud> {
