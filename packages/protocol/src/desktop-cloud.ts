@@ -1,10 +1,18 @@
 import { z } from 'zod';
 import { Agent, CreateAgentRequest, UpdateAgentRequest } from './agents.js';
 import { AuditActionFilter, AuditLogEntry } from './audit.js';
-import { PasswordInput, SignInEmail, User } from './auth.js';
+import {
+  ChangePasswordRequest,
+  EmailedToken,
+  PasswordInput,
+  RegisterRequest,
+  SessionInfo,
+  SignInEmail,
+  User,
+} from './auth.js';
 import { Gateway } from './gateways.js';
 import { Id, Timestamp } from './ids.js';
-import { OidcProviderName } from './oidc.js';
+import { OidcProviderInfo, OidcProviderName } from './oidc.js';
 import { Cursor, MAX_PAGE_SIZE, Page } from './pagination.js';
 import { RealtimeEvent } from './realtime.js';
 import { ConversationSummary, TranscriptMessage } from './transcripts.js';
@@ -60,6 +68,41 @@ export const DesktopCloudCommands = {
   'account.sso.start': {
     input: z.strictObject({ provider: OidcProviderName }),
     output: z.strictObject({ url: z.string(), opened: z.boolean() }),
+  },
+
+  /** The single sign-on providers the chosen cloud offers (none: the cloud has no OIDC configured). */
+  'account.sso.providers': { input: z.strictObject({}), output: Page(OidcProviderInfo) },
+  /** Creates an account at the cloud in settings and signs in; the cloud mails a code to verify the address. */
+  'account.signUp': { input: z.strictObject(RegisterRequest.shape), output: DesktopAccountStatus },
+  /** The code from the verification mail. */
+  'account.verifyEmail': { input: z.strictObject({ token: EmailedToken }), output: DesktopAccountStatus },
+  'account.resendVerification': { input: z.strictObject({}), output: Done },
+  /** Always the same answer, whether or not the address has an account (the cloud's rule). */
+  'account.forgotPassword': { input: z.strictObject({ email: SignInEmail }), output: Done },
+  /** The code from the reset mail and the new password; every session of the account ends. */
+  'account.resetPassword': {
+    input: z.strictObject({ token: EmailedToken, password: PasswordInput }),
+    output: Done,
+  },
+  'account.profile': { input: z.strictObject({}), output: z.strictObject({ user: User }) },
+  /** The cloud ends the account's other sessions; this one goes on. */
+  'account.changePassword': { input: z.strictObject(ChangePasswordRequest.shape), output: Done },
+  'account.sessions.list': { input: z.strictObject({}), output: z.object({ items: z.array(SessionInfo) }) },
+  'account.sessions.revoke': { input: z.strictObject({ sessionId: Id }), output: Done },
+  /** "Sign out everywhere else": every session but this one. */
+  'account.sessions.revokeOthers': {
+    input: z.strictObject({}),
+    output: z.strictObject({ revoked: z.number().int().nonnegative() }),
+  },
+  /** The cloud's export of everything about the account, saved by the host as a 0600 JSON file; the answer says where. */
+  'account.export': {
+    input: z.strictObject({}),
+    output: z.strictObject({ path: z.string(), bytes: z.number().int().nonnegative() }),
+  },
+  /** Deletes the account at the cloud (re-authenticated by the password) and signs out. */
+  'account.delete': {
+    input: z.strictObject({ password: PasswordInput.optional() }),
+    output: DesktopAccountStatus,
   },
 
   'workspaces.list': { input: z.strictObject({}), output: Page(Workspace) },
@@ -151,6 +194,18 @@ export const DesktopCloudCommands = {
       action: AuditActionFilter.optional(),
     }),
     output: Page(AuditLogEntry),
+  },
+  /** Every entry matching the filters (all pages), saved by the host as a 0600 CSV or JSON file; the answer says where. */
+  'audit.export': {
+    input: z.strictObject({
+      ...InWorkspace,
+      format: z.enum(['csv', 'json']),
+      from: Timestamp.optional(),
+      to: Timestamp.optional(),
+      actor: Id.optional(),
+      action: AuditActionFilter.optional(),
+    }),
+    output: z.strictObject({ path: z.string(), entries: z.number().int().nonnegative() }),
   },
 } as const satisfies Record<string, { input: z.ZodType; output: z.ZodType }>;
 

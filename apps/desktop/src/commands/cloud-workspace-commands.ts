@@ -1,3 +1,4 @@
+import { ApiError } from '@multiclaw/protocol';
 import { linkThisComputer } from '../cloud/link-this-computer.js';
 import type { CommandHandlers } from '../ipc/registry.js';
 import type { CloudCommandDeps } from './cloud-account-commands.js';
@@ -10,7 +11,7 @@ type WorkspaceCommand =
   | `secrets.${'list' | 'create' | 'update' | 'delete' | 'reveal'}`
   | `gateways.${'list' | 'revoke' | 'linkThisComputer'}`
   | `transcripts.${'list' | 'read' | 'delete'}`
-  | 'audit.list';
+  | `audit.${'list' | 'export'}`;
 
 const DONE = { ok: true } as const;
 const at = (...segments: string[]) => `/v1/${segments.map(encodeURIComponent).join('/')}`;
@@ -91,5 +92,8 @@ export function cloudWorkspaceCommands(deps: CloudCommandDeps): Pick<CommandHand
 
     'audit.list': ({ workspaceId, cursor, limit, from, to, actor, action }) =>
       send('GET', ws(workspaceId, 'audit'), { query: { cursor, limit, from, to, actor, action } }),
+    'audit.export': () => {
+      throw new ApiError('INTERNAL', 'This command is being built.');
+    },
   };
 }

@@ -2,6 +2,7 @@ import { useState } from 'react';
 import { Tab, TabList, TabPanel, Tabs } from 'react-aria-components';
 import { useGateway } from './components/use-gateway';
 import { useStreamState } from './components/use-stream-state';
+import { AccountScreen } from './screens/AccountScreen';
 import { AgentsScreen } from './screens/AgentsScreen';
 import { ChatScreen, type OpenConversation } from './screens/ChatScreen';
 import { HistoryScreen } from './screens/HistoryScreen';
@@ -11,7 +12,16 @@ import { SettingsScreen } from './screens/SettingsScreen';
 import { StatusScreen } from './screens/StatusScreen';
 import { TeamScreen } from './screens/TeamScreen';
 
-type Section = 'status' | 'chat' | 'agents' | 'providers' | 'history' | 'recordings' | 'team' | 'settings';
+type Section =
+  | 'status'
+  | 'chat'
+  | 'agents'
+  | 'providers'
+  | 'history'
+  | 'recordings'
+  | 'team'
+  | 'account'
+  | 'settings';
 
 const GATEWAY_WORDS = {
   running: 'Gateway running',
@@ -62,6 +72,7 @@ export function App() {
           <Tab id="history">History</Tab>
           <Tab id="recordings">Recordings</Tab>
           <Tab id="team">Team</Tab>
+          <Tab id="account">Account</Tab>
           <Tab id="settings">Settings</Tab>
         </TabList>
         <main className="content">
@@ -96,6 +107,9 @@ export function App() {
           </TabPanel>
           <TabPanel id="team">
             <TeamScreen />
+          </TabPanel>
+          <TabPanel id="account">
+            <AccountScreen />
           </TabPanel>
           <TabPanel id="settings">
             <SettingsScreen />

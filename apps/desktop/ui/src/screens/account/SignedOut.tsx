@@ -1,0 +1,88 @@
+import type { DesktopCommandOutput } from '@multiclaw/protocol/desktop';
+import { useState } from 'react';
+import { Button, Form, Input, Label, TextField } from 'react-aria-components';
+import { ErrorNotice } from '../../components/notices';
+import { useAction } from '../../components/use-command';
+import { invoke } from '../../ipc/client';
+
+type Account = DesktopCommandOutput<'account.status'>;
+
+/** What a signed-out person sees: choose the cloud, then sign in to it. */
+export function SignedOut({ account, onChange }: { account: Account; onChange: (account: Account) => void }) {
+  if (!account.cloudUrl) return <CloudChoice onChosen={onChange} />;
+  return <SignIn cloudUrl={account.cloudUrl} onSignedIn={onChange} />;
+}
+
+function CloudChoice({ onChosen }: { onChosen: (account: Account) => void }) {
+  const [url, setUrl] = useState('');
+  const action = useAction();
+  return (
+    <Form
+      className="form"
+      aria-label="Your cloud"
+      onSubmit={(event) => {
+        event.preventDefault();
+        void action.run(async () => {
+          await invoke('settings.update', { cloudUrl: url.trim() });
+          onChosen(await invoke('account.status', {}));
+        });
+      }}
+    >
+      <p>
+        Choose the MultiClaw Cloud your team uses. Nothing leaves this machine until you sign in and link.
+      </p>
+      <TextField isRequired value={url} onChange={setUrl} type="url">
+        <Label>Cloud address</Label>
+        <Input placeholder="https://cloud.example.com" />
+      </TextField>
+      {action.error ? <ErrorNotice>{action.error}</ErrorNotice> : null}
+      <div className="form-actions">
+        <Button type="submit" isDisabled={action.busy}>
+          Use this cloud
+        </Button>
+      </div>
+    </Form>
+  );
+}
+
+function SignIn({ cloudUrl, onSignedIn }: { cloudUrl: string; onSignedIn: (account: Account) => void }) {
+  const [email, setEmail] = useState('');
+  const [password, setPassword] = useState('');
+  const action = useAction();
+  return (
+    <Form
+      className="form"
+      aria-label="Sign in"
+      onSubmit={(event) => {
+        event.preventDefault();
+        void action.run(async () => {
+          const status = await invoke('account.signIn', { email: email.trim(), password });
+          setPassword('');
+          onSignedIn(status);
+        });
+      }}
+    >
+      <p>Sign in to {cloudUrl}.</p>
+      <TextField isRequired value={email} onChange={setEmail} type="email" autoComplete="username">
+        <Label>Email</Label>
+        <Input />
+      </TextField>
+      <TextField
+        isRequired
+        value={password}
+        onChange={setPassword}
+        type="password"
+        autoComplete="current-password"
+      >
+        <Label>Password</Label>
+        <Input />
+      </TextField>
+      {action.error ? <ErrorNotice>{action.error}</ErrorNotice> : null}
+      <div className="form-actions">
+        <Button type="submit" isDisabled={action.busy}>
+          {action.busy ? 'Signing in…' : 'Sign in'}
+        </Button>
+      </div>
+    </Form>
+  );
+}

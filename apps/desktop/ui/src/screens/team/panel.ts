@@ -1,0 +1,13 @@
+import type { DesktopCommandOutput } from '@multiclaw/protocol/desktop';
+
+/** A workspace as the signed-in person sees it: its id, name and their role in it. */
+export type WorkspaceView = DesktopCommandOutput<'workspaces.list'>['items'][number];
+
+/** What every panel of the Team screen gets: the chosen workspace, and who is looking. */
+export interface PanelProps {
+  workspace: WorkspaceView;
+  /** The signed-in person's cloud user id. */
+  userId: string;
+  /** The workspace changed in a way the switcher shows (renamed, deleted, left): list them again. */
+  onWorkspacesChanged: () => void;
+}
