@@ -1,5 +1,5 @@
 import type { DesktopAgentSummary } from '@multiclaw/protocol/desktop';
-import { useState } from 'react';
+import { useEffect, useState } from 'react';
 import { Button, Checkbox, Form, Heading, Input, Label, TextArea, TextField } from 'react-aria-components';
 import { ChoiceSelect } from '../components/ChoiceSelect';
 import { ConfirmDialog } from '../components/ConfirmDialog';
@@ -18,6 +18,36 @@ interface Draft {
 }
 const EMPTY: Draft = { name: '', provider: '', model: '', systemPrompt: '', maxTokens: '', grantKey: true };
 
+/**
+ * The workspace a listed agent comes from, when it is a workspace agent (read-only
+ * here). `workspaceId` is read only if the host sends it (a field the summary may
+ * carry); `editable: false` alone already marks a workspace agent.
+ */
+function workspaceOf(agent: DesktopAgentSummary): { workspaceId?: string } | undefined {
+  const { workspaceId } = agent as DesktopAgentSummary & { workspaceId?: unknown };
+  if (agent.editable && typeof workspaceId !== 'string') return undefined;
+  return typeof workspaceId === 'string' ? { workspaceId } : {};
+}
+
+/** Names of the workspaces the listed workspace agents come from, when the cloud account can say (else none). */
+function useWorkspaceNames(agents: DesktopAgentSummary[] | undefined): Map<string, string> {
+  const [names, setNames] = useState(new Map<string, string>());
+  const wanted = agents?.some((agent) => workspaceOf(agent)?.workspaceId) ?? false;
+  useEffect(() => {
+    if (!wanted) return;
+    let current = true;
+    invoke('workspaces.list', {}).then(
+      (answer) => current && setNames(new Map(answer.items.map((item) => [item.id, item.name]))),
+      // Signed out or the cloud away: the badge goes without the workspace's name.
+      () => undefined,
+    );
+    return () => {
+      current = false;
+    };
+  }, [wanted]);
+  return names;
+}
+
 /** Local agents, by name: create, edit, delete (the gateway owns openclaw.json). */
 export function AgentsScreen({ onChanged }: { onChanged?: () => void }) {
   const agents = useCommand('agents.list', {});
@@ -26,6 +56,7 @@ export function AgentsScreen({ onChanged }: { onChanged?: () => void }) {
   const [deleting, setDeleting] = useState<DesktopAgentSummary>();
   const [saved, setSaved] = useState<string>();
   const action = useAction();
+  const workspaceNames = useWorkspaceNames(agents.data?.agents);
 
   async function startEdit(agent: DesktopAgentSummary) {
     setSaved(undefined);
@@ -132,25 +163,36 @@ export function AgentsScreen({ onChanged }: { onChanged?: () => void }) {
       ) : null}
       {agents.data && agents.data.agents.length > 0 ? (
         <ul className="cards" aria-label="Agents">
-          {agents.data.agents.map((agent) => (
-            <li key={agent.id} className="card">
-              <div>
-                <p className="card-title">{agent.name}</p>
-                <p className="card-detail">{agent.model}</p>
-                {agent.editable ? null : <p className="card-detail">From your workspace (read-only)</p>}
-              </div>
-              {agent.editable ? (
-                <div className="card-actions">
-                  <Button aria-label={`Edit ${agent.name}`} onPress={() => void startEdit(agent)}>
-                    Edit
-                  </Button>
-                  <Button aria-label={`Delete ${agent.name}`} onPress={() => setDeleting(agent)}>
-                    Delete
-                  </Button>
+          {agents.data.agents.map((agent) => {
+            const workspace = workspaceOf(agent);
+            const from = workspace?.workspaceId ? workspaceNames.get(workspace.workspaceId) : undefined;
+            return (
+              <li key={agent.id} className="card">
+                <div>
+                  <p className="card-title">
+                    {agent.name} {workspace ? <strong className="tag">Workspace agent</strong> : null}
+                  </p>
+                  <p className="card-detail">{agent.model}</p>
+                  {workspace ? (
+                    <p className="card-detail">
+                      From {from ? `the workspace ${from}` : 'the workspace this computer is linked to'}:
+                      read-only here; its owners change it under Team.
+                    </p>
+                  ) : null}
                 </div>
-              ) : null}
-            </li>
-          ))}
+                {workspace ? null : (
+                  <div className="card-actions">
+                    <Button aria-label={`Edit ${agent.name}`} onPress={() => void startEdit(agent)}>
+                      Edit
+                    </Button>
+                    <Button aria-label={`Delete ${agent.name}`} onPress={() => setDeleting(agent)}>
+                      Delete
+                    </Button>
+                  </div>
+                )}
+              </li>
+            );
+          })}
         </ul>
       ) : null}
       <ConfirmDialog
