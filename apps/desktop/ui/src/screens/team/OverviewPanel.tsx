@@ -1,18 +1,32 @@
 import { useState } from 'react';
-import { Button, Heading } from 'react-aria-components';
+import { Button, Form, Heading, Input, Label, TextField } from 'react-aria-components';
+import { ConfirmDialog } from '../../components/ConfirmDialog';
 import { ErrorNotice, Saved } from '../../components/notices';
 import { useAction } from '../../components/use-command';
 import { invoke } from '../../ipc/client';
 import type { PanelProps } from './panel';
 
-/** The workspace at a glance: link this computer to it in one click. */
-export function OverviewPanel({ workspace }: PanelProps) {
+/**
+ * The workspace at a glance: link this computer to it in one click; an owner
+ * renames or deletes it, a member reads what their role allows and may leave.
+ * The cloud enforces the roles; this only spares a member a refusal.
+ */
+export function OverviewPanel(props: PanelProps) {
+  const { workspace } = props;
+  const owner = workspace.role === 'owner';
   const [saved, setSaved] = useState<string>();
   const action = useAction();
   return (
     <section aria-label={`${workspace.name} overview`}>
       <Heading level={4}>{workspace.name}</Heading>
-      <p>You are {workspace.role === 'owner' ? 'its owner' : 'a member'}.</p>
+      <p>You are {owner ? 'its owner' : 'a member'}.</p>
+      {owner ? null : (
+        <p className="hint">
+          As a member you can use the workspace's agents, see the names of its secrets (not their values),
+          link your own computers and revoke your own gateways, and read or delete your own synced
+          conversations. Its owners manage members, invitations, agents, secrets and the workspace itself.
+        </p>
+      )}
       {saved ? <Saved>{saved}</Saved> : null}
       {action.error ? <ErrorNotice>{action.error}</ErrorNotice> : null}
       <Button
@@ -29,6 +43,136 @@ export function OverviewPanel({ workspace }: PanelProps) {
       >
         Link this computer
       </Button>
+      {owner ? <OwnerControls {...props} /> : <LeaveWorkspace {...props} />}
     </section>
+  );
+}
+
+/** Rename and delete: the owner's. Deleting asks for the workspace's name, typed. */
+function OwnerControls({ workspace, onWorkspacesChanged }: PanelProps) {
+  const [name, setName] = useState(workspace.name);
+  const [saved, setSaved] = useState<string>();
+  const [deleting, setDeleting] = useState(false);
+  const [typed, setTyped] = useState('');
+  const [mismatch, setMismatch] = useState(false);
+  const action = useAction();
+
+  async function rename() {
+    setSaved(undefined);
+    const renamed = await action.run(() =>
+      invoke('workspaces.rename', { workspaceId: workspace.id, name: name.trim() }),
+    );
+    if (!renamed) return;
+    setName(renamed.name);
+    onWorkspacesChanged();
+    setSaved(`The workspace is now called "${renamed.name}".`);
+  }
+
+  async function remove() {
+    if (typed.trim() !== workspace.name) {
+      setMismatch(true);
+      return;
+    }
+    setDeleting(false);
+    const done = await action.run(() => invoke('workspaces.delete', { workspaceId: workspace.id }));
+    if (done) onWorkspacesChanged();
+  }
+
+  return (
+    <>
+      <Heading level={5}>Rename or delete</Heading>
+      {saved ? <Saved>{saved}</Saved> : null}
+      {action.error ? <ErrorNotice>{action.error}</ErrorNotice> : null}
+      <Form
+        className="form-inline"
+        aria-label={`Rename ${workspace.name}`}
+        onSubmit={(event) => {
+          event.preventDefault();
+          void rename();
+        }}
+      >
+        <TextField isRequired value={name} onChange={setName} maxLength={100}>
+          <Label>Workspace name</Label>
+          <Input />
+        </TextField>
+        <Button type="submit" isDisabled={action.busy || name.trim() === workspace.name}>
+          Rename
+        </Button>
+      </Form>
+      <p className="hint">
+        Deleting the workspace deletes everything in it for everyone: its agents, secrets, synced
+        conversations, gateways' links and audit log. It cannot be undone.
+      </p>
+      <Button
+        className="react-aria-Button danger"
+        isDisabled={action.busy}
+        onPress={() => {
+          setTyped('');
+          setMismatch(false);
+          setDeleting(true);
+        }}
+      >
+        Delete workspace
+      </Button>
+      <ConfirmDialog
+        isOpen={deleting}
+        onDismiss={() => setDeleting(false)}
+        title={`Delete ${workspace.name}?`}
+        confirmLabel="Delete workspace"
+        onConfirm={() => void remove()}
+      >
+        <p>
+          Everything in {workspace.name} is deleted for every member, at once and for good. Type its name to
+          confirm.
+        </p>
+        <TextField
+          value={typed}
+          onChange={(value) => {
+            setTyped(value);
+            setMismatch(false);
+          }}
+        >
+          <Label>Name of the workspace to delete</Label>
+          <Input autoComplete="off" />
+        </TextField>
+        {mismatch ? (
+          <p role="alert" className="notice notice-error">
+            That is not the workspace's name. Type "{workspace.name}" exactly, or Cancel.
+          </p>
+        ) : null}
+      </ConfirmDialog>
+    </>
+  );
+}
+
+/** A member may leave; the owner's way out is in Members (transfer ownership first). */
+function LeaveWorkspace({ workspace, userId, onWorkspacesChanged }: PanelProps) {
+  const [leaving, setLeaving] = useState(false);
+  const action = useAction();
+  return (
+    <>
+      {action.error ? <ErrorNotice>{action.error}</ErrorNotice> : null}
+      <Button isDisabled={action.busy} onPress={() => setLeaving(true)}>
+        Leave this workspace
+      </Button>
+      <ConfirmDialog
+        isOpen={leaving}
+        onDismiss={() => setLeaving(false)}
+        title={`Leave ${workspace.name}?`}
+        confirmLabel="Leave workspace"
+        onConfirm={() => {
+          setLeaving(false);
+          void action.run(async () => {
+            await invoke('members.remove', { workspaceId: workspace.id, userId });
+            onWorkspacesChanged();
+          });
+        }}
+      >
+        <p>
+          You stop seeing its agents, secrets and conversations, and your gateways stop hearing it. An owner
+          can invite you again.
+        </p>
+      </ConfirmDialog>
+    </>
   );
 }
