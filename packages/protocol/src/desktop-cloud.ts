@@ -163,6 +163,11 @@ export const DesktopCloudCommands = {
     input: z.strictObject(InWorkspace),
     output: z.strictObject({ workspaceId: Id, cloudUrl: z.string(), gatewayId: Id.optional() }),
   },
+  /**
+   * Runs `multiclaw-gateway unlink` when the local gateway is linked to this
+   * workspace: it revokes itself at the cloud when reachable and deletes its key.
+   */
+  'gateways.unlinkThisComputer': { input: z.strictObject(InWorkspace), output: Done },
 
   'transcripts.list': {
     input: z.strictObject({ ...InWorkspace, ...Paging, userId: Id.optional() }),

@@ -1,7 +1,10 @@
-import { ApiError } from '@multiclaw/protocol';
+import { dirname, join } from 'node:path';
+import { exportAuditLog } from '../cloud/audit-export.js';
 import { linkThisComputer } from '../cloud/link-this-computer.js';
+import { unlinkThisComputer } from '../cloud/unlink-this-computer.js';
 import type { CommandHandlers } from '../ipc/registry.js';
 import type { CloudCommandDeps } from './cloud-account-commands.js';
+import type { GatewayCommandDeps } from './gateway-commands.js';
 
 type WorkspaceCommand =
   | `workspaces.${'list' | 'create' | 'rename' | 'delete'}`
@@ -9,7 +12,7 @@ type WorkspaceCommand =
   | `invitations.${'create' | 'list' | 'revoke' | 'accept'}`
   | `workspaceAgents.${'list' | 'create' | 'update' | 'delete'}`
   | `secrets.${'list' | 'create' | 'update' | 'delete' | 'reveal'}`
-  | `gateways.${'list' | 'revoke' | 'linkThisComputer'}`
+  | `gateways.${'list' | 'revoke' | 'linkThisComputer' | 'unlinkThisComputer'}`
   | `transcripts.${'list' | 'read' | 'delete'}`
   | `audit.${'list' | 'export'}`;
 
@@ -22,7 +25,9 @@ const at = (...segments: string[]) => `/v1/${segments.map(encodeURIComponent).jo
  * come back in the envelope unchanged. A revealed secret passes through and
  * is kept nowhere.
  */
-export function cloudWorkspaceCommands(deps: CloudCommandDeps): Pick<CommandHandlers, WorkspaceCommand> {
+export function cloudWorkspaceCommands(
+  deps: CloudCommandDeps & Pick<GatewayCommandDeps, 'gateway'>,
+): Pick<CommandHandlers, WorkspaceCommand> {
   const send = async (
     method: string,
     path: string,
@@ -80,6 +85,18 @@ export function cloudWorkspaceCommands(deps: CloudCommandDeps): Pick<CommandHand
         { session: deps.cloud.session, env: deps.cloud.env, logDir: deps.cloud.logDir },
         workspaceId,
       ),
+    'gateways.unlinkThisComputer': ({ workspaceId }) =>
+      unlinkThisComputer(
+        {
+          linkOf: async () => {
+            const status = await deps.gateway.status();
+            return status.state === 'running' ? (status.link ?? { state: 'not linked' }) : undefined;
+          },
+          env: deps.cloud.env,
+          logDir: deps.cloud.logDir,
+        },
+        workspaceId,
+      ),
 
     'transcripts.list': (input) =>
       send('GET', ws(input.workspaceId, 'conversations'), {
@@ -92,8 +109,11 @@ export function cloudWorkspaceCommands(deps: CloudCommandDeps): Pick<CommandHand
 
     'audit.list': ({ workspaceId, cursor, limit, from, to, actor, action }) =>
       send('GET', ws(workspaceId, 'audit'), { query: { cursor, limit, from, to, actor, action } }),
-    'audit.export': () => {
-      throw new ApiError('INTERNAL', 'This command is being built.');
-    },
+    // Saved under the desktop's state directory (the parent of its logs/): exports/.
+    'audit.export': (input) =>
+      exportAuditLog(
+        { session: deps.cloud.session, exportDir: join(dirname(deps.cloud.logDir), 'exports') },
+        input,
+      ),
   };
 }
