@@ -109,6 +109,17 @@ export function createRealtimeHub(deps: {
     }
   }
 
+  function tellLeft(person: Person, workspaceId: string) {
+    const event: RealtimeEvent = {
+      workspaceId,
+      kind: 'member.changed',
+      memberId: person.userId,
+      at: new Date().toISOString(),
+    };
+    const frame = JSON.stringify({ v: WS_PROTOCOL_VERSION, type: 'realtime.event', payload: event });
+    for (const client of person.clients) client.send(frame);
+  }
+
   function closeSession(userId: string, sessionId: string) {
     for (const client of people.get(userId)?.clients ?? []) {
       if (client.sessionId === sessionId) client.close(REALTIME_CLOSE.SESSION_ENDED, 'session ended');
@@ -123,6 +134,8 @@ export function createRealtimeHub(deps: {
       case 'membership.ended': {
         const person = people.get(message.userId);
         if (!person) return;
+        // The person themselves is told once, so their app leaves the workspace at once; then they hear nothing more of it.
+        if (person.roles.has(message.workspaceId)) tellLeft(person, message.workspaceId);
         leave(person, message.workspaceId);
         // A read in flight may have started before the departure committed.
         if (person.loading) person.epoch++;

@@ -261,6 +261,34 @@ describe('GET /v1/realtime: who hears what', () => {
     ownerSocket.close();
   });
 
+  it('tells the removed member themselves, once, so their app leaves the workspace at once', async () => {
+    const owner = await signUp();
+    const member = await signUp();
+    const bystander = await signUp();
+    const wid = await workspace([owner], [member]);
+    const elsewhere = await workspace([bystander]);
+    const memberSocket = await signedInSocket(url, member.token);
+    const bystanderSocket = await signedInSocket(url, bystander.token);
+    const removed = await send({
+      method: 'DELETE',
+      url: `/v1/workspaces/${wid}/members/${member.id}`,
+      token: owner.token,
+    });
+    expect(removed.statusCode, removed.body).toBe(204);
+    const told = await memberSocket.next(isEvent('member.changed', { memberId: member.id }));
+    expect(told.payload).toMatchObject({ workspaceId: wid, kind: 'member.changed', memberId: member.id });
+    // Someone who never belonged to the workspace hears nothing of it.
+    const marker = await createAgent(elsewhere, bystander);
+    await neverGot(
+      bystanderSocket,
+      isEvent('member.changed', { memberId: member.id }),
+      async () => {},
+      isEvent('agent.changed', { agentId: marker }),
+    );
+    memberSocket.close();
+    bystanderSocket.close();
+  });
+
   it('starts a new member’s socket hearing the workspace once they join', async () => {
     const owner = await signUp();
     const joiner = await signUp();
@@ -340,6 +368,8 @@ describe('GET /v1/realtime: who hears what', () => {
     const socket = await signedInSocket(url, member.token);
     const deleted = await send({ method: 'DELETE', url: `/v1/workspaces/${wid}`, token: owner.token });
     expect(deleted.statusCode, deleted.body).toBe(204);
+    // The member is told they left it (their app leaves the workspace), then hears nothing more of it.
+    await socket.next(isEvent('member.changed', { memberId: member.id }));
     // Whatever is still announced for it (a late event from elsewhere) reaches no one.
     const late = await conversationAppended(wid, member.id);
     const marker = await createAgent(other, member);
