@@ -2,6 +2,7 @@ import {
   ApiError,
   type DesktopAccountStatus,
   type DesktopEvent,
+  ErrorEnvelope,
   LoginResponse,
   TokenResponse,
   type User,
@@ -167,13 +168,32 @@ export class CloudSession {
     const base = await this.sessionBase();
     const token = await this.accessToken();
     let answer = await cloudFetch(base, method, path, { ...options, token });
-    if (answer.status === 401) {
+    if (answer.status === 401 && refusedTheToken(answer)) {
       // Another call may have refreshed meanwhile: use its token rather than refresh again.
       const fresh = this.access && this.access.token !== token ? this.access : await this.refresh();
       answer = await cloudFetch(base, method, path, { ...options, token: fresh.token });
     }
     if (answer.status >= 400) throw cloudRefusal(base, answer);
     return answer;
+  }
+
+  /**
+   * The cloud's newer account of the person signed in (a verified address, a
+   * changed name): kept with the session so status() tells it. Another
+   * person's record is ignored. Waits for a refresh under way, so the file
+   * never gets back a refresh token that was already exchanged.
+   */
+  async updateUser(user: User): Promise<DesktopAccountStatus> {
+    await this.refreshing?.catch(() => undefined);
+    const held = await this.current();
+    if (held && held.user.id === user.id) {
+      const next: StoredCloudSession = { ...held, user };
+      this.stored = next;
+      await this.deps.file.write(next);
+      // A refresh that finished meanwhile may have renamed its file first: the newest wins on disk.
+      if (this.stored && this.stored !== next) await this.deps.file.write(this.stored);
+    }
+    return this.status();
   }
 
   /** Ends the session here (the UI is told why); the refresh token file is deleted. */
@@ -218,7 +238,9 @@ export class CloudSession {
           `${stored.cloudUrl} answered the refresh with an unexpected body`,
         );
       const { refreshToken, accessToken, expiresIn } = tokens.data;
-      return this.keep(stored.cloudUrl, refreshToken, stored.user, accessToken, expiresIn);
+      // The user as held now: updateUser may have changed it while the refresh was under way.
+      const user = this.stored?.user ?? stored.user;
+      return this.keep(stored.cloudUrl, refreshToken, user, accessToken, expiresIn);
     }
     const refusal = cloudRefusal(stored.cloudUrl, answer);
     if (answer.status === 401) {
@@ -240,9 +262,10 @@ export class CloudSession {
     expiresIn: number,
   ): Promise<Access> {
     const stored: StoredCloudSession = { version: 1, cloudUrl: base, refreshToken, user };
-    // The rotated refresh token is on disk before anything uses the new access token.
-    await this.deps.file.write(stored);
+    // Held before the write, so an updateUser writing meanwhile sees it and writes it last;
+    // the rotated refresh token is on disk before anything uses the new access token.
     this.stored = stored;
+    await this.deps.file.write(stored);
     this.access = { token: accessToken, expiresAt: this.now() + expiresIn * 1000 };
     return this.access;
   }
@@ -254,4 +277,15 @@ export class CloudSession {
     }
     return this.stored;
   }
+}
+
+/**
+ * Whether a 401 says the access token no longer works (expired, or its
+ * session ended), which a refresh may cure. A 401 about what the person
+ * typed (a wrong current password) is an answer: sending it again would
+ * count one more failed attempt against the account's lockout.
+ */
+function refusedTheToken(answer: CloudAnswer): boolean {
+  const envelope = ErrorEnvelope.safeParse(answer.body);
+  return !envelope.success || envelope.data.error.code === 'UNAUTHENTICATED';
 }

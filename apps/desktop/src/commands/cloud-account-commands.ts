@@ -1,4 +1,5 @@
-import { ApiError } from '@multiclaw/protocol';
+import { dirname, join } from 'node:path';
+import { accountActions } from '../cloud/account-actions.js';
 import type { CloudSession } from '../cloud/cloud-session.js';
 import type { SsoFlow } from '../cloud/sso.js';
 import type { CommandHandlers } from '../ipc/registry.js';
@@ -10,33 +11,41 @@ export interface CloudCommandDeps {
     /** The gateway's environment and where the host writes a spawned command's output. */
     env: NodeJS.ProcessEnv;
     logDir: string;
+    /** Where account exports are saved; by default `exports/` of the state directory (the parent of `logDir`). */
+    exportDir?: string;
   };
 }
 
-/** The cloud session: status, password sign-in, single sign-on through the system browser, sign-out. No token leaves the host. */
+/**
+ * The cloud account: status, sign-in (password or single sign-on through the
+ * system browser), sign-up and the mailed codes, profile, password, sessions,
+ * export and deletion. No token leaves the host.
+ */
 export function cloudAccountCommands(
   deps: CloudCommandDeps,
 ): Pick<CommandHandlers, Extract<keyof CommandHandlers, `account.${string}`>> {
-  const building = (): never => {
-    throw new ApiError('INTERNAL', 'This command is being built.');
-  };
+  const { session, sso } = deps.cloud;
+  const account = accountActions({
+    session,
+    exportDir: deps.cloud.exportDir ?? join(dirname(deps.cloud.logDir), 'exports'),
+  });
   return {
-    'account.status': () => deps.cloud.session.status(),
-    'account.signIn': ({ email, password }) => deps.cloud.session.signIn(email, password),
-    'account.signOut': () => deps.cloud.session.signOut(),
-    'account.sso.start': ({ provider }) => deps.cloud.sso.start(provider),
-    'account.sso.providers': building,
-    'account.signUp': building,
-    'account.verifyEmail': building,
-    'account.resendVerification': building,
-    'account.forgotPassword': building,
-    'account.resetPassword': building,
-    'account.profile': building,
-    'account.changePassword': building,
-    'account.sessions.list': building,
-    'account.sessions.revoke': building,
-    'account.sessions.revokeOthers': building,
-    'account.export': building,
-    'account.delete': building,
+    'account.status': () => session.status(),
+    'account.signIn': ({ email, password }) => session.signIn(email, password),
+    'account.signOut': () => session.signOut(),
+    'account.sso.start': ({ provider }) => sso.start(provider),
+    'account.sso.providers': () => account.providers(),
+    'account.signUp': (input) => account.signUp(input),
+    'account.verifyEmail': ({ token }) => account.verifyEmail(token),
+    'account.resendVerification': () => account.resendVerification(),
+    'account.forgotPassword': ({ email }) => account.forgotPassword(email),
+    'account.resetPassword': (input) => account.resetPassword(input),
+    'account.profile': () => account.profile(),
+    'account.changePassword': (input) => account.changePassword(input),
+    'account.sessions.list': async () => ({ items: await account.sessions() }),
+    'account.sessions.revoke': ({ sessionId }) => account.revokeSession(sessionId),
+    'account.sessions.revokeOthers': () => account.revokeOtherSessions(),
+    'account.export': () => account.exportData(),
+    'account.delete': ({ password }) => account.deleteAccount(password),
   };
 }
