@@ -46,6 +46,8 @@ export async function startUiWorld(options: {
   apiKey: string;
   gateway?: boolean;
   configure?: (config: GatewayConfig) => GatewayConfig;
+  /** How single sign-on opens the system browser (a Chromium page in tests), the cloud session's clock. */
+  desktop?: NonNullable<Parameters<typeof startTestDesktop>[0]>['desktop'];
 }) {
   const ui = await buildUi();
   const replies: ReplyControl = { mode: 'quick', quick: ['Hello', ' from **the agent**', '.'] };
@@ -63,6 +65,7 @@ export async function startUiWorld(options: {
     uiDir: ui.dir,
     gateway: options.gateway ?? true,
     ...(options.configure ? { configure: options.configure } : {}),
+    ...(options.desktop ? { desktop: options.desktop } : {}),
   });
   const browser: Browser = await launchChromium();
   return {
