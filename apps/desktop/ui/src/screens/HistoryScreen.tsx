@@ -3,6 +3,8 @@ import { useEffect, useState } from 'react';
 import { Button, Heading, Input, Label, SearchField } from 'react-aria-components';
 import { Empty, ErrorNotice, Loading } from '../components/notices';
 import { useCommand } from '../components/use-command';
+import { useGateway } from '../components/use-gateway';
+import { invoke } from '../ipc/client';
 import type { OpenConversation } from './ChatScreen';
 
 const PAGE = 20;
@@ -11,7 +13,49 @@ function when(ms: number): string {
   return new Date(ms).toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' });
 }
 
-/** Past conversations: search by words, page through, open one in Chat. */
+/**
+ * Where a conversation's messages go, as the host reports it per
+ * conversation: `sync` null is "stays on this computer", `{ workspaceId }` is
+ * "syncs to that workspace". Hosts that do not report it yet leave it out;
+ * then only what is certain is said: a workspace agent's conversations sync
+ * to the workspace this gateway is linked to (its agents come over that link).
+ */
+function syncMarkOf(
+  session: DesktopSessionSummary,
+  context: { workspaceAgent: boolean; linkedTo: string | undefined; workspaceName: (id: string) => string },
+): string | undefined {
+  if ('sync' in session) {
+    const sync = (session as { sync?: unknown }).sync;
+    if (sync === null) return 'Local only';
+    if (sync && typeof sync === 'object' && 'workspaceId' in sync && typeof sync.workspaceId === 'string')
+      return `Synced to ${context.workspaceName(sync.workspaceId)}`;
+    return undefined;
+  }
+  if (context.workspaceAgent && context.linkedTo)
+    return `Synced to ${context.workspaceName(context.linkedTo)}`;
+  return undefined;
+}
+
+/** The names of the person's workspaces, when signed in (a mark says "your workspace" otherwise). */
+function useWorkspaceNames(wanted: boolean): (id: string) => string {
+  const [names, setNames] = useState(new Map<string, string>());
+  useEffect(() => {
+    if (!wanted) return;
+    let live = true;
+    invoke('workspaces.list', {})
+      .then(
+        (page) => live && setNames(new Map(page.items.map((workspace) => [workspace.id, workspace.name]))),
+      )
+      // Signed out, or the cloud away: the marks say "your workspace".
+      .catch(() => undefined);
+    return () => {
+      live = false;
+    };
+  }, [wanted]);
+  return (id) => names.get(id) ?? 'your workspace';
+}
+
+/** Past conversations: search by words, page through, open one in Chat; each says whether it syncs to a workspace. */
 export function HistoryScreen({ onOpen }: { onOpen: (conversation: OpenConversation) => void }) {
   const [typed, setTyped] = useState('');
   const [search, setSearch] = useState('');
@@ -33,6 +77,16 @@ export function HistoryScreen({ onOpen }: { onOpen: (conversation: OpenConversat
   });
   const agents = useCommand('agents.list', {});
   const nameOf = (id: string) => agents.data?.agents.find((agent) => agent.id === id)?.name ?? id;
+  const link = useGateway().status?.link;
+  const linkedTo =
+    link && link.state !== 'revoked' && link.state !== 'not linked' ? link.workspaceId : undefined;
+  const workspaceName = useWorkspaceNames(linkedTo !== undefined);
+  const markOf = (session: DesktopSessionSummary) =>
+    syncMarkOf(session, {
+      workspaceAgent: agents.data?.agents.find((agent) => agent.id === session.agentId)?.editable === false,
+      linkedTo,
+      workspaceName,
+    });
   const page = sessions.data;
   return (
     <section aria-labelledby="history-title" className="screen">
@@ -60,24 +114,28 @@ export function HistoryScreen({ onOpen }: { onOpen: (conversation: OpenConversat
               : `Conversations ${offset + 1}–${offset + page.sessions.length} of ${page.total}`}
           </p>
           <ul className="cards" aria-label="Conversations">
-            {page.sessions.map((session: DesktopSessionSummary) => (
-              <li key={session.key} className="card">
-                <div>
-                  <p className="card-title">{session.title || 'Untitled conversation'}</p>
-                  <p className="card-detail">
-                    With {nameOf(session.agentId)} · {session.messageCount} messages ·{' '}
-                    {when(session.updatedAt)}
-                    {session.damaged ? ' · partly damaged' : ''}
-                  </p>
-                </div>
-                <Button
-                  aria-label={`Open ${session.title || 'conversation'}`}
-                  onPress={() => onOpen({ sessionKey: session.key, agentId: session.agentId })}
-                >
-                  Open
-                </Button>
-              </li>
-            ))}
+            {page.sessions.map((session: DesktopSessionSummary) => {
+              const mark = markOf(session);
+              return (
+                <li key={session.key} className="card">
+                  <div>
+                    <p className="card-title">{session.title || 'Untitled conversation'}</p>
+                    <p className="card-detail">
+                      With {nameOf(session.agentId)} · {session.messageCount} messages ·{' '}
+                      {when(session.updatedAt)}
+                      {session.damaged ? ' · partly damaged' : ''}
+                      {mark ? ` · ${mark}` : ''}
+                    </p>
+                  </div>
+                  <Button
+                    aria-label={`Open ${session.title || 'conversation'}`}
+                    onPress={() => onOpen({ sessionKey: session.key, agentId: session.agentId })}
+                  >
+                    Open
+                  </Button>
+                </li>
+              );
+            })}
           </ul>
           {page.total > PAGE ? (
             <nav aria-label="Pages" className="form-actions pages">
