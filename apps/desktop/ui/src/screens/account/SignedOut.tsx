@@ -1,16 +1,68 @@
 import type { DesktopCommandOutput } from '@multiclaw/protocol/desktop';
 import { useState } from 'react';
 import { Button, Form, Input, Label, TextField } from 'react-aria-components';
-import { ErrorNotice } from '../../components/notices';
+import { ErrorNotice, Saved } from '../../components/notices';
 import { useAction } from '../../components/use-command';
 import { invoke } from '../../ipc/client';
+import { ForgotPassword } from './ForgotPassword';
+import { SignUp } from './SignUp';
+import { SingleSignOn } from './SingleSignOn';
 
 type Account = DesktopCommandOutput<'account.status'>;
 
-/** What a signed-out person sees: choose the cloud, then sign in to it. */
+/**
+ * What a signed-out person sees: choose the cloud, then sign in to it (email
+ * and password, or single sign-on), create an account, or reset a forgotten
+ * password.
+ */
 export function SignedOut({ account, onChange }: { account: Account; onChange: (account: Account) => void }) {
   if (!account.cloudUrl) return <CloudChoice onChosen={onChange} />;
-  return <SignIn cloudUrl={account.cloudUrl} onSignedIn={onChange} />;
+  return <Access cloudUrl={account.cloudUrl} onSignedIn={onChange} />;
+}
+
+type Mode = 'sign-in' | 'sign-up' | 'forgot';
+
+function Access({ cloudUrl, onSignedIn }: { cloudUrl: string; onSignedIn: (account: Account) => void }) {
+  const [mode, setMode] = useState<Mode>('sign-in');
+  const [notice, setNotice] = useState<string>();
+  const go = (next: Mode) => {
+    setNotice(undefined);
+    setMode(next);
+  };
+  if (mode === 'sign-up')
+    return (
+      <>
+        <SignUp cloudUrl={cloudUrl} onSignedIn={onSignedIn} />
+        <div className="form-actions">
+          <Button onPress={() => go('sign-in')}>I have an account: back to sign-in</Button>
+        </div>
+      </>
+    );
+  if (mode === 'forgot')
+    return (
+      <>
+        <ForgotPassword
+          onReset={(message) => {
+            setMode('sign-in');
+            setNotice(message);
+          }}
+        />
+        <div className="form-actions">
+          <Button onPress={() => go('sign-in')}>Back to sign-in</Button>
+        </div>
+      </>
+    );
+  return (
+    <>
+      {notice ? <Saved>{notice}</Saved> : null}
+      <SignIn cloudUrl={cloudUrl} onSignedIn={onSignedIn} />
+      <SingleSignOn />
+      <div className="form-actions">
+        <Button onPress={() => go('sign-up')}>Create an account</Button>
+        <Button onPress={() => go('forgot')}>Forgot your password?</Button>
+      </div>
+    </>
+  );
 }
 
 function CloudChoice({ onChosen }: { onChosen: (account: Account) => void }) {

@@ -1,0 +1,71 @@
+import type { DesktopCommandOutput } from '@multiclaw/protocol/desktop';
+import { useState } from 'react';
+import { Button, Form, Heading, Input, Label, TextField } from 'react-aria-components';
+import { ConfirmDialog } from '../../components/ConfirmDialog';
+import { ErrorNotice } from '../../components/notices';
+import { useAction } from '../../components/use-command';
+import { invoke } from '../../ipc/client';
+
+type Account = DesktopCommandOutput<'account.status'>;
+
+/**
+ * Deleting the account: the password again (the cloud checks it, under the
+ * sign-in lockout), then a confirmation; then this computer is signed out.
+ */
+export function DeleteAccountSection({ onDeleted }: { onDeleted: (account: Account) => void }) {
+  const [password, setPassword] = useState('');
+  const [confirming, setConfirming] = useState(false);
+  const action = useAction();
+  return (
+    <section aria-labelledby="account-delete">
+      <Heading level={3} id="account-delete">
+        Delete my account
+      </Heading>
+      <Form
+        className="form"
+        aria-labelledby="account-delete"
+        onSubmit={(event) => {
+          event.preventDefault();
+          action.clearError();
+          setConfirming(true);
+        }}
+      >
+        <p>
+          This deletes your account at the cloud with your sessions, memberships and synced conversations.
+          Workspaces where you are the only member go with it. If you are the only owner of a workspace with
+          other members, make one of them owner first.
+        </p>
+        <TextField value={password} onChange={setPassword} type="password" autoComplete="current-password">
+          <Label>Your password, to confirm it is you</Label>
+          <Input />
+        </TextField>
+        <p className="hint">
+          Signed up with single sign-on and have no password? Leave it empty: the cloud then asks that you
+          signed in within the last five minutes.
+        </p>
+        {action.error ? <ErrorNotice>{action.error}</ErrorNotice> : null}
+        <div className="form-actions">
+          <Button type="submit" className="react-aria-Button danger" isDisabled={action.busy}>
+            {action.busy ? 'Deleting…' : 'Delete my account…'}
+          </Button>
+        </div>
+      </Form>
+      <ConfirmDialog
+        isOpen={confirming}
+        onDismiss={() => setConfirming(false)}
+        title="Delete your account?"
+        confirmLabel="Delete my account for good"
+        onConfirm={() => {
+          setConfirming(false);
+          void action.run(async () => {
+            const account = await invoke('account.delete', password ? { password } : {});
+            setPassword('');
+            onDeleted(account);
+          });
+        }}
+      >
+        <p>This cannot be undone. Export your data first if you want to keep a copy.</p>
+      </ConfirmDialog>
+    </section>
+  );
+}
