@@ -273,7 +273,7 @@ function SecretForm(props: {
           pattern="[A-Za-z_][A-Za-z0-9_.\-]*"
           autoFocus
         >
-          <Label>Name</Label>
+          <Label>Secret name</Label>
           <Input placeholder="OPENAI_API_KEY" spellCheck={false} />
           <Text slot="description">
             A letter or _ first, then letters, digits, _, . or -. It cannot change later.
@@ -309,7 +309,7 @@ function SecretForm(props: {
       />
       <div className="form-actions">
         <Button type="submit" isDisabled={props.busy}>
-          {secret ? 'Save secret' : 'Create secret'}
+          Save secret
         </Button>
         <Button onPress={props.onCancel}>Cancel</Button>
       </div>

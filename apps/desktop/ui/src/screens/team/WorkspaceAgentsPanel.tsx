@@ -157,7 +157,7 @@ export function WorkspaceAgentsPanel({ workspace }: PanelProps) {
               setEditing({});
             }}
           >
-            New workspace agent
+            New agent
           </Button>
         ) : null}
       </div>
@@ -184,7 +184,7 @@ export function WorkspaceAgentsPanel({ workspace }: PanelProps) {
         <Empty title="No workspace agents yet.">
           <p>
             {owner
-              ? 'Create one with "New workspace agent": its provider, model and instructions, and the secrets it may use.'
+              ? 'Create one with "New agent": its provider, model and instructions, and the secrets it may use.'
               : 'An owner of the workspace creates them.'}
           </p>
         </Empty>
@@ -238,7 +238,7 @@ export function WorkspaceAgentsPanel({ workspace }: PanelProps) {
         isOpen={deleting !== undefined}
         onDismiss={() => setDeleting(undefined)}
         title={`Delete ${deleting?.name}?`}
-        confirmLabel="Delete workspace agent"
+        confirmLabel="Delete agent"
         onConfirm={() => deleting && void remove(deleting)}
       >
         <p>
@@ -331,7 +331,7 @@ function AgentForm(props: {
       />
       <div className="form-actions">
         <Button type="submit" isDisabled={props.busy}>
-          {props.agent ? 'Save workspace agent' : 'Create workspace agent'}
+          {props.agent ? 'Save agent' : 'Create agent'}
         </Button>
         <Button onPress={props.onCancel}>Cancel</Button>
       </div>
