@@ -1,17 +1,17 @@
 import { ApiError, type SyncAck, type SyncAckEntry, type SyncBatch } from '@multiclaw/protocol';
-import type { Database } from '../../db/client.js';
+import { type Database, type Sql, sqlOf, sqlTransaction } from '../../db/client.js';
 import type { EventBus } from '../../events/event-bus.js';
 import type { MessageSealer, VaultCrypto } from '../vault/contract.js';
 import { isUuid, type PlannedConversation, planBatch } from './batch-plan.js';
-import { lockPersonTranscripts } from './person-lock.js';
 import {
-  advanceContiguous,
-  type ConversationRow,
   type GatewayRef,
-  gatewayIsActive,
-  insertMessages,
+  type HeldConversation,
+  insertMessagesAndAdvance,
+  type KnownBefore,
+  lockPerson,
   type MessageRow,
-  tombstonedIds,
+  readKnown,
+  readUnderLock,
   upsertConversations,
 } from './sync-statements.js';
 
@@ -30,11 +30,10 @@ const revoked = () =>
     'This gateway was revoked, or the person who linked it is no longer a member of the workspace',
   );
 
-type Known = { heldUpTo: Map<string, number>; tombstoned: Set<string> };
-
 type Applied = {
   tombstoned: Set<string>;
-  stored: Map<string, ConversationRow>;
+  /** The conversation stored for each accepted external id, and how far it was acked before the batch. */
+  stored: Map<string, { id: string; lastSeq: number }>;
   advanced: Map<string, { id: string; lastSeq: number }>;
 };
 
@@ -50,44 +49,39 @@ type Applied = {
  * `workspace` agent is not an agent of the gateway's workspace (`refused`),
  * and one deleted in the cloud (`deleted`, its tombstone). A gateway no longer enrolled, or whose
  * person left the workspace, gets LINK_GATEWAY_REVOKED and nothing is stored.
+ *
+ * Round trips (bench/sync), on node-postgres: one read and the data key's use
+ * count before the transaction; then BEGIN, the person's lock, one read under
+ * it, a conversation upsert only when a conversation is new or changed, one
+ * statement for the messages and the acks, and COMMIT.
  */
 export function createSyncApply({ db, crypto, bus, now, logger }: SyncApplyDeps) {
-  /** What the cloud held of the batch's conversations before it (it can only hold more by the transaction). */
-  async function knownBefore(gateway: GatewayRef, planned: PlannedConversation[]): Promise<Known> {
-    const externalIds = planned.map((c) => c.externalId);
-    const [rows, tombstoned] = await Promise.all([
-      db.conversation.findMany({
-        where: {
-          workspaceId: gateway.workspaceId,
-          ownerUserId: gateway.ownerUserId,
-          externalId: { in: externalIds },
-        },
-        select: { externalId: true, lastSeq: true },
-      }),
-      tombstonedIds(db, gateway, externalIds),
-    ]);
-    return { heldUpTo: new Map(rows.map((row) => [row.externalId, row.lastSeq])), tombstoned };
-  }
-
   /**
    * New conversations naming a `workspace` agent that is not an agent of this
    * workspace. A conversation the cloud already holds keeps the agent it was
    * accepted with (a batch never changes it), so it goes on syncing even after
    * its agent is deleted.
    */
-  async function refusedConversations(
-    workspaceId: string,
-    planned: PlannedConversation[],
-    known: Known,
-  ): Promise<Set<string>> {
-    const checked = planned.filter((c) => c.agentSource === 'workspace' && !known.heldUpTo.has(c.externalId));
-    const candidates = [...new Set(checked.map((c) => c.agentId).filter(isUuid))];
-    const found =
-      candidates.length === 0
-        ? []
-        : await db.agent.findMany({ where: { workspaceId, id: { in: candidates } }, select: { id: true } });
-    const agents = new Set(found.map((agent) => agent.id));
-    return new Set(checked.filter((c) => !agents.has(c.agentId)).map((c) => c.externalId));
+  function refusedConversations(planned: PlannedConversation[], known: KnownBefore): Set<string> {
+    return new Set(
+      planned
+        .filter(
+          (c) =>
+            c.agentSource === 'workspace' &&
+            !known.heldUpTo.has(c.externalId) &&
+            !known.agents.has(c.agentId),
+        )
+        .map((c) => c.externalId),
+    );
+  }
+
+  /** The agent ids the refusal check may need: every workspace agent the batch names. */
+  function candidateAgents(planned: PlannedConversation[]): string[] {
+    const ids = planned
+      .filter((c) => c.agentSource === 'workspace')
+      .map((c) => c.agentId)
+      .filter(isUuid);
+    return [...new Set(ids)];
   }
 
   /**
@@ -98,21 +92,21 @@ export function createSyncApply({ db, crypto, bus, now, logger }: SyncApplyDeps)
   async function sealerFor(
     workspaceId: string,
     planned: PlannedConversation[],
-    known: Known,
+    known: KnownBefore,
   ): Promise<MessageSealer | undefined> {
-    const count = planned
-      .filter((c) => !known.tombstoned.has(c.externalId))
-      .reduce(
-        (sum, c) => sum + c.messages.filter((m) => m.seq > (known.heldUpTo.get(c.externalId) ?? 0)).length,
-        0,
-      );
+    let count = 0;
+    for (const c of planned) {
+      if (known.tombstoned.has(c.externalId)) continue;
+      const held = known.heldUpTo.get(c.externalId) ?? 0;
+      for (const m of c.messages) if (m.seq > held) count++;
+    }
     return count === 0 ? undefined : crypto.messageSealer(db, workspaceId, count);
   }
 
   function sealNew(
     gateway: GatewayRef,
     planned: PlannedConversation[],
-    stored: Map<string, ConversationRow>,
+    stored: Map<string, { id: string; lastSeq: number }>,
     sealer: MessageSealer | undefined,
   ): MessageRow[] {
     const rows: MessageRow[] = [];
@@ -121,11 +115,16 @@ export function createSyncApply({ db, crypto, bus, now, logger }: SyncApplyDeps)
       if (!row) continue;
       for (const message of conversation.messages) {
         // Held already: everything up to last_seq is stored, without a gap.
-        if (message.seq <= row.last_seq) continue;
+        if (message.seq <= row.lastSeq) continue;
         if (!sealer) throw new Error('transcripts: a message to store but no sealer');
-        const place = { workspaceId: gateway.workspaceId, conversationId: row.id, messageId: message.id };
+        const sealed = sealer.seal(
+          { workspaceId: gateway.workspaceId, conversationId: row.id, messageId: message.id },
+          message.content,
+        );
         rows.push({
-          ...sealer.seal(place, message.content),
+          ciphertext: sealed.ciphertext,
+          nonce: sealed.nonce,
+          dataKeyVersion: sealed.dataKeyVersion,
           id: message.id,
           conversationId: row.id,
           seq: message.seq,
@@ -138,36 +137,48 @@ export function createSyncApply({ db, crypto, bus, now, logger }: SyncApplyDeps)
     return rows;
   }
 
+  /** Whether the upsert can be skipped: every conversation held, from this gateway, no new title. */
+  function unchanged(gateway: GatewayRef, live: PlannedConversation[], held: Map<string, HeldConversation>) {
+    return live.every((c) => {
+      const row = held.get(c.externalId);
+      return row && row.gatewayId === gateway.id && (c.title === undefined || c.title === row.title);
+    });
+  }
+
+  /** The transaction's work under the person's lock. */
   async function store(
+    sql: Sql,
     gateway: GatewayRef,
     planned: PlannedConversation[],
     sealer: MessageSealer | undefined,
+    at: Date,
   ): Promise<Applied> {
-    const at = now();
-    return db.$transaction(async (tx) => {
-      await lockPersonTranscripts(tx, gateway.workspaceId, gateway.ownerUserId);
-      if (!(await gatewayIsActive(tx, gateway))) throw revoked();
-      const tombstoned = await tombstonedIds(
-        tx,
-        gateway,
-        planned.map((c) => c.externalId),
-      );
-      const live = planned.filter((c) => !tombstoned.has(c.externalId));
-      const rows = await upsertConversations(tx, gateway, live, at);
-      const stored = new Map(
-        rows.map((row) => [row.external_id, { ...row, last_seq: Number(row.last_seq) }]),
-      );
-      await insertMessages(tx, sealNew(gateway, live, stored, sealer), at);
-      const moved = await advanceContiguous(
-        tx,
-        rows.map((row) => row.id),
-        at,
-      );
-      const advanced = new Map(
-        moved.map((row) => [row.external_id, { id: row.id, lastSeq: Number(row.last_seq) }]),
-      );
-      return { tombstoned, stored, advanced };
-    });
+    const under = await readUnderLock(
+      sql,
+      gateway,
+      planned.map((c) => c.externalId),
+    );
+    if (!under.active) throw revoked();
+    const live = planned.filter((c) => !under.tombstoned.has(c.externalId));
+    const stored = new Map<string, { id: string; lastSeq: number }>();
+    if (unchanged(gateway, live, under.held)) {
+      for (const c of live) {
+        const row = under.held.get(c.externalId);
+        if (row) stored.set(c.externalId, { id: row.id, lastSeq: row.lastSeq });
+      }
+    } else {
+      for (const row of await upsertConversations(sql, gateway, live, at))
+        stored.set(row.external_id, { id: row.id, lastSeq: row.last_seq });
+    }
+    const rows = sealNew(gateway, live, stored, sealer);
+    const moved = await insertMessagesAndAdvance(
+      sql,
+      rows,
+      [...stored.values()].map((row) => row.id),
+      at,
+    );
+    const advanced = new Map(moved.map((row) => [row.external_id, { id: row.id, lastSeq: row.last_seq }]));
+    return { tombstoned: under.tombstoned, stored, advanced };
   }
 
   /** After the commit: one event per conversation that grew, for its person and the workspace's owners. */
@@ -205,23 +216,34 @@ export function createSyncApply({ db, crypto, bus, now, logger }: SyncApplyDeps)
     }
     if (applied.tombstoned.has(conversationId)) return { conversationId, ackedSeq: 0, state: 'deleted' };
     const lastSeq =
-      applied.advanced.get(conversationId)?.lastSeq ?? applied.stored.get(conversationId)?.last_seq ?? 0;
+      applied.advanced.get(conversationId)?.lastSeq ?? applied.stored.get(conversationId)?.lastSeq ?? 0;
     return { conversationId, ackedSeq: lastSeq, state: 'stored' };
   }
 
   return async function applyBatch(gateway: GatewayRef, batch: SyncBatch): Promise<SyncAck> {
     const planned = planBatch(batch);
-    const known = await knownBefore(gateway, planned);
-    const refused = await refusedConversations(gateway.workspaceId, planned, known);
+    const at = now();
+    // Before the transaction (no connection is held while another is awaited):
+    // what is held, for the refusal check and the data key's use count.
+    const known = await readKnown(
+      sqlOf(db),
+      gateway,
+      planned.map((c) => c.externalId),
+      candidateAgents(planned),
+    );
+    const refused = refusedConversations(planned, known);
     const accepted = planned.filter((c) => !refused.has(c.externalId));
     const sealer = await sealerFor(gateway.workspaceId, accepted, known).catch(async (error: unknown) => {
       // A workspace deleted meanwhile cannot get a data key: say why, not how it failed.
-      if (!(await gatewayIsActive(db, gateway))) throw revoked();
+      if (!(await readUnderLock(sqlOf(db), gateway, [])).active) throw revoked();
       throw error;
     });
     let applied: Applied;
     try {
-      applied = await store(gateway, accepted, sealer);
+      applied = await sqlTransaction(db, async (sql) => {
+        await lockPerson(sql, gateway);
+        return store(sql, gateway, accepted, sealer, at);
+      });
     } finally {
       sealer?.release();
     }

@@ -1,47 +1,134 @@
-import type { Transaction } from '../../db/client.js';
+import type { Sql } from '../../db/client.js';
 import type { SealedMessage } from '../vault/contract.js';
 import type { PlannedConversation } from './batch-plan.js';
+import { TRANSCRIPT_LOCK_NAMESPACE } from './person-lock.js';
 
 /**
- * The statements that apply a sync batch, each one round trip for the whole
- * batch (arrays through `unnest`, never a row per statement).
+ * The statements that apply a sync batch, on node-postgres (`sqlOf` /
+ * `sqlTransaction`: Prisma's own cost per statement was most of a batch's
+ * CPU, bench/README.md). Each is one round trip for the whole batch (arrays
+ * through `unnest`, never a row per statement); a batch's transaction is the
+ * person's lock, one read, at most one conversation upsert, and one statement
+ * that inserts the messages and moves the acks.
  */
 
 export type GatewayRef = { id: string; workspaceId: string; ownerUserId: string };
 
-/**
- * The gateway is still enrolled and its person still a member: the rows it
- * relies on stay while we write. Locked in the order account and workspace
- * deletion lock them (the person, the workspace, then what hangs below), so a
- * batch and a deletion wait for each other instead of deadlocking.
- */
-export async function gatewayIsActive(
-  tx: Pick<Transaction, '$queryRaw'>,
-  gateway: GatewayRef,
-): Promise<boolean> {
-  await tx.$queryRaw`SELECT 1 FROM users WHERE id = ${gateway.ownerUserId}::uuid FOR KEY SHARE`;
-  await tx.$queryRaw`SELECT 1 FROM workspaces WHERE id = ${gateway.workspaceId}::uuid FOR KEY SHARE`;
-  const rows = await tx.$queryRaw<unknown[]>`
-    SELECT 1 FROM gateways g
-      JOIN memberships m ON m.workspace_id = g.workspace_id AND m.user_id = g.owner_user_id
-     WHERE g.id = ${gateway.id}::uuid AND g.workspace_id = ${gateway.workspaceId}::uuid
-       AND g.owner_user_id = ${gateway.ownerUserId}::uuid AND g.revoked_at IS NULL
-       FOR KEY SHARE`;
-  return rows.length > 0;
-}
+/** What the cloud held of a batch's conversations, read before its transaction (no lock). */
+export type KnownBefore = {
+  heldUpTo: Map<string, number>;
+  tombstoned: Set<string>;
+  /** Which of the asked-for agent ids are agents of the gateway's workspace. */
+  agents: Set<string>;
+};
 
-/** The conversations of the gateway's person in its workspace that were deleted in the cloud. */
-export async function tombstonedIds(
-  tx: Pick<Transaction, '$queryRaw'>,
+/**
+ * One statement: the batch's conversations the person already has (and how
+ * far), its tombstones, and which of `agentIds` are agents of the workspace.
+ */
+export async function readKnown(
+  sql: Sql,
   gateway: GatewayRef,
   externalIds: string[],
-): Promise<Set<string>> {
-  if (externalIds.length === 0) return new Set();
-  const rows = await tx.$queryRaw<Array<{ external_id: string }>>`
-    SELECT external_id FROM conversation_tombstones
-     WHERE workspace_id = ${gateway.workspaceId}::uuid AND owner_user_id = ${gateway.ownerUserId}::uuid
-       AND external_id = ANY(${externalIds}::text[])`;
-  return new Set(rows.map((row) => row.external_id));
+  agentIds: string[],
+): Promise<KnownBefore> {
+  const { rows } = await sql.query<{ held: [string, number][]; tombstoned: string[]; agents: string[] }>(
+    `SELECT
+       (SELECT coalesce(json_agg(json_build_array(c.external_id, c.last_seq)), '[]'::json)
+          FROM conversations c
+         WHERE c.workspace_id = $1::uuid AND c.owner_user_id = $2::uuid AND c.external_id = ANY($3::text[])) AS held,
+       (SELECT coalesce(array_agg(t.external_id), '{}'::text[])
+          FROM conversation_tombstones t
+         WHERE t.workspace_id = $1::uuid AND t.owner_user_id = $2::uuid AND t.external_id = ANY($3::text[])) AS tombstoned,
+       (SELECT coalesce(array_agg(a.id::text), '{}'::text[])
+          FROM agents a WHERE a.workspace_id = $1::uuid AND a.id = ANY($4::uuid[])) AS agents`,
+    [gateway.workspaceId, gateway.ownerUserId, externalIds, agentIds],
+  );
+  const row = rows[0];
+  return {
+    heldUpTo: new Map((row?.held ?? []).map(([externalId, lastSeq]) => [externalId, Number(lastSeq)])),
+    tombstoned: new Set(row?.tombstoned ?? []),
+    agents: new Set(row?.agents ?? []),
+  };
+}
+
+/**
+ * Serialises, per person and workspace, applying a batch and deleting a
+ * conversation (person-lock.ts). Its own statement: what the transaction reads
+ * next is read after the lock is granted, so a delete committed meanwhile
+ * (its tombstone) is seen.
+ */
+export async function lockPerson(sql: Sql, gateway: GatewayRef): Promise<void> {
+  await sql.query('SELECT true AS locked FROM pg_advisory_xact_lock($1::int4, hashtext($2))', [
+    TRANSCRIPT_LOCK_NAMESPACE,
+    `${gateway.workspaceId}/${gateway.ownerUserId}`,
+  ]);
+}
+
+export type HeldConversation = {
+  id: string;
+  lastSeq: number;
+  title: string | null;
+  gatewayId: string | null;
+};
+
+export type UnderLock = {
+  /**
+   * The gateway is still enrolled and its person still a member: the rows it
+   * relies on (person, workspace, gateway, membership) are locked FOR KEY
+   * SHARE, in the order account and workspace deletion lock them (the person,
+   * the workspace, then what hangs below), so a batch and a deletion wait for
+   * each other instead of deadlocking.
+   */
+  active: boolean;
+  tombstoned: Set<string>;
+  held: Map<string, HeldConversation>;
+};
+
+/** Under the person's lock, one statement: the gateway is active, the tombstones, the conversations held. */
+export async function readUnderLock(
+  sql: Sql,
+  gateway: GatewayRef,
+  externalIds: string[],
+): Promise<UnderLock> {
+  const { rows } = await sql.query<{
+    active: boolean;
+    tombstoned: string[];
+    held: {
+      id: string;
+      external_id: string;
+      last_seq: number;
+      title: string | null;
+      gateway_id: string | null;
+    }[];
+  }>(
+    `WITH active AS (
+       SELECT 1 FROM users u, workspaces w, gateways g, memberships m
+        WHERE u.id = $2::uuid AND w.id = $1::uuid
+          AND g.id = $3::uuid AND g.workspace_id = w.id AND g.owner_user_id = u.id AND g.revoked_at IS NULL
+          AND m.workspace_id = w.id AND m.user_id = u.id
+          FOR KEY SHARE)
+     SELECT EXISTS (SELECT 1 FROM active) AS active,
+       (SELECT coalesce(array_agg(t.external_id), '{}'::text[])
+          FROM conversation_tombstones t
+         WHERE t.workspace_id = $1::uuid AND t.owner_user_id = $2::uuid AND t.external_id = ANY($4::text[])) AS tombstoned,
+       (SELECT coalesce(json_agg(json_build_object('id', c.id, 'external_id', c.external_id, 'last_seq', c.last_seq,
+                                                   'title', c.title, 'gateway_id', c.gateway_id)), '[]'::json)
+          FROM conversations c
+         WHERE c.workspace_id = $1::uuid AND c.owner_user_id = $2::uuid AND c.external_id = ANY($4::text[])) AS held`,
+    [gateway.workspaceId, gateway.ownerUserId, gateway.id, externalIds],
+  );
+  const row = rows[0];
+  return {
+    active: row?.active === true,
+    tombstoned: new Set(row?.tombstoned ?? []),
+    held: new Map(
+      (row?.held ?? []).map((c) => [
+        c.external_id,
+        { id: c.id, lastSeq: Number(c.last_seq), title: c.title, gatewayId: c.gateway_id },
+      ]),
+    ),
+  };
 }
 
 export type ConversationRow = { id: string; external_id: string; last_seq: number };
@@ -50,29 +137,38 @@ export type ConversationRow = { id: string; external_id: string; last_seq: numbe
  * Creates the batch's new conversations and refreshes the titles of known
  * ones. A conversation is its person's in the workspace, whichever of their
  * gateways sends it (a re-link enrolls a new gateway id): a known one
- * continues, and records the gateway it last came from.
+ * continues, and records the gateway it last came from. The caller skips it
+ * when nothing would change (every conversation held, same gateway, no new title).
  */
 export async function upsertConversations(
-  tx: Transaction,
+  sql: Sql,
   gateway: GatewayRef,
   conversations: PlannedConversation[],
   at: Date,
 ): Promise<ConversationRow[]> {
   if (conversations.length === 0) return [];
-  return tx.$queryRaw<ConversationRow[]>`
-    INSERT INTO conversations
-           (workspace_id, gateway_id, owner_user_id, external_id, agent_id, agent_source, title, created_at, updated_at)
-    SELECT ${gateway.workspaceId}::uuid, ${gateway.id}::uuid, ${gateway.ownerUserId}::uuid,
-           e.external_id, e.agent_id, e.agent_source::conversation_agent_source, e.title, ${at}, ${at}
-      FROM unnest(${conversations.map((c) => c.externalId)}::text[],
-                  ${conversations.map((c) => c.agentId)}::text[],
-                  ${conversations.map((c) => c.agentSource)}::text[],
-                  ${conversations.map((c) => c.title ?? null)}::text[])
-           AS e(external_id, agent_id, agent_source, title)
-    ON CONFLICT (workspace_id, owner_user_id, external_id) DO UPDATE
-       SET title = COALESCE(EXCLUDED.title, conversations.title),
-           gateway_id = EXCLUDED.gateway_id
-    RETURNING id::text, external_id, last_seq`;
+  const { rows } = await sql.query<ConversationRow>(
+    `INSERT INTO conversations
+            (workspace_id, gateway_id, owner_user_id, external_id, agent_id, agent_source, title, created_at, updated_at)
+     SELECT $1::uuid, $2::uuid, $3::uuid, e.external_id, e.agent_id, e.agent_source::conversation_agent_source,
+            e.title, $8::timestamptz, $8::timestamptz
+       FROM unnest($4::text[], $5::text[], $6::text[], $7::text[]) AS e(external_id, agent_id, agent_source, title)
+     ON CONFLICT (workspace_id, owner_user_id, external_id) DO UPDATE
+        SET title = COALESCE(EXCLUDED.title, conversations.title),
+            gateway_id = EXCLUDED.gateway_id
+     RETURNING id::text, external_id, last_seq`,
+    [
+      gateway.workspaceId,
+      gateway.id,
+      gateway.ownerUserId,
+      conversations.map((c) => c.externalId),
+      conversations.map((c) => c.agentId),
+      conversations.map((c) => c.agentSource),
+      conversations.map((c) => c.title ?? null),
+      at,
+    ],
+  );
+  return rows.map((row) => ({ ...row, last_seq: Number(row.last_seq) }));
 }
 
 export type MessageRow = SealedMessage & {
@@ -84,55 +180,95 @@ export type MessageRow = SealedMessage & {
   createdAt: string;
 };
 
-/** One INSERT for every message; one already there (by id, or by sequence in its conversation) is skipped. */
-export async function insertMessages(tx: Transaction, rows: MessageRow[], at: Date): Promise<number> {
-  if (rows.length === 0) return 0;
-  const base64 = (bytes: Uint8Array) =>
-    Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString('base64');
-  return tx.$executeRaw`
-    INSERT INTO messages (id, conversation_id, seq, role, ciphertext, nonce, data_key_version, status, created_at, received_at)
-    SELECT m.id, m.conversation_id, m.seq, m.role::message_role, decode(m.ciphertext, 'base64'),
-           decode(m.nonce, 'base64'), m.data_key_version, m.status, m.created_at, ${at}
-      FROM unnest(${rows.map((r) => r.id)}::uuid[],
-                  ${rows.map((r) => r.conversationId)}::uuid[],
-                  ${rows.map((r) => r.seq)}::int4[],
-                  ${rows.map((r) => r.role)}::text[],
-                  ${rows.map((r) => base64(r.ciphertext))}::text[],
-                  ${rows.map((r) => base64(r.nonce))}::text[],
-                  ${rows.map((r) => r.dataKeyVersion)}::int4[],
-                  ${rows.map((r) => r.status)}::text[],
-                  ${rows.map((r) => r.createdAt)}::timestamptz[])
-           AS m(id, conversation_id, seq, role, ciphertext, nonce, data_key_version, status, created_at)
-    ON CONFLICT DO NOTHING`;
-}
-
 export type AdvancedRow = { id: string; external_id: string; last_seq: number };
 
 /**
- * Moves each conversation's `last_seq` to the highest sequence held without a
- * gap from 1. Past the old `last_seq`, the i-th message in sequence order
- * continues the run exactly when its sequence is old + i; after a gap none
- * does. Returns the conversations that moved.
+ * One statement for the batch's messages and its acks. The messages go in
+ * with one `INSERT … SELECT FROM unnest(…) ON CONFLICT DO NOTHING` (one
+ * already there, by id or by sequence in its conversation, is skipped); the
+ * ciphertexts and nonces travel as one binary `bytea` each (no base64 or hex
+ * text to encode and decode), cut by offsets. Then each of `conversationIds`
+ * moves its `last_seq` to the highest sequence held without a gap from 1:
+ * past the old `last_seq`, the i-th message in sequence order continues the
+ * run exactly when its sequence is old + i. What the statement inserted is
+ * not in its own snapshot of `messages`, so the rows held are the table's
+ * plus the INSERT's RETURNING (disjoint: an inserted row was not there).
+ * Returns the conversations that moved.
  */
-export async function advanceContiguous(
-  tx: Transaction,
+export async function insertMessagesAndAdvance(
+  sql: Sql,
+  rows: MessageRow[],
   conversationIds: string[],
   at: Date,
 ): Promise<AdvancedRow[]> {
   if (conversationIds.length === 0) return [];
-  return tx.$queryRaw<AdvancedRow[]>`
-    UPDATE conversations c
-       SET last_seq = c.last_seq + run.length,
-           last_message_at = GREATEST(c.last_message_at, run.last_at),
-           updated_at = ${at}
-      FROM (SELECT ranked.conversation_id,
-                   count(*) FILTER (WHERE ranked.seq = ranked.base + ranked.rank)::int4 AS length,
-                   max(ranked.created_at) FILTER (WHERE ranked.seq = ranked.base + ranked.rank) AS last_at
-              FROM (SELECT m.conversation_id, m.seq, m.created_at, k.last_seq AS base,
-                           row_number() OVER (PARTITION BY m.conversation_id ORDER BY m.seq) AS rank
-                      FROM messages m JOIN conversations k ON k.id = m.conversation_id
-                     WHERE m.conversation_id = ANY(${conversationIds}::uuid[]) AND m.seq > k.last_seq) ranked
-             GROUP BY ranked.conversation_id) run
-     WHERE c.id = run.conversation_id AND run.length > 0
-    RETURNING c.id::text, c.external_id, c.last_seq`;
+  const offsets: number[] = [];
+  const lengths: number[] = [];
+  let offset = 0;
+  for (const row of rows) {
+    offsets.push(offset + 1);
+    lengths.push(row.ciphertext.length);
+    offset += row.ciphertext.length;
+  }
+  const ciphertexts = Buffer.concat(
+    rows.map((row) => row.ciphertext),
+    offset,
+  );
+  const nonces = Buffer.concat(rows.map((row) => row.nonce));
+  const nonceLength = rows[0]?.nonce.length ?? 0;
+  if (rows.some((row) => row.nonce.length !== nonceLength))
+    throw new Error('transcripts: nonces differ in length');
+  const { rows: advanced } = await sql.query<AdvancedRow>(
+    `WITH inserted AS (
+       INSERT INTO messages (id, conversation_id, seq, role, ciphertext, nonce, data_key_version, status, created_at, received_at)
+       SELECT m.id, m.conversation_id, m.seq, m.role::message_role,
+              substring($10::bytea FROM m.at FOR m.length),
+              substring($11::bytea FROM (m.ord - 1)::int4 * $12::int4 + 1 FOR $12::int4),
+              m.data_key_version, m.status, m.created_at, $13::timestamptz
+         FROM unnest($1::uuid[], $2::uuid[], $3::int4[], $4::text[], $5::int4[], $6::text[], $7::timestamptz[],
+                     $8::int4[], $9::int4[])
+              WITH ORDINALITY AS m(id, conversation_id, seq, role, data_key_version, status, created_at, at, length, ord)
+       ON CONFLICT DO NOTHING
+       RETURNING conversation_id, seq, created_at),
+     held AS (
+       SELECT m.conversation_id, m.seq, m.created_at
+         FROM messages m JOIN conversations k ON k.id = m.conversation_id
+        WHERE m.conversation_id = ANY($14::uuid[]) AND m.seq > k.last_seq
+       UNION ALL
+       SELECT conversation_id, seq, created_at FROM inserted),
+     ranked AS (
+       SELECT h.conversation_id, h.seq, h.created_at, k.last_seq AS base,
+              row_number() OVER (PARTITION BY h.conversation_id ORDER BY h.seq) AS rank
+         FROM held h JOIN conversations k ON k.id = h.conversation_id
+        WHERE h.seq > k.last_seq),
+     run AS (
+       SELECT conversation_id,
+              count(*) FILTER (WHERE seq = base + rank)::int4 AS length,
+              max(created_at) FILTER (WHERE seq = base + rank) AS last_at
+         FROM ranked GROUP BY conversation_id)
+     UPDATE conversations c
+        SET last_seq = c.last_seq + run.length,
+            last_message_at = GREATEST(c.last_message_at, run.last_at),
+            updated_at = $13::timestamptz
+       FROM run
+      WHERE c.id = run.conversation_id AND run.length > 0
+     RETURNING c.id::text, c.external_id, c.last_seq`,
+    [
+      rows.map((r) => r.id),
+      rows.map((r) => r.conversationId),
+      rows.map((r) => r.seq),
+      rows.map((r) => r.role),
+      rows.map((r) => r.dataKeyVersion),
+      rows.map((r) => r.status),
+      rows.map((r) => r.createdAt),
+      offsets,
+      lengths,
+      ciphertexts,
+      nonces,
+      nonceLength,
+      at,
+      conversationIds,
+    ],
+  );
+  return advanced.map((row) => ({ ...row, last_seq: Number(row.last_seq) }));
 }

@@ -1,4 +1,4 @@
-import { createCipheriv, createDecipheriv, type KeyObject, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, type KeyObject, randomBytes, randomFillSync } from 'node:crypto';
 import { type MessagePlace, type SecretPlace, VaultIntegrityError } from './contract.js';
 
 /**
@@ -69,6 +69,76 @@ export function messageAad(
     place.messageId,
     keys.dataKeyVersion,
   ]);
+}
+
+/**
+ * `messageAad` for many messages of one workspace and data key version: the
+ * fields they share are encoded once, and each AAD is written into one
+ * allocation. The same bytes as `messageAad` (a test holds them equal).
+ */
+export function messageAadEncoder(
+  workspaceId: string,
+  keys: { formatVersion: number; dataKeyVersion: number },
+): (conversationId: string, messageId: string) => Buffer {
+  const head = encodeAad(MESSAGE_LABEL, [keys.formatVersion, workspaceId]);
+  const tail = encodeAad('', [keys.dataKeyVersion]);
+  return (conversationId, messageId) => {
+    const conversation = Buffer.byteLength(conversationId, 'utf8');
+    const message = Buffer.byteLength(messageId, 'utf8');
+    const aad = Buffer.allocUnsafe(head.length + 8 + conversation + message + tail.length);
+    let at = head.copy(aad, 0);
+    at = aad.writeUInt32BE(conversation, at);
+    at += aad.write(conversationId, at, 'utf8');
+    at = aad.writeUInt32BE(message, at);
+    at += aad.write(messageId, at, 'utf8');
+    tail.copy(aad, at);
+    return aad;
+  };
+}
+
+/**
+ * Nonces for many encryptions: drawn from the CSPRNG in blocks (one call per
+ * block instead of one per message, which cost ~15 µs each under load), each
+ * 96 bits handed out once. Random nonces either way; GCM's limit on their
+ * number per key is kept by the data key's use count.
+ */
+export function nonceSource(count: number): () => Uint8Array<ArrayBuffer> {
+  let block = new Uint8Array(0);
+  let next = 0;
+  let left = count;
+  return () => {
+    if (next >= block.length) {
+      const n = Math.max(1, Math.min(left, 1024));
+      block = new Uint8Array(n * NONCE_BYTES);
+      randomFillSync(block);
+      next = 0;
+    }
+    left--;
+    const nonce = block.slice(next, next + NONCE_BYTES);
+    next += NONCE_BYTES;
+    return nonce;
+  };
+}
+
+/**
+ * AES-256-GCM with the given nonce (from `nonceSource`: never one twice);
+ * returns ciphertext‖tag in one allocation of its own.
+ */
+export function encryptWithNonce(
+  key: KeyObject | Buffer,
+  nonce: Uint8Array,
+  plaintext: Buffer,
+  aad: Buffer,
+): Uint8Array<ArrayBuffer> {
+  const cipher = createCipheriv('aes-256-gcm', key, nonce, { authTagLength: TAG_BYTES });
+  cipher.setAAD(aad);
+  const body = cipher.update(plaintext);
+  const rest = cipher.final();
+  const out = new Uint8Array(body.length + rest.length + TAG_BYTES);
+  out.set(body, 0);
+  out.set(rest, body.length);
+  out.set(cipher.getAuthTag(), body.length + rest.length);
+  return out;
 }
 
 /** AAD of a wrapped data key: format version, workspace id, data key version, master key version. */

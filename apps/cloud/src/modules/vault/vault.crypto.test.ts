@@ -10,7 +10,17 @@ import {
   VaultIntegrityError,
 } from './contract.js';
 import { createVaultCrypto } from './crypto.js';
-import { dataKeyAad, decrypt, encrypt, FORMAT_VERSION, secretAad } from './envelope.js';
+import {
+  dataKeyAad,
+  decrypt,
+  encrypt,
+  encryptWithNonce,
+  FORMAT_VERSION,
+  messageAad,
+  messageAadEncoder,
+  nonceSource,
+  secretAad,
+} from './envelope.js';
 import { createKeyring } from './keyring.js';
 
 const masterA: KeyObject = createSecretKey(randomBytes(32));
@@ -97,6 +107,33 @@ describe('envelope primitives', () => {
     ).toBe(false);
     expect(dataKeyAad('w', 1, 2).equals(dataKeyAad('w', 2, 1))).toBe(false);
     expect(dataKeyAad('w', 1, 1).equals(base)).toBe(false);
+  });
+
+  it("a batch's message AADs are messageAad's bytes, and its nonces are fresh and 96-bit", () => {
+    const keys = { formatVersion: FORMAT_VERSION, dataKeyVersion: 3 };
+    const aadOf = messageAadEncoder('wörkspace', keys);
+    for (const [conversationId, messageId] of [
+      ['c', 'm'],
+      ['', 'ab'],
+      ['a', 'b'],
+      [randomUUID(), randomUUID()],
+      ['ünïcode ✓', '𝄞'],
+    ] as const) {
+      const expected = messageAad({ workspaceId: 'wörkspace', conversationId, messageId }, keys);
+      expect(aadOf(conversationId, messageId).equals(expected)).toBe(true);
+    }
+    expect(aadOf('ab', 'c').equals(aadOf('a', 'bc'))).toBe(false);
+    const next = nonceSource(3000);
+    const nonces = Array.from({ length: 3000 }, () => Buffer.from(next()));
+    expect(nonces.every((nonce) => nonce.length === 12)).toBe(true);
+    expect(new Set(nonces.map((nonce) => nonce.toString('hex'))).size).toBe(3000);
+    const key = randomBytes(32);
+    const sealed = encryptWithNonce(key, nonces[0] as Buffer, Buffer.from('hello'), aadOf('c', 'm'));
+    expect(sealed).toHaveLength(5 + 16);
+    expect(decrypt(key, sealed, nonces[0] as Buffer, aadOf('c', 'm'), 'x').toString()).toBe('hello');
+    expect(() => decrypt(key, sealed, nonces[0] as Buffer, aadOf('c', 'n'), 'x')).toThrow(
+      VaultIntegrityError,
+    );
   });
 });
 
