@@ -121,10 +121,11 @@ describe('audit.export', () => {
     expect((await stat(join(t.desktop.paths.stateDir, 'exports'))).mode & 0o777).toBe(0o700);
     const text = await readFile(path, 'utf8');
     const [header = [], ...rows] = parseCsv(text);
-    expect(header.slice(0, 5)).toEqual(['seq', 'createdAt', 'actorKind', 'actorId', 'action']);
+    expect(header.slice(0, 6)).toEqual(['seq', 'id', 'createdAt', 'actorKind', 'actorId', 'action']);
     expect(header).toContain('metadata.name');
     expect(rows.map((row) => Number(row[0]))).toEqual(log.map((entry) => entry.seq));
-    expect(rows.map((row) => row[4])).toEqual(log.map((entry) => entry.action));
+    expect(rows.map((row) => row[1])).toEqual(log.map((entry) => entry.id));
+    expect(rows.map((row) => row[5])).toEqual(log.map((entry) => entry.action));
     expect(rows.every((row) => row.length === header.length)).toBe(true);
     // The nasty name: whole (comma, quotes and line break kept in one cell), and inert.
     const nameAt = header.indexOf('metadata.name');

@@ -59,6 +59,7 @@ async function allEntries(
 
 const COLUMNS = [
   ['seq', (entry) => entry.seq],
+  ['id', (entry) => entry.id],
   ['createdAt', (entry) => entry.createdAt],
   ['actorKind', (entry) => entry.actorKind],
   ['actorId', (entry) => entry.actorId],
