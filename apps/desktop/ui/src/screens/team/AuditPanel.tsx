@@ -6,7 +6,7 @@ import { Empty, ErrorNotice, Loading, Saved } from '../../components/notices';
 import { useAction } from '../../components/use-command';
 import { invoke } from '../../ipc/client';
 import type { PanelProps } from './panel';
-import { usePagedList, usePeople } from './team-lists';
+import { usePagedList, usePeople, when } from './team-lists';
 
 type Entry = DesktopCommandOutput<'audit.list'>['items'][number];
 
@@ -35,10 +35,6 @@ function dayStart(day: string, nextDay = false): string | undefined {
   if (Number.isNaN(start.getTime())) return undefined;
   if (nextDay) start.setDate(start.getDate() + 1);
   return start.toISOString();
-}
-
-function when(iso: string): string {
-  return new Date(iso).toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'medium' });
 }
 
 function details(entry: Entry): string {
@@ -152,7 +148,7 @@ export function AuditPanel({ workspace, userId }: PanelProps) {
           <tbody>
             {entries.items.map((entry) => (
               <tr key={entry.id}>
-                <td>{when(entry.createdAt)}</td>
+                <td>{when(entry.createdAt, true)}</td>
                 <td>{who(entry)}</td>
                 <td>{entry.action}</td>
                 <td>

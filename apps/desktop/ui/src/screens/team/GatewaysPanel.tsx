@@ -7,11 +7,7 @@ import { useAction } from '../../components/use-command';
 import { useGateway } from '../../components/use-gateway';
 import { invoke } from '../../ipc/client';
 import type { PanelProps } from './panel';
-import { usePagedList, usePeople } from './team-lists';
-
-function when(iso: string): string {
-  return new Date(iso).toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' });
-}
+import { usePagedList, usePeople, when } from './team-lists';
 
 /**
  * The workspace's gateways: a member sees their own, an owner everyone's

@@ -8,17 +8,13 @@ import { useCloudEvents } from '../../components/use-cloud-events';
 import { useAction, useCommand } from '../../components/use-command';
 import { invoke, messageOf } from '../../ipc/client';
 import type { PanelProps } from './panel';
-import { usePagedList, usePeople } from './team-lists';
+import { usePagedList, usePeople, when } from './team-lists';
 
 type Conversation = DesktopCommandOutput<'transcripts.list'>['items'][number];
 type Message = DesktopCommandOutput<'transcripts.read'>['items'][number];
 
 const EVERYONE = 'everyone';
 const MESSAGES_PAGE = 100;
-
-function when(iso: string | null): string {
-  return iso ? new Date(iso).toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' }) : 'never';
-}
 
 const titleOf = (conversation: Conversation) => conversation.title || 'Untitled conversation';
 
@@ -42,11 +38,7 @@ export function TranscriptsPanel({ workspace, userId }: PanelProps) {
   const [deleting, setDeleting] = useState<Conversation>();
   const [saved, setSaved] = useState<string>();
   const action = useAction();
-  const appended = useRef<(conversationId: string) => void>(() => undefined);
-  useCloudEvents(workspace.id, ['conversation.appended'], (event) => {
-    void conversations.refresh();
-    if (event.conversationId) appended.current(event.conversationId);
-  });
+  useCloudEvents(workspace.id, ['conversation.appended'], () => void conversations.refresh());
 
   const agentOf = (conversation: Conversation) => {
     if (conversation.agentSource === 'local') return `a local agent (${conversation.agentId})`;
@@ -80,9 +72,6 @@ export function TranscriptsPanel({ workspace, userId }: PanelProps) {
           workspaceId={workspace.id}
           conversation={open}
           heading={`${titleOf(open)}, with ${agentOf(open)}${owner ? `, by ${people.nameOf(open.userId)}` : ''}`}
-          onAppended={(listen) => {
-            appended.current = listen;
-          }}
           onBack={() => setOpen(undefined)}
           onDelete={() => setDeleting(open)}
         />
@@ -129,7 +118,7 @@ export function TranscriptsPanel({ workspace, userId }: PanelProps) {
                       {conversation.messageCount === 1
                         ? '1 message'
                         : `${conversation.messageCount} messages`}{' '}
-                      · last {when(conversation.lastMessageAt)}
+                      · last {conversation.lastMessageAt ? when(conversation.lastMessageAt) : 'never'}
                     </p>
                   </div>
                   <div className="card-actions">
@@ -179,7 +168,6 @@ function ConversationView(props: {
   workspaceId: string;
   conversation: Conversation;
   heading: string;
-  onAppended: (listen: (conversationId: string) => void) => void;
   onBack: () => void;
   onDelete: () => void;
 }) {
@@ -213,14 +201,12 @@ function ConversationView(props: {
     return reading.current;
   }, [workspaceId, conversation.id]);
 
-  const { onAppended } = props;
   useEffect(() => {
     void readOn();
-    onAppended((id) => {
-      if (id === conversation.id) void readOn();
-    });
-    return () => onAppended(() => undefined);
-  }, [readOn, onAppended, conversation.id]);
+  }, [readOn]);
+  useCloudEvents(workspaceId, ['conversation.appended'], (event) => {
+    if (event.conversationId === conversation.id) void readOn();
+  });
 
   return (
     <section aria-label={`Conversation: ${props.heading}`} className="card card-wide">

@@ -126,3 +126,11 @@ export function usePeople(workspace: WorkspaceView, userId: string) {
   };
   return { members, nameOf };
 }
+
+/** A time of the cloud's (ISO 8601) in the person's own words and zone; `seconds` where order within a minute matters. */
+export function when(iso: string, seconds = false): string {
+  return new Date(iso).toLocaleString(undefined, {
+    dateStyle: 'medium',
+    timeStyle: seconds ? 'medium' : 'short',
+  });
+}
