@@ -234,6 +234,34 @@ it.skipIf(skip)(
     expect(await olgaPage.content()).not.toContain(KEY_VALUE);
     expect(await storage(olgaPage)).toEqual({ local: '{}', session: '{}' });
     expect(await axeViolations(olgaPage)).toEqual([]);
+
+    // Shown, then the secret changes elsewhere: the value on screen may be stale, so it goes.
+    await keyCard.getByRole('button', { name: `Reveal ${KEY_NAME}` }).click();
+    await dialog.getByRole('button', { name: 'Reveal value' }).click();
+    await keyCard.getByText(KEY_VALUE, { exact: true }).waitFor(UI_WAIT);
+    await call('PUT', `/v1/workspaces/${workspaceId}/secrets/${secretId}`, await login(olga), {
+      description: 'The team key for OpenAI, rotated monthly',
+    });
+    await keyCard.getByText('rotated monthly').waitFor(UI_WAIT);
+    // The event that brought the new description hid the value first (not the 30 s timer).
+    expect(await keyCard.getByText(KEY_VALUE).count()).toBe(0);
+
+    // Left alone, the value goes by itself after 30 seconds (the page's clock, run forward).
+    const timed = await owner.browser.newPage();
+    await timed.clock.install();
+    await timed.goto(owner.t.desktop.windowUrl('main'));
+    await timed.getByRole('tab', { name: 'Team' }).click();
+    await timed.getByRole('tab', { name: 'Vault' }).click();
+    const timedCard = card(timed, `Secrets of ${WORKSPACE}`, KEY_NAME);
+    await timedCard.getByRole('button', { name: `Reveal ${KEY_NAME}` }).click();
+    await timed.getByRole('alertdialog').getByRole('button', { name: 'Reveal value' }).click();
+    await timedCard.getByText(KEY_VALUE, { exact: true }).waitFor(UI_WAIT);
+    await timed.clock.fastForward(25_000);
+    expect(await timedCard.getByText(KEY_VALUE, { exact: true }).count()).toBe(1);
+    await timed.clock.fastForward(6_000);
+    await timedCard.getByText(KEY_VALUE).waitFor({ state: 'detached', ...UI_WAIT });
+    expect(await timed.content()).not.toContain(KEY_VALUE);
+    await timed.close();
   },
   120_000,
 );

@@ -46,7 +46,9 @@ export function VaultPanel({ workspace }: PanelProps) {
   const action = useAction();
   const value = useShownBriefly();
   // Grants live on both sides: a change of either list can change what the other shows.
-  useCloudEvents(workspace.id, ['secret.changed', 'agent.changed'], () => {
+  useCloudEvents(workspace.id, ['secret.changed', 'agent.changed'], (event) => {
+    // A value on screen may be out of date (or its secret gone) once the secret changes: hide it.
+    if (event.secretId && event.secretId === value.shown?.secretId) value.hide();
     void secrets.reload();
     void agents.reload();
   });
