@@ -40,7 +40,9 @@ export function MembersPanel({ workspace, userId, onWorkspacesChanged }: PanelPr
   const [saved, setSaved] = useState<string>();
   const [pending, setPending] = useState<Pending>();
   const action = useAction();
-  useCloudEvents(workspace.id, ['member.changed'], () => {
+  useCloudEvents(workspace.id, ['member.changed'], (event) => {
+    // One's own role or membership changed: the switcher reloads, and an ex-owner's section goes.
+    if (event.memberId === userId) return;
     void members.reload();
     void invitations.reload();
   });
