@@ -65,3 +65,49 @@ export async function sqlTransaction<T>(db: Database, work: (sql: Sql) => Promis
     client.release();
   }
 }
+
+/**
+ * `sqlTransaction` whose BEGIN carries a first statement in the same round
+ * trip (one simple-protocol query, so `opening` has no parameters: build it
+ * with `advisoryXactLock`, never from unchecked input). Through Prisma's
+ * interactive transaction, as its first statement, for a client made elsewhere.
+ */
+export async function sqlTransactionOpening<T>(
+  db: Database,
+  opening: string,
+  work: (sql: Sql) => Promise<T>,
+): Promise<T> {
+  const pool = pools.get(db);
+  if (!pool)
+    return db.$transaction(async (tx) => {
+      await tx.$executeRawUnsafe(opening);
+      return work(sqlOf(tx as unknown as Database));
+    });
+  const client = await pool.connect();
+  try {
+    await client.query(`BEGIN; ${opening}`);
+    const result = await work(client as Sql);
+    await client.query('COMMIT');
+    return result;
+  } catch (error) {
+    await client.query('ROLLBACK').catch(() => {});
+    throw error;
+  } finally {
+    client.release();
+  }
+}
+
+const LOCK_KEY = /^[0-9A-Za-z/._-]{1,200}$/;
+
+/**
+ * The statement that takes a transaction-scoped advisory lock in its
+ * two-int form, `(namespace, hashtext(key))`, as a literal for
+ * `sqlTransactionOpening`: the key may hold only ids' characters (UUIDs and
+ * separators), checked here, so nothing can be injected.
+ */
+export function advisoryXactLock(namespace: number, key: string): string {
+  if (!Number.isInteger(namespace) || namespace < -(2 ** 31) || namespace >= 2 ** 31)
+    throw new RangeError('advisoryXactLock: the namespace is not an int4');
+  if (!LOCK_KEY.test(key)) throw new RangeError('advisoryXactLock: the key is not made of ids');
+  return `SELECT true AS locked FROM pg_advisory_xact_lock(${namespace}::int4, hashtext('${key}'))`;
+}

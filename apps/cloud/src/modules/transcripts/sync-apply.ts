@@ -1,14 +1,14 @@
 import { ApiError, type SyncAck, type SyncAckEntry, type SyncBatch } from '@multiclaw/protocol';
-import { type Database, type Sql, sqlOf, sqlTransaction } from '../../db/client.js';
+import { advisoryXactLock, type Database, type Sql, sqlOf, sqlTransactionOpening } from '../../db/client.js';
 import type { EventBus } from '../../events/event-bus.js';
 import type { MessageSealer, VaultCrypto } from '../vault/contract.js';
 import { isUuid, type PlannedConversation, planBatch } from './batch-plan.js';
+import { TRANSCRIPT_LOCK_NAMESPACE } from './person-lock.js';
 import {
   type GatewayRef,
   type HeldConversation,
   insertMessagesAndAdvance,
   type KnownBefore,
-  lockPerson,
   type MessageRow,
   readKnown,
   readUnderLock,
@@ -240,8 +240,12 @@ export function createSyncApply({ db, crypto, bus, now, logger }: SyncApplyDeps)
     });
     let applied: Applied;
     try {
-      applied = await sqlTransaction(db, async (sql) => {
-        await lockPerson(sql, gateway);
+      // BEGIN and the person's lock in one round trip; what follows is read after the lock is granted.
+      const lock = advisoryXactLock(
+        TRANSCRIPT_LOCK_NAMESPACE,
+        `${gateway.workspaceId}/${gateway.ownerUserId}`,
+      );
+      applied = await sqlTransactionOpening(db, lock, async (sql) => {
         return store(sql, gateway, accepted, sealer, at);
       });
     } finally {

@@ -1,14 +1,13 @@
 import type { Sql } from '../../db/client.js';
 import type { SealedMessage } from '../vault/contract.js';
 import type { PlannedConversation } from './batch-plan.js';
-import { TRANSCRIPT_LOCK_NAMESPACE } from './person-lock.js';
 
 /**
  * The statements that apply a sync batch, on node-postgres (`sqlOf` /
  * `sqlTransaction`: Prisma's own cost per statement was most of a batch's
  * CPU, bench/README.md). Each is one round trip for the whole batch (arrays
  * through `unnest`, never a row per statement); a batch's transaction is the
- * person's lock, one read, at most one conversation upsert, and one statement
+ * person's lock (sent with BEGIN, sync-apply.ts), one read, at most one conversation upsert, and one statement
  * that inserts the messages and moves the acks.
  */
 
@@ -50,19 +49,6 @@ export async function readKnown(
     tombstoned: new Set(row?.tombstoned ?? []),
     agents: new Set(row?.agents ?? []),
   };
-}
-
-/**
- * Serialises, per person and workspace, applying a batch and deleting a
- * conversation (person-lock.ts). Its own statement: what the transaction reads
- * next is read after the lock is granted, so a delete committed meanwhile
- * (its tombstone) is seen.
- */
-export async function lockPerson(sql: Sql, gateway: GatewayRef): Promise<void> {
-  await sql.query('SELECT true AS locked FROM pg_advisory_xact_lock($1::int4, hashtext($2))', [
-    TRANSCRIPT_LOCK_NAMESPACE,
-    `${gateway.workspaceId}/${gateway.ownerUserId}`,
-  ]);
 }
 
 export type HeldConversation = {

@@ -161,14 +161,18 @@ export function createKeyring(options: KeyringOptions): Keyring {
   }
 
   async function countUses(db: VaultDb, workspaceId: string, uses: number): Promise<RawKeyRow | undefined> {
-    const rows = await db.$queryRaw<RawKeyRow[]>`
-      UPDATE workspace_data_keys
-         SET usage_count = usage_count + ${uses}
-       WHERE workspace_id = ${workspaceId}::uuid
-         AND version = (SELECT max(version) FROM workspace_data_keys WHERE workspace_id = ${workspaceId}::uuid)
-         AND retired_at IS NULL
-         AND usage_count <= ${usageLimit - uses}
-      RETURNING version, wrapped_key, nonce, master_key_version`;
+    // Every seal and every sync batch counts: straight on node-postgres (through
+    // Prisma inside a Prisma transaction, where sqlOf falls back to it).
+    const { rows } = await sqlOf(db as Database).query<RawKeyRow>(
+      `UPDATE workspace_data_keys
+          SET usage_count = usage_count + $2::int4
+        WHERE workspace_id = $1::uuid
+          AND version = (SELECT max(version) FROM workspace_data_keys WHERE workspace_id = $1::uuid)
+          AND retired_at IS NULL
+          AND usage_count <= $3::int4
+       RETURNING version, wrapped_key, nonce, master_key_version`,
+      [workspaceId, uses, usageLimit - uses],
+    );
     return rows[0];
   }
 
