@@ -1,6 +1,6 @@
 import type { DesktopCommandOutput } from '@multiclaw/protocol/desktop';
 import { useState } from 'react';
-import { Button, Form, Heading, Input, Label, TextField } from 'react-aria-components';
+import { Button, Heading, Input, Label, TextField } from 'react-aria-components';
 import { ConfirmDialog } from '../../components/ConfirmDialog';
 import { ErrorNotice } from '../../components/notices';
 import { useAction } from '../../components/use-command';
@@ -21,15 +21,7 @@ export function DeleteAccountSection({ onDeleted }: { onDeleted: (account: Accou
       <Heading level={3} id="account-delete">
         Delete my account
       </Heading>
-      <Form
-        className="form"
-        aria-labelledby="account-delete"
-        onSubmit={(event) => {
-          event.preventDefault();
-          action.clearError();
-          setConfirming(true);
-        }}
-      >
+      <div className="form">
         <p>
           This deletes your account at the cloud with your sessions, memberships and synced conversations.
           Workspaces where you are the only member go with it. If you are the only owner of a workspace with
@@ -45,11 +37,18 @@ export function DeleteAccountSection({ onDeleted }: { onDeleted: (account: Accou
         </p>
         {action.error ? <ErrorNotice>{action.error}</ErrorNotice> : null}
         <div className="form-actions">
-          <Button type="submit" className="react-aria-Button danger" isDisabled={action.busy}>
+          <Button
+            className="react-aria-Button danger"
+            isDisabled={action.busy}
+            onPress={() => {
+              action.clearError();
+              setConfirming(true);
+            }}
+          >
             {action.busy ? 'Deleting…' : 'Delete my account…'}
           </Button>
         </div>
-      </Form>
+      </div>
       <ConfirmDialog
         isOpen={confirming}
         onDismiss={() => setConfirming(false)}
