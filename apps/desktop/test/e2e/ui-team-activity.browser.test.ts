@@ -246,6 +246,10 @@ describe.skipIf(skip)('the Team screen, live: gateways, transcripts, audit', () 
     expect(await page.getByText('(this computer)').count()).toBe(0);
     await vi.waitFor(() => expect(world.t.gateway?.link.status().state).toBe('not linked'), WAIT);
     expect(await axeViolations(page)).toEqual([]);
+    // Nothing left to unlink: refused in words, nothing run.
+    const again = await world.t.call('gateways.unlinkThisComputer', { workspaceId });
+    expect(again.status).toBe(409);
+    expect((again.body as ErrorEnvelope).error.message).toMatch(/not linked to any workspace/);
     await page.close();
   }, 180_000);
 
@@ -278,6 +282,17 @@ describe.skipIf(skip)('the Team screen, live: gateways, transcripts, audit', () 
     await refused('transcripts.delete', { workspaceId, conversationId: ownersKept });
     await refused('audit.list', { workspaceId });
     await refused('audit.export', { workspaceId, format: 'csv' });
+
+    // "Unlink this computer" asked from another workspace never unlinks this one's link.
+    const elsewhere = (
+      await jsonCaller(cloud.url)<{ id: string }>('POST', '/v1/workspaces', member.token, {
+        name: 'Elsewhere',
+      })
+    ).id;
+    const wrong = await world.t.call('gateways.unlinkThisComputer', { workspaceId: elsewhere });
+    expect(wrong.status).toBe(409);
+    expect((wrong.body as ErrorEnvelope).error.message).toMatch(/linked to another workspace/);
+    expect(world.t.gateway?.link.status()).toMatchObject({ state: 'online', workspaceId });
   }, 300_000);
 
   it('the owner filters the audit log by days, person and event type, and exports it', async () => {
