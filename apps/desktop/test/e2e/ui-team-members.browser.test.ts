@@ -141,6 +141,8 @@ it.skipIf(skip)(
     const listed = await owner.t.call('invitations.list', { workspaceId });
     expect(listed.status).toBe(200);
     expect(JSON.stringify(listed.body)).not.toContain(code);
+    const stored = await olgaPage.evaluate('JSON.stringify([localStorage, sessionStorage, document.cookie])');
+    expect(stored).not.toContain(code);
 
     beaPage = await owner.browser.newPage();
     await beaPage.goto(inviteeDesktop.desktop.windowUrl('main'));
@@ -217,6 +219,14 @@ it.skipIf(skip)(
     await expect.poll(() => rolePicker(olgaPage, olga.email).isDisabled(), UI_WAIT).toBe(false);
     expect(await olgaPage.getByText('the only owner', { exact: false }).count()).toBe(0);
     expect(await axeViolations(olgaPage)).toEqual([]);
+    // Stepping down herself asks first, and says what she loses; she cancels.
+    await choose(olgaPage, rolePicker(olgaPage, olga.email), 'Member');
+    const dialog = olgaPage.getByRole('alertdialog');
+    await dialog.getByText('You will no longer manage members', { exact: false }).waitFor(UI_WAIT);
+    expect(await axeViolations(olgaPage)).toEqual([]);
+    await dialog.getByRole('button', { name: 'Cancel' }).click();
+    await expect.poll(() => dialog.count(), UI_WAIT).toBe(0);
+    expect(await rolePicker(olgaPage, olga.email).textContent()).toContain('Owner');
 
     await choose(olgaPage, rolePicker(olgaPage, bea.email), 'Member');
     await olgaPage.getByText(`${bea.email} is now a member.`).waitFor(UI_WAIT);
@@ -245,6 +255,13 @@ it.skipIf(skip)(
     // Invited again, Cy accepts over the API; Olga's list shows him live, then she removes him.
     const code = await invite(olgaPage, cy.email);
     await olgaPage.getByRole('button', { name: 'Done' }).click();
+    // Cy's code in Bea's window: refused, it was sent to another address.
+    await beaPage.getByLabel('Invitation code or link').fill(code);
+    await beaPage.getByRole('button', { name: 'Accept invitation' }).click();
+    await beaPage
+      .getByText('This invitation was sent to another email address.', { exact: false })
+      .waitFor(UI_WAIT);
+    expect(await axeViolations(beaPage)).toEqual([]);
     await call('POST', '/v1/invitations/accept', await login(cy), { token: code });
     await card(olgaPage, cy.email).waitFor(UI_WAIT);
     await card(olgaPage, cy.email)
