@@ -125,6 +125,11 @@ export function VaultPanel({ workspace }: PanelProps) {
           key={editing.secret?.id ?? 'new'}
           secret={editing.secret}
           agents={agentChoices}
+          noAgents={
+            agents.data
+              ? 'No workspace agents yet: grant this secret to one from Workspace agents once it exists.'
+              : (agents.error ?? "Loading the workspace's agents…")
+          }
           busy={action.busy}
           onSave={(input) => void save(editing.secret, input)}
           onCancel={() => setEditing(undefined)}
@@ -241,6 +246,8 @@ interface SecretInput {
 function SecretForm(props: {
   secret: Secret | undefined;
   agents: { id: string; name: string }[];
+  /** What the agents' choice says when there is none to choose (none yet, loading, or why not). */
+  noAgents: string;
   busy: boolean;
   onSave: (input: SecretInput) => void;
   onCancel: () => void;
@@ -307,7 +314,7 @@ function SecretForm(props: {
         choices={props.agents}
         value={agentIds}
         onChange={setAgentIds}
-        empty="No workspace agents yet: grant this secret to one from Workspace agents once it exists."
+        empty={props.noAgents}
       />
       <div className="form-actions">
         <Button type="submit" isDisabled={props.busy}>

@@ -173,6 +173,11 @@ export function WorkspaceAgentsPanel({ workspace }: PanelProps) {
           key={editing.agent?.id ?? 'new'}
           agent={editing.agent}
           secrets={secretChoices}
+          noSecrets={
+            secrets.data
+              ? "The vault has no secrets yet: add the provider's API key under Vault, then grant it here or there."
+              : (secrets.error ?? "Loading the vault's secrets…")
+          }
           busy={action.busy}
           onSave={(draft) => void save(editing.agent, draft)}
           onCancel={() => setEditing(undefined)}
@@ -253,6 +258,8 @@ export function WorkspaceAgentsPanel({ workspace }: PanelProps) {
 function AgentForm(props: {
   agent: Agent | undefined;
   secrets: { id: string; name: string }[];
+  /** What the secrets' choice says when there is none to choose (none yet, loading, or why not). */
+  noSecrets: string;
   busy: boolean;
   onSave: (draft: Draft) => void;
   onCancel: () => void;
@@ -326,7 +333,7 @@ function AgentForm(props: {
         choices={props.secrets}
         value={draft.secretIds}
         onChange={(secretIds) => set({ secretIds })}
-        empty="The vault has no secrets yet: add the provider's API key under Vault, then grant it here or there."
+        empty={props.noSecrets}
         description={`The provider's API key comes from a granted secret: the only one, or the one named ${KEY_NAMES[draft.provider]}.`}
       />
       <div className="form-actions">
