@@ -104,20 +104,28 @@ export function createRealtimeHub(deps: {
     }
     if (event.kind === 'member.changed' && event.memberId) {
       const member = people.get(event.memberId);
+      if (!member) return;
+      const heard = audience?.has(member) ?? false;
       // A role changed or a workspace was joined: read again (a departure already came as membership.ended).
-      if (member) void refresh(member);
+      // Someone who just joined was not in the audience yet: they are told once their roles include it.
+      void refresh(member).then(() => {
+        if (!heard && member.roles.has(event.workspaceId)) send(member, event);
+      });
     }
   }
 
+  function send(person: Person, event: RealtimeEvent) {
+    const frame = JSON.stringify({ v: WS_PROTOCOL_VERSION, type: 'realtime.event', payload: event });
+    for (const client of person.clients) client.send(frame);
+  }
+
   function tellLeft(person: Person, workspaceId: string) {
-    const event: RealtimeEvent = {
+    send(person, {
       workspaceId,
       kind: 'member.changed',
       memberId: person.userId,
       at: new Date().toISOString(),
-    };
-    const frame = JSON.stringify({ v: WS_PROTOCOL_VERSION, type: 'realtime.event', payload: event });
-    for (const client of person.clients) client.send(frame);
+    });
   }
 
   function closeSession(userId: string, sessionId: string) {

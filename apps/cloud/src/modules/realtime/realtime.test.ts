@@ -308,6 +308,9 @@ describe('GET /v1/realtime: who hears what', () => {
       payload: { token: invited.json().token },
     });
     expect(accepted.statusCode, accepted.body).toBeLessThan(300);
+    // The joiner is told too (they were not in the audience yet), so their app shows the workspace at once.
+    const told = await socket.next(isEvent('member.changed', { memberId: joiner.id }));
+    expect(told.payload).toMatchObject({ workspaceId: wid, kind: 'member.changed', memberId: joiner.id });
     // Its member.changed makes this instance read the joiner's workspaces again, in
     // the background: the workspace's events reach the joiner from then on.
     await vi.waitFor(
