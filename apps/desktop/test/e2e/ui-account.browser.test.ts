@@ -216,10 +216,15 @@ describe.skipIf(skip)('the account from the desktop UI', () => {
     // This computer's own session has no sign-out button here: that is the Team screen's "Sign out".
     expect(await sessions.getByRole('button').count()).toBe(2);
     await noViolations(page);
-    await page.getByRole('button', { name: 'Sign out everywhere else' }).click();
-    await page.getByText('Signed out of 2 other sessions. This computer stays signed in.').waitFor(WAIT);
-    expect(await sessions.getByRole('listitem').count()).toBe(1);
+    // One session signed out from its card: that one only.
+    await sessions.getByRole('button', { name: /^Sign out Phone, signed in / }).click();
+    await page.getByText('Phone is signed out.').waitFor(WAIT);
+    expect(await sessions.getByRole('listitem').count()).toBe(2);
     expect((await api('GET', '/v1/me', phoneToken)).status).toBe(401);
+    expect((await api('GET', '/v1/me', person.token)).status).toBe(200);
+    await page.getByRole('button', { name: 'Sign out everywhere else' }).click();
+    await page.getByText('Signed out of 1 other session. This computer stays signed in.').waitFor(WAIT);
+    expect(await sessions.getByRole('listitem').count()).toBe(1);
     expect((await api('GET', '/v1/me', person.token)).status).toBe(401);
     expect((await world.t.call('account.profile')).status).toBe(200);
 
@@ -269,6 +274,29 @@ describe.skipIf(skip)('the account from the desktop UI', () => {
     await page.getByRole('alert').filter({ hasText: 'Your account was deleted' }).waitFor(WAIT);
     await noViolations(page);
     expect((await login(person.email, next)).status).toBe(401);
+    expect((await world.t.call('account.status')).body).toMatchObject({ state: 'signed-out' });
+    await page.close();
+  }, 300_000);
+
+  it('a session revoked on another device: the Account screen says the session ended and shows the signed-out state', async () => {
+    const person = await registerPerson(cloud, 'ui-revoked');
+    await signInHost(world, cloud, person);
+    const page = await openSection('Account');
+    const sessions = page.getByRole('list', { name: 'Sessions' });
+    await sessions.getByText('MultiClaw desktop (this computer)').waitFor(WAIT);
+    const listed = await api('GET', '/v1/auth/sessions', person.token);
+    const desktopSession = (listed.body as { items: { id: string; clientName: string | null }[] }).items.find(
+      (item) => item.clientName === 'MultiClaw desktop',
+    );
+    expect((await api('DELETE', `/v1/auth/sessions/${desktopSession?.id}`, person.token)).status).toBe(204);
+
+    // The cloud closes the host's real-time socket at once; the host finds the session over and says so.
+    await page
+      .getByRole('alert')
+      .filter({ hasText: /The cloud session has ended/ })
+      .waitFor(WAIT);
+    await page.getByText('You are not signed in to a MultiClaw Cloud.').waitFor(WAIT);
+    await noViolations(page);
     expect((await world.t.call('account.status')).body).toMatchObject({ state: 'signed-out' });
     await page.close();
   }, 300_000);
