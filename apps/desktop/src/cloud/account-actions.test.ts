@@ -333,6 +333,31 @@ describe('export and deletion', () => {
     events.close();
   });
 
+  it('refuses to delete the only owner of a workspace with other members, and deletes nothing', async () => {
+    const { t, email, password } = await signedIn('soleowner');
+    const workspace = (await t.call('workspaces.create', { name: 'Shared' })).body as { id: string };
+    const member = await register('member');
+    const invited = await t.call('invitations.create', {
+      workspaceId: workspace.id,
+      email: member.email,
+      role: 'member',
+    });
+    expect(invited.status, JSON.stringify(invited.body)).toBe(200);
+    const memberLogin = await login(member.email, member.password);
+    const accepted = await api('POST', '/v1/invitations/accept', memberLogin?.accessToken, {
+      token: (invited.body as { token: string }).token,
+    });
+    expect(accepted.status, JSON.stringify(accepted.body)).toBe(200);
+
+    const refused = await t.call('account.delete', { password });
+    expect(refused.status).toBe(409);
+    expect(errorOf(refused.body)).toMatchObject({ code: 'ACCOUNT_SOLE_OWNER' });
+    expect(errorOf(refused.body).message).toMatch(/transfer ownership first/);
+    expect((await t.call('account.status')).body).toMatchObject({ state: 'signed-in' });
+    expect(await login(email, password)).toBeDefined();
+    expect((await t.call('members.list', { workspaceId: workspace.id })).status).toBe(200);
+  });
+
   it('the account commands need a session; the single sign-on list does not', async () => {
     const t = await desktop();
     for (const command of ['account.profile', 'account.sessions.list', 'account.export'] as const) {

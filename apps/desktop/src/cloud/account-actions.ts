@@ -80,7 +80,16 @@ export function accountActions(deps: AccountActionsDeps) {
         password: input.password,
         ...(input.name ? { name: input.name } : {}),
       });
-      return session.signIn(input.email, input.password);
+      try {
+        return await session.signIn(input.email, input.password);
+      } catch (error) {
+        if (!(error instanceof ApiError)) throw error;
+        throw new ApiError(
+          error.code,
+          `Your account was created, but signing in with it failed: ${error.message} Sign in with your email and password.`,
+          error.details,
+        );
+      }
     },
 
     /** Spends the mailed code; when it verifies the person signed in, the session's record says so. */
