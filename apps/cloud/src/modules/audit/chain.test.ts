@@ -5,7 +5,7 @@ import { manualClock } from '@multiclaw/test-support/clock';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../../../test/database.js';
 import { createPrismaClient, type Database } from '../../db/client.js';
-import { createAuditRecorder } from './recorder.js';
+import { canonicalAroundSeq, canonicalAuditEntry, createAuditRecorder } from './recorder.js';
 import { type ChainHead, verifyAuditChain } from './verify.js';
 import { auditVerifyCli } from './verify-cli.js';
 
@@ -49,6 +49,29 @@ async function workspaceWith(count: number): Promise<string> {
   }
   return workspaceId;
 }
+
+describe('canonicalAroundSeq', () => {
+  it('is the canonical entry split around its seq, byte for byte (what audit_append hashes)', () => {
+    const entry = {
+      workspaceId: randomUUID(),
+      seq: 0n,
+      actorKind: 'user',
+      actorId: randomUUID(),
+      action: 'secret.revealed',
+      targetType: 'secret',
+      targetId: 'ünïcode "quoted" \\ 𝄞',
+      metadata: { name: 'x", "y', version: 3, ok: true },
+      ip: '::ffff:127.0.0.1',
+      userAgent: 'agent/1.0 ✓',
+      createdAt: new Date('2026-12-01T06:00:00.123Z'),
+    };
+    for (const seq of [1n, 9n, 10n, 123456789012n]) {
+      const { head, tail } = canonicalAroundSeq(entry);
+      const joined = Buffer.concat([head, Buffer.from(seq.toString()), tail]);
+      expect(joined.equals(Buffer.from(canonicalAuditEntry({ ...entry, seq }), 'utf8'))).toBe(true);
+    }
+  });
+});
 
 describe('the per-workspace hash chain', () => {
   it('stays a single unbroken chain under 50 concurrent writers', async () => {

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { type Database, type Sql, sqlTransaction, type Transaction } from '../../db/client.js';
+import { type Database, type Sql, sqlOf, type Transaction } from '../../db/client.js';
 import { canonicalIp, canonicalJson, cleanMetadata, cleanText } from './canonical.js';
 
 export type AuditEntry = {
@@ -71,8 +71,12 @@ export const AUDIT_LOCK_NAMESPACE = 0x61756474; // 'audt'
  * (docs/security-model.md, "Your own data"), and the hash must survive that.
  */
 export function canonicalAuditEntry(entry: StoredAuditFields): string {
+  return JSON.stringify(canonicalFields(entry));
+}
+
+function canonicalFields(entry: StoredAuditFields): unknown[] {
   const chained = entry.workspaceId !== null;
-  return JSON.stringify([
+  return [
     chained ? 'multiclaw.audit.v1' : 'multiclaw.audit.account.v1',
     entry.workspaceId,
     entry.seq.toString(),
@@ -85,7 +89,20 @@ export function canonicalAuditEntry(entry: StoredAuditFields): string {
     chained ? canonicalIp(entry.ip) : null,
     chained ? entry.userAgent : null,
     entry.createdAt.toISOString(),
-  ]);
+  ];
+}
+
+/**
+ * The canonical entry around its seq, as UTF-8: `canonicalAuditEntry` is
+ * `head ‖ seq (decimal) ‖ tail`. For the database function `audit_append`,
+ * which learns the seq under the chain's lock and hashes the same bytes.
+ */
+export function canonicalAroundSeq(entry: StoredAuditFields): { head: Buffer; tail: Buffer } {
+  const [label, workspaceId, , ...rest] = canonicalFields(entry);
+  return {
+    head: Buffer.from(`${JSON.stringify([label, workspaceId]).slice(0, -1)},"`, 'utf8'),
+    tail: Buffer.from(`",${JSON.stringify(rest).slice(1)}`, 'utf8'),
+  };
 }
 
 /** SHA-256(prevHash ‖ canonical entry); an empty prevHash for the first entry and for account-level ones. */
@@ -115,31 +132,7 @@ export function createAuditRecorder(deps: { db: Database; now: () => Date }) {
       });
       return;
     }
-    await tx.$executeRaw`SELECT pg_advisory_xact_lock(${AUDIT_LOCK_NAMESPACE}::int4, hashtext(${fields.workspaceId}))`;
-    const last = await tx.auditEvent.findFirst({
-      where: { workspaceId: fields.workspaceId },
-      orderBy: { seq: 'desc' },
-      select: { seq: true, hash: true },
-    });
-    const chained = { ...fields, seq: (last?.seq ?? 0n) + 1n };
-    const prevHash = last ? new Uint8Array(last.hash) : null;
-    await tx.auditEvent.create({ data: toRow(chained, prevHash, hashAuditEntry(prevHash, chained)) });
-  }
-
-  async function appendChained(sql: Sql, fields: StoredAuditFields): Promise<void> {
-    await sql.query('SELECT pg_advisory_xact_lock($1::int4, hashtext($2))', [
-      AUDIT_LOCK_NAMESPACE,
-      fields.workspaceId,
-    ]);
-    const { rows } = await sql.query<{ seq: string; hash: Buffer }>(
-      'SELECT seq::text AS seq, hash FROM audit_events a WHERE a.workspace_id = $1::uuid ORDER BY a.seq DESC LIMIT 1',
-      [fields.workspaceId],
-    );
-    const last = rows[0];
-    const chained = { ...fields, seq: (last ? BigInt(last.seq) : 0n) + 1n };
-    const prevHash = last ? new Uint8Array(last.hash) : null;
-    const row = toRow(chained, prevHash, hashAuditEntry(prevHash, chained));
-    await sql.query(INSERT_AUDIT_EVENT, auditEventValues(row));
+    await appendChained(sqlOf(tx as unknown as Database), fields);
   }
 
   return {
@@ -150,11 +143,53 @@ export function createAuditRecorder(deps: { db: Database; now: () => Date }) {
         // No lock, no transaction: account-level events are written at sign-in rate.
         return append(deps.db as unknown as AuditTx, entry, createdAt);
       }
-      // A chained entry on its own (a reveal, a sign-in's first visit): straight on
-      // node-postgres, the same lock and statements as `append`, a fifth of the time.
-      await sqlTransaction(deps.db, (sql) => appendChained(sql, prepare(entry, createdAt)));
+      // A chained entry on its own (a reveal, a sign-in's first visit): one
+      // statement on node-postgres, its own transaction (audit_append).
+      await appendChained(sqlOf(deps.db), prepare(entry, createdAt));
+    },
+
+    /** A workspace entry in a node-postgres transaction (`sqlTransaction`): the chain's lock until it ends. */
+    async recordIn(sql: Sql, entry: AuditEntry & { workspaceId: string }): Promise<void> {
+      await appendChained(sql, chainedFields(entry, deps.now()));
     },
   };
+}
+
+/**
+ * Extends the entry's workspace chain in one statement: `audit_append`
+ * (migration 20261201063500) takes the chain's advisory lock, reads the last
+ * entry, and inserts this one with seq = last + 1, prevHash = last hash and
+ * hash = SHA-256(prevHash ‖ head ‖ seq ‖ tail), the same bytes as
+ * `hashAuditEntry`. Inside a transaction the lock is held until it ends.
+ */
+export async function appendChained(sql: Sql, fields: StoredAuditFields): Promise<void> {
+  if (fields.workspaceId === null) throw new Error('appendChained: account-level entries are not chained');
+  const { head, tail } = canonicalAroundSeq(fields);
+  await sql.query(AUDIT_APPEND, [
+    AUDIT_LOCK_NAMESPACE,
+    fields.workspaceId,
+    fields.workspaceId,
+    fields.actorKind,
+    fields.actorId,
+    fields.action,
+    fields.targetType,
+    fields.targetId,
+    fields.metadata === null ? null : JSON.stringify(fields.metadata),
+    fields.ip,
+    fields.userAgent,
+    fields.createdAt,
+    head,
+    tail,
+  ]);
+}
+
+const AUDIT_APPEND = `SELECT audit_append($1::int4, $2::text, $3::uuid, $4::audit_actor_kind, $5::uuid, $6::text, $7::text,
+    $8::text, $9::jsonb, $10::inet, $11::text, $12::timestamptz, $13::bytea, $14::bytea)::text AS seq`;
+
+/** An entry for the given time, as `record` would store it (for a hot path that appends it itself). */
+export function chainedFields(entry: AuditEntry, createdAt: Date): StoredAuditFields {
+  if (!entry.workspaceId) throw new Error('chainedFields: only workspace entries are chained');
+  return prepare(entry, createdAt);
 }
 
 export type AuditRecorder = ReturnType<typeof createAuditRecorder>;

@@ -31,6 +31,15 @@ export type MessageSealer = {
   release(): void;
 };
 
+/** A `workspace_data_keys` row as the keyring unwraps it. */
+export type WrappedDataKey = {
+  workspaceId: string;
+  version: number;
+  wrappedKey: Uint8Array;
+  nonce: Uint8Array;
+  masterKeyVersion: number;
+};
+
 /** What is stored for one encrypted value (columns of `secrets` / `secret_versions`). */
 export type SealedValue = {
   /** AES-256-GCM ciphertext followed by the 16-byte tag. */
@@ -64,9 +73,17 @@ export type VaultCrypto = {
    * when it has none, counting the use, and rolling to a new data key version
    * well before the GCM nonce limit. Pass the transaction the row is written in.
    */
-  seal(db: VaultDb, place: SecretPlace, plaintext: string): Promise<SealedValue>;
-  /** Decrypts; throws VaultIntegrityError on any mismatch (moved, edited, wrong key). */
-  open(db: VaultDb, place: SecretPlace, sealed: SealedValue): Promise<string>;
+  seal(
+    db: VaultDb | import('../../db/client.js').Sql,
+    place: SecretPlace,
+    plaintext: string,
+  ): Promise<SealedValue>;
+  /**
+   * Decrypts; throws VaultIntegrityError on any mismatch (moved, edited, wrong key).
+   * `dataKey`: the wrapped data key row of `sealed.dataKeyVersion`, when the
+   * caller read it with the value (else it is read here).
+   */
+  open(db: VaultDb, place: SecretPlace, sealed: SealedValue, dataKey?: WrappedDataKey): Promise<string>;
   /**
    * A sealer for `count` messages of the workspace, counting all their uses of
    * the data key in one statement. Acquire it outside the transaction that

@@ -7,6 +7,7 @@ import {
   type VaultCrypto,
   type VaultDb,
   VaultIntegrityError,
+  type WrappedDataKey,
 } from './contract.js';
 import {
   decrypt,
@@ -53,9 +54,9 @@ export function createVaultCrypto(deps: VaultCryptoDeps, options: VaultCryptoOpt
       }
     },
 
-    async open(db, place, sealed: SealedValue) {
+    async open(db, place, sealed: SealedValue, dataKey?: WrappedDataKey) {
       try {
-        return await openAt(db, place, sealed);
+        return await openAt(db, place, sealed, dataKey);
       } catch (error) {
         if (error instanceof VaultIntegrityError) error.place ??= place;
         throw error;
@@ -132,11 +133,23 @@ export function createVaultCrypto(deps: VaultCryptoDeps, options: VaultCryptoOpt
     }
   }
 
-  async function openAt(db: VaultDb, place: SecretPlace, sealed: SealedValue): Promise<string> {
+  async function openAt(
+    db: VaultDb,
+    place: SecretPlace,
+    sealed: SealedValue,
+    row: WrappedDataKey | undefined,
+  ): Promise<string> {
     if (sealed.formatVersion !== FORMAT_VERSION) {
       throw new VaultIntegrityError(`unknown format version ${sealed.formatVersion}`);
     }
-    const dataKey = await keyring.keyFor(db, place.workspaceId, sealed.dataKeyVersion);
+    // A row given by the caller must be the one keyFor would read; its AAD binds
+    // workspace and version, so another row would fail to unwrap anyway.
+    if (row && (row.workspaceId !== place.workspaceId || Number(row.version) !== sealed.dataKeyVersion)) {
+      throw new VaultIntegrityError(`data key version ${sealed.dataKeyVersion}: the row given is another`);
+    }
+    const dataKey = row
+      ? keyring.keyFromRow(row)
+      : await keyring.keyFor(db, place.workspaceId, sealed.dataKeyVersion);
     try {
       const plaintext = decrypt(
         dataKey.key,

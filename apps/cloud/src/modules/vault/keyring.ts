@@ -1,6 +1,6 @@
 import { createHash, type KeyObject, randomBytes } from 'node:crypto';
 import type { Config } from '../../config.js';
-import { type Database, sqlOf } from '../../db/client.js';
+import { type Database, type Sql, sqlOf } from '../../db/client.js';
 import { type VaultDb, VaultIntegrityError } from './contract.js';
 import { dataKeyAad, decrypt, encrypt, KEY_BYTES } from './envelope.js';
 
@@ -99,14 +99,30 @@ export type Keyring = {
    * The key for `uses` more seals (default 1) in the workspace: counts them in
    * one statement, creating or rolling versions as needed.
    */
-  acquireForSeal(db: VaultDb, workspaceId: string, uses?: number): Promise<UsableDataKey>;
+  acquireForSeal(db: VaultDb | Sql, workspaceId: string, uses?: number): Promise<UsableDataKey>;
   /** An existing version's key (retired or not), for opening. */
   keyFor(db: VaultDb, workspaceId: string, version: number): Promise<UsableDataKey>;
+  /**
+   * The same from its row, read by the caller in the statement that read the
+   * value (a reveal joins it): unwrapped (and checked) like `keyFor`'s, the
+   * same cache keyed by the wrapped bytes.
+   */
+  keyFromRow(row: DataKeyRow): UsableDataKey;
   /** Creates version max+1 (wrapped by the newest master key), retiring the others. Returns it. */
-  createNextVersion(db: VaultDb, workspaceId: string, initialUsage: number): Promise<UsableDataKey>;
+  createNextVersion(db: VaultDb | Sql, workspaceId: string, initialUsage: number): Promise<UsableDataKey>;
   /** Drops every cached unwrapped key (zeroed). */
   clearCache(): void;
 };
+
+/** A connection or transaction of node-postgres (`Sql`), else a Prisma client or transaction. */
+function isSql(db: VaultDb | Sql): db is Sql {
+  return typeof (db as Partial<Sql>).query === 'function';
+}
+
+/** Where the keyring's statements go: the `Sql` given, or node-postgres under a Prisma client (sqlOf). */
+function sqlFor(db: VaultDb | Sql): Sql {
+  return isSql(db) ? db : sqlOf(db as Database);
+}
 
 export function createKeyring(options: KeyringOptions): Keyring {
   const usageLimit = options.usageLimit ?? DEFAULT_USAGE_LIMIT;
@@ -160,10 +176,14 @@ export function createKeyring(options: KeyringOptions): Keyring {
     };
   }
 
-  async function countUses(db: VaultDb, workspaceId: string, uses: number): Promise<RawKeyRow | undefined> {
+  async function countUses(
+    db: VaultDb | Sql,
+    workspaceId: string,
+    uses: number,
+  ): Promise<RawKeyRow | undefined> {
     // Every seal and every sync batch counts: straight on node-postgres (through
     // Prisma inside a Prisma transaction, where sqlOf falls back to it).
-    const { rows } = await sqlOf(db as Database).query<RawKeyRow>(
+    const { rows } = await sqlFor(db).query<RawKeyRow>(
       `UPDATE workspace_data_keys
           SET usage_count = usage_count + $2::int4
         WHERE workspace_id = $1::uuid
@@ -177,15 +197,19 @@ export function createKeyring(options: KeyringOptions): Keyring {
   }
 
   async function tryCreate(
-    db: VaultDb,
+    db: VaultDb | Sql,
     workspaceId: string,
     initialUsage: number,
     force: boolean,
   ): Promise<UsableDataKey | 'retry'> {
-    const [latest] = await db.$queryRaw<{ version: number; usable: boolean }[]>`
-      SELECT version, (retired_at IS NULL AND usage_count <= ${usageLimit - Math.max(initialUsage, 1)}) AS usable
-        FROM workspace_data_keys WHERE workspace_id = ${workspaceId}::uuid
-       ORDER BY version DESC LIMIT 1`;
+    const sql = sqlFor(db);
+    const { rows: latestRows } = await sql.query<{ version: number; usable: boolean }>(
+      `SELECT version, (retired_at IS NULL AND usage_count <= $2::int4) AS usable
+         FROM workspace_data_keys WHERE workspace_id = $1::uuid
+        ORDER BY version DESC LIMIT 1`,
+      [workspaceId, usageLimit - Math.max(initialUsage, 1)],
+    );
+    const latest = latestRows[0];
     // A concurrent seal created a usable version after our count found none: use it.
     if (latest?.usable && !force) return 'retry';
     const version = Number(latest?.version ?? 0) + 1;
@@ -195,16 +219,19 @@ export function createKeyring(options: KeyringOptions): Keyring {
     dataKey.fill(0);
     // ON CONFLICT: a concurrent seal created this version first (the primary key
     // decides); the caller retries and uses that one. No error aborts the transaction.
-    const inserted = await db.$queryRaw<RawKeyRow[]>`
-      INSERT INTO workspace_data_keys (workspace_id, version, wrapped_key, nonce, master_key_version, usage_count)
-      VALUES (${workspaceId}::uuid, ${version}, ${new Uint8Array(wrappedKey)}, ${new Uint8Array(nonce)},
-              ${master.version}, ${initialUsage})
-      ON CONFLICT (workspace_id, version) DO NOTHING
-      RETURNING version, wrapped_key, nonce, master_key_version`;
+    const { rows: inserted } = await sql.query<RawKeyRow>(
+      `INSERT INTO workspace_data_keys (workspace_id, version, wrapped_key, nonce, master_key_version, usage_count)
+       VALUES ($1::uuid, $2::int4, $3::bytea, $4::bytea, $5::int4, $6::int4)
+       ON CONFLICT (workspace_id, version) DO NOTHING
+       RETURNING version, wrapped_key, nonce, master_key_version`,
+      [workspaceId, version, wrappedKey, nonce, master.version, initialUsage],
+    );
     if (inserted.length === 0) return 'retry';
-    await db.$executeRaw`
-      UPDATE workspace_data_keys SET retired_at = ${options.now()}
-       WHERE workspace_id = ${workspaceId}::uuid AND version < ${version} AND retired_at IS NULL`;
+    await sql.query(
+      `UPDATE workspace_data_keys SET retired_at = $3::timestamptz
+        WHERE workspace_id = $1::uuid AND version < $2::int4 AND retired_at IS NULL`,
+      [workspaceId, version, options.now()],
+    );
     // biome-ignore lint/style/noNonNullAssertion: length checked above
     return usable(workspaceId, inserted[0]!);
   }
@@ -231,6 +258,14 @@ export function createKeyring(options: KeyringOptions): Keyring {
       return {
         version: row.version,
         masterKeyVersion: row.masterKeyVersion,
+        key: Buffer.from(unwrapCached(row)),
+      };
+    },
+
+    keyFromRow(row) {
+      return {
+        version: Number(row.version),
+        masterKeyVersion: Number(row.masterKeyVersion),
         key: Buffer.from(unwrapCached(row)),
       };
     },

@@ -6,20 +6,23 @@ import {
   type Secret,
   type UpdateSecretRequest,
 } from '@multiclaw/protocol';
-import { type Database, sqlOf, type Transaction } from '../../db/client.js';
+import { type Database, type Sql, sqlOf, sqlTransaction, type Transaction } from '../../db/client.js';
 import { pageQuery, toPage } from '../../db/keyset-page.js';
-import { bumpConfigVersion, isUniqueViolation } from '../../db/write-helpers.js';
+import { bumpConfigVersion } from '../../db/write-helpers.js';
 import { type EventPublisher, realtime } from '../../events/publisher.js';
 import type { Actor } from '../../plugins/actor.js';
 import { type AuditEntry, type AuditTx, actorEntry } from '../audit/recorder.js';
-import { type SealedValue, sealedSelect, type VaultCrypto } from './contract.js';
+import { type SealedValue, sealedSelect, type VaultCrypto, type WrappedDataKey } from './contract.js';
 
 /** Who acts, from where: for the audit entry. */
 
 export type SecretServiceDeps = {
   db: Database;
   now: () => Date;
-  audit: { record(entry: AuditEntry, tx?: AuditTx): Promise<void> };
+  audit: {
+    record(entry: AuditEntry, tx?: AuditTx): Promise<void>;
+    recordIn(sql: Sql, entry: AuditEntry & { workspaceId: string }): Promise<void>;
+  };
   crypto: VaultCrypto;
   /** Superseded values kept per secret (secret_versions rows); older ones are deleted. Default 1. */
   keepVersions?: number | undefined;
@@ -75,11 +78,64 @@ type RevealRow = {
   formatVersion: number;
   dataKeyVersion: number;
   masterKeyVersion: number;
+  keyWrapped: Uint8Array | null;
+  keyNonce: Uint8Array | null;
+  keyMasterVersion: number | null;
 };
 
-const REVEAL_ROW = `SELECT id, name, version, ciphertext, nonce, format_version AS "formatVersion",
-    data_key_version AS "dataKeyVersion", master_key_version AS "masterKeyVersion"
-  FROM secrets WHERE workspace_id = $1::uuid AND id = $2::uuid`;
+/** The secret and, in the same statement, the wrapped data key it was sealed with. */
+const REVEAL_ROW = `SELECT s.id, s.name, s.version, s.ciphertext, s.nonce, s.format_version AS "formatVersion",
+    s.data_key_version AS "dataKeyVersion", s.master_key_version AS "masterKeyVersion",
+    k.wrapped_key AS "keyWrapped", k.nonce AS "keyNonce", k.master_key_version AS "keyMasterVersion"
+  FROM secrets s
+  LEFT JOIN workspace_data_keys k ON k.workspace_id = s.workspace_id AND k.version = s.data_key_version
+  WHERE s.workspace_id = $1::uuid AND s.id = $2::uuid`;
+
+function dataKeyOf(workspaceId: string, row: RevealRow): WrappedDataKey | undefined {
+  if (row.keyWrapped === null || row.keyNonce === null || row.keyMasterVersion === null) return undefined;
+  return {
+    workspaceId,
+    version: row.dataKeyVersion,
+    wrappedKey: row.keyWrapped,
+    nonce: row.keyNonce,
+    masterKeyVersion: row.keyMasterVersion,
+  };
+}
+
+/**
+ * `secrets.create`'s writes in one statement: the secret (unless its name is
+ * taken), its grants, the granted agents' new versions and the workspace's
+ * configVersion, each only when every agent id names an agent of the
+ * workspace. Says which agents it found, whether it wrote, and the version.
+ */
+const CREATE_SECRET = `WITH found AS (
+    SELECT a.id FROM agents a WHERE a.workspace_id = $1::uuid AND a.id = ANY($2::uuid[])),
+  valid AS (
+    SELECT (SELECT count(*) FROM found) = (SELECT count(DISTINCT x) FROM unnest($2::uuid[]) x) AS ok),
+  secret AS (
+    INSERT INTO secrets (id, workspace_id, name, description, ciphertext, nonce, format_version, data_key_version,
+                         master_key_version, version, created_at, updated_at)
+    SELECT $3::uuid, $1::uuid, $4, $5, $6::bytea, $7::bytea, $8::int4, $9::int4, $10::int4, 1, $11::timestamptz, $11::timestamptz
+     WHERE (SELECT ok FROM valid)
+    ON CONFLICT (workspace_id, name) DO NOTHING
+    RETURNING id),
+  granted AS (
+    INSERT INTO secret_grants (workspace_id, secret_id, agent_id, created_at)
+    SELECT $1::uuid, s.id, f.id, $11::timestamptz FROM secret s, found f
+    RETURNING agent_id),
+  touched AS (
+    UPDATE agents a SET version = a.version + 1, updated_at = $11::timestamptz
+     WHERE a.workspace_id = $1::uuid AND a.id IN (SELECT agent_id FROM granted)
+    RETURNING a.id),
+  bumped AS (
+    UPDATE workspaces w SET config_version = w.config_version + 1, updated_at = $11::timestamptz
+     WHERE w.id = $1::uuid AND EXISTS (SELECT 1 FROM secret)
+    RETURNING w.config_version)
+  SELECT (SELECT coalesce(array_agg(id::text), '{}'::text[]) FROM found) AS found,
+         EXISTS (SELECT 1 FROM secrets t WHERE t.workspace_id = $1::uuid AND t.name = $4) AS taken,
+         EXISTS (SELECT 1 FROM secret) AS created,
+         (SELECT count(*) FROM touched)::int4 AS touched,
+         (SELECT config_version FROM bumped) AS "configVersion"`;
 
 export function toSealed(row: {
   ciphertext: Uint8Array;
@@ -106,16 +162,6 @@ function sealedColumns(sealed: SealedValue) {
     dataKeyVersion: sealed.dataKeyVersion,
     masterKeyVersion: sealed.masterKeyVersion,
   };
-}
-
-async function nameTaken<T>(work: () => Promise<T>): Promise<T> {
-  try {
-    return await work();
-  } catch (error) {
-    if (isUniqueViolation(error))
-      throw new ApiError('SECRET_NAME_TAKEN', 'A secret with this name already exists in this workspace');
-    throw error;
-  }
 }
 
 const notFound = () => new ApiError('NOT_FOUND', 'No such secret');
@@ -191,52 +237,62 @@ export function createSecretService(deps: SecretServiceDeps) {
       const at = now();
       // The id is in the AAD: generated before sealing, then written with the ciphertext.
       const id = randomUUID();
-      const row = await nameTaken(() =>
-        db.$transaction(async (tx) => {
-          const clash = await tx.secret.findUnique({
-            where: { workspaceId_name: { workspaceId, name: input.name } },
-            select: { id: true },
-          });
-          if (clash)
-            throw new ApiError(
-              'SECRET_NAME_TAKEN',
-              'A secret with this name already exists in this workspace',
-            );
-          await assertAgentsInWorkspace(tx, workspaceId, input.agentIds);
-          const sealed = await crypto.seal(tx, { workspaceId, secretId: id }, input.value);
-          await tx.secret.create({
-            data: {
-              id,
-              workspaceId,
-              name: input.name,
-              description: input.description ?? null,
-              ...sealedColumns(sealed),
-              version: 1,
-              createdAt: at,
-              updatedAt: at,
-            },
-            select: { id: true },
-          });
-          if (input.agentIds.length > 0) {
-            await tx.secretGrant.createMany({
-              data: input.agentIds.map((agentId) => ({ workspaceId, secretId: id, agentId, createdAt: at })),
-            });
-            await touchAgents(tx, workspaceId, input.agentIds, at);
-          }
-          const configVersion = await bumpConfigVersion(tx, workspaceId);
-          await audit.record(
-            {
-              ...actorEntry(actor, workspaceId, 'secret.created', { type: 'secret', id }),
-              metadata: { name: input.name, version: 1, agents: input.agentIds.length, configVersion },
-            },
-            tx,
-          );
-          return tx.secret.findUniqueOrThrow({
-            where: { workspaceId_id: { workspaceId, id } },
-            select: metadataSelect,
-          });
-        }),
-      );
+      // On node-postgres (bench/vault): BEGIN, the data key's use count (sealing),
+      // one statement for the writes, the audit entry (audit_append), COMMIT: one
+      // commit, so one WAL flush, per create.
+      const row = await sqlTransaction(db, async (sql) => {
+        const sealed = await crypto.seal(sql, { workspaceId, secretId: id }, input.value);
+        const { rows } = await sql.query<{
+          found: string[];
+          taken: boolean;
+          created: boolean;
+          touched: number;
+          configVersion: number | null;
+        }>(CREATE_SECRET, [
+          workspaceId,
+          input.agentIds,
+          id,
+          input.name,
+          input.description ?? null,
+          Buffer.from(sealed.ciphertext),
+          Buffer.from(sealed.nonce),
+          sealed.formatVersion,
+          sealed.dataKeyVersion,
+          sealed.masterKeyVersion,
+          at,
+        ]);
+        const result = rows[0];
+        if (!result) throw new Error('secrets.create: the statement returned no row');
+        const nameTaken = () =>
+          new ApiError('SECRET_NAME_TAKEN', 'A secret with this name already exists in this workspace');
+        if (result.taken) throw nameTaken();
+        const found = new Set(result.found.map((agentId) => agentId.toLowerCase()));
+        const issues = input.agentIds.flatMap((agentId, index) =>
+          found.has(agentId.toLowerCase())
+            ? []
+            : [{ path: `body.agentIds.${index}`, message: 'No such agent in this workspace' }],
+        );
+        if (issues.length > 0) throw new ApiError('VALIDATION_FAILED', 'The request is invalid', { issues });
+        // Not written though valid and free when read: a concurrent create took the name.
+        if (!result.created) throw nameTaken();
+        const configVersion = Number(result.configVersion);
+        await audit.recordIn(sql, {
+          ...actorEntry(actor, workspaceId, 'secret.created', { type: 'secret', id }),
+          workspaceId,
+          metadata: { name: input.name, version: 1, agents: input.agentIds.length, configVersion },
+        });
+        return {
+          id,
+          name: input.name,
+          description: input.description ?? null,
+          version: 1,
+          createdAt: at,
+          updatedAt: at,
+          grants: [...new Set(input.agentIds.map((agentId) => agentId.toLowerCase()))].map((agentId) => ({
+            agentId,
+          })),
+        } satisfies MetadataRow;
+      });
       await announce(workspaceId, id, at);
       return toSecret(row);
     },
@@ -368,7 +424,12 @@ export function createSecretService(deps: SecretServiceDeps) {
       const row = rows[0];
       if (!row) throw notFound();
       // VaultIntegrityError propagates: VAULT_INTEGRITY_FAILED to the client, the details to the log.
-      const value = await crypto.open(db, { workspaceId, secretId }, toSealed(row));
+      const value = await crypto.open(
+        db,
+        { workspaceId, secretId },
+        toSealed(row),
+        dataKeyOf(workspaceId, row),
+      );
       await audit.record({
         ...actorEntry(actor, workspaceId, 'secret.revealed', { type: 'secret', id: secretId }),
         metadata: { name: row.name, version: row.version },
