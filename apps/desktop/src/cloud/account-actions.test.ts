@@ -111,10 +111,18 @@ describe('sign-up and the mailed codes', () => {
     expect(wrong.status).toBe(400);
     expect(errorOf(wrong.body)).toMatchObject({ code: 'EMAIL_VERIFICATION_TOKEN_INVALID' });
 
+    const events = await openEvents(t.desktop);
     const verified = await t.call('account.verifyEmail', { token: codeIn(mail) });
     expect(verified.status, JSON.stringify(verified.body)).toBe(200);
     expect(verified.body).toMatchObject({ state: 'signed-in', user: { email, emailVerified: true } });
     expect((await t.call('account.status')).body).toMatchObject({ user: { emailVerified: true } });
+    // Every window hears it (the Team screen's account follows).
+    const changed = await events.next(
+      'account.changed',
+      (event) => event.payload.account.user?.emailVerified === true,
+    );
+    expect(changed.payload).toMatchObject({ reason: 'signed-in', account: { state: 'signed-in' } });
+    events.close();
     // Kept with the refresh token, for the next start of the host.
     const stored = JSON.parse(await readFile(t.desktop.paths.cloudSessionPath, 'utf8')) as {
       user: { emailVerified: boolean };

@@ -181,19 +181,23 @@ export class CloudSession {
    * The cloud's newer account of the person signed in (a verified address, a
    * changed name): kept with the session so status() tells it. Another
    * person's record is ignored. Waits for a refresh under way, so the file
-   * never gets back a refresh token that was already exchanged.
+   * never gets back a refresh token that was already exchanged. Windows hear
+   * of a change as `account.changed` (still signed in).
    */
   async updateUser(user: User): Promise<DesktopAccountStatus> {
     await this.refreshing?.catch(() => undefined);
     const held = await this.current();
-    if (held && held.user.id === user.id) {
-      const next: StoredCloudSession = { ...held, user };
-      this.stored = next;
-      await this.deps.file.write(next);
-      // A refresh that finished meanwhile may have renamed its file first: the newest wins on disk.
-      if (this.stored && this.stored !== next) await this.deps.file.write(this.stored);
-    }
-    return this.status();
+    if (!held || held.user.id !== user.id || JSON.stringify(held.user) === JSON.stringify(user))
+      return this.status();
+    const next: StoredCloudSession = { ...held, user };
+    this.stored = next;
+    await this.deps.file.write(next);
+    // A refresh that finished meanwhile may have renamed its file first: the newest wins on disk.
+    if (this.stored && this.stored !== next) await this.deps.file.write(this.stored);
+    // Every window shows the person as they are now (still signed in: the same session).
+    const account = await this.status();
+    this.deps.publish({ type: 'account.changed', payload: { account, reason: 'signed-in' } });
+    return account;
   }
 
   /** Ends the session here (the UI is told why); the refresh token file is deleted. */
