@@ -91,6 +91,8 @@ export const DesktopAgentSummary = z.object({
   model: z.string(),
   /** Local agents are editable; a workspace agent (from the linked cloud) is read-only here. */
   editable: z.boolean(),
+  /** A workspace agent's workspace (the one this computer's gateway is linked to); absent for a local agent. */
+  workspaceId: Id.optional(),
 });
 export type DesktopAgentSummary = z.infer<typeof DesktopAgentSummary>;
 

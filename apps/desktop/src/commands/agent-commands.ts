@@ -31,6 +31,10 @@ export function agentCommands(
     'agents.list': async () => {
       const listed = AgentsList.parse(await deps.gateway.call('agents.list'));
       const local = new Set((await deps.config.current()).agents.list.map((agent) => agent.id));
+      // Agents that are not in openclaw.json came over the link: they belong to the linked workspace.
+      const workspaceId = listed.agents.some((agent) => !local.has(agent.id))
+        ? (await deps.gateway.status()).link?.workspaceId
+        : undefined;
       return {
         ...(listed.defaultId ? { defaultId: listed.defaultId } : {}),
         agents: listed.agents.map((agent) => ({
@@ -38,6 +42,7 @@ export function agentCommands(
           name: agent.name,
           model: agent.model.primary,
           editable: local.has(agent.id),
+          ...(!local.has(agent.id) && workspaceId ? { workspaceId } : {}),
         })),
       };
     },

@@ -105,7 +105,8 @@ export function App() {
           <TabPanel id="recordings">
             <RecordingsScreen />
           </TabPanel>
-          <TabPanel id="team">
+          {/* Kept mounted: a removal or a new workspace is followed live while another section is shown. */}
+          <TabPanel id="team" shouldForceMount>
             <TeamScreen />
           </TabPanel>
           <TabPanel id="account">

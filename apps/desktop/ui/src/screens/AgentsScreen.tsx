@@ -18,15 +18,10 @@ interface Draft {
 }
 const EMPTY: Draft = { name: '', provider: '', model: '', systemPrompt: '', maxTokens: '', grantKey: true };
 
-/**
- * The workspace a listed agent comes from, when it is a workspace agent (read-only
- * here). `workspaceId` is read only if the host sends it (a field the summary may
- * carry); `editable: false` alone already marks a workspace agent.
- */
+/** The workspace a listed agent comes from, when it is a workspace agent (read-only here); undefined for a local one. */
 function workspaceOf(agent: DesktopAgentSummary): { workspaceId?: string } | undefined {
-  const { workspaceId } = agent as DesktopAgentSummary & { workspaceId?: unknown };
-  if (agent.editable && typeof workspaceId !== 'string') return undefined;
-  return typeof workspaceId === 'string' ? { workspaceId } : {};
+  if (agent.editable) return undefined;
+  return agent.workspaceId ? { workspaceId: agent.workspaceId } : {};
 }
 
 /** Names of the workspaces the listed workspace agents come from, when the cloud account can say (else none). */

@@ -1,7 +1,7 @@
 import { useState } from 'react';
 import { Button, Form, Heading, Input, Label, TextField } from 'react-aria-components';
 import { ConfirmDialog } from '../../components/ConfirmDialog';
-import { ErrorNotice, Saved } from '../../components/notices';
+import { ErrorNotice, Loading, Saved } from '../../components/notices';
 import { useAction } from '../../components/use-command';
 import { invoke } from '../../ipc/client';
 import type { PanelProps } from './panel';
@@ -15,6 +15,7 @@ export function OverviewPanel(props: PanelProps) {
   const { workspace } = props;
   const owner = workspace.role === 'owner';
   const [saved, setSaved] = useState<string>();
+  const [linking, setLinking] = useState<string>();
   const action = useAction();
   return (
     <section aria-label={`${workspace.name} overview`}>
@@ -28,16 +29,22 @@ export function OverviewPanel(props: PanelProps) {
         </p>
       )}
       {saved ? <Saved>{saved}</Saved> : null}
+      {linking ? <Loading>{linking}</Loading> : null}
       {action.error ? <ErrorNotice>{action.error}</ErrorNotice> : null}
       <Button
         aria-label={`Link this computer to ${workspace.name}`}
         isDisabled={action.busy}
         onPress={() =>
           void action.run(async () => {
-            await invoke('gateways.linkThisComputer', { workspaceId: workspace.id });
-            setSaved(
-              `This computer's gateway is linked to ${workspace.name}: its agents appear here, and conversations with them sync.`,
-            );
+            setSaved(undefined);
+            setLinking('Asking the cloud for a one-time code and linking this computer’s gateway…');
+            try {
+              await invoke('gateways.linkThisComputer', { workspaceId: workspace.id });
+              setLinking('Linked. Waiting for the gateway to come online with the workspace’s agents…');
+              setSaved(await linkOutcome(workspace.id, workspace.name));
+            } finally {
+              setLinking(undefined);
+            }
           })
         }
       >
@@ -46,6 +53,30 @@ export function OverviewPanel(props: PanelProps) {
       {owner ? <OwnerControls {...props} /> : <LeaveWorkspace {...props} />}
     </section>
   );
+}
+
+const ONLINE_WAIT_MS = 30_000;
+
+/**
+ * After `link`, the running gateway connects on its own within seconds: wait
+ * (half a minute at most) until it says it is online with this workspace, so that
+ * "its agents appear here" is true when it is said.
+ */
+async function linkOutcome(workspaceId: string, name: string): Promise<string> {
+  const until = Date.now() + ONLINE_WAIT_MS;
+  const hasAgents = (await invoke('workspaceAgents.list', { workspaceId, limit: 1 })).items.length > 0;
+  for (;;) {
+    const status = await invoke('gateway.status', {});
+    if (status.state !== 'running')
+      return `This computer is linked to ${name}. Its gateway is not running: start it (Status) and it connects.`;
+    const online = status.link?.state === 'online' && status.link.workspaceId === workspaceId;
+    // The workspace's agents follow the link's first frame: wait for them too, when it has any.
+    if (online && (!hasAgents || (await invoke('agents.list', {})).agents.some((agent) => !agent.editable)))
+      return `This computer's gateway is linked to ${name}: its agents appear here, and conversations with them sync.`;
+    if (Date.now() > until)
+      return `This computer is linked to ${name}, but its gateway is not online with the cloud yet (${status.link?.reason ?? status.link?.state ?? 'no link state'}); it keeps trying.`;
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
 }
 
 /** Rename and delete: the owner's. Deleting asks for the workspace's name, typed. */
