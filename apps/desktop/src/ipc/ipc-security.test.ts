@@ -312,6 +312,24 @@ const BAD_INPUTS: Record<string, unknown[]> = {
     { provider: '../x' },
     { provider: 'idp', redirectUri: 'http://evil.example' },
   ],
+  'account.sso.providers': [{ provider: 'idp' }],
+  'account.signUp': [
+    {},
+    { email: 'not an address', password: 'p' },
+    { email: 'a@example.com', password: '' },
+    { email: 'a@example.com', password: 'p', role: 'admin' },
+  ],
+  'account.verifyEmail': [{}, { token: '' }, { token: 't'.repeat(513) }],
+  'account.resendVerification': [{ email: 'a@example.com' }],
+  'account.forgotPassword': [{}, { email: 'a@example.com', redirect: 'http://evil.example' }],
+  'account.resetPassword': [{ token: 'abc' }, { token: '', password: 'p' }, { token: 'abc', password: '' }],
+  'account.profile': [{ userId: '00000000-0000-4000-8000-000000000001' }],
+  'account.changePassword': [{}, { currentPassword: 'a' }, { currentPassword: 'a', newPassword: '' }],
+  'account.sessions.list': [{ all: true }],
+  'account.sessions.revoke': [{}, { sessionId: 'x' }],
+  'account.sessions.revokeOthers': [{ keep: 'x' }],
+  'account.export': [{ path: '/etc/passwd' }],
+  'account.delete': [{ password: '' }, { password: 'p', userId: '00000000-0000-4000-8000-000000000001' }],
   'workspaces.list': [{ all: true }],
   'workspaces.create': [{}, { name: '' }, { name: 'n'.repeat(101) }],
   'workspaces.rename': [
@@ -412,6 +430,12 @@ const BAD_INPUTS: Record<string, unknown[]> = {
     { workspaceId: '00000000-0000-4000-8000-000000000001', from: 'yesterday' },
     { workspaceId: '00000000-0000-4000-8000-000000000001', action: 'Bad Action' },
   ],
+  'audit.export': [
+    { workspaceId: '00000000-0000-4000-8000-000000000001', format: 'xml' },
+    { workspaceId: '00000000-0000-4000-8000-000000000001', format: 'csv', from: 'yesterday' },
+    { workspaceId: '00000000-0000-4000-8000-000000000001', format: 'csv', path: '/etc/cron.d/x' },
+  ],
+  'gateways.unlinkThisComputer': [{}, { workspaceId: 'x' }],
 };
 
 describe('input validation', () => {
