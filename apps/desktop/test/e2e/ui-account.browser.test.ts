@@ -301,7 +301,7 @@ describe.skipIf(skip)('the account from the desktop UI', () => {
     await page.close();
   }, 300_000);
 
-  it('signs in with single sign-on through the system browser, and by the address shown when none opens', async () => {
+  it('single sign-on through the system browser, by the address shown when none opens, a refusal in words; the account then deletes itself without a password', async () => {
     const email = `ui-sso-${randomBytes(4).toString('hex')}@example.com`;
     idp.accounts.set(email, { email, email_verified: true, name: 'Sso Person' });
     /** The "system browser": a Chromium context that signs in on the provider's page. */
@@ -357,6 +357,24 @@ describe.skipIf(skip)('the account from the desktop UI', () => {
     await page.getByRole('button', { name: 'Sign in with Test IdP' }).click();
     await page.getByRole('alert').first().waitFor(WAIT);
     expect((await world.t.call('account.status')).body).toMatchObject({ state: 'signed-out' });
+    await noViolations(page);
+
+    // An account made by single sign-on has no password: it deletes itself by a sign-in minutes ago.
+    opener = (url) => {
+      opened.push(signInAtProvider(url));
+      return true;
+    };
+    await page.getByRole('button', { name: 'Sign in with Test IdP' }).click();
+    await page.getByText(`Signed in as ${email} at ${cloud.url}.`).waitFor(WAIT);
+    await page.getByRole('tab', { name: 'Account' }).click();
+    await page.getByText('Sso Person').waitFor(WAIT);
+    await page.getByRole('button', { name: 'Delete my account…' }).click();
+    await page
+      .getByRole('alertdialog', { name: 'Delete your account?' })
+      .getByRole('button', { name: 'Delete my account for good' })
+      .click();
+    await page.getByText('You are not signed in to a MultiClaw Cloud.').waitFor(WAIT);
+    await page.getByRole('alert').filter({ hasText: 'Your account was deleted' }).waitFor(WAIT);
     await noViolations(page);
     await page.close();
   }, 300_000);
