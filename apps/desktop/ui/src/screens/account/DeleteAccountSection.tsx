@@ -1,10 +1,11 @@
 import type { DesktopCommandOutput } from '@multiclaw/protocol/desktop';
 import { useState } from 'react';
-import { Button, Heading, Input, Label, TextField } from 'react-aria-components';
+import { Button, Heading } from 'react-aria-components';
 import { ConfirmDialog } from '../../components/ConfirmDialog';
 import { ErrorNotice } from '../../components/notices';
 import { useAction } from '../../components/use-command';
 import { invoke } from '../../ipc/client';
+import { PasswordField } from './fields';
 
 type Account = DesktopCommandOutput<'account.status'>;
 
@@ -27,10 +28,13 @@ export function DeleteAccountSection({ onDeleted }: { onDeleted: (account: Accou
           Workspaces where you are the only member go with it. If you are the only owner of a workspace with
           other members, make one of them owner first.
         </p>
-        <TextField value={password} onChange={setPassword} type="password" autoComplete="current-password">
-          <Label>Your password, to confirm it is you</Label>
-          <Input />
-        </TextField>
+        <PasswordField
+          label="Your password, to confirm it is you"
+          value={password}
+          onChange={setPassword}
+          autoComplete="current-password"
+          isRequired={false}
+        />
         <p className="hint">
           Signed up with single sign-on and have no password? Leave it empty: the cloud then asks that you
           signed in within the last five minutes.

@@ -3,6 +3,7 @@ import { Button, Form, Input, Label, TextField } from 'react-aria-components';
 import { ErrorNotice, Saved } from '../../components/notices';
 import { useAction } from '../../components/use-command';
 import { invoke } from '../../ipc/client';
+import { EmailField, PasswordField } from './fields';
 
 /**
  * Forgot password: the address first (the cloud answers the same whether or
@@ -29,10 +30,7 @@ export function ForgotPassword({ onReset }: { onReset: (message: string) => void
         }}
       >
         <p>Type the address of your account: the cloud mails it a code to set a new password.</p>
-        <TextField isRequired value={email} onChange={setEmail} type="email" autoComplete="username">
-          <Label>Email</Label>
-          <Input />
-        </TextField>
+        <EmailField value={email} onChange={setEmail} />
         {action.error ? <ErrorNotice>{action.error}</ErrorNotice> : null}
         <div className="form-actions">
           <Button type="submit" isDisabled={action.busy}>
@@ -65,16 +63,12 @@ export function ForgotPassword({ onReset }: { onReset: (message: string) => void
         <Label>Reset code</Label>
         <Input />
       </TextField>
-      <TextField
-        isRequired
+      <PasswordField
+        label="New password"
         value={password}
         onChange={setPassword}
-        type="password"
         autoComplete="new-password"
-      >
-        <Label>New password</Label>
-        <Input />
-      </TextField>
+      />
       {action.error ? <ErrorNotice>{action.error}</ErrorNotice> : null}
       <div className="form-actions">
         <Button type="submit" isDisabled={action.busy}>

@@ -1,8 +1,9 @@
 import { useState } from 'react';
-import { Button, Form, Heading, Input, Label, TextField } from 'react-aria-components';
+import { Button, Form, Heading } from 'react-aria-components';
 import { ErrorNotice, Saved } from '../../components/notices';
 import { useAction } from '../../components/use-command';
 import { invoke } from '../../ipc/client';
+import { PasswordField } from './fields';
 
 /** Change the password: the current one first; the cloud signs out every other session. */
 export function PasswordSection() {
@@ -36,43 +37,31 @@ export function PasswordSection() {
           });
         }}
       >
-        <TextField
-          isRequired
+        <PasswordField
+          label="Current password"
           value={current}
           onChange={setCurrent}
-          type="password"
           autoComplete="current-password"
-        >
-          <Label>Current password</Label>
-          <Input />
-        </TextField>
-        <TextField
-          isRequired
+        />
+        <PasswordField
+          label="New password"
           value={next}
           onChange={(value) => {
             setNext(value);
             setMismatch(false);
           }}
-          type="password"
           autoComplete="new-password"
-        >
-          <Label>New password</Label>
-          <Input />
-        </TextField>
-        <TextField
-          isRequired
+        />
+        <PasswordField
+          label="New password again"
           value={again}
           onChange={(value) => {
             setAgain(value);
             setMismatch(false);
           }}
-          type="password"
           autoComplete="new-password"
           isInvalid={mismatch}
-        >
-          <Label>New password again</Label>
-          <Input />
-        </TextField>
+        />
         {mismatch ? <ErrorNotice>The two new passwords are not the same.</ErrorNotice> : null}
         {action.error ? <ErrorNotice>{action.error}</ErrorNotice> : null}
         {saved ? <Saved>{saved}</Saved> : null}

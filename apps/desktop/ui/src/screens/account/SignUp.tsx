@@ -4,6 +4,7 @@ import { Button, Form, Input, Label, TextField } from 'react-aria-components';
 import { ErrorNotice } from '../../components/notices';
 import { useAction } from '../../components/use-command';
 import { invoke } from '../../ipc/client';
+import { EmailField, PasswordField } from './fields';
 
 type Account = DesktopCommandOutput<'account.status'>;
 
@@ -38,20 +39,8 @@ export function SignUp({
       }}
     >
       <p>Create an account at {cloudUrl}.</p>
-      <TextField isRequired value={email} onChange={setEmail} type="email" autoComplete="username">
-        <Label>Email</Label>
-        <Input />
-      </TextField>
-      <TextField
-        isRequired
-        value={password}
-        onChange={setPassword}
-        type="password"
-        autoComplete="new-password"
-      >
-        <Label>Password</Label>
-        <Input />
-      </TextField>
+      <EmailField value={email} onChange={setEmail} />
+      <PasswordField label="Password" value={password} onChange={setPassword} autoComplete="new-password" />
       <p className="hint">A long passphrase is best; the cloud refuses short and well-known passwords.</p>
       <TextField value={name} onChange={setName} maxLength={100} autoComplete="name">
         <Label>Your name (optional)</Label>

@@ -5,6 +5,7 @@ import { ErrorNotice, Saved } from '../../components/notices';
 import { useAction } from '../../components/use-command';
 import { invoke } from '../../ipc/client';
 import { ForgotPassword } from './ForgotPassword';
+import { EmailField, PasswordField } from './fields';
 import { SignUp } from './SignUp';
 import { SingleSignOn } from './SingleSignOn';
 
@@ -115,20 +116,13 @@ function SignIn({ cloudUrl, onSignedIn }: { cloudUrl: string; onSignedIn: (accou
       }}
     >
       <p>Sign in to {cloudUrl}.</p>
-      <TextField isRequired value={email} onChange={setEmail} type="email" autoComplete="username">
-        <Label>Email</Label>
-        <Input />
-      </TextField>
-      <TextField
-        isRequired
+      <EmailField value={email} onChange={setEmail} />
+      <PasswordField
+        label="Password"
         value={password}
         onChange={setPassword}
-        type="password"
         autoComplete="current-password"
-      >
-        <Label>Password</Label>
-        <Input />
-      </TextField>
+      />
       {action.error ? <ErrorNotice>{action.error}</ErrorNotice> : null}
       <div className="form-actions">
         <Button type="submit" isDisabled={action.busy}>
