@@ -50,6 +50,8 @@ export interface DesktopPaths {
   browserProfileDir: string;
   /** The cloud session's refresh token (rotated on use), its cloud and user; 0600. */
   cloudSessionPath: string;
+  /** What the person exports from the cloud (their account's data, a workspace's audit log); 0600 files in 0700. */
+  exportDir: string;
 }
 
 export function resolveDesktopPaths(env: DesktopEnv): DesktopPaths {
@@ -63,6 +65,7 @@ export function resolveDesktopPaths(env: DesktopEnv): DesktopPaths {
     logDir: join(stateDir, 'logs'),
     browserProfileDir: join(stateDir, 'browser-profile'),
     cloudSessionPath: join(stateDir, 'cloud-session.json'),
+    exportDir: join(stateDir, 'exports'),
   };
 }
 

@@ -109,7 +109,7 @@ export async function startDesktop(options: StartDesktopOptions): Promise<Runnin
       settings,
       gatewayPaths,
       crashDir: paths.crashDir,
-      cloud: { session, sso, env: options.processEnv, logDir: paths.logDir },
+      cloud: { session, sso, env: options.processEnv, logDir: paths.logDir, exportDir: paths.exportDir },
     }),
   );
   const secrets = new WindowSecrets(policy.windows());

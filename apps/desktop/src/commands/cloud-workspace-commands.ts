@@ -1,4 +1,3 @@
-import { dirname, join } from 'node:path';
 import { exportAuditLog } from '../cloud/audit-export.js';
 import { linkThisComputer } from '../cloud/link-this-computer.js';
 import { unlinkThisComputer } from '../cloud/unlink-this-computer.js';
@@ -109,11 +108,7 @@ export function cloudWorkspaceCommands(
 
     'audit.list': ({ workspaceId, cursor, limit, from, to, actor, action }) =>
       send('GET', ws(workspaceId, 'audit'), { query: { cursor, limit, from, to, actor, action } }),
-    // Saved under the desktop's state directory (the parent of its logs/): exports/.
     'audit.export': (input) =>
-      exportAuditLog(
-        { session: deps.cloud.session, exportDir: join(dirname(deps.cloud.logDir), 'exports') },
-        input,
-      ),
+      exportAuditLog({ session: deps.cloud.session, exportDir: deps.cloud.exportDir }, input),
   };
 }

@@ -48,3 +48,25 @@ export async function openTeam(world: UiWorld, workspace: string, section?: stri
   if (section) await page.getByRole('tab', { name: section }).click();
   return page;
 }
+
+/**
+ * Points the world's gateway's own `openai-compatible` provider entry at the
+ * world's fake model server, with no key of its own: a workspace agent of that
+ * kind runs there with the key its vault secret brings over the link.
+ */
+export async function serveWorkspaceAgentsLocally(world: UiWorld): Promise<void> {
+  await world.t.config.update((config) => ({
+    ...config,
+    models: {
+      ...config.models,
+      providers: {
+        ...config.models.providers,
+        'openai-compatible': {
+          api: 'openai-completions',
+          baseUrl: world.provider.baseUrl,
+          allowedAgents: [],
+        },
+      },
+    },
+  }));
+}

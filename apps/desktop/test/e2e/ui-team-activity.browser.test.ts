@@ -5,7 +5,13 @@ import { jsonCaller } from '@multiclaw/test-support/json-http';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { startTestCloud, type TestCloud } from '../../../gateway/test/support/cloud.js';
-import { openTeam, type Person, registerPerson, signInHost } from './team-harness.js';
+import {
+  openTeam,
+  type Person,
+  registerPerson,
+  serveWorkspaceAgentsLocally,
+  signInHost,
+} from './team-harness.js';
 import { axeViolations, startUiWorld } from './ui-harness.js';
 
 /**
@@ -32,21 +38,7 @@ beforeAll(async () => {
   if (skip) return;
   cloud = await startTestCloud();
   world = await startUiWorld({ apiKey: MODEL_KEY });
-  // The workspace agent's provider kind, pointed at this world's fake provider (its key comes from the vault).
-  await world.t.config.update((config) => ({
-    ...config,
-    models: {
-      ...config.models,
-      providers: {
-        ...config.models.providers,
-        'openai-compatible': {
-          api: 'openai-completions',
-          baseUrl: world.provider.baseUrl,
-          allowedAgents: [],
-        },
-      },
-    },
-  }));
+  await serveWorkspaceAgentsLocally(world);
   owner = await registerPerson(cloud, 'owner');
   member = await registerPerson(cloud, 'member');
   const call = jsonCaller(cloud.url);

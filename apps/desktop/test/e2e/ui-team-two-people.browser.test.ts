@@ -4,7 +4,7 @@ import { freePort } from '@multiclaw/test-support/ports';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { startTestCloud, type TestCloud } from '../../../gateway/test/support/cloud.js';
-import { registerPerson } from './team-harness.js';
+import { registerPerson, serveWorkspaceAgentsLocally } from './team-harness.js';
 import { axeViolations, startUiWorld } from './ui-harness.js';
 
 /**
@@ -74,20 +74,7 @@ beforeAll(async () => {
       },
     },
   });
-  await memberWorld.t.config.update((config) => ({
-    ...config,
-    models: {
-      ...config.models,
-      providers: {
-        ...config.models.providers,
-        'openai-compatible': {
-          api: 'openai-completions',
-          baseUrl: memberWorld.provider.baseUrl,
-          allowedAgents: [],
-        },
-      },
-    },
-  }));
+  await serveWorkspaceAgentsLocally(memberWorld);
 }, 300_000);
 
 afterAll(async () => {

@@ -21,9 +21,13 @@ export class IpcError extends Error {
   }
 }
 
-/** What the page says when the host cannot be reached or refuses this window. */
+/**
+ * What the page says when the host refuses this window. Only the host's own
+ * refusal of the window secret means "reopen the window"; a 401 the cloud gave
+ * (a wrong password, a session that ended) comes through in its own words.
+ */
 function refusal(status: number, code: string, message: string): IpcError {
-  if (status === 401)
+  if (status === 401 && code === 'DESKTOP_SECRET_INVALID')
     return new IpcError(
       'This window is not signed in to the desktop host (its secret is missing or stale). Close it and open MultiClaw again.',
       code,
