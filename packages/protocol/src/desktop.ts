@@ -128,6 +128,11 @@ export const DesktopSessionSummary = z.object({
   updatedAt: z.number(),
   messageCount: z.number().int().nonnegative(),
   damaged: z.boolean().optional(),
+  /**
+   * Where its finished messages go (docs/data-residency.md): the workspace this
+   * gateway is linked to, or null when it stays on this computer.
+   */
+  sync: z.object({ workspaceId: Id }).nullable(),
 });
 export type DesktopSessionSummary = z.infer<typeof DesktopSessionSummary>;
 

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { ConfigFile } from '@multiclaw/gateway/client';
 import { ChatSendResult, sessionKeyOf } from '@multiclaw/protocol';
 import { z } from 'zod';
 import type { GatewayConnection } from '../gateway/gateway-connection.js';
@@ -37,10 +38,36 @@ const SessionsPage = z.object({
   ),
 });
 
+const AgentIds = z.object({ agents: z.array(z.object({ id: z.string() })) });
+
+/**
+ * Which agents' conversations sync, and where, by the gateway's rule
+ * (docs/data-residency.md): nothing while not linked; once linked, a workspace
+ * agent's (listed by the gateway, not in openclaw.json) and an opted-in local
+ * agent's (`sync.agents`), to the linked workspace.
+ */
+async function syncRule(gateway: GatewayConnection, config: ConfigFile) {
+  const link = (await gateway.status()).link;
+  const workspaceId =
+    link && link.state !== 'not linked' && link.state !== 'revoked' ? link.workspaceId : undefined;
+  if (!workspaceId) return () => null;
+  const current = await config.current();
+  const local = new Set(current.agents.list.map((agent) => agent.id));
+  const optedIn = new Set(current.sync?.agents ?? []);
+  const listed = AgentIds.parse(await gateway.call('agents.list')).agents.map((agent) => agent.id);
+  const syncing = new Set([...listed.filter((id) => !local.has(id)), ...optedIn]);
+  return (agentId: string) => (syncing.has(agentId) ? { workspaceId } : null);
+}
+
 /** Conversations, through the gateway's control protocol; replies stream over the event stream. */
-export function chatCommands(
-  gateway: GatewayConnection,
-): Pick<CommandHandlers, 'chat.send' | 'chat.abort' | 'chat.history' | 'sessions.list' | 'sessions.delete'> {
+export function chatCommands({
+  gateway,
+  config,
+}: {
+  gateway: GatewayConnection;
+  /** openclaw.json: which agents are local, which of them the person opted into sync. */
+  config: ConfigFile;
+}): Pick<CommandHandlers, 'chat.send' | 'chat.abort' | 'chat.history' | 'sessions.list' | 'sessions.delete'> {
   return {
     'chat.send': async ({ agentId, sessionKey, message, idempotencyKey }) => {
       const key = sessionKey ?? sessionKeyOf(agentId, `desktop-${randomUUID()}`);
@@ -74,6 +101,7 @@ export function chatCommands(
       };
     },
     'sessions.list': async ({ search, agentId, limit, offset }) => {
+      const syncOf = await syncRule(gateway, config);
       const page = SessionsPage.parse(
         await gateway.call('sessions.list', {
           limit,
@@ -85,7 +113,11 @@ export function chatCommands(
       return {
         total: page.totalCount,
         ...(page.nextOffset === undefined ? {} : { nextOffset: page.nextOffset }),
-        sessions: page.sessions.map(({ displayName, ...session }) => ({ ...session, title: displayName })),
+        sessions: page.sessions.map(({ displayName, ...session }) => ({
+          ...session,
+          title: displayName,
+          sync: syncOf(session.agentId),
+        })),
       };
     },
     'sessions.delete': async ({ sessionKey }) => {

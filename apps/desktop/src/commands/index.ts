@@ -17,7 +17,7 @@ export function commandHandlers(deps: CommandDeps): CommandHandlers {
     ...gatewayCommands(deps),
     ...agentCommands(deps),
     ...providerCommands(deps.config),
-    ...chatCommands(deps.gateway),
+    ...chatCommands(deps),
     ...settingsCommands(deps),
     ...updateCommands(deps),
     ...recordingCommands(deps),

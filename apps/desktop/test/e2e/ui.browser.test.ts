@@ -175,6 +175,12 @@ describe.skipIf(skip)('the desktop window, as a person uses it', () => {
         timeout: LONG,
       })
       .toBe(1);
+    // Not linked to any workspace: the conversation stays on this computer, and says so.
+    await page
+      .getByRole('list', { name: 'Conversations' })
+      .getByRole('listitem')
+      .getByText('Local only')
+      .waitFor({ timeout: LONG });
     await page.getByRole('searchbox', { name: 'Search conversations' }).fill('nothing says zebra-quartz');
     await page.getByText('No conversation matches "nothing says zebra-quartz".').waitFor({ timeout: LONG });
     await page.getByRole('searchbox', { name: 'Search conversations' }).fill('Hello there');

@@ -3,7 +3,6 @@ import { useEffect, useState } from 'react';
 import { Button, Heading, Input, Label, SearchField } from 'react-aria-components';
 import { Empty, ErrorNotice, Loading } from '../components/notices';
 import { useCommand } from '../components/use-command';
-import { useGateway } from '../components/use-gateway';
 import { invoke } from '../ipc/client';
 import type { OpenConversation } from './ChatScreen';
 
@@ -13,27 +12,9 @@ function when(ms: number): string {
   return new Date(ms).toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' });
 }
 
-/**
- * Where a conversation's messages go, as the host reports it per
- * conversation: `sync` null is "stays on this computer", `{ workspaceId }` is
- * "syncs to that workspace". Hosts that do not report it yet leave it out;
- * then only what is certain is said: a workspace agent's conversations sync
- * to the workspace this gateway is linked to (its agents come over that link).
- */
-function syncMarkOf(
-  session: DesktopSessionSummary,
-  context: { workspaceAgent: boolean; linkedTo: string | undefined; workspaceName: (id: string) => string },
-): string | undefined {
-  if ('sync' in session) {
-    const sync = (session as { sync?: unknown }).sync;
-    if (sync === null) return 'Local only';
-    if (sync && typeof sync === 'object' && 'workspaceId' in sync && typeof sync.workspaceId === 'string')
-      return `Synced to ${context.workspaceName(sync.workspaceId)}`;
-    return undefined;
-  }
-  if (context.workspaceAgent && context.linkedTo)
-    return `Synced to ${context.workspaceName(context.linkedTo)}`;
-  return undefined;
+/** Where a conversation's messages go, as the host reports it (docs/data-residency.md's rule). */
+function syncMarkOf(session: DesktopSessionSummary, workspaceName: (id: string) => string): string {
+  return session.sync ? `Synced to ${workspaceName(session.sync.workspaceId)}` : 'Local only';
 }
 
 /** The names of the person's workspaces, when signed in (a mark says "your workspace" otherwise). */
@@ -77,16 +58,8 @@ export function HistoryScreen({ onOpen }: { onOpen: (conversation: OpenConversat
   });
   const agents = useCommand('agents.list', {});
   const nameOf = (id: string) => agents.data?.agents.find((agent) => agent.id === id)?.name ?? id;
-  const link = useGateway().status?.link;
-  const linkedTo =
-    link && link.state !== 'revoked' && link.state !== 'not linked' ? link.workspaceId : undefined;
-  const workspaceName = useWorkspaceNames(linkedTo !== undefined);
-  const markOf = (session: DesktopSessionSummary) =>
-    syncMarkOf(session, {
-      workspaceAgent: agents.data?.agents.find((agent) => agent.id === session.agentId)?.editable === false,
-      linkedTo,
-      workspaceName,
-    });
+  const workspaceName = useWorkspaceNames(sessions.data?.sessions.some((session) => session.sync) ?? false);
+  const markOf = (session: DesktopSessionSummary) => syncMarkOf(session, workspaceName);
   const page = sessions.data;
   return (
     <section aria-labelledby="history-title" className="screen">
