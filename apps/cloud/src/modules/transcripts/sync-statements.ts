@@ -179,6 +179,10 @@ export type AdvancedRow = { id: string; external_id: string; last_seq: number };
  * run exactly when its sequence is old + i. What the statement inserted is
  * not in its own snapshot of `messages`, so the rows held are the table's
  * plus the INSERT's RETURNING (disjoint: an inserted row was not there).
+ * The table's rows past `last_seq` are read per conversation by an index
+ * range scan on (conversation_id, seq) (the LATERAL with OFFSET 0 keeps the
+ * planner from joining every message of the conversations and filtering
+ * afterwards, which read a conversation's whole history on every batch).
  * Returns the conversations that moved.
  */
 export async function insertMessagesAndAdvance(
@@ -217,9 +221,11 @@ export async function insertMessagesAndAdvance(
        ON CONFLICT DO NOTHING
        RETURNING conversation_id, seq, created_at),
      held AS (
-       SELECT m.conversation_id, m.seq, m.created_at
-         FROM messages m JOIN conversations k ON k.id = m.conversation_id
-        WHERE m.conversation_id = ANY($14::uuid[]) AND m.seq > k.last_seq
+       SELECT k.id AS conversation_id, m.seq, m.created_at
+         FROM conversations k
+              CROSS JOIN LATERAL (SELECT x.seq, x.created_at FROM messages x
+                                   WHERE x.conversation_id = k.id AND x.seq > k.last_seq OFFSET 0) m
+        WHERE k.id = ANY($14::uuid[])
        UNION ALL
        SELECT conversation_id, seq, created_at FROM inserted),
      ranked AS (
