@@ -334,6 +334,9 @@ it.skipIf(skip)(
     await dialog.getByLabel('Name of the workspace to delete').fill(RENAMED);
     await dialog.getByRole('button', { name: 'Delete workspace' }).click();
     await beaPage.getByText('No workspace yet.').waitFor(UI_WAIT);
+    // The one who deleted it is told it is deleted, not that they were dropped from it.
+    await beaPage.getByText(`Workspace "${RENAMED}" deleted.`).waitFor(UI_WAIT);
+    expect(await beaPage.getByText(`You are no longer a member of ${RENAMED}.`).count()).toBe(0);
     expect(await axeViolations(beaPage)).toEqual([]);
     // Olga's window drops it live and says so.
     await olgaPage.getByText(`You are no longer a member of ${RENAMED}.`).waitFor(UI_WAIT);

@@ -98,6 +98,8 @@ function Workspaces({ userId }: { userId: string }) {
   const [saved, setSaved] = useState<string>();
   const [left, setLeft] = useState<string>();
   const known = useRef(new Map<string, string>());
+  /** Workspaces this person deleted here: what to say when they leave the list. */
+  const removedHere = useRef(new Map<string, string>());
   const items = workspaces.data?.items;
   const chosen = items?.find((workspace) => workspace.id === chosenId) ?? items?.[0];
 
@@ -106,7 +108,11 @@ function Workspaces({ userId }: { userId: string }) {
     if (!items) return;
     const now = new Map(items.map((workspace) => [workspace.id, workspace.name]));
     for (const [id, name] of known.current) {
-      if (!now.has(id)) setLeft(`You are no longer a member of ${name}.`);
+      if (now.has(id)) continue;
+      const said = removedHere.current.get(id);
+      if (said) setSaved(said);
+      else setLeft(`You are no longer a member of ${name}.`);
+      removedHere.current.delete(id);
     }
     known.current = now;
   }, [items]);
@@ -175,7 +181,10 @@ function Workspaces({ userId }: { userId: string }) {
           key={chosen.id}
           workspace={chosen}
           userId={userId}
-          onWorkspacesChanged={() => void workspaces.reload()}
+          onWorkspacesChanged={(gone) => {
+            if (gone) removedHere.current.set(gone.id, gone.message);
+            void workspaces.reload();
+          }}
         />
       ) : null}
     </>

@@ -106,7 +106,7 @@ function OwnerControls({ workspace, onWorkspacesChanged }: PanelProps) {
     }
     setDeleting(false);
     const done = await action.run(() => invoke('workspaces.delete', { workspaceId: workspace.id }));
-    if (done) onWorkspacesChanged();
+    if (done) onWorkspacesChanged({ id: workspace.id, message: `Workspace "${workspace.name}" deleted.` });
   }
 
   return (

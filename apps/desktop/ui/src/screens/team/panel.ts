@@ -8,6 +8,9 @@ export interface PanelProps {
   workspace: WorkspaceView;
   /** The signed-in person's cloud user id. */
   userId: string;
-  /** The workspace changed in a way the switcher shows (renamed, deleted, left): list them again. */
-  onWorkspacesChanged: () => void;
+  /**
+   * The workspace changed in a way the switcher shows (renamed, deleted, left): list them again.
+   * `gone`: this person removed it themselves, and what to say instead of "no longer a member".
+   */
+  onWorkspacesChanged: (gone?: { id: string; message: string }) => void;
 }
