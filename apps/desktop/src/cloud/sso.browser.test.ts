@@ -1,9 +1,9 @@
 import { chromiumMissing, launchChromium } from '@multiclaw/test-support/browser';
-import { startTestIdp, type TestIdp } from '@multiclaw/test-support/oidc-idp';
-import { freePort } from '@multiclaw/test-support/ports';
+import type { TestIdp } from '@multiclaw/test-support/oidc-idp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestCloud, type TestCloud } from '../../../gateway/test/support/cloud.js';
+import type { TestCloud } from '../../../gateway/test/support/cloud.js';
 import { openEvents, startTestDesktop, type TestDesktop } from '../../test/support/desktop.js';
+import { signInAtIdp, startCloudWithIdp } from '../../test/support/sso-cloud.js';
 
 /**
  * Single sign-on through the system browser, for real: the host's opener is
@@ -20,24 +20,7 @@ const opened: Promise<void>[] = [];
 
 beforeAll(async () => {
   if (skip) return;
-  idp = await startTestIdp();
-  const port = await freePort();
-  await idp.configure([`http://127.0.0.1:${port}/v1/auth/oidc/testidp/callback`]);
-  cloud = await startTestCloud({
-    port,
-    env: {
-      OIDC_PROVIDERS: JSON.stringify([
-        {
-          name: 'testidp',
-          displayName: 'Test IdP',
-          issuer: idp.issuer,
-          clientId: idp.clientId,
-          clientSecret: idp.clientSecret,
-          redirectUris: ['http://127.0.0.1/oidc/callback'],
-        },
-      ]),
-    },
-  });
+  ({ idp, cloud } = await startCloudWithIdp());
   browser = await launchChromium();
 }, 120_000);
 afterAll(async () => {
@@ -51,17 +34,7 @@ afterAll(async () => {
 /** The "system browser": a Chromium page that signs in as `email` on the provider's page. */
 function chromiumOpener(email: string) {
   return (url: string) => {
-    opened.push(
-      (async () => {
-        const context = await browser.newContext();
-        const page = await context.newPage();
-        await page.goto(url);
-        await page.getByLabel('Email').fill(email);
-        await page.getByRole('button', { name: 'Sign in' }).click();
-        await page.getByRole('heading', { name: /Signed in|did not complete/ }).waitFor({ timeout: 30_000 });
-        await context.close();
-      })(),
-    );
+    opened.push(signInAtIdp(browser, url, email));
     return true;
   };
 }

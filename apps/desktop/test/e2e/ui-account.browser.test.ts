@@ -2,8 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { chromiumMissing } from '@multiclaw/test-support/browser';
-import { startTestIdp, type TestIdp } from '@multiclaw/test-support/oidc-idp';
-import { freePort } from '@multiclaw/test-support/ports';
+import type { TestIdp } from '@multiclaw/test-support/oidc-idp';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import {
@@ -12,7 +11,8 @@ import {
   type SmtpPeer,
   startSmtpPeer,
 } from '../../../cloud/test/support/smtp-peer.js';
-import { startTestCloud, type TestCloud } from '../../../gateway/test/support/cloud.js';
+import type { TestCloud } from '../../../gateway/test/support/cloud.js';
+import { signInAtIdp, startCloudWithIdp } from '../support/sso-cloud.js';
 import { registerPerson, signInHost } from './team-harness.js';
 import { axeViolations, startUiWorld } from './ui-harness.js';
 
@@ -36,26 +36,10 @@ const opened: Promise<void>[] = [];
 beforeAll(async () => {
   if (skip) return;
   smtp = await startSmtpPeer();
-  idp = await startTestIdp();
-  const port = await freePort();
-  await idp.configure([`http://127.0.0.1:${port}/v1/auth/oidc/testidp/callback`]);
-  cloud = await startTestCloud({
-    port,
-    env: {
-      SMTP_URL: smtp.url,
-      MAIL_FROM: 'MultiClaw <no-reply@example.com>',
-      OIDC_PROVIDERS: JSON.stringify([
-        {
-          name: 'testidp',
-          displayName: 'Test IdP',
-          issuer: idp.issuer,
-          clientId: idp.clientId,
-          clientSecret: idp.clientSecret,
-          redirectUris: ['http://127.0.0.1/oidc/callback'],
-        },
-      ]),
-    },
-  });
+  ({ idp, cloud } = await startCloudWithIdp({
+    SMTP_URL: smtp.url,
+    MAIL_FROM: 'MultiClaw <no-reply@example.com>',
+  }));
   world = await startUiWorld({
     apiKey: 'sk-unused',
     gateway: false,
@@ -305,15 +289,7 @@ describe.skipIf(skip)('the account from the desktop UI', () => {
     const email = `ui-sso-${randomBytes(4).toString('hex')}@example.com`;
     idp.accounts.set(email, { email, email_verified: true, name: 'Sso Person' });
     /** The "system browser": a Chromium context that signs in on the provider's page. */
-    const signInAtProvider = async (url: string) => {
-      const context = await world.browser.newContext();
-      const provider = await context.newPage();
-      await provider.goto(url);
-      await provider.getByLabel('Email').fill(email);
-      await provider.getByRole('button', { name: 'Sign in' }).click();
-      await provider.getByRole('heading', { name: /Signed in|did not complete/ }).waitFor(WAIT);
-      await context.close();
-    };
+    const signInAtProvider = (url: string) => signInAtIdp(world.browser, url, email);
     opener = (url) => {
       opened.push(signInAtProvider(url));
       return true;

@@ -1,9 +1,9 @@
 import { chromiumMissing } from '@multiclaw/test-support/browser';
-import { startTestIdp, type TestIdp } from '@multiclaw/test-support/oidc-idp';
-import { freePort } from '@multiclaw/test-support/ports';
+import type { TestIdp } from '@multiclaw/test-support/oidc-idp';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { startTestCloud, type TestCloud } from '../../../gateway/test/support/cloud.js';
+import type { TestCloud } from '../../../gateway/test/support/cloud.js';
+import { signInAtIdp, startCloudWithIdp } from '../support/sso-cloud.js';
 import { registerPerson, serveWorkspaceAgentsLocally } from './team-harness.js';
 import { axeViolations, startUiWorld } from './ui-harness.js';
 
@@ -32,24 +32,7 @@ const memberEmail = `member-${Date.now()}@example.com`;
 
 beforeAll(async () => {
   if (skip) return;
-  idp = await startTestIdp();
-  const port = await freePort();
-  await idp.configure([`http://127.0.0.1:${port}/v1/auth/oidc/testidp/callback`]);
-  cloud = await startTestCloud({
-    port,
-    env: {
-      OIDC_PROVIDERS: JSON.stringify([
-        {
-          name: 'testidp',
-          displayName: 'Test IdP',
-          issuer: idp.issuer,
-          clientId: idp.clientId,
-          clientSecret: idp.clientSecret,
-          redirectUris: ['http://127.0.0.1/oidc/callback'],
-        },
-      ]),
-    },
-  });
+  ({ idp, cloud } = await startCloudWithIdp());
   idp.accounts.set(memberEmail, { email: memberEmail, email_verified: true, name: 'Mia Member' });
   ownerWorld = await startUiWorld({ apiKey: MODEL_KEY });
   memberWorld = await startUiWorld({
@@ -57,19 +40,7 @@ beforeAll(async () => {
     desktop: {
       // The "system browser": a page of the member's Chromium that signs in at the provider.
       openBrowser: (url) => {
-        ssoPages.push(
-          (async () => {
-            const context = await memberWorld.browser.newContext();
-            const page = await context.newPage();
-            await page.goto(url);
-            await page.getByLabel('Email').fill(memberEmail);
-            await page.getByRole('button', { name: 'Sign in' }).click();
-            await page
-              .getByRole('heading', { name: /Signed in|did not complete/ })
-              .waitFor({ timeout: LONG });
-            await context.close();
-          })(),
-        );
+        ssoPages.push(signInAtIdp(memberWorld.browser, url, memberEmail));
         return true;
       },
     },

@@ -1,17 +1,11 @@
-import type { DesktopCommandOutput } from '@multiclaw/protocol/desktop';
-import { useEffect, useState } from 'react';
 import { Heading } from 'react-aria-components';
 import { ErrorNotice, Loading } from '../components/notices';
-import { useAction } from '../components/use-command';
-import { invoke } from '../ipc/client';
-import { onEvent } from '../ipc/events';
+import { useCloudAccount } from '../components/use-cloud-account';
 import { DeleteAccountSection } from './account/DeleteAccountSection';
 import { ExportSection } from './account/ExportSection';
 import { PasswordSection } from './account/PasswordSection';
 import { ProfileSection } from './account/ProfileSection';
 import { SessionsSection } from './account/SessionsSection';
-
-type Account = DesktopCommandOutput<'account.status'>;
 
 /**
  * The cloud account of the person signed in on this computer: profile and
@@ -19,19 +13,7 @@ type Account = DesktopCommandOutput<'account.status'>;
  * holds the session and calls the cloud; this window never sees a token.
  */
 export function AccountScreen() {
-  const [account, setAccount] = useState<Account>();
-  const [notice, setNotice] = useState<string>();
-  const action = useAction();
-
-  useEffect(() => {
-    void action.run(async () => setAccount(await invoke('account.status', {})));
-    return onEvent((event) => {
-      if (event.type !== 'account.changed') return;
-      setAccount(event.payload.account);
-      if (event.payload.reason === 'signed-in') setNotice(undefined);
-      else if (event.payload.message) setNotice(event.payload.message);
-    });
-  }, [action.run]);
+  const { account, setAccount, notice, setNotice, action } = useCloudAccount();
 
   const signedIn = account?.state === 'signed-in' && account.user ? account : undefined;
   return (

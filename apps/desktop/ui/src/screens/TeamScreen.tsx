@@ -1,4 +1,3 @@
-import type { DesktopCommandOutput } from '@multiclaw/protocol/desktop';
 import { useEffect, useRef, useState } from 'react';
 import {
   Button,
@@ -14,6 +13,7 @@ import {
 } from 'react-aria-components';
 import { ChoiceSelect } from '../components/ChoiceSelect';
 import { Empty, ErrorNotice, Loading, Saved } from '../components/notices';
+import { useCloudAccount } from '../components/use-cloud-account';
 import { useAction, useCommand } from '../components/use-command';
 import { invoke } from '../ipc/client';
 import { onEvent } from '../ipc/events';
@@ -28,8 +28,6 @@ import { TranscriptsPanel } from './team/TranscriptsPanel';
 import { VaultPanel } from './team/VaultPanel';
 import { WorkspaceAgentsPanel } from './team/WorkspaceAgentsPanel';
 
-type Account = DesktopCommandOutput<'account.status'>;
-
 /**
  * The cloud from the desktop: sign in (the host keeps the session; this
  * window never sees a token), then one workspace at a time, its sections
@@ -37,19 +35,7 @@ type Account = DesktopCommandOutput<'account.status'>;
  * are hidden from members only to spare them a refusal.
  */
 export function TeamScreen() {
-  const [account, setAccount] = useState<Account>();
-  const [notice, setNotice] = useState<string>();
-  const action = useAction();
-
-  useEffect(() => {
-    void action.run(async () => setAccount(await invoke('account.status', {})));
-    return onEvent((event) => {
-      if (event.type !== 'account.changed') return;
-      setAccount(event.payload.account);
-      if (event.payload.reason === 'session-ended')
-        setNotice(event.payload.message ?? 'The cloud ended this session. Sign in again.');
-    });
-  }, [action.run]);
+  const { account, setAccount, notice, setNotice, action } = useCloudAccount();
 
   return (
     <section aria-labelledby="team-title" className="screen">
