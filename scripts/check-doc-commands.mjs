@@ -48,14 +48,17 @@ process.on('exit', () => rmSync(scratch, { recursive: true, force: true }));
 
 // ---------------------------------------------------------------- exercises
 
-/** Runs `command` with bash in the repository root, in a clean environment with a scratch HOME. */
-function shell(command, { cwd = ROOT, env = {} } = {}) {
+/**
+ * Runs `command` with bash in the repository root, in a clean environment with a scratch HOME.
+ * `timeoutMs` is generous: on a loaded 2-core machine a deploy took over two minutes.
+ */
+function shell(command, { cwd = ROOT, env = {}, timeoutMs = 300_000 } = {}) {
   return new Promise((resolve) => {
     const child = spawn('bash', ['-c', command], {
       cwd,
       env: { PATH: process.env.PATH, HOME: join(scratch, 'home'), ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
-      timeout: 120_000,
+      timeout: timeoutMs,
     });
     let output = '';
     child.stdout.on('data', (chunk) => {
@@ -190,6 +193,7 @@ function deployed() {
         // The real HOME: pnpm finds its store there (a scratch one would copy every package anew).
         shell(`pnpm --filter @multiclaw/cloud deploy --prod --legacy ${join(scratch, DEPLOYED)}`, {
           env: { HOME: process.env.HOME },
+          timeoutMs: 900_000,
         }),
       );
       if (result.code !== 0) return `pnpm deploy exited ${result.code}:\n${result.output.slice(-2000)}`;
