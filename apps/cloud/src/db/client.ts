@@ -53,6 +53,14 @@ export async function sqlTransaction<T>(db: Database, work: (sql: Sql) => Promis
   const pool = pools.get(db);
   if (!pool) return db.$transaction((tx) => work(sqlOf(tx as unknown as Database)));
   const client = await pool.connect();
+  // A connection lost while checked out (PostgreSQL restarted) emits 'error' on the
+  // client, which the pool only listens for while it is idle: without a listener
+  // that is an uncaught exception. The statement in flight rejects anyway.
+  let lost: Error | undefined;
+  const onLost = (error: Error) => {
+    lost = error;
+  };
+  client.on('error', onLost);
   try {
     await client.query('BEGIN');
     const result = await work(client as Sql);
@@ -62,7 +70,9 @@ export async function sqlTransaction<T>(db: Database, work: (sql: Sql) => Promis
     await client.query('ROLLBACK').catch(() => {});
     throw error;
   } finally {
-    client.release();
+    client.off('error', onLost);
+    // A lost connection is closed, not returned to the pool.
+    client.release(lost);
   }
 }
 
@@ -84,6 +94,12 @@ export async function sqlTransactionOpening<T>(
       return work(sqlOf(tx as unknown as Database));
     });
   const client = await pool.connect();
+  // As in sqlTransaction: a connection lost while checked out must not be an uncaught 'error'.
+  let lost: Error | undefined;
+  const onLost = (error: Error) => {
+    lost = error;
+  };
+  client.on('error', onLost);
   try {
     await client.query(`BEGIN; ${opening}`);
     const result = await work(client as Sql);
@@ -93,7 +109,8 @@ export async function sqlTransactionOpening<T>(
     await client.query('ROLLBACK').catch(() => {});
     throw error;
   } finally {
-    client.release();
+    client.off('error', onLost);
+    client.release(lost);
   }
 }
 
