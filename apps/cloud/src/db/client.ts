@@ -49,9 +49,35 @@ export function sqlOf(db: Database): Sql {
  * (BEGIN … COMMIT, ROLLBACK on any error), for the hot paths that `sqlOf`
  * serves; through Prisma's interactive transaction for a client made elsewhere.
  */
-export async function sqlTransaction<T>(db: Database, work: (sql: Sql) => Promise<T>): Promise<T> {
+export function sqlTransaction<T>(db: Database, work: (sql: Sql) => Promise<T>): Promise<T> {
+  return inTransaction(db, undefined, work);
+}
+
+/**
+ * `sqlTransaction` whose BEGIN carries a first statement in the same round
+ * trip (one simple-protocol query, so `opening` has no parameters: build it
+ * with `advisoryXactLock`, never from unchecked input). Through Prisma's
+ * interactive transaction, as its first statement, for a client made elsewhere.
+ */
+export function sqlTransactionOpening<T>(
+  db: Database,
+  opening: string,
+  work: (sql: Sql) => Promise<T>,
+): Promise<T> {
+  return inTransaction(db, opening, work);
+}
+
+async function inTransaction<T>(
+  db: Database,
+  opening: string | undefined,
+  work: (sql: Sql) => Promise<T>,
+): Promise<T> {
   const pool = pools.get(db);
-  if (!pool) return db.$transaction((tx) => work(sqlOf(tx as unknown as Database)));
+  if (!pool)
+    return db.$transaction(async (tx) => {
+      if (opening) await tx.$executeRawUnsafe(opening);
+      return work(sqlOf(tx as unknown as Database));
+    });
   const client = await pool.connect();
   // A connection lost while checked out (PostgreSQL restarted) emits 'error' on the
   // client, which the pool only listens for while it is idle: without a listener
@@ -62,7 +88,7 @@ export async function sqlTransaction<T>(db: Database, work: (sql: Sql) => Promis
   };
   client.on('error', onLost);
   try {
-    await client.query('BEGIN');
+    await client.query(opening ? `BEGIN; ${opening}` : 'BEGIN');
     const result = await work(client as Sql);
     await client.query('COMMIT');
     return result;
@@ -72,44 +98,6 @@ export async function sqlTransaction<T>(db: Database, work: (sql: Sql) => Promis
   } finally {
     client.off('error', onLost);
     // A lost connection is closed, not returned to the pool.
-    client.release(lost);
-  }
-}
-
-/**
- * `sqlTransaction` whose BEGIN carries a first statement in the same round
- * trip (one simple-protocol query, so `opening` has no parameters: build it
- * with `advisoryXactLock`, never from unchecked input). Through Prisma's
- * interactive transaction, as its first statement, for a client made elsewhere.
- */
-export async function sqlTransactionOpening<T>(
-  db: Database,
-  opening: string,
-  work: (sql: Sql) => Promise<T>,
-): Promise<T> {
-  const pool = pools.get(db);
-  if (!pool)
-    return db.$transaction(async (tx) => {
-      await tx.$executeRawUnsafe(opening);
-      return work(sqlOf(tx as unknown as Database));
-    });
-  const client = await pool.connect();
-  // As in sqlTransaction: a connection lost while checked out must not be an uncaught 'error'.
-  let lost: Error | undefined;
-  const onLost = (error: Error) => {
-    lost = error;
-  };
-  client.on('error', onLost);
-  try {
-    await client.query(`BEGIN; ${opening}`);
-    const result = await work(client as Sql);
-    await client.query('COMMIT');
-    return result;
-  } catch (error) {
-    await client.query('ROLLBACK').catch(() => {});
-    throw error;
-  } finally {
-    client.off('error', onLost);
     client.release(lost);
   }
 }

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { type ErrorEnvelope, LoginResponse } from '@multiclaw/protocol';
+import { jsonExchanger } from '@multiclaw/test-support/json-http';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { codeIn, type SmtpPeer, startSmtpPeer } from '../../../cloud/test/support/smtp-peer.js';
 import { startTestCloud, type TestCloud } from '../../../gateway/test/support/cloud.js';
@@ -34,18 +35,7 @@ const newEmail = (label: string) => `${label}-${randomBytes(4).toString('hex')}@
 const newPassword = (label: string) => `${label} passphrase 7 ${randomBytes(3).toString('hex')}`;
 const errorOf = (body: Record<string, unknown>) => (body as ErrorEnvelope).error;
 
-async function api(method: string, path: string, token?: string, body?: unknown) {
-  const response = await fetch(`${base()}${path}`, {
-    method,
-    headers: {
-      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-      ...(token ? { authorization: `Bearer ${token}` } : {}),
-    },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  const text = await response.text();
-  return { status: response.status, body: text ? (JSON.parse(text) as Record<string, unknown>) : {} };
-}
+const api = jsonExchanger(base);
 
 /** A sign-in over the API: another device of the same person. */
 async function login(email: string, password: string) {

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { chromiumMissing } from '@multiclaw/test-support/browser';
+import { jsonExchanger } from '@multiclaw/test-support/json-http';
 import type { TestIdp } from '@multiclaw/test-support/oidc-idp';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -70,18 +71,7 @@ async function mailTo(email: string, subject: RegExp): Promise<ReceivedMail> {
   }
 }
 
-async function api(method: string, path: string, token?: string, body?: unknown) {
-  const response = await fetch(`${cloud.url}${path}`, {
-    method,
-    headers: {
-      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-      ...(token ? { authorization: `Bearer ${token}` } : {}),
-    },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  const text = await response.text();
-  return { status: response.status, body: text ? (JSON.parse(text) as Record<string, unknown>) : {} };
-}
+const api = jsonExchanger(() => cloud.url);
 
 const login = async (email: string, password: string, clientName = 'Phone') =>
   api('POST', '/v1/auth/login', undefined, { email, password, clientName });

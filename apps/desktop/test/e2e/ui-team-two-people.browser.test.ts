@@ -183,7 +183,6 @@ it.skipIf(skip)(
     await memberPage.getByText('You are no longer a member of Acme.').waitFor({ timeout: LONG });
     await accessible(memberPage, 'member: removed');
     expect((await memberWorld.t.call('members.list', { workspaceId })).status).toBe(404);
-    expect(owner.id).toBeTruthy();
   },
   600_000,
 );
