@@ -66,6 +66,13 @@ export function createNatsBus(options: {
           'event bus: NATS connection lost; reconnecting (events sent meanwhile are lost)',
         );
       } else if (status.type === Events.Reconnect) {
+        // A round trip first: the server has then taken our subscription again, so whoever
+        // re-reads on `reconnected` hears every event published from then on.
+        try {
+          await nc.flush();
+        } catch {
+          continue; // lost again: the next Reconnect says so
+        }
         logger.info({ server }, 'event bus: connected to NATS again');
         listeners.reconnected();
       }
