@@ -1,5 +1,10 @@
 import type { RecordedStep } from '@multiclaw/protocol';
-import type { CapturedStep, PopupStatus, PopupToWorker } from '../shared/messages.js';
+import {
+  type CapturedStep,
+  type PopupStatus,
+  type PopupToWorker,
+  RECORDER_PORT,
+} from '../shared/messages.js';
 import { redactUrl } from '../shared/sensitive.js';
 import { DEFAULT_GATEWAY_PORT, KEYS } from '../shared/state.js';
 import { flush, scheduleFlush } from './delivery.js';
@@ -31,6 +36,16 @@ chrome.runtime.onMessage.addListener((message: unknown, sender, sendResponse) =>
   if (!answer) return false;
   answer.then(sendResponse, (error: Error) => sendResponse({ error: error.message }));
   return true;
+});
+
+// A recording frame's port (content/worker-channel.ts): steps arrive on it, checked as a message is.
+chrome.runtime.onConnect.addListener((port) => {
+  const sender = port.sender;
+  if (port.name !== RECORDER_PORT || !sender || !isOwnContentScript(sender)) {
+    port.disconnect();
+    return;
+  }
+  port.onMessage.addListener((message: unknown) => void route(message, sender)?.catch(() => undefined));
 });
 
 function route(message: unknown, sender: chrome.runtime.MessageSender): Promise<unknown> | undefined {

@@ -1,6 +1,7 @@
 import type { CapturedStep, ContentToWorker, SessionBroadcast } from '../shared/messages.js';
 import { isSensitiveField } from '../shared/sensitive.js';
 import { isField, labelsOf, meaningfulTarget, roleOf, selectorOf, textOf } from './describe.js';
+import { workerChannel } from './worker-channel.js';
 
 /**
  * The recorder in every page (and frame). Its listeners are registered when
@@ -12,7 +13,8 @@ import { isField, labelsOf, meaningfulTarget, roleOf, selectorOf, textOf } from 
  * right after a page loads in a session is not lost, and nothing leaves the
  * page otherwise.
  * Only events the browser marks trusted (a person's, not a page script's)
- * are recorded.
+ * are recorded. Steps go over a port held open while the frame records
+ * (worker-channel.ts).
  */
 
 declare global {
@@ -26,6 +28,7 @@ if (!globalThis.__multiclawRecorder) {
   /** Steps taken before the first answer; at most a handful, gone once it arrives. */
   let early: CapturedStep[] = [];
   const EARLY_MAX = 50;
+  const worker = workerChannel();
 
   const apply = (update: { active?: unknown; crossOriginFrames?: unknown }) => {
     state.known = true;
@@ -33,7 +36,9 @@ if (!globalThis.__multiclawRecorder) {
     state.crossOriginFrames = update.crossOriginFrames === true;
     const waiting = early;
     early = [];
-    if (recording()) for (const step of waiting) void send({ type: 'step', step });
+    if (recording()) worker.open();
+    else worker.close();
+    if (recording()) for (const step of waiting) worker.send({ type: 'step', step });
   };
 
   chrome.runtime.onMessage.addListener((message: unknown, sender, sendResponse) => {
@@ -44,7 +49,7 @@ if (!globalThis.__multiclawRecorder) {
     if (typed.type === 'ping') sendResponse({ present: true });
     return false;
   });
-  send({ type: 'session?' }).then((answer) => {
+  askWorker({ type: 'session?' }).then((answer) => {
     if (state.known) return; // a broadcast came first and is newer
     apply(answer && typeof answer === 'object' ? (answer as SessionBroadcast) : { active: false });
   });
@@ -99,7 +104,7 @@ if (!globalThis.__multiclawRecorder) {
   }
 
   function report(step: CapturedStep) {
-    if (state.known) void send({ type: 'step', step });
+    if (state.known) worker.send({ type: 'step', step });
     else if (early.length < EARLY_MAX) early.push(step);
   }
 }
@@ -139,7 +144,7 @@ function sameOriginAsPage(): boolean {
   return ancestors !== undefined && [...ancestors].every((origin) => origin === location.origin);
 }
 
-function send(message: ContentToWorker): Promise<unknown> {
+function askWorker(message: ContentToWorker): Promise<unknown> {
   // The extension may have been reloaded or removed under this page: nothing to do then.
   return chrome.runtime.sendMessage(message).catch(() => undefined);
 }

@@ -20,6 +20,9 @@ export type CapturedStep =
 
 export type ContentToWorker = { type: 'session?' } | { type: 'step'; step: CapturedStep };
 
+/** The name of the port a recording frame holds open to the worker (content/worker-channel.ts). */
+export const RECORDER_PORT = 'recorder';
+
 export type PopupToWorker =
   | { type: 'status?' }
   | { type: 'pair'; port: number; code: string }

@@ -22,8 +22,11 @@ export interface ExtensionBrowser {
   worker(): Promise<Worker>;
   /** The popup, opened as a page of its own (what a click on the toolbar icon shows). */
   openPopup(): Promise<Page>;
-  /** Stops the service worker, as Chrome does to an idle one; the next event starts a new one. */
-  stopWorker(): Promise<void>;
+  /**
+   * Stops the service worker, as Chrome does to an idle one; resolves once it
+   * is stopped, with `running`: settles when a new one runs (whatever started it).
+   */
+  stopWorker(): Promise<{ running: Promise<void> }>;
   close(): Promise<void>;
 }
 
@@ -65,19 +68,36 @@ export async function launchWithExtension(): Promise<ExtensionBrowser> {
       return page;
     },
     stopWorker: async () => {
-      // Playwright keeps the stopped worker's handle; DevTools says when the worker really stopped.
+      // Playwright keeps the stopped worker's handle; DevTools says when the worker really stopped, and when one runs again.
       const page = context.pages()[0] ?? (await context.newPage());
       const cdp = await context.newCDPSession(page);
-      const stopped = new Promise<void>((resolve) =>
-        cdp.on('ServiceWorker.workerVersionUpdated', ({ versions }) => {
-          const ours = versions.filter((version) => version.scriptURL.startsWith(origin));
-          if (ours.length && ours.every((version) => version.runningStatus === 'stopped')) resolve();
-        }),
-      );
+      let stoppedNow: () => void = () => {};
+      let runningAgain: () => void = () => {};
+      const stopped = new Promise<void>((resolve) => {
+        stoppedNow = resolve;
+      });
+      const running = new Promise<void>((resolve) => {
+        runningAgain = resolve;
+      });
+      let phase: 'stopping' | 'stopped' = 'stopping';
+      cdp.on('ServiceWorker.workerVersionUpdated', ({ versions }) => {
+        const ours = versions.filter((version) => version.scriptURL.startsWith(origin));
+        if (
+          phase === 'stopping' &&
+          ours.length &&
+          ours.every((version) => version.runningStatus === 'stopped')
+        ) {
+          phase = 'stopped';
+          stoppedNow();
+        } else if (phase === 'stopped' && ours.some((version) => version.runningStatus === 'running')) {
+          runningAgain();
+          void cdp.detach().catch(() => undefined);
+        }
+      });
       await cdp.send('ServiceWorker.enable');
       await cdp.send('ServiceWorker.stopAllWorkers');
       await stopped;
-      await cdp.detach();
+      return { running };
     },
     close: async () => {
       await context.close();

@@ -28,7 +28,11 @@ const PAGES: Record<string, (other: string) => string> = {
       <button id="plain" type="button">Say hello</button>`,
     ),
   '/done': () => page('Signed in', '<h1>Signed in</h1><a id="back" href="/form">Back</a>'),
-  '/other': () => page('Other page', '<h1>Other</h1><button id="other-button">Other button</button>'),
+  '/other': () =>
+    page(
+      'Other page',
+      '<h1>Other</h1><button id="other-button">Other button</button> <a id="to-form" href="/form">To the form</a>',
+    ),
   '/frames': (other) =>
     page(
       'Frames',
