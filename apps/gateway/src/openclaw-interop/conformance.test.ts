@@ -143,7 +143,10 @@ function expectConforms(frames: Frame[], methodOf: Map<string, string>) {
   return { checkedResults, checkedEvents };
 }
 
-describe("OpenClaw protocol v4: every frame we send validates against OpenClaw's schemas", () => {
+// A whole session with streamed runs: ~5 s idle, and once over 30 s under a load average of 13.
+describe("OpenClaw protocol v4: every frame we send validates against OpenClaw's schemas", {
+  timeout: 120_000,
+}, () => {
   it('through a whole session: handshake, each method, streamed runs, errors, ticks and the shutdown', async () => {
     const test = await gateway({ tickIntervalMs: 250 });
     const client = await open(test);

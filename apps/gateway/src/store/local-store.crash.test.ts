@@ -111,5 +111,5 @@ describe('local store under SIGKILL', () => {
     expect(total('kills')).toBe(51);
     // Not hollow: the children really appended a good number of messages between kills.
     expect(total('messages')).toBeGreaterThan(60);
-  }, 90_000); // ~10 s on an idle machine; the budget only covers a loaded one.
+  }, 300_000); // ~10 s on an idle machine; 51 spawned children, once over 90 s under a load average of 13.
 });
