@@ -395,3 +395,47 @@ it.skipIf(skip)(
   },
   180_000,
 );
+
+it.skipIf(skip)(
+  'a vault of more than one page: "Load more" shows the rest, and a new agent may be granted any secret',
+  async () => {
+    const token = await login(olga);
+    const names = Array.from({ length: 101 }, (_, i) => `PAGED_${String(i + 1).padStart(3, '0')}`);
+    for (const name of names) {
+      await call('POST', `/v1/workspaces/${workspaceId}/secrets`, token, { name, value: `value-of-${name}` });
+    }
+    const page = await openTeam(owner, WORKSPACE, 'Vault');
+    const list = page.getByRole('list', { name: `Secrets of ${WORKSPACE}`, exact: true });
+    const shown = async () =>
+      (
+        await list
+          .getByRole('listitem')
+          .evaluateAll((items) => items.map((item) => item.getAttribute('aria-label')))
+      )
+        .filter((label): label is string => label?.startsWith('Secret PAGED_') ?? false)
+        .map((label) => label.slice('Secret '.length));
+    const more = page.getByRole('button', { name: 'Load more secrets' });
+    await more.waitFor(UI_WAIT);
+    // One page is 100 cards; at least one of the 101 is not among them yet.
+    expect(await list.getByRole('listitem').count()).toBe(100);
+    expect((await shown()).length).toBeLessThan(names.length);
+    await more.click();
+    await more.waitFor({ state: 'detached', ...UI_WAIT });
+    expect((await shown()).sort()).toEqual(names);
+    expect(await axeViolations(page)).toEqual([]);
+
+    // The agent form offers every secret, not the first page of them.
+    await page.getByRole('tab', { name: 'Workspace agents' }).click();
+    await page.getByRole('button', { name: 'New agent' }).click();
+    const agentForm = page.getByRole('form', { name: 'New workspace agent' });
+    for (const name of [names[0], names[100]] as string[]) {
+      await agentForm.getByRole('checkbox', { name, exact: true }).waitFor(UI_WAIT);
+    }
+    const offered = await agentForm
+      .getByRole('checkbox')
+      .evaluateAll((boxes) => boxes.map((box) => box.closest('label')?.textContent ?? ''));
+    expect(offered.filter((name) => name.startsWith('PAGED_')).sort()).toEqual(names);
+    await page.close();
+  },
+  300_000,
+);

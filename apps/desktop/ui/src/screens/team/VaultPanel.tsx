@@ -5,9 +5,10 @@ import { ConfirmDialog } from '../../components/ConfirmDialog';
 import { GrantChoices } from '../../components/GrantChoices';
 import { Empty, ErrorNotice, Loading, Saved } from '../../components/notices';
 import { useCloudEvents } from '../../components/use-cloud-events';
-import { useAction, useCommand } from '../../components/use-command';
+import { useAction } from '../../components/use-command';
 import { invoke } from '../../ipc/client';
 import type { PanelProps } from './panel';
+import { usePagedList, useWholeList } from './team-lists';
 
 type Secret = DesktopCommandOutput<'secrets.list'>['items'][number];
 
@@ -37,8 +38,8 @@ function useShownBriefly() {
  */
 export function VaultPanel({ workspace }: PanelProps) {
   const owner = workspace.role === 'owner';
-  const secrets = useCommand('secrets.list', { workspaceId: workspace.id, limit: 100 });
-  const agents = useCommand('workspaceAgents.list', { workspaceId: workspace.id, limit: 100 });
+  const secrets = usePagedList('secrets.list', { workspaceId: workspace.id, limit: 100 });
+  const agents = useWholeList('workspaceAgents.list', { workspaceId: workspace.id, limit: 100 });
   const [editing, setEditing] = useState<{ secret?: Secret }>();
   const [deleting, setDeleting] = useState<Secret>();
   const [revealing, setRevealing] = useState<Secret>();
@@ -53,7 +54,7 @@ export function VaultPanel({ workspace }: PanelProps) {
     void agents.reload();
   });
 
-  const agentChoices = agents.data?.items.map(({ id, name }) => ({ id, name })) ?? [];
+  const agentChoices = (agents.items ?? []).map(({ id, name }) => ({ id, name })) ?? [];
   const agentName = new Map(agentChoices.map((agent) => [agent.id, agent.name]));
 
   async function changed(message: string) {
@@ -96,7 +97,7 @@ export function VaultPanel({ workspace }: PanelProps) {
     if (done) await changed(`Secret "${secret.name}" deleted.`);
   }
 
-  const items = secrets.data?.items;
+  const items = secrets.items;
   return (
     <section aria-label={`Vault of ${workspace.name}`}>
       <div className="screen-head">
@@ -126,7 +127,7 @@ export function VaultPanel({ workspace }: PanelProps) {
           secret={editing.secret}
           agents={agentChoices}
           noAgents={
-            agents.data
+            agents.items
               ? 'No workspace agents yet: grant this secret to one from Workspace agents once it exists.'
               : (agents.error ?? "Loading the workspace's agents…")
           }
@@ -138,7 +139,7 @@ export function VaultPanel({ workspace }: PanelProps) {
       {secrets.error ? (
         <ErrorNotice onRetry={() => void secrets.reload()}>{secrets.error}</ErrorNotice>
       ) : null}
-      {secrets.loading && !secrets.data ? <Loading>Loading the vault's secrets…</Loading> : null}
+      {secrets.loading && !secrets.items ? <Loading>Loading the vault's secrets…</Loading> : null}
       {items && items.length === 0 ? (
         <Empty title="No secrets yet.">
           <p>
@@ -204,8 +205,10 @@ export function VaultPanel({ workspace }: PanelProps) {
           ))}
         </ul>
       ) : null}
-      {secrets.data?.nextCursor ? (
-        <p className="hint">Showing the first {items?.length} secrets of the vault.</p>
+      {secrets.hasMore ? (
+        <Button isDisabled={secrets.loading} onPress={() => void secrets.loadMore()}>
+          Load more secrets
+        </Button>
       ) : null}
       <ConfirmDialog
         isOpen={revealing !== undefined}

@@ -6,9 +6,10 @@ import { ConfirmDialog } from '../../components/ConfirmDialog';
 import { GrantChoices } from '../../components/GrantChoices';
 import { Empty, ErrorNotice, Loading, Saved } from '../../components/notices';
 import { useCloudEvents } from '../../components/use-cloud-events';
-import { useAction, useCommand } from '../../components/use-command';
+import { useAction } from '../../components/use-command';
 import { invoke } from '../../ipc/client';
 import type { PanelProps } from './panel';
+import { usePagedList, useWholeList } from './team-lists';
 
 type Agent = DesktopCommandOutput<'workspaceAgents.list'>['items'][number];
 type AgentInput = DesktopCommandInput<'workspaceAgents.create'>['agent'];
@@ -102,8 +103,8 @@ function paramsText(params: Agent['params']): string {
  */
 export function WorkspaceAgentsPanel({ workspace }: PanelProps) {
   const owner = workspace.role === 'owner';
-  const agents = useCommand('workspaceAgents.list', { workspaceId: workspace.id, limit: 100 });
-  const secrets = useCommand('secrets.list', { workspaceId: workspace.id, limit: 100 });
+  const agents = usePagedList('workspaceAgents.list', { workspaceId: workspace.id, limit: 100 });
+  const secrets = useWholeList('secrets.list', { workspaceId: workspace.id, limit: 100 });
   const [editing, setEditing] = useState<{ agent?: Agent }>();
   const [deleting, setDeleting] = useState<Agent>();
   const [saved, setSaved] = useState<string>();
@@ -114,7 +115,7 @@ export function WorkspaceAgentsPanel({ workspace }: PanelProps) {
     void secrets.reload();
   });
 
-  const secretChoices = secrets.data?.items.map(({ id, name }) => ({ id, name })) ?? [];
+  const secretChoices = (secrets.items ?? []).map(({ id, name }) => ({ id, name })) ?? [];
   const secretName = new Map(secretChoices.map((secret) => [secret.id, secret.name]));
 
   async function save(agent: Agent | undefined, draft: Draft) {
@@ -144,7 +145,7 @@ export function WorkspaceAgentsPanel({ workspace }: PanelProps) {
     setSaved(`Agent "${agent.name}" deleted.`);
   }
 
-  const items = agents.data?.items;
+  const items = agents.items;
   return (
     <section aria-label={`Agents of ${workspace.name}`}>
       <div className="screen-head">
@@ -174,7 +175,7 @@ export function WorkspaceAgentsPanel({ workspace }: PanelProps) {
           agent={editing.agent}
           secrets={secretChoices}
           noSecrets={
-            secrets.data
+            secrets.items
               ? "The vault has no secrets yet: add the provider's API key under Vault, then grant it here or there."
               : (secrets.error ?? "Loading the vault's secrets…")
           }
@@ -184,7 +185,7 @@ export function WorkspaceAgentsPanel({ workspace }: PanelProps) {
         />
       ) : null}
       {agents.error ? <ErrorNotice onRetry={() => void agents.reload()}>{agents.error}</ErrorNotice> : null}
-      {agents.loading && !agents.data ? <Loading>Loading the workspace's agents…</Loading> : null}
+      {agents.loading && !agents.items ? <Loading>Loading the workspace's agents…</Loading> : null}
       {items && items.length === 0 ? (
         <Empty title="No workspace agents yet.">
           <p>
@@ -236,8 +237,10 @@ export function WorkspaceAgentsPanel({ workspace }: PanelProps) {
           ))}
         </ul>
       ) : null}
-      {agents.data?.nextCursor ? (
-        <p className="hint">Showing the first {items?.length} agents of the workspace.</p>
+      {agents.hasMore ? (
+        <Button isDisabled={agents.loading} onPress={() => void agents.loadMore()}>
+          Load more agents
+        </Button>
       ) : null}
       <ConfirmDialog
         isOpen={deleting !== undefined}

@@ -3,8 +3,13 @@ import { useCallback, useEffect, useRef, useState } from 'react';
 import { invoke, messageOf } from '../../ipc/client';
 import type { WorkspaceView } from './panel';
 
-/** The cloud's keyset-paged lists the activity panels show. */
-type PagedCommand = 'gateways.list' | 'transcripts.list' | 'audit.list';
+/** The cloud's keyset-paged lists the team panels show. */
+type PagedCommand =
+  | 'gateways.list'
+  | 'transcripts.list'
+  | 'audit.list'
+  | 'workspaceAgents.list'
+  | 'secrets.list';
 type ItemOf<C extends PagedCommand> = DesktopCommandOutput<C>['items'][number];
 type Member = DesktopCommandOutput<'members.list'>['items'][number];
 type PageOf<C extends PagedCommand> = { items: ItemOf<C>[]; nextCursor: string | null };
@@ -98,6 +103,23 @@ export function usePagedList<C extends PagedCommand>(
     void reload();
   }, [reload]);
   return { items, hasMore: next !== null, error, loading, reload, refresh, loadMore };
+}
+
+/**
+ * Every page of a list, loaded one after another: for what a form offers to
+ * choose from (the secrets an agent may use, the agents a secret is granted
+ * to) and the names it shows, where a first page would silently leave some out.
+ */
+export function useWholeList<C extends PagedCommand>(
+  command: C,
+  input: Omit<DesktopCommandInput<C>, 'cursor'>,
+): PagedList<ItemOf<C>> {
+  const list = usePagedList(command, input);
+  const { hasMore, loading, error, loadMore } = list;
+  useEffect(() => {
+    if (hasMore && !loading && !error) void loadMore();
+  }, [hasMore, loading, error, loadMore]);
+  return list;
 }
 
 /**
