@@ -28,14 +28,19 @@ export const REALTIME_EVENT_KINDS = [
   'gateway.online',
   'gateway.offline',
   'secret.changed',
+  'invitation.changed',
 ] as const;
 export const RealtimeEventKind = z.enum(REALTIME_EVENT_KINDS);
 export type RealtimeEventKind = z.infer<typeof RealtimeEventKind>;
+
+/** Kinds only a workspace's owners receive: they concern what only owners may read (pending invitations). */
+export const OWNERS_ONLY_EVENT_KINDS: ReadonlySet<RealtimeEventKind> = new Set(['invitation.changed']);
 
 /**
  * One event: which workspace, what kind, and the ids it concerns (never
  * content). `userId` is the person a per-person resource belongs to (a
  * conversation's owner): only they and the workspace's owners receive it.
+ * Kinds in OWNERS_ONLY_EVENT_KINDS reach owners only.
  */
 export const RealtimeEvent = z.strictObject({
   workspaceId: Id,
@@ -47,6 +52,7 @@ export const RealtimeEvent = z.strictObject({
   gatewayId: Id.optional(),
   secretId: Id.optional(),
   memberId: Id.optional(),
+  invitationId: Id.optional(),
   /** conversation.appended: the highest sequence now stored. */
   lastSeq: z.number().int().nonnegative().optional(),
 });

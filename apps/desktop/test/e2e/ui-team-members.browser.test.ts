@@ -215,6 +215,22 @@ it.skipIf(skip)(
     await choose(olgaPage, rolePicker(olgaPage, bea.email), 'Owner');
     await olgaPage.getByText(`${bea.email} is now an owner.`).waitFor(UI_WAIT);
     await beaPage.getByRole('button', { name: new RegExp(`${WORKSPACE} \\(Owner\\)`) }).waitFor(UI_WAIT);
+    // Bea, now an owner too, sees the pending invitations, and they follow Olga's changes live.
+    await beaPage.getByRole('tab', { name: 'Members' }).click();
+    await beaPage.getByText('No pending invitations.').waitFor(UI_WAIT);
+    const dee = 'dee@example.test';
+    const invited = await call<{ id: string }>(
+      'POST',
+      `/v1/workspaces/${workspaceId}/invitations`,
+      await login(olga),
+      {
+        email: dee,
+        role: 'member',
+      },
+    );
+    await beaPage.getByRole('list', { name: 'Pending invitations' }).getByText(dee).waitFor(UI_WAIT);
+    await call('DELETE', `/v1/workspaces/${workspaceId}/invitations/${invited.id}`, await login(olga));
+    await beaPage.getByText('No pending invitations.').waitFor(UI_WAIT);
     // Two owners: Olga may now step down or leave, and the explanation is gone.
     await expect.poll(() => rolePicker(olgaPage, olga.email).isDisabled(), UI_WAIT).toBe(false);
     expect(await olgaPage.getByText('the only owner', { exact: false }).count()).toBe(0);
@@ -231,6 +247,9 @@ it.skipIf(skip)(
     await choose(olgaPage, rolePicker(olgaPage, bea.email), 'Member');
     await olgaPage.getByText(`${bea.email} is now a member.`).waitFor(UI_WAIT);
     await beaPage.getByRole('button', { name: new RegExp(`${WORKSPACE} \\(Member\\)`) }).waitFor(UI_WAIT);
+    // Her Members section went with the role: she is back on the Overview.
+    await beaPage.getByText('As a member you can use the workspace', { exact: false }).waitFor(UI_WAIT);
+    expect(await beaPage.getByRole('tab', { name: 'Members' }).count()).toBe(0);
     await card(olgaPage, olga.email).getByText('You are the only owner', { exact: false }).waitFor(UI_WAIT);
   },
   120_000,

@@ -1,4 +1,9 @@
-import { REALTIME_CLOSE, type RealtimeEvent, WS_PROTOCOL_VERSION } from '@multiclaw/protocol';
+import {
+  OWNERS_ONLY_EVENT_KINDS,
+  REALTIME_CLOSE,
+  type RealtimeEvent,
+  WS_PROTOCOL_VERSION,
+} from '@multiclaw/protocol';
 import type { BusMessage, EventBus } from '../../events/event-bus.js';
 import type { BusLogger } from '../../events/listeners.js';
 import type { MembershipReader, Roles } from './membership-reader.js';
@@ -88,11 +93,12 @@ export function createRealtimeHub(deps: {
     const audience = audiences.get(event.workspaceId);
     if (audience) {
       let frame: string | undefined;
+      // A person's own resource (a conversation): only they and the workspace's owners hear of it;
+      // what only owners may read (pending invitations): only owners.
+      const forOwners = OWNERS_ONLY_EVENT_KINDS.has(event.kind);
       for (const person of audience) {
-        // A person's own resource (a conversation): only they and the workspace's owners hear of it.
         if (
-          event.userId &&
-          event.userId !== person.userId &&
+          (forOwners || (event.userId && event.userId !== person.userId)) &&
           person.roles.get(event.workspaceId) !== 'owner'
         ) {
           continue;

@@ -363,6 +363,63 @@ describe('GET /v1/realtime: who hears what', () => {
     socket.close();
   });
 
+  it('tells only owners of an invitation made, revoked or accepted, by id: members and the invited person hear nothing of it', async () => {
+    const [owner, coOwner, member, invited] = await Promise.all([signUp(), signUp(), signUp(), signUp()]);
+    const wid = await workspace([owner, coOwner], [member]);
+    const [coOwnerSocket, memberSocket, invitedSocket] = (await Promise.all(
+      [coOwner, member, invited].map((user) => signedInSocket(url, user.token)),
+    )) as [TestSocket, TestSocket, TestSocket];
+    const invite = async (email: string) => {
+      const response = await send({
+        method: 'POST',
+        url: `/v1/workspaces/${wid}/invitations`,
+        token: owner.token,
+        payload: { email, role: 'member' },
+      });
+      expect(response.statusCode, response.body).toBe(201);
+      return response.json() as { id: string; token: string };
+    };
+
+    const revoked = await invite('someone-else@example.test');
+    await coOwnerSocket.next(isEvent('invitation.changed', { invitationId: revoked.id }));
+    const removed = await send({
+      method: 'DELETE',
+      url: `/v1/workspaces/${wid}/invitations/${revoked.id}`,
+      token: owner.token,
+    });
+    expect(removed.statusCode, removed.body).toBeLessThan(300);
+    await vi.waitFor(() =>
+      expect(
+        coOwnerSocket.frames.filter(isEvent('invitation.changed', { invitationId: revoked.id })),
+      ).toHaveLength(2),
+    );
+
+    const accepted = await invite((await me(invited)).email);
+    await coOwnerSocket.next(isEvent('invitation.changed', { invitationId: accepted.id }));
+    const joined = await send({
+      method: 'POST',
+      url: '/v1/invitations/accept',
+      token: invited.token,
+      payload: { token: accepted.token },
+    });
+    expect(joined.statusCode, joined.body).toBeLessThan(300);
+    await vi.waitFor(() =>
+      expect(
+        coOwnerSocket.frames.filter(isEvent('invitation.changed', { invitationId: accepted.id })),
+      ).toHaveLength(2),
+    );
+    const event = coOwnerSocket.frames.find(isEvent('invitation.changed', { invitationId: accepted.id }));
+    expect(JSON.stringify(event)).not.toContain((await me(invited)).email);
+
+    // The member and the invited person are listening (each gets the workspace's next agent), and got none of it.
+    const marker = await createAgent(wid, owner);
+    const isInvitation = (frame: Frame) => frame.payload.kind === 'invitation.changed';
+    for (const socket of [memberSocket, invitedSocket]) {
+      await neverGot(socket, isInvitation, async () => {}, isEvent('agent.changed', { agentId: marker }));
+    }
+    for (const socket of [coOwnerSocket, memberSocket, invitedSocket]) socket.close();
+  });
+
   it('drops a deleted workspace from its members’ sockets', async () => {
     const owner = await signUp();
     const member = await signUp();

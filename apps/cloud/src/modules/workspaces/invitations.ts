@@ -26,7 +26,7 @@ export function createInvitationService(deps: {
   /** The invitation is mailed to the invited address, with a token of its own. */
   mailer: Mailer;
   publicUrl: string;
-  /** Announces a new member to the workspace's desktops. */
+  /** Announces a new member to the workspace's desktops, and a changed invitation to its owners'. */
   events?: EventPublisher;
 }) {
   const { db, audit, now, mailer, publicUrl, events } = deps;
@@ -71,6 +71,7 @@ export function createInvitationService(deps: {
         );
         return created;
       });
+      await events?.publish(realtime('invitation.changed', workspaceId, { invitationId: invitation.id }, at));
       const workspace = await db.workspace.findUnique({ where: { id: workspaceId }, select: { name: true } });
       mailer.send(
         invitationMail({
@@ -95,10 +96,11 @@ export function createInvitationService(deps: {
     },
 
     async revoke(actor: Actor, workspaceId: string, invitationId: string) {
+      const at = now();
       await db.$transaction(async (tx) => {
         const { count } = await tx.invitation.updateMany({
           where: { id: invitationId, workspaceId, acceptedAt: null, revokedAt: null },
-          data: { revokedAt: now() },
+          data: { revokedAt: at },
         });
         if (count === 0) throw new ApiError('NOT_FOUND', 'No such invitation');
         await audit.record(
@@ -106,6 +108,7 @@ export function createInvitationService(deps: {
           tx,
         );
       });
+      await events?.publish(realtime('invitation.changed', workspaceId, { invitationId }, at));
     },
 
     /**
@@ -189,6 +192,8 @@ export function createInvitationService(deps: {
       });
       await events?.publish(
         realtime('member.changed', membership.workspaceId, { memberId: actor.userId }, at),
+        // No longer pending.
+        realtime('invitation.changed', membership.workspaceId, { invitationId: membership.invitationId }, at),
       );
       return membership;
     },

@@ -46,6 +46,8 @@ export function MembersPanel({ workspace, userId, onWorkspacesChanged }: PanelPr
     void members.reload();
     void invitations.reload();
   });
+  // Another owner invited someone, revoked an invitation, or it was accepted.
+  useCloudEvents(workspace.id, ['invitation.changed'], () => void invitations.reload());
 
   const items = members.data?.items;
   const owners = items?.filter((member) => member.role === 'owner').length ?? 0;
