@@ -45,6 +45,6 @@ export function jsonCaller(base: Base) {
   ): Promise<T> {
     const answer = await exchange(method, path, token, body);
     if (!answer.ok) throw new Error(`${method} ${path}: HTTP ${answer.status} ${answer.text}`);
-    return (answer.text ? JSON.parse(answer.text) : undefined) as T;
+    return (answer.text ? answer.body : undefined) as T;
   };
 }

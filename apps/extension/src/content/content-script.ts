@@ -1,7 +1,7 @@
-import type { CapturedStep, ContentToWorker, SessionBroadcast } from '../shared/messages.js';
+import type { CapturedStep, SessionBroadcast } from '../shared/messages.js';
 import { isSensitiveField } from '../shared/sensitive.js';
 import { isField, labelsOf, meaningfulTarget, roleOf, selectorOf, textOf } from './describe.js';
-import { workerChannel } from './worker-channel.js';
+import { askWorker, workerChannel } from './worker-channel.js';
 
 /**
  * The recorder in every page (and frame). Its listeners are registered when
@@ -36,9 +36,9 @@ if (!globalThis.__multiclawRecorder) {
     state.crossOriginFrames = update.crossOriginFrames === true;
     const waiting = early;
     early = [];
-    if (recording()) worker.open();
-    else worker.close();
-    if (recording()) for (const step of waiting) worker.send({ type: 'step', step });
+    if (!recording()) return worker.close();
+    worker.open();
+    for (const step of waiting) worker.send({ type: 'step', step });
   };
 
   chrome.runtime.onMessage.addListener((message: unknown, sender, sendResponse) => {
@@ -142,9 +142,4 @@ function sameOriginAsPage(): boolean {
   if (window === window.top) return true;
   const ancestors = location.ancestorOrigins;
   return ancestors !== undefined && [...ancestors].every((origin) => origin === location.origin);
-}
-
-function askWorker(message: ContentToWorker): Promise<unknown> {
-  // The extension may have been reloaded or removed under this page: nothing to do then.
-  return chrome.runtime.sendMessage(message).catch(() => undefined);
 }

@@ -62,7 +62,12 @@ export function workerChannel() {
           port = undefined; // disconnected under us: fall back to a one-off message
         }
       }
-      void chrome.runtime.sendMessage(message).catch(() => undefined);
+      void askWorker(message);
     },
   };
+}
+
+/** One message to the worker, answered; undefined if the extension was reloaded or removed under this page. */
+export function askWorker(message: ContentToWorker): Promise<unknown> {
+  return chrome.runtime.sendMessage(message).catch(() => undefined);
 }
